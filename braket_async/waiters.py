@@ -1,0 +1,11 @@
+"""Placeholder: filled in by its issue before it lands."""
+
+from __future__ import annotations
+
+from ._base import SessionCore
+
+__all__ = ["WaitersMixin"]
+
+
+class WaitersMixin(SessionCore):
+    """Feature mixin of BraketSession (see docs/ARCHITECTURE.md)."""
