@@ -1,53 +1,436 @@
-"""Client-side rate limiting shared by one session (placeholder interface; issue 5 fills it in)."""
+"""Client-side rate limiting shared by every call of one session.
+
+Amazon Braket meters requests with token buckets: one per operation (CreateQuantumTask 20/s,
+burst 40, ...) and one account-wide (140/s, burst 600) that every call draws from. A
+:class:`RateLimiter` mirrors those buckets on the client so that a session running at full
+speed is paced just under the quota instead of being answered ``429 ThrottlingException``.
+
+Design (why not ``aiolimiter``): a call needs two buckets (its operation's, then the
+account's), the limiter must adapt when the service throttles anyway, and tests inject the
+clock and the sleep; ``aiolimiter`` has one bucket, reads ``loop.time()`` and wakes its waiters
+periodically. This module is about 200 lines instead.
+
+* **Cheap when a token is there**: ``acquire`` refills arithmetically (no timer, no task) and
+  returns without suspending.
+* **FIFO, no thundering herd**: when a bucket is empty, callers queue. Only the head of the
+  queue sleeps, for exactly the time until the next token, takes it and hands the head
+  position to the next caller. Nobody polls, and a cancelled waiter gives nothing away.
+* **Two stages**: a call first waits in its operation's queue, then in the account queue.
+  The account token is taken only when the call is ready to go, so 2000 queued
+  CreateQuantumTask calls never hold up a GetQuantumTask behind them.
+* **Headroom**: the client keeps a little of each rate and burst unused
+  (:attr:`RateLimits.rate_headroom`, :attr:`RateLimits.burst_headroom`), so network jitter
+  (a later request overtaking an earlier one) does not turn into 429s at the edge.
+* **Adaptive (AIMD)**: :meth:`RateLimiter.record_throttle` cuts the bucket's rate
+  multiplicatively and empties it (the service says its bucket is empty); the rate then
+  recovers linearly with time up to the configured one (:class:`Adaptive`). Throttles within
+  a cooldown of the last cut are the same episode and cut nothing more.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections import deque
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
 from ._base import Clock, Sleep
 
-__all__ = ["Rate", "RateLimiter", "RateLimits"]
+__all__ = [
+    "AWS_ACCOUNT_RATE",
+    "AWS_DEFAULT_RATES",
+    "BRAKET_OPERATIONS",
+    "Adaptive",
+    "Rate",
+    "RateLimiter",
+    "RateLimits",
+    "observe_throttles",
+]
+
+#: Every operation of the Braket service model (2019-09-01).
+BRAKET_OPERATIONS: frozenset[str] = frozenset(
+    {
+        "CancelJob",
+        "CancelQuantumTask",
+        "CreateJob",
+        "CreateQuantumTask",
+        "CreateSpendingLimit",
+        "DeleteSpendingLimit",
+        "GetDevice",
+        "GetJob",
+        "GetQuantumTask",
+        "ListTagsForResource",
+        "SearchDevices",
+        "SearchJobs",
+        "SearchQuantumTasks",
+        "SearchSpendingLimits",
+        "TagResource",
+        "UntagResource",
+        "UpdateSpendingLimit",
+    }
+)
+
+
+def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0 or math.isinf(value):
+        name = f"{type(instance).__name__}.{attribute.name}"
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+def _at_least_one(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        name = f"{type(instance).__name__}.{attribute.name}"
+        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+
+
+def _interval(low: float, high: float, *, open_low: bool = False, open_high: bool = False) -> Any:
+    """An attrs validator: ``value`` within the interval (bounds open or closed)."""
+
+    def check(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+        above = value > low if open_low else value >= low
+        below = value < high if open_high else value <= high
+        if not (above and below):
+            interval = f"{'(' if open_low else '['}{low}, {high}{')' if open_high else ']'}"
+            name = f"{type(instance).__name__}.{attribute.name}"
+            raise ValueError(f"{name} must be in {interval}, got {value!r}")
+
+    return check
 
 
 @attrs.frozen
 class Rate:
-    """A token bucket: ``per_second`` refill, ``burst`` capacity."""
+    """A token bucket: ``per_second`` refill, ``burst`` capacity (both > 0)."""
 
-    per_second: float
-    burst: int
+    per_second: float = attrs.field(validator=_positive)
+    burst: int = attrs.field(validator=_at_least_one)
+
+    def scaled(self, factor: float) -> Rate:
+        """This rate and burst multiplied by ``factor`` (burst rounded down, at least 1).
+
+        Matches the local service's ``Quotas.aws_defaults(scale=...)``.
+        """
+        if not factor > 0:
+            raise ValueError(f"scale must be > 0, got {factor!r}")
+        return Rate(self.per_second * factor, max(1, math.floor(self.burst * factor + 1e-9)))
+
+
+#: AWS default per-operation quotas (DESIGN.md section 3).
+AWS_DEFAULT_RATES: Mapping[str, Rate] = {
+    "CreateQuantumTask": Rate(20, 40),
+    "GetQuantumTask": Rate(100, 500),
+    "SearchQuantumTasks": Rate(5, 50),
+    "CancelQuantumTask": Rate(2, 20),
+    "GetDevice": Rate(5, 50),
+    "SearchDevices": Rate(5, 50),
+    "CreateJob": Rate(1, 5),
+    "GetJob": Rate(5, 25),
+    "SearchJobs": Rate(5, 50),
+    "CancelJob": Rate(2, 5),
+}
+#: AWS default account-wide quota (all calls).
+AWS_ACCOUNT_RATE = Rate(140, 600)
+
+
+@attrs.frozen
+class Adaptive:
+    """How a bucket reacts to ``ThrottlingException`` (additive increase, multiplicative decrease).
+
+    ``decrease``: factor applied to the current rate on a throttle. ``floor``: the rate never
+    drops below this fraction of the configured one. ``recovery``: fraction of the configured
+    rate regained per second after a cut. ``cooldown``: seconds after a cut during which further
+    throttles (requests that were already in flight) cut nothing more.
+    """
+
+    decrease: float = attrs.field(default=0.7, validator=_interval(0.0, 1.0, open_low=True))
+    floor: float = attrs.field(default=0.05, validator=_interval(0.0, 1.0, open_low=True))
+    recovery: float = attrs.field(default=0.1, validator=_positive)
+    cooldown: float = attrs.field(default=0.5, validator=_interval(0.0, math.inf, open_high=True))
 
 
 @attrs.frozen
 class RateLimits:
-    """Per-operation and account-wide rates; ``None`` account means unlimited."""
+    """Per-operation and account-wide rates; ``None`` account means no account-wide bucket.
+
+    ``enabled=False`` turns client-side limiting off. ``adaptive=None`` keeps the rates fixed.
+    ``rate_headroom`` / ``burst_headroom`` are the fractions of each rate / burst the client
+    leaves unused (at least one token of a burst above 1), to absorb network jitter.
+    """
 
     account: Rate | None = None
     operations: Mapping[str, Rate] = attrs.field(factory=dict)
     enabled: bool = True
+    adaptive: Adaptive | None = attrs.field(factory=Adaptive)
+    rate_headroom: float = attrs.field(default=0.02, validator=_interval(0.0, 1.0, open_high=True))
+    burst_headroom: float = attrs.field(default=0.05, validator=_interval(0.0, 1.0, open_high=True))
+
+    @operations.validator
+    def _check_operations(self, attribute: attrs.Attribute[Any], value: Mapping[str, Rate]) -> None:
+        for name, rate in value.items():
+            _check_operation_name(name)
+            if not isinstance(rate, Rate):
+                raise TypeError(f"RateLimits.operations[{name!r}] must be a Rate, got {rate!r}")
 
     @classmethod
-    def aws_defaults(cls, scale: float = 1.0, **overrides: Rate) -> RateLimits:
-        return cls()
+    def aws_defaults(cls, scale: float = 1.0, **overrides: Rate | None) -> RateLimits:
+        """The AWS default quotas, rates and bursts multiplied by ``scale``.
+
+        ``overrides`` (unscaled) replace a quota, e.g. a raised one:
+        ``RateLimits.aws_defaults(CreateQuantumTask=Rate(40, 80), account=Rate(280, 1200))``;
+        ``None`` removes a bucket.
+        """
+        operations: dict[str, Rate] = {op: r.scaled(scale) for op, r in AWS_DEFAULT_RATES.items()}
+        account: Rate | None = AWS_ACCOUNT_RATE.scaled(scale)
+        for name, rate in overrides.items():
+            if rate is not None and not isinstance(rate, Rate):
+                raise TypeError(f"override {name}= must be a Rate or None, got {rate!r}")
+            if name == "account":
+                account = rate
+                continue
+            _check_operation_name(name)
+            if rate is None:
+                operations.pop(name, None)
+            else:
+                operations[name] = rate
+        return cls(account=account, operations=operations)
 
     @classmethod
     def off(cls) -> RateLimits:
+        """No client-side rate limiting."""
         return cls(enabled=False)
 
 
+def _check_operation_name(name: str) -> None:
+    if name not in BRAKET_OPERATIONS:
+        raise ValueError(
+            f"unknown Braket operation {name!r} in rate limits: expected one of "
+            f"{sorted(BRAKET_OPERATIONS)} (or 'account')"
+        )
+
+
+#: Float refills land a hair under a whole token; waiting 1e-17 s for the rest would spin.
+_ALMOST_ONE = 1.0 - 1e-9
+
+
+class _Bucket:
+    """One token bucket plus its FIFO queue of waiters (futures; only the head sleeps)."""
+
+    __slots__ = (
+        "acquired",
+        "base_rate",
+        "burst",
+        "cut_at",
+        "cut_rate",
+        "delayed",
+        "min_rate",
+        "name",
+        "rate",
+        "recovery",
+        "stamp",
+        "throttles",
+        "tokens",
+        "waiters",
+    )
+
+    def __init__(self, name: str, rate: Rate, limits: RateLimits, now: float) -> None:
+        self.name = name
+        self.base_rate = rate.per_second * (1.0 - limits.rate_headroom)
+        spare = math.ceil(rate.burst * limits.burst_headroom) if rate.burst > 1 else 0
+        self.burst = float(max(1, rate.burst - spare))
+        self.rate = self.base_rate
+        adaptive = limits.adaptive
+        self.min_rate = self.base_rate * adaptive.floor if adaptive else self.base_rate
+        self.recovery = self.base_rate * adaptive.recovery if adaptive else 0.0
+        self.tokens = self.burst  # the service's buckets start full too
+        self.stamp = now
+        self.cut_at = -math.inf
+        self.cut_rate = self.base_rate
+        self.waiters: deque[asyncio.Future[None]] = deque()
+        self.acquired = 0
+        self.delayed = 0
+        self.throttles = 0
+
+    def _refill(self, now: float) -> None:
+        elapsed = now - self.stamp
+        if elapsed <= 0:
+            return
+        rate = self.rate
+        if rate < self.base_rate:
+            # Linear recovery since the last cut: refill with the mean rate over the interval.
+            new_rate = min(self.base_rate, self.cut_rate + self.recovery * (now - self.cut_at))
+            rate = (rate + new_rate) / 2
+            self.rate = new_rate
+        tokens = self.tokens + elapsed * rate
+        self.tokens = tokens if tokens < self.burst else self.burst
+        self.stamp = now
+
+    def take(self, now: float) -> float:
+        """Take a token and return 0, or return the seconds until one is available."""
+        self._refill(now)
+        if self.tokens >= _ALMOST_ONE:
+            self.tokens -= 1.0
+            self.acquired += 1
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
+
+    def give_back(self, now: float) -> None:
+        """Return a token taken for a call that was then never sent."""
+        self._refill(now)
+        self.tokens = min(self.burst, self.tokens + 1.0)
+        self.acquired -= 1
+
+    def cut(self, now: float, adaptive: Adaptive) -> bool:
+        """React to a throttle: lower the rate and empty the bucket. False if in cooldown."""
+        self.throttles += 1
+        if now - self.cut_at < adaptive.cooldown:
+            return False
+        self._refill(now)
+        self.rate = max(self.min_rate, self.rate * adaptive.decrease)
+        self.cut_rate = self.rate
+        self.cut_at = now
+        self.tokens = min(self.tokens, 0.0)
+        return True
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "rate": self.rate,
+            "configured_rate": self.base_rate,
+            "burst": self.burst,
+            "tokens": self.tokens,
+            "waiting": len(self.waiters),
+            "acquired": self.acquired,
+            "delayed": self.delayed,
+            "throttles": self.throttles,
+        }
+
+
 class RateLimiter:
-    """Shared by every call of one session."""
+    """The token buckets of one session: ``await acquire(op)`` before every call.
+
+    ``clock`` and ``sleep`` are injectable so tests run on a fake clock. Safe to share by any
+    number of coroutines of one event loop.
+    """
 
     def __init__(
         self, limits: RateLimits, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
     ) -> None:
         self.limits = limits
+        self._clock = clock
+        self._sleep = sleep
+        self._enabled = limits.enabled
+        now = clock()
+        self._buckets: dict[str, _Bucket] = {
+            op: _Bucket(op, rate, limits, now) for op, rate in limits.operations.items()
+        }
+        self._account = (
+            _Bucket("account", limits.account, limits, now) if limits.account else None
+        )
+        self._adaptive = limits.adaptive
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any limiting happens."""
+        return self._enabled
 
     async def acquire(self, operation: str) -> None:
-        """Wait until ``operation`` may be sent."""
+        """Wait until ``operation`` may be sent (FIFO among callers of the same bucket)."""
+        if not self._enabled:
+            return
+        bucket = self._buckets.get(operation)
+        if bucket is not None and (bucket.waiters or bucket.take(self._clock()) > 0.0):
+            await self._wait_turn(bucket)
+        account = self._account
+        if account is not None and (account.waiters or account.take(self._clock()) > 0.0):
+            try:
+                await self._wait_turn(account)
+            except BaseException:
+                # Cancelled while queued for the account: the call is never sent.
+                if bucket is not None:
+                    bucket.give_back(self._clock())
+                raise
+
+    async def _wait_turn(self, bucket: _Bucket) -> None:
+        bucket.delayed += 1
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiters = bucket.waiters
+        waiters.append(waiter)
+        try:
+            if len(waiters) > 1:
+                await waiter  # the caller ahead hands over the head position
+            while True:
+                delay = bucket.take(self._clock())
+                if delay <= 0.0:
+                    return
+                await self._sleep(delay)
+        finally:
+            if waiters and waiters[0] is waiter:
+                waiters.popleft()
+                if waiters:
+                    head = waiters[0]
+                    if not head.done():
+                        head.set_result(None)
+            else:
+                waiters.remove(waiter)  # cancelled while queued: rare, O(queue)
 
     def record_throttle(self, operation: str) -> None:
-        """The service answered 429: slow down."""
+        """The service answered 429 to ``operation``: slow its bucket down.
+
+        The operation's own bucket is cut when it has one (the likely culprit); otherwise
+        the account-wide bucket.
+        """
+        if not self._enabled or self._adaptive is None:
+            return
+        bucket = self._buckets.get(operation) or self._account
+        if bucket is not None:
+            bucket.cut(self._clock(), self._adaptive)
+
+    def current_rate(self, operation: str) -> float | None:
+        """The rate (requests/s) the client currently allows ``operation``; None if unlimited."""
+        if not self._enabled:
+            return None
+        bucket = self._buckets.get(operation)
+        account = self._account
+        now = self._clock()
+        rates = []
+        for b in (bucket, account):
+            if b is not None:
+                b._refill(now)
+                rates.append(b.rate)
+        return min(rates) if rates else None
+
+    def stats(self) -> dict[str, Any]:
+        """A JSON-ready view: per bucket (operations and ``"account"``) the current rate,
+        tokens, queue length, calls acquired, calls that had to wait and throttles seen."""
+        out: dict[str, Any] = {"enabled": self._enabled, "buckets": {}}
+        now = self._clock()
+        buckets = list(self._buckets.values())
+        if self._account is not None:
+            buckets.append(self._account)
+        for b in buckets:
+            b._refill(now)
+            out["buckets"][b.name] = b.snapshot()
+        return out
+
+
+def observe_throttles(events: Any, limiter: RateLimiter, service: str = "braket") -> None:
+    """Tell ``limiter`` about every throttled attempt, including those botocore retries itself.
+
+    botocore retries a 429 inside one client call, so the caller only sees the last attempt.
+    Registering this on an (aio)botocore client's ``meta.events`` lets the limiter adapt on
+    the first one. Pass ``client.meta.events``.
+    """
+
+    def on_response(
+        parsed_response: Mapping[str, Any] | None = None, context: Any = None, **kwargs: Any
+    ) -> None:
+        if parsed_response is None:
+            return
+        error = parsed_response.get("Error")
+        if error and error.get("Code") == "ThrottlingException":
+            operation = kwargs.get("event_name", "").rsplit(".", 1)[-1]
+            limiter.record_throttle(operation)
+
+    events.register(f"response-received.{service}", on_response)

@@ -1,11 +1,139 @@
-"""Placeholder: filled in by its issue before it lands."""
+"""Download and parse quantum task results (``ResultsMixin``).
+
+The service writes ``s3://{outputS3Bucket}/{outputS3Directory}/results.json`` when a task
+completes; :meth:`ResultsMixin.get_quantum_task_result` reads it through the session's
+aiobotocore S3 client and returns a typed
+:class:`~braket_async.models.results.GateModelResult`. Large documents are parsed in a worker
+thread so the event loop keeps serving other coroutines.
+"""
 
 from __future__ import annotations
 
-from ._base import SessionCore
+import asyncio
+import json
+from typing import Any, Protocol, cast
 
-__all__ = ["ResultsMixin"]
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import errors
+from ._base import SessionCore
+from .models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
+from .models.results import GateModelResult
+from .polling import PollPolicy
+
+__all__ = ["PARSE_IN_THREAD_BYTES", "RESULTS_FILENAME", "ResultsMixin", "parse_result"]
+
+#: The object name the service writes in a task's output directory.
+RESULTS_FILENAME = "results.json"
+#: Result documents larger than this are parsed off the event loop (``asyncio.to_thread``).
+PARSE_IN_THREAD_BYTES = 1 << 20
+
+_TERMINAL = frozenset(
+    {QuantumTaskStatus.COMPLETED, QuantumTaskStatus.FAILED, QuantumTaskStatus.CANCELLED}
+)
+_MISSING_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
+
+
+class _Session(Protocol):
+    async def get_quantum_task(self, quantum_task_arn: str) -> QuantumTask: ...
+
+    async def wait_for_quantum_task(
+        self,
+        quantum_task_arn: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 -- mirrors WaitersMixin
+        poll: PollPolicy | None = None,
+    ) -> QuantumTask: ...
+
+
+def parse_result(data: bytes, *, source: str = "results.json") -> GateModelResult:
+    """Parse a ``results.json`` body; ``ResponseError`` naming ``source`` if it is not one."""
+    try:
+        document = json.loads(data)
+        return GateModelResult.from_document(document)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise errors.ResponseError(f"{source} is not a gate-model task result: {exc}") from exc
 
 
 class ResultsMixin(SessionCore):
-    """Feature mixin of BraketSession (see docs/ARCHITECTURE.md)."""
+    """Result download of :class:`~braket_async.BraketSession`."""
+
+    async def get_quantum_task_result(
+        self,
+        task: str | QuantumTask | QuantumTaskSummary,
+        *,
+        wait: bool = False,
+        timeout: float | None = None,  # noqa: ASYNC109 -- passed to wait_for_quantum_task
+        poll: PollPolicy | None = None,
+    ) -> GateModelResult:
+        """The result of a quantum task (an ARN, a ``QuantumTask`` or a search summary).
+
+        Raises ``QuantumTaskFailed`` (with the failure reason) or ``QuantumTaskCancelled``
+        for tasks that ended so; ``ResultNotAvailable`` for a task not finished yet (or, with
+        ``wait=True``, waits for it like ``wait_for_quantum_task(timeout=, poll=)``) and for
+        a missing results object, naming its bucket and key.
+        """
+        session = cast(_Session, self)
+        if isinstance(task, str):
+            current: QuantumTask | QuantumTaskSummary = await session.get_quantum_task(task)
+        elif isinstance(task, QuantumTask | QuantumTaskSummary):
+            current = task
+            if current.status not in _TERMINAL:
+                # The model may be stale: look again before saying "not yet".
+                current = await session.get_quantum_task(task.quantum_task_arn)
+        else:
+            raise errors.ParameterError(
+                "task",
+                "must be a quantum task ARN, a QuantumTask or a QuantumTaskSummary, "
+                f"got {type(task).__name__}",
+            )
+        arn = current.quantum_task_arn
+        if current.status not in _TERMINAL:
+            if not wait:
+                raise errors.ResultNotAvailable(
+                    f"quantum task {arn} is {current.status}: its result exists once it is "
+                    "COMPLETED (pass wait=True to wait for it)"
+                )
+            current = await session.wait_for_quantum_task(arn, timeout=timeout, poll=poll)
+        if current.status != QuantumTaskStatus.COMPLETED:
+            full = (
+                current if isinstance(current, QuantumTask) else await session.get_quantum_task(arn)
+            )
+            if full.status == QuantumTaskStatus.CANCELLED:
+                raise errors.QuantumTaskCancelled(full)
+            raise errors.QuantumTaskFailed(full)
+        bucket = current.output_s3_bucket
+        key = f"{current.output_s3_directory.rstrip('/')}/{RESULTS_FILENAME}"
+        data = await self._download(arn, bucket, key)
+        source = f"s3://{bucket}/{key}"
+        if len(data) > PARSE_IN_THREAD_BYTES:
+            return await asyncio.to_thread(parse_result, data, source=source)
+        return parse_result(data, source=source)
+
+    async def _download(self, arn: str, bucket: str, key: str) -> bytes:
+        s3 = await self._s3()
+        try:
+            response: dict[str, Any] = await s3.get_object(Bucket=bucket, Key=key)
+            async with response["Body"] as body:
+                data: bytes = await body.read()
+        except ClientError as exc:
+            error = exc.response.get("Error") or {}
+            code = str(error.get("Code") or "Unknown")
+            if code in _MISSING_CODES:
+                raise errors.ResultNotAvailable(
+                    f"quantum task {arn} is COMPLETED but its result object "
+                    f"s3://{bucket}/{key} does not exist ({code})"
+                ) from exc
+            metadata = exc.response.get("ResponseMetadata") or {}
+            raise errors.error_class_for(code)(
+                code,
+                f"reading s3://{bucket}/{key}: {error.get('Message') or exc}",
+                metadata.get("HTTPStatusCode"),
+                metadata.get("RequestId"),
+                "GetObject",
+            ) from exc
+        except BotoCoreError as exc:
+            raise errors.ConnectionFailed(
+                f"GetObject s3://{bucket}/{key}: {exc}", operation="GetObject"
+            ) from exc
+        return data

@@ -1,11 +1,480 @@
-"""Placeholder: filled in by its issue before it lands."""
+"""Follow quantum tasks and hybrid jobs to a terminal state (``WaitersMixin``).
+
+* :meth:`WaitersMixin.wait_for_quantum_task` / :meth:`~WaitersMixin.wait_for_job`: poll with a
+  :class:`~braket_async.polling.PollPolicy` until terminal; return the COMPLETED model or raise
+  ``QuantumTaskFailed`` / ``QuantumTaskCancelled`` / ``JobFailed`` / ``JobCancelled`` /
+  ``WaiterTimeout``. Never ``None``. Transient errors are absorbed within the policy's
+  :class:`~braket_async.polling.RetryBudget`.
+* :meth:`WaitersMixin.follow_job`: every new job event once, in order, as it appears.
+* :meth:`WaitersMixin.get_waiter`: boto3-style waiters (``quantum_task_completed``, ...) run by
+  aiobotocore's waiter loop over a Braket waiter model (:mod:`braket_async._waiter_model`).
+
+Every loop sleeps through the injectable ``sleep`` and reads the injectable ``clock`` (the
+session's by default), so cancelling the awaiting task stops polling at once and tests run in
+milliseconds.
+"""
 
 from __future__ import annotations
 
-from ._base import SessionCore
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, cast, overload
 
-__all__ = ["WaitersMixin"]
+import attrs
+from aiobotocore.waiter import AIOWaiter
+from botocore.exceptions import WaiterError
+from botocore.waiter import SingleWaiterConfig, WaiterModel, xform_name
+
+from . import errors
+from ._base import Clock, SessionCore, Sleep
+from ._waiter_model import WAITER_MODEL
+from .models import Device, Job, JobEvent, JobEventType, JobStatus, QuantumTask, QuantumTaskStatus
+from .polling import PollPolicy, is_transient
+
+if TYPE_CHECKING:
+    from .tracking import SweepPolicy, TaskTracker
+
+__all__ = [
+    "DEFAULT_JOB_POLL",
+    "DEFAULT_TASK_POLL",
+    "MAX_JOB_EVENTS",
+    "BraketWaiter",
+    "JobEventGap",
+    "WaitersMixin",
+]
+
+_log = logging.getLogger("braket_async.waiters")
+
+T = TypeVar("T")
+
+#: GetJob answers only the latest this-many events.
+MAX_JOB_EVENTS = 20
+
+#: Default policy for quantum tasks: 0.5 s growing to 10 s (SV1 asks for 100 ms at least).
+DEFAULT_TASK_POLL = PollPolicy()
+#: Default policy for hybrid jobs (GetJob's quota is 5/s; jobs run minutes to hours).
+DEFAULT_JOB_POLL = PollPolicy(initial=1.0, multiplier=1.5, maximum=15.0)
+
+_TASK_TERMINAL = frozenset(
+    {QuantumTaskStatus.COMPLETED, QuantumTaskStatus.FAILED, QuantumTaskStatus.CANCELLED}
+)
+_JOB_TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+_TERMINAL_EVENTS = frozenset(
+    {
+        JobEventType.COMPLETED,
+        JobEventType.FAILED,
+        JobEventType.CANCELLED,
+        JobEventType.MAX_RUNTIME_EXCEEDED,
+    }
+)
+
+
+class _Operations(Protocol):
+    """The operation coroutines of the session this mixin uses (OperationsMixin's)."""
+
+    async def get_quantum_task(self, quantum_task_arn: str) -> QuantumTask: ...
+    async def get_job(self, job_arn: str) -> Job: ...
+    async def get_device(self, device_arn: str) -> Device: ...
+
+
+@attrs.frozen
+class JobEventGap:
+    """Events of a job may have been missed between ``after`` and ``before``.
+
+    GetJob answers only the latest :data:`MAX_JOB_EVENTS` events. When a poll finds a full
+    window of events none of which it saw before, earlier ones may have fallen out of the
+    window unseen; nothing the service offers recovers them (job events are not in the job's
+    CloudWatch logs). ``after`` is the last event yielded before (None: the start of the job),
+    ``before`` the first one yielded after.
+    """
+
+    job_arn: str
+    after: JobEvent | None
+    before: JobEvent
+
+
+class _DeviceIntervals:
+    """Per-session cache of devices' ``getTaskPollIntervalMillis`` (one GetDevice each)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, float | None] = {}
+        self.locks: dict[str, asyncio.Lock] = {}
+
+
+class _Waiter(AIOWaiter):  # type: ignore[misc]
+    """aiobotocore's waiter loop, sleeping through the session's injectable sleep."""
+
+    def __init__(self, name: str, config: SingleWaiterConfig, operation: Any, sleep: Sleep):
+        super().__init__(name, config, operation)
+        self._inject_sleep = sleep
+
+    async def _sleep(self, sleep_amount: float) -> None:
+        await self._inject_sleep(sleep_amount)
+
+
+class BraketWaiter(Generic[T]):
+    """A named, boto3-style waiter: ``await waiter.wait(quantumTaskArn=..., WaiterConfig=...)``.
+
+    Runs aiobotocore's :class:`~aiobotocore.waiter.AIOWaiter` over the Braket waiter model,
+    calling the operation through the session (rate limiter, typed errors). ``wait`` takes
+    the operation's wire parameters plus ``WaiterConfig={"Delay": s, "MaxAttempts": n}``
+    and returns the model (``QuantumTask`` / ``Job``) that matched the success state.
+    A failure state raises ``QuantumTaskFailed`` / ``QuantumTaskCancelled`` / ``JobFailed``
+    / ``JobCancelled``; running out of attempts raises ``WaiterTimeout``; any other error
+    response raises the service's error.
+    """
+
+    def __init__(self, session: WaitersMixin, name: str, model_name: str) -> None:
+        self._session = session
+        self.name = name
+        self._model_name = model_name
+        self.config = _MODEL.get_waiter(model_name)
+        self.operation: str = self.config.operation
+
+    def __repr__(self) -> str:
+        return f"<BraketWaiter {self.name} ({self.operation})>"
+
+    async def wait(self, **kwargs: Any) -> T:
+        """Poll until a success state (see the class docstring)."""
+        session = self._session
+        clock = session.clock
+        ops = cast(_Operations, session)
+        caught: list[errors.ServiceError] = []
+        arn = str(kwargs.get("quantumTaskArn") or kwargs.get("jobArn") or "")
+
+        async def operation(**params: Any) -> dict[str, Any]:
+            snake = {xform_name(k): v for k, v in params.items()}
+            try:
+                if self.operation == "GetQuantumTask":
+                    model: QuantumTask | Job = await ops.get_quantum_task(**snake)
+                else:
+                    model = await ops.get_job(**snake)
+            except errors.ServiceError as exc:
+                # botocore's error matchers read this shape; the typed error is re-raised below.
+                caught.append(exc)
+                return {"Error": {"Code": exc.code, "Message": str(exc)}}
+            return {"status": str(model.status), "model": model}
+
+        waiter = _Waiter(self._model_name, self.config, operation, session.sleep)
+        started = clock()
+        try:
+            response = await waiter.wait(**kwargs)
+        except WaiterError as exc:
+            last = exc.last_response or {}
+            model = last.get("model")
+            reason = str(exc.kwargs.get("reason", ""))
+            if reason.startswith("Max attempts exceeded"):
+                status = None if model is None else str(model.status)
+                raise errors.WaiterTimeout(arn, status, clock() - started) from None
+            if model is None:
+                if caught:
+                    raise caught[-1] from None
+                raise errors.ResponseError(f"waiter {self.name} failed: {reason}") from None
+            raise _failure(model) from None
+        return cast(T, response["model"])
+
+
+def _failure(model: QuantumTask | Job) -> errors.BraketError:
+    """The error for a model in a terminal state other than COMPLETED."""
+    if isinstance(model, QuantumTask):
+        if model.status == QuantumTaskStatus.CANCELLED:
+            return errors.QuantumTaskCancelled(model)
+        return errors.QuantumTaskFailed(model)
+    if model.status == JobStatus.CANCELLED:
+        return errors.JobCancelled(model)
+    return errors.JobFailed(model)
+
+
+_MODEL = WaiterModel(WAITER_MODEL)
+_WAITER_NAMES: dict[str, str] = {xform_name(n): n for n in _MODEL.waiter_names}
+
+
+async def _poll_until(
+    fetch: Callable[[], Awaitable[T]],
+    status_of: Callable[[T], str],
+    terminal: frozenset[str],
+    *,
+    arn: str,
+    policy: PollPolicy,
+    timeout: float | None,  # noqa: ASYNC109 -- measured on the injectable clock
+    sleep: Sleep,
+    clock: Clock,
+    floor: Callable[[T], Awaitable[float | None]] | None = None,
+) -> T:
+    """Call ``fetch`` until ``status_of`` its answer is in ``terminal``; return that answer."""
+    if timeout is not None and timeout < 0:
+        raise ValueError(f"timeout must be >= 0 seconds or None, got {timeout!r}")
+    started = clock()
+    deadline = None if timeout is None else started + timeout
+    budget = policy.budget.start(clock)
+    attempt = 0
+    last_status: str | None = None
+    floor_value: float | None = None
+    floor_known = floor is None or not policy.respect_device_interval
+    while True:
+        try:
+            item = await fetch()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            delay = budget.failed(exc)  # re-raises exc once the budget is spent
+            _log.debug("transient error polling %s (%s); retrying in %.2fs", arn, exc, delay)
+        else:
+            budget.succeeded()
+            last_status = str(status_of(item))
+            if last_status in terminal:
+                return item
+            if not floor_known and floor is not None:
+                floor_value = await floor(item)
+                floor_known = True
+            delay = policy.next_delay(attempt, floor=floor_value)
+            attempt += 1
+        if deadline is not None:
+            remaining = deadline - clock()
+            if remaining <= 0:
+                raise errors.WaiterTimeout(arn, last_status, clock() - started)
+            delay = min(delay, remaining)
+        await sleep(delay)
+
+
+def _event_key(event: JobEvent) -> tuple[Any, ...]:
+    return (event.time_of_event, str(event.event_type), event.message)
+
+
+def _new_events(previous: Sequence[tuple[Any, ...]], current: Sequence[tuple[Any, ...]]) -> int:
+    """How many leading events of ``current`` were already in ``previous``.
+
+    ``current`` is the service's latest window: it continues ``previous`` after dropping some
+    of its oldest events, so find the longest suffix of ``previous`` that is a prefix of
+    ``current``. Aligning sequences (not a set of keys) keeps two identical events apart.
+    """
+    n = len(previous)
+    for start in range(n):
+        overlap = n - start
+        if overlap <= len(current) and list(previous[start:]) == list(current[:overlap]):
+            return overlap
+    return 0
 
 
 class WaitersMixin(SessionCore):
-    """Feature mixin of BraketSession (see docs/ARCHITECTURE.md)."""
+    """Waiters of :class:`~braket_async.BraketSession` (see the module docstring)."""
+
+    # ---------------------------------------------------------------- devices
+    async def device_poll_interval(self, device_arn: str) -> float | None:
+        """Seconds the device asks clients to wait between status calls
+        (``service.getTaskPollIntervalMillis`` of its capabilities), or None when unknown.
+
+        One GetDevice per device per session; concurrent callers share it.
+        """
+        cache: _DeviceIntervals = self.__dict__.setdefault(
+            "_braket_device_intervals", _DeviceIntervals()
+        )
+        if device_arn in cache.values:
+            return cache.values[device_arn]
+        lock = cache.locks.setdefault(device_arn, asyncio.Lock())
+        async with lock:
+            if device_arn in cache.values:
+                return cache.values[device_arn]
+            try:
+                device = await cast(_Operations, self).get_device(device_arn)
+            except Exception as exc:
+                if is_transient(exc):
+                    return None  # not cached: ask again next time
+                if not isinstance(exc, errors.ServiceError):
+                    raise
+                _log.debug("no poll interval for %s: %s", device_arn, exc)
+                cache.values[device_arn] = None
+                return None
+            millis = (device.capabilities.get("service") or {}).get("getTaskPollIntervalMillis")
+            value = float(millis) / 1000.0 if isinstance(millis, int | float) else None
+            cache.values[device_arn] = value
+            return value
+
+    # ---------------------------------------------------------------- tasks
+    async def wait_for_quantum_task(
+        self,
+        quantum_task_arn: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 -- measured on the injectable clock
+        poll: PollPolicy | None = None,
+        sleep: Sleep | None = None,
+        clock: Clock | None = None,
+    ) -> QuantumTask:
+        """Poll GetQuantumTask until the task is terminal; return it when COMPLETED.
+
+        Raises ``QuantumTaskFailed`` (with ``failure_reason`` and the task),
+        ``QuantumTaskCancelled``, or ``WaiterTimeout`` after ``timeout`` seconds. Delays follow
+        ``poll`` (default :data:`DEFAULT_TASK_POLL`), never below the device's
+        ``getTaskPollIntervalMillis``. Throttling, 5xx and dropped connections are retried
+        within ``poll.budget``. Cancelling the awaiting task stops at once.
+        """
+        ops = cast(_Operations, self)
+        policy = poll or DEFAULT_TASK_POLL
+
+        async def floor(task: QuantumTask) -> float | None:
+            return await self.device_poll_interval(task.device_arn)
+
+        task = await _poll_until(
+            lambda: ops.get_quantum_task(quantum_task_arn),
+            lambda t: t.status,
+            _TASK_TERMINAL,
+            arn=quantum_task_arn,
+            policy=policy,
+            timeout=timeout,
+            sleep=sleep or self.sleep,
+            clock=clock or self.clock,
+            floor=floor,
+        )
+        if task.status != QuantumTaskStatus.COMPLETED:
+            raise _failure(task)
+        return task
+
+    # ---------------------------------------------------------------- jobs
+    async def wait_for_job(
+        self,
+        job_arn: str,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 -- measured on the injectable clock
+        poll: PollPolicy | None = None,
+        sleep: Sleep | None = None,
+        clock: Clock | None = None,
+    ) -> Job:
+        """Poll GetJob until the job is terminal; return it when COMPLETED.
+
+        Raises ``JobFailed`` (with ``failure_reason`` and the job), ``JobCancelled`` or
+        ``WaiterTimeout``; transient errors are absorbed like
+        :meth:`wait_for_quantum_task`'s.
+        """
+        ops = cast(_Operations, self)
+        job = await _poll_until(
+            lambda: ops.get_job(job_arn),
+            lambda j: j.status,
+            _JOB_TERMINAL,
+            arn=job_arn,
+            policy=poll or DEFAULT_JOB_POLL,
+            timeout=timeout,
+            sleep=sleep or self.sleep,
+            clock=clock or self.clock,
+        )
+        if job.status != JobStatus.COMPLETED:
+            raise _failure(job)
+        return job
+
+    async def follow_job(
+        self,
+        job_arn: str,
+        *,
+        poll: PollPolicy | None = None,
+        since: datetime | None = None,
+        on_gap: Callable[[JobEventGap], None] | None = None,
+        sleep: Sleep | None = None,
+        clock: Clock | None = None,
+    ) -> AsyncIterator[JobEvent]:
+        """Yield each new event of a job once, in order, as it appears; end when the job is
+        terminal (after its last events).
+
+        ``since``: skip events at or before this time (resume a follower). GetJob answers only
+        the latest :data:`MAX_JOB_EVENTS` events, so events are matched between polls by
+        aligning windows on (time, type, message), and polling speeds back up to
+        ``poll.initial`` whenever events arrive. If more than 20 events appear between two
+        polls, the ones in between cannot be recovered from the service: ``on_gap`` is called
+        with a :class:`JobEventGap` (default: a warning is logged) and following goes on.
+        Transient errors are absorbed within ``poll.budget``; other errors propagate.
+        """
+        ops = cast(_Operations, self)
+        policy = poll or DEFAULT_JOB_POLL
+        do_sleep = sleep or self.sleep
+        budget = policy.budget.start(clock or self.clock)
+        report = on_gap or _log_gap
+        previous: list[tuple[Any, ...]] = []
+        last_yielded: JobEvent | None = None
+        attempt = 0
+        settle_polls = 1  # polls allowed after a terminal status whose final event is missing
+        while True:
+            try:
+                job = await ops.get_job(job_arn)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                await do_sleep(budget.failed(exc))
+                continue
+            budget.succeeded()
+            events = list(job.events)
+            keys = [_event_key(e) for e in events]
+            seen = _new_events(previous, keys)
+            fresh = events[seen:]
+            if since is not None:
+                fresh = [e for e in fresh if e.time_of_event is None or e.time_of_event > since]
+            # A full window that shares nothing with the last one (or, first time, starts
+            # after ``since``) may have pushed unseen events out: report, cannot recover.
+            oldest = events[0].time_of_event if events else None
+            if (
+                fresh
+                and seen == 0
+                and len(events) >= MAX_JOB_EVENTS
+                and (since is None or oldest is None or oldest > since)
+            ):
+                report(JobEventGap(job_arn=job_arn, after=last_yielded, before=fresh[0]))
+            for event in fresh:
+                last_yielded = event
+                yield event
+            previous = keys
+            if job.status in _JOB_TERMINAL:
+                ends_cleanly = bool(events) and events[-1].event_type in _TERMINAL_EVENTS
+                if ends_cleanly or settle_polls <= 0:
+                    return
+                settle_polls -= 1  # the final event may trail the status by a moment
+                await do_sleep(policy.initial)
+                continue
+            # Events arriving: poll fast again; quiet: back off.
+            attempt = 0 if fresh else attempt + 1
+            await do_sleep(policy.next_delay(attempt))
+
+    # ---------------------------------------------------------------- boto3-style
+    @property
+    def waiter_names(self) -> list[str]:
+        """Names :meth:`get_waiter` accepts (snake_case, as boto3 lists them)."""
+        return sorted(_WAITER_NAMES)
+
+    @overload
+    def get_waiter(
+        self, name: Literal["quantum_task_completed", "quantum_task_terminal"]
+    ) -> BraketWaiter[QuantumTask]: ...
+    @overload
+    def get_waiter(self, name: Literal["job_completed", "job_terminal"]) -> BraketWaiter[Job]: ...
+    @overload
+    def get_waiter(self, name: str) -> BraketWaiter[Any]: ...
+    def get_waiter(self, name: str) -> BraketWaiter[Any]:
+        """A boto3-style waiter by name (snake_case or the model's PascalCase)."""
+        model_name = _WAITER_NAMES.get(name) or (name if name in _MODEL.waiter_names else None)
+        if model_name is None:
+            raise ValueError(f"name must be one of {self.waiter_names}, got {name!r}")
+        return BraketWaiter(self, xform_name(model_name), model_name)
+
+    # ---------------------------------------------------------------- tracker
+    def track(
+        self,
+        arns: Iterable[str] = (),
+        *,
+        poll: PollPolicy | None = None,
+        sweep: SweepPolicy | None = None,
+    ) -> TaskTracker:
+        """A :class:`~braket_async.tracking.TaskTracker` on this session, following ``arns``."""
+        from .tracking import TaskTracker
+
+        tracker = TaskTracker(self, poll=poll, sweep=sweep)
+        for arn in arns:
+            tracker.add(arn)
+        return tracker
+
+
+def _log_gap(gap: JobEventGap) -> None:
+    _log.warning(
+        "job %s: events between %s and %s may have been missed (GetJob shows only the latest %d)",
+        gap.job_arn,
+        gap.after.time_of_event if gap.after else "the job's start",
+        gap.before.time_of_event,
+        MAX_JOB_EVENTS,
+    )

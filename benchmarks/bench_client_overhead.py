@@ -1,0 +1,198 @@
+"""Client CPU per call: braket-async vs raw aiobotocore, same local server, same run.
+
+Starts ``python -m braket_async.local serve --no-quotas`` in a child process (so the server's
+CPU is not counted), then measures ``time.process_time()`` of this process over N sequential
+and N concurrent GetQuantumTask / GetDevice calls, for a raw aiobotocore client and for
+``BraketSession`` with the *same* botocore config (pool, adaptive retries). Rounds alternate
+between the two clients and the median per-call CPU is reported, with the ratio
+ours / raw (target: <= 1.10).
+
+    python benchmarks/bench_client_overhead.py [--calls N] [--rounds R] [--concurrency C]
+                                               [--with-rate-limits]
+
+Writes ``benchmarks/out/bench_client_overhead.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiobotocore
+from aiobotocore.session import AioSession
+
+from braket_async import BraketSession, OpenQASMProgram, RateLimits
+from braket_async._session import _merge_config
+
+SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+BELL = "OPENQASM 3; qubit[2] q; bit[2] c; h q[0]; cnot q[0], q[1]; c = measure q;"
+CREDENTIALS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
+OUT = Path(__file__).parent / "out" / "bench_client_overhead.json"
+
+Call = Callable[[], Awaitable[Any]]
+
+
+@contextlib.contextmanager
+def local_server() -> Any:
+    """The local Braket service in a child process; yields its ready line."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "braket_async.local", "serve", "--no-quotas", "--workers", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"local service exited with code {proc.wait(timeout=10)}")
+        yield json.loads(line)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+async def measure(call: Call, calls: int, concurrency: int) -> float:
+    """CPU seconds per call for ``calls`` calls, ``concurrency`` in flight at once."""
+    gc.collect()  # start each measurement with the same (empty) garbage
+    start = time.process_time()
+    if concurrency <= 1:
+        for _ in range(calls):
+            await call()
+    else:
+        remaining = calls
+        while remaining:
+            batch = min(concurrency, remaining)
+            await asyncio.gather(*(call() for _ in range(batch)))
+            remaining -= batch
+    return (time.process_time() - start) / calls
+
+
+@contextlib.asynccontextmanager
+async def raw_client(endpoint_url: str) -> AsyncIterator[Any]:
+    session = AioSession()
+    async with session.create_client(
+        "braket", region_name="us-east-1", endpoint_url=endpoint_url,
+        config=_merge_config(100, None), **CREDENTIALS,
+    ) as client:
+        yield client
+
+
+async def run(args: argparse.Namespace, endpoint_url: str, bucket: str) -> dict[str, Any]:
+    limits = None if args.with_rate_limits else RateLimits.off()
+    async with BraketSession(
+        endpoint_url=endpoint_url, region_name="us-east-1", rate_limits=limits, **CREDENTIALS
+    ) as ours, raw_client(endpoint_url) as raw:
+        arn = await ours.create_quantum_task(
+            device_arn=SV1, action=OpenQASMProgram(BELL), shots=10,
+            output_s3_bucket=bucket, output_s3_key_prefix="bench",
+        )
+        for _ in range(500):  # let the task finish so every answer is the same
+            if (await ours.get_quantum_task(arn)).is_terminal:
+                break
+            await asyncio.sleep(0.02)
+
+        clients: dict[str, dict[str, Call]] = {
+            "raw_aiobotocore": {
+                "GetQuantumTask": lambda: raw.get_quantum_task(quantumTaskArn=arn),
+                "GetDevice": lambda: raw.get_device(deviceArn=SV1),
+            },
+            "braket_async": {
+                "GetQuantumTask": lambda: ours.get_quantum_task(arn),
+                "GetDevice": lambda: ours.get_device(SV1),
+            },
+        }
+        for calls in clients.values():  # warm both: connections, caches, code paths
+            for call in calls.values():
+                await measure(call, 50, args.concurrency)
+
+        # Interleave the two clients in small chunks (order flipped every chunk) so that
+        # load from other processes on the machine falls on both alike.
+        chunk = max(1, args.concurrency)
+        samples: dict[str, dict[str, list[float]]] = {}
+        for _ in range(args.rounds):
+            for mode, concurrency in (("sequential", 1), ("concurrent", args.concurrency)):
+                for operation in ("GetQuantumTask", "GetDevice"):
+                    key = f"{operation}/{mode}"
+                    spent = dict.fromkeys(clients, 0.0)
+                    order = list(clients)
+                    for done in range(0, args.calls, chunk):
+                        size = min(chunk, args.calls - done)
+                        for client in order:
+                            call = clients[client][operation]
+                            spent[client] += await measure(call, size, concurrency) * size
+                        order.reverse()
+                    for client, cpu in spent.items():
+                        samples.setdefault(key, {}).setdefault(client, []).append(cpu / args.calls)
+
+    results: dict[str, Any] = {}
+    for key, by_client in samples.items():
+        raw_us = statistics.median(by_client["raw_aiobotocore"]) * 1e6
+        ours_us = statistics.median(by_client["braket_async"]) * 1e6
+        ratios = [o / r for o, r in zip(by_client["braket_async"], by_client["raw_aiobotocore"],
+                                        strict=True)]
+        results[key] = {
+            "raw_aiobotocore_cpu_us_per_call": round(raw_us, 1),
+            "braket_async_cpu_us_per_call": round(ours_us, 1),
+            "overhead_us_per_call": round(ours_us - raw_us, 1),
+            "ratio": round(statistics.median(ratios), 3),
+            "round_ratios": [round(r, 3) for r in ratios],
+        }
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=300, help="calls per measurement")
+    parser.add_argument("--rounds", type=int, default=9, help="alternating rounds (median)")
+    parser.add_argument("--concurrency", type=int, default=50, help="calls in flight")
+    parser.add_argument("--with-rate-limits", action="store_true",
+                        help="keep braket-async's AWS default client-side rate limits on")
+    parser.add_argument("--target", type=float, default=1.10)
+    args = parser.parse_args(argv)
+
+    with local_server() as info:
+        results = asyncio.run(run(args, info["endpoint_url"], info.get("default_bucket",
+                                                                         "amazon-braket-local")))
+
+    worst = max(r["ratio"] for r in results.values())
+    print(f"{'case':<28}{'raw us/call':>14}{'ours us/call':>14}{'ratio':>8}")
+    for key, r in results.items():
+        print(f"{key:<28}{r['raw_aiobotocore_cpu_us_per_call']:>14}"
+              f"{r['braket_async_cpu_us_per_call']:>14}{r['ratio']:>8}")
+    print("ratio = median over rounds of (ours CPU / raw CPU), chunks interleaved")
+    verdict = "PASS" if worst <= args.target else "FAIL"
+    print(f"worst ratio {worst} (target <= {args.target}): {verdict}")
+
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps({
+        "benchmark": "client CPU per call, braket-async vs raw aiobotocore",
+        "calls": args.calls, "rounds": args.rounds, "concurrency": args.concurrency,
+        "rate_limits": "aws_defaults" if args.with_rate_limits else "off",
+        "python": platform.python_version(), "aiobotocore": aiobotocore.__version__,
+        "cpus": os.cpu_count(), "results": results, "worst_ratio": worst,
+        "target": args.target, "verdict": verdict,
+    }, indent=2))
+    print(f"wrote {OUT}")
+    return 0 if verdict == "PASS" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

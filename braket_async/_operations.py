@@ -1,0 +1,439 @@
+"""OperationsMixin: one coroutine per Braket operation, models in, models out.
+
+Parameters are keyword-only snake_case mirrors of the wire members (the resource ARN of
+Get/Cancel/Tag operations may be positional). Each call checks its parameters against the
+service model before anything is sent (:mod:`._validate`), goes through
+``SessionCore._invoke`` (rate limiting, error mapping) and structures the answer with the
+one converter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import attrs
+
+from ._base import SessionCore
+from ._converter import structure_fn, unstructure
+from ._validate import validate
+from .errors import ParameterError, ResponseError
+from .models import (
+    AlgorithmSpecification,
+    Association,
+    Device,
+    DeviceConfig,
+    DeviceFilter,
+    ExperimentalCapabilities,
+    InputFileConfig,
+    InstanceConfig,
+    Job,
+    JobCancellation,
+    JobCheckpointConfig,
+    JobFilter,
+    JobOutputDataConfig,
+    JobStoppingCondition,
+    QuantumTask,
+    QuantumTaskCancellation,
+    QuantumTaskFilter,
+    SearchDevicesPage,
+    SearchJobsPage,
+    SearchQuantumTasksPage,
+    SearchSpendingLimitsPage,
+    SpendingLimitFilter,
+    TimePeriod,
+)
+from .programs import coerce_action, coerce_device_parameters
+
+__all__ = [
+    "DeviceFilterLike",
+    "JobFilterLike",
+    "OperationsMixin",
+    "QuantumTaskFilterLike",
+    "SpendingLimitFilterLike",
+    "search_params",
+    "structure_response",
+]
+
+T = TypeVar("T")
+
+QuantumTaskFilterLike = QuantumTaskFilter | Mapping[str, Any]
+JobFilterLike = JobFilter | Mapping[str, Any]
+DeviceFilterLike = DeviceFilter | Mapping[str, Any]
+SpendingLimitFilterLike = SpendingLimitFilter | Mapping[str, Any]
+
+_TASK = structure_fn(QuantumTask)
+_JOB = structure_fn(Job)
+_DEVICE = structure_fn(Device)
+_TASK_CANCEL = structure_fn(QuantumTaskCancellation)
+_JOB_CANCEL = structure_fn(JobCancellation)
+_TASKS_PAGE = structure_fn(SearchQuantumTasksPage)
+_JOBS_PAGE = structure_fn(SearchJobsPage)
+_DEVICES_PAGE = structure_fn(SearchDevicesPage)
+_LIMITS_PAGE = structure_fn(SearchSpendingLimitsPage)
+#: Search operation -> page structure function.
+_PAGES: dict[str, Callable[[Any], Any]] = {
+    "SearchQuantumTasks": _TASKS_PAGE,
+    "SearchJobs": _JOBS_PAGE,
+    "SearchDevices": _DEVICES_PAGE,
+    "SearchSpendingLimits": _LIMITS_PAGE,
+}
+
+
+def structure_response(operation: str, build: Callable[[Any], T], data: Any) -> T:
+    """``build(data)``, with a failure reported as :class:`ResponseError`."""
+    try:
+        return build(data)
+    except Exception as exc:  # any shape problem means the response is unusable
+        raise ResponseError(
+            f"{operation}: the response could not be read ({type(exc).__name__}: {exc})",
+            operation=operation,
+        ) from exc
+
+
+def _wire(value: Any) -> Any:
+    """Models (or lists of them) as wire data; wire dicts pass through."""
+    if attrs.has(type(value)):
+        return unstructure(value)
+    if isinstance(value, list | tuple):
+        return [_wire(v) for v in value]
+    return value
+
+
+def _filters(filters: Iterable[Any] | None, field: str) -> list[Any]:
+    if filters is None:
+        return []
+    if isinstance(filters, Mapping) or attrs.has(type(filters)) or isinstance(filters, str):
+        raise ParameterError(field, "must be a list of filters (models or wire dicts)")
+    return [_wire(f) for f in filters]
+
+
+def search_params(
+    operation: str,
+    filters: Iterable[Any] | None,
+    max_results: int | None,
+    next_token: str | None,
+) -> dict[str, Any]:
+    """Validated wire parameters of a Search* call."""
+    params: dict[str, Any] = {}
+    wire_filters = _filters(filters, "filters")
+    if wire_filters or operation != "SearchSpendingLimits":
+        params["filters"] = wire_filters
+    if max_results is not None:
+        params["maxResults"] = max_results
+    if next_token is not None:
+        params["nextToken"] = next_token
+    validate(operation, params)
+    return params
+
+
+def _tags(tags: Mapping[str, str] | None, params: dict[str, Any]) -> None:
+    if tags is not None:
+        params["tags"] = dict(tags)
+
+
+def _amount(value: str | int | Decimal, field: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ParameterError(field, f"must be a decimal string, int or Decimal, got {value!r}")
+    return value if isinstance(value, str) else format(Decimal(value), "f")
+
+
+def _hyper_parameters(value: Mapping[str, Any]) -> dict[str, Any]:
+    # The wire wants strings; numbers and bools are written the way the SDK writes them.
+    return {
+        k: str(v) if isinstance(v, int | float | Decimal) and not isinstance(v, str) else v
+        for k, v in value.items()
+    }
+
+
+class OperationsMixin(SessionCore):
+    """A coroutine per operation of Braket's service model (see docs/ARCHITECTURE.md)."""
+
+    # -- quantum tasks -----------------------------------------------------------------------
+
+    async def create_quantum_task(
+        self,
+        *,
+        device_arn: str,
+        action: Any,
+        shots: int,
+        output_s3_bucket: str,
+        output_s3_key_prefix: str,
+        device_parameters: Any = None,
+        client_token: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        job_token: str | None = None,
+        associations: Sequence[Association | Mapping[str, Any]] | None = None,
+        experimental_capabilities: ExperimentalCapabilities | Mapping[str, Any] | None = None,
+    ) -> str:
+        """Create a quantum task; returns its ARN.
+
+        ``action``: an OpenQASM program (``OpenQASMProgram``, source text, SDK ``Circuit``)
+        or an action dict / JSON string. ``device_parameters``: a dict, JSON string or
+        ``None``. Without ``client_token`` botocore generates one (the idempotency key).
+        """
+        params: dict[str, Any] = {
+            "deviceArn": device_arn,
+            "action": coerce_action(action),
+            "shots": shots,
+            "outputS3Bucket": output_s3_bucket,
+            "outputS3KeyPrefix": output_s3_key_prefix,
+        }
+        parameters = coerce_device_parameters(device_parameters)
+        if parameters is not None:
+            params["deviceParameters"] = parameters
+        if client_token is not None:
+            params["clientToken"] = client_token
+        _tags(tags, params)
+        if job_token is not None:
+            params["jobToken"] = job_token
+        if associations is not None:
+            params["associations"] = _wire(list(associations))
+        if experimental_capabilities is not None:
+            params["experimentalCapabilities"] = _wire(experimental_capabilities)
+        validate("CreateQuantumTask", params)
+        response = await self._invoke("CreateQuantumTask", params)
+        return structure_response("CreateQuantumTask", _TASK_ARN_OF, response)
+
+    async def get_quantum_task(
+        self, quantum_task_arn: str, *, additional_attribute_names: Sequence[str] | None = None
+    ) -> QuantumTask:
+        """Get a quantum task (``additional_attribute_names=["QueueInfo"]`` adds its queue
+        position)."""
+        params: dict[str, Any] = {"quantumTaskArn": quantum_task_arn}
+        if additional_attribute_names is not None:
+            params["additionalAttributeNames"] = list(additional_attribute_names)
+        validate("GetQuantumTask", params)
+        response = await self._invoke("GetQuantumTask", params)
+        return structure_response("GetQuantumTask", _TASK, response)
+
+    async def cancel_quantum_task(
+        self, quantum_task_arn: str, *, client_token: str | None = None
+    ) -> QuantumTaskCancellation:
+        """Ask the service to cancel a quantum task."""
+        params: dict[str, Any] = {"quantumTaskArn": quantum_task_arn}
+        if client_token is not None:
+            params["clientToken"] = client_token
+        validate("CancelQuantumTask", params)
+        response = await self._invoke("CancelQuantumTask", params)
+        return structure_response("CancelQuantumTask", _TASK_CANCEL, response)
+
+    async def search_quantum_tasks(
+        self,
+        *,
+        filters: Iterable[QuantumTaskFilterLike],
+        max_results: int | None = None,
+        next_token: str | None = None,
+    ) -> SearchQuantumTasksPage:
+        """One page of quantum tasks matching ``filters`` (see ``iter_quantum_tasks``)."""
+        params = search_params("SearchQuantumTasks", filters, max_results, next_token)
+        response = await self._invoke("SearchQuantumTasks", params)
+        return structure_response("SearchQuantumTasks", _TASKS_PAGE, response)
+
+    # -- hybrid jobs -------------------------------------------------------------------------
+
+    async def create_job(
+        self,
+        *,
+        algorithm_specification: AlgorithmSpecification | Mapping[str, Any],
+        instance_config: InstanceConfig | Mapping[str, Any],
+        job_name: str,
+        output_data_config: JobOutputDataConfig | Mapping[str, Any],
+        role_arn: str,
+        device_config: DeviceConfig | Mapping[str, Any],
+        checkpoint_config: JobCheckpointConfig | Mapping[str, Any] | None = None,
+        client_token: str | None = None,
+        hyper_parameters: Mapping[str, Any] | None = None,
+        input_data_config: Sequence[InputFileConfig | Mapping[str, Any]] | None = None,
+        stopping_condition: JobStoppingCondition | Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+        associations: Sequence[Association | Mapping[str, Any]] | None = None,
+    ) -> str:
+        """Create a hybrid job; returns its ARN.
+
+        Configuration arguments take models (``InstanceConfig(...)``) or wire dicts.
+        ``hyper_parameters`` values that are numbers are sent as strings.
+        """
+        params: dict[str, Any] = {
+            "algorithmSpecification": _wire(algorithm_specification),
+            "instanceConfig": _wire(instance_config),
+            "jobName": job_name,
+            "outputDataConfig": _wire(output_data_config),
+            "roleArn": role_arn,
+            "deviceConfig": _wire(device_config),
+        }
+        if checkpoint_config is not None:
+            params["checkpointConfig"] = _wire(checkpoint_config)
+        if client_token is not None:
+            params["clientToken"] = client_token
+        if hyper_parameters is not None:
+            params["hyperParameters"] = _hyper_parameters(hyper_parameters)
+        if input_data_config is not None:
+            params["inputDataConfig"] = _wire(list(input_data_config))
+        if stopping_condition is not None:
+            params["stoppingCondition"] = _wire(stopping_condition)
+        _tags(tags, params)
+        if associations is not None:
+            params["associations"] = _wire(list(associations))
+        validate("CreateJob", params)
+        response = await self._invoke("CreateJob", params)
+        return structure_response("CreateJob", _JOB_ARN_OF, response)
+
+    async def get_job(
+        self, job_arn: str, *, additional_attribute_names: Sequence[str] | None = None
+    ) -> Job:
+        """Get a hybrid job (with at most its latest 20 events)."""
+        params: dict[str, Any] = {"jobArn": job_arn}
+        if additional_attribute_names is not None:
+            params["additionalAttributeNames"] = list(additional_attribute_names)
+        validate("GetJob", params)
+        response = await self._invoke("GetJob", params)
+        return structure_response("GetJob", _JOB, response)
+
+    async def cancel_job(self, job_arn: str) -> JobCancellation:
+        """Ask the service to cancel a hybrid job."""
+        params: dict[str, Any] = {"jobArn": job_arn}
+        validate("CancelJob", params)
+        response = await self._invoke("CancelJob", params)
+        return structure_response("CancelJob", _JOB_CANCEL, response)
+
+    async def search_jobs(
+        self,
+        *,
+        filters: Iterable[JobFilterLike],
+        max_results: int | None = None,
+        next_token: str | None = None,
+    ) -> SearchJobsPage:
+        """One page of hybrid jobs matching ``filters`` (see ``iter_jobs``)."""
+        params = search_params("SearchJobs", filters, max_results, next_token)
+        response = await self._invoke("SearchJobs", params)
+        return structure_response("SearchJobs", _JOBS_PAGE, response)
+
+    # -- devices -----------------------------------------------------------------------------
+
+    async def get_device(self, device_arn: str) -> Device:
+        """Get a device, its status, queue sizes and capabilities."""
+        params: dict[str, Any] = {"deviceArn": device_arn}
+        validate("GetDevice", params)
+        response = await self._invoke("GetDevice", params)
+        return structure_response("GetDevice", _DEVICE, response)
+
+    async def search_devices(
+        self,
+        *,
+        filters: Iterable[DeviceFilterLike] | None = None,
+        max_results: int | None = None,
+        next_token: str | None = None,
+    ) -> SearchDevicesPage:
+        """One page of devices (all of them without ``filters``; see ``iter_devices``)."""
+        params = search_params("SearchDevices", filters, max_results, next_token)
+        response = await self._invoke("SearchDevices", params)
+        return structure_response("SearchDevices", _DEVICES_PAGE, response)
+
+    # -- tags --------------------------------------------------------------------------------
+
+    async def list_tags_for_resource(self, resource_arn: str) -> dict[str, str]:
+        """The tags of a task, job or spending limit."""
+        params: dict[str, Any] = {"resourceArn": resource_arn}
+        validate("ListTagsForResource", params)
+        response = await self._invoke("ListTagsForResource", params)
+        return structure_response("ListTagsForResource", _tag_map, response)
+
+    async def tag_resource(self, resource_arn: str, *, tags: Mapping[str, str]) -> None:
+        """Add (or overwrite) tags on a resource."""
+        params: dict[str, Any] = {"resourceArn": resource_arn, "tags": dict(tags)}
+        validate("TagResource", params)
+        await self._invoke("TagResource", params)
+
+    async def untag_resource(self, resource_arn: str, *, tag_keys: Sequence[str]) -> None:
+        """Remove tags from a resource."""
+        if isinstance(tag_keys, str):
+            raise ParameterError("tag_keys", "must be a list of tag keys, not a single string")
+        params: dict[str, Any] = {"resourceArn": resource_arn, "tagKeys": list(tag_keys)}
+        validate("UntagResource", params)
+        await self._invoke("UntagResource", params)
+
+    # -- spending limits ---------------------------------------------------------------------
+
+    async def create_spending_limit(
+        self,
+        *,
+        device_arn: str,
+        spending_limit: str | int | Decimal,
+        time_period: TimePeriod | Mapping[str, Any] | None = None,
+        client_token: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        """Create a spending limit (USD) for a device; returns its ARN."""
+        params: dict[str, Any] = {
+            "deviceArn": device_arn,
+            "spendingLimit": _amount(spending_limit, "spending_limit"),
+        }
+        if time_period is not None:
+            params["timePeriod"] = _wire(time_period)
+        if client_token is not None:
+            params["clientToken"] = client_token
+        _tags(tags, params)
+        validate("CreateSpendingLimit", params)
+        response = await self._invoke("CreateSpendingLimit", params)
+        return structure_response("CreateSpendingLimit", _LIMIT_ARN_OF, response)
+
+    async def update_spending_limit(
+        self,
+        spending_limit_arn: str,
+        *,
+        spending_limit: str | int | Decimal | None = None,
+        time_period: TimePeriod | Mapping[str, Any] | None = None,
+        client_token: str | None = None,
+    ) -> None:
+        """Change a spending limit's amount and/or period."""
+        params: dict[str, Any] = {"spendingLimitArn": spending_limit_arn}
+        if spending_limit is not None:
+            params["spendingLimit"] = _amount(spending_limit, "spending_limit")
+        if time_period is not None:
+            params["timePeriod"] = _wire(time_period)
+        if client_token is not None:
+            params["clientToken"] = client_token
+        validate("UpdateSpendingLimit", params)
+        await self._invoke("UpdateSpendingLimit", params)
+
+    async def delete_spending_limit(self, spending_limit_arn: str) -> None:
+        """Delete a spending limit."""
+        params: dict[str, Any] = {"spendingLimitArn": spending_limit_arn}
+        validate("DeleteSpendingLimit", params)
+        await self._invoke("DeleteSpendingLimit", params)
+
+    async def search_spending_limits(
+        self,
+        *,
+        filters: Iterable[SpendingLimitFilterLike] | None = None,
+        max_results: int | None = None,
+        next_token: str | None = None,
+    ) -> SearchSpendingLimitsPage:
+        """One page of spending limits (see ``iter_spending_limits``)."""
+        params = search_params("SearchSpendingLimits", filters, max_results, next_token)
+        response = await self._invoke("SearchSpendingLimits", params)
+        return structure_response("SearchSpendingLimits", _LIMITS_PAGE, response)
+
+
+def _arn(member: str) -> Callable[[Any], str]:
+    def read(data: Any) -> str:
+        value = data[member]
+        if not isinstance(value, str):
+            raise TypeError(f"{member} is {type(value).__name__}, not a string")
+        return value
+
+    return read
+
+
+_TASK_ARN_OF = _arn("quantumTaskArn")
+_JOB_ARN_OF = _arn("jobArn")
+_LIMIT_ARN_OF = _arn("spendingLimitArn")
+
+
+def _tag_map(data: Any) -> dict[str, str]:
+    tags = data.get("tags") or {}
+    if not isinstance(tags, dict):
+        raise TypeError(f"tags is {type(tags).__name__}, not an object")
+    return {str(k): str(v) for k, v in tags.items()}

@@ -1,0 +1,500 @@
+"""BraketSession: one aiobotocore session and its Braket / S3 / CloudWatch Logs clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import time
+from collections.abc import Callable, Coroutine
+from types import TracebackType
+from typing import Any, Final, Self
+
+import aiohttp
+from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession
+from botocore import xform_name
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    CredentialRetrievalError,
+    NoCredentialsError,
+    NoRegionError,
+    ParamValidationError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
+from botocore.loaders import Loader, create_loader
+
+from . import errors
+from ._base import Clock, SessionCore, Sleep
+from ._converter import parse_timestamp
+from ._operations import OperationsMixin
+from ._validate import SERVICE_MODEL
+from .batch import BatchMixin
+from .jobs import JobsMixin
+from .models.common import ProgramSetValidationFailure
+from .paginate import PaginationMixin
+from .ratelimit import RateLimiter, RateLimits
+from .results import ResultsMixin
+from .waiters import WaitersMixin
+
+__all__ = ["BraketSession"]
+
+_NEW: Final = "new"
+_OPEN: Final = "open"
+_CLOSED: Final = "closed"
+
+#: Model operation name -> aiobotocore client method name.
+_METHOD_NAMES: Final = {op: xform_name(op) for op in SERVICE_MODEL.operation_names}
+_USER_AGENT: Final = "braket-async/0.1.0"
+_PARAM_RE: Final = re.compile(r"parameter (\S+?),?\s")
+# botocore's loader caches the model files it reads; one per data path, shared by every
+# session, so opening a second session does not parse endpoints/partitions/models again.
+_LOADERS: dict[str | None, Loader] = {}
+
+
+class BraketSession(
+    OperationsMixin,
+    PaginationMixin,
+    WaitersMixin,
+    ResultsMixin,
+    BatchMixin,
+    JobsMixin,
+    SessionCore,
+):
+    """An open connection to Amazon Braket (or a local Braket service).
+
+    ::
+
+        async with BraketSession(region_name="us-east-1") as braket:
+            task = await braket.get_quantum_task(arn)
+
+    Region: ``region_name``, else ``AWS_REGION``, ``AWS_DEFAULT_REGION`` or the profile's
+    region. Endpoints: the explicit arguments, else botocore's ``AWS_ENDPOINT_URL_BRAKET`` /
+    ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`` / ``AWS_ENDPOINT_URL``.
+    ``config`` (a botocore ``Config``) is merged over the session's defaults: a connection
+    pool of ``max_pool_connections`` and adaptive retries. ``rate_limits`` defaults to
+    :meth:`RateLimits.aws_defaults`; pass :meth:`RateLimits.off` to send unthrottled.
+
+    A session belongs to the event loop that opened it and cannot be reopened once closed.
+    """
+
+    def __init__(
+        self,
+        *,
+        region_name: str | None = None,
+        endpoint_url: str | None = None,
+        profile_name: str | None = None,
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        aws_session_token: str | None = None,
+        config: Config | None = None,
+        s3_endpoint_url: str | None = None,
+        logs_endpoint_url: str | None = None,
+        max_pool_connections: int = 100,
+        rate_limits: RateLimits | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        if max_pool_connections < 1:
+            raise errors.ParameterError(
+                "max_pool_connections", f"must be >= 1, got {max_pool_connections}"
+            )
+        self._region_arg = region_name
+        self._endpoint_arg = endpoint_url
+        self._profile_name = profile_name
+        self._credentials: dict[str, str | None] = {
+            "aws_access_key_id": aws_access_key_id,
+            "aws_secret_access_key": aws_secret_access_key,
+            "aws_session_token": aws_session_token,
+        }
+        self._s3_endpoint_url = s3_endpoint_url
+        self._logs_endpoint_url = logs_endpoint_url
+        self._config = _merge_config(max_pool_connections, config)
+        self._sleep = sleep
+        self._clock = clock
+        self._rate_limiter = RateLimiter(
+            rate_limits if rate_limits is not None else RateLimits.aws_defaults(),
+            clock=clock,
+            sleep=sleep,
+        )
+        self._state: str = _NEW
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._region: str | None = region_name
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._session: AioSession | None = None
+        self._client: Any = None
+        self._methods: dict[str, Callable[..., Coroutine[Any, Any, dict[str, Any]]]] = {}
+        self._s3_client: Any = None
+        self._logs_client: Any = None
+        self._lazy_lock: asyncio.Lock | None = None
+        # The first call runs alone so concurrent first calls share one warm connection
+        # instead of each opening its own (aiobotocore#1695).
+        self._cold = True
+        self._warm_lock: asyncio.Lock | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self) -> Self:
+        """Create the aiobotocore session and the Braket client. Returns the session."""
+        if self._state != _NEW:
+            raise errors.SessionStateError(
+                "this BraketSession is already open" if self._state == _OPEN
+                else "this BraketSession is closed; create a new one"
+            )
+        loop = asyncio.get_running_loop()
+        stack = contextlib.AsyncExitStack()
+        try:
+            session = AioSession(profile=self._profile_name)
+            # Aware UTC datetimes straight from the parser, and cheaper than dateutil.
+            session.get_component("response_parser_factory").set_parser_defaults(
+                timestamp_parser=parse_timestamp
+            )
+            region = await asyncio.to_thread(self._prepare, session)
+            client = await stack.enter_async_context(
+                session.create_client(
+                    "braket",
+                    region_name=region,
+                    endpoint_url=self._endpoint_arg,
+                    config=self._config,
+                    **self._credentials,
+                )
+            )
+        except BaseException as exc:
+            await stack.aclose()
+            translated = _configuration_error(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+        self._stack = stack
+        self._session = session
+        self._region = region
+        self._client = client
+        self._methods = {op: getattr(client, name) for op, name in _METHOD_NAMES.items()}
+        self._lazy_lock = asyncio.Lock()
+        self._warm_lock = asyncio.Lock()
+        self._loop = loop
+        self._state = _OPEN
+        return self
+
+    async def close(self) -> None:
+        """Close every client of the session (idempotent)."""
+        if self._state == _CLOSED:
+            return
+        self._check_loop_for_close()
+        self._state = _CLOSED
+        self._loop = None
+        stack, self._stack = self._stack, None
+        self._client = self._s3_client = self._logs_client = None
+        self._methods = {}
+        if stack is not None:
+            await stack.aclose()
+
+    async def __aenter__(self) -> Self:
+        return await self.open()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"<BraketSession {self._state} region={self._region!r} "
+            f"endpoint_url={self.endpoint_url!r}>"
+        )
+
+    # -- public properties -------------------------------------------------------------------
+
+    @property
+    def client(self) -> Any:
+        """The raw aiobotocore Braket client, for dict-level calls."""
+        self._check_state()
+        return self._client
+
+    @property
+    def region_name(self) -> str | None:
+        """The region in use (``None`` before open when none was given)."""
+        return self._region
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """The Braket endpoint in use (known before open only when given explicitly)."""
+        if self._client is not None:
+            return str(self._client.meta.endpoint_url)
+        return self._endpoint_arg
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the session is open."""
+        return self._state == _OPEN
+
+    @property
+    def sleep(self) -> Sleep:
+        """The session's sleep (``asyncio.sleep`` unless injected)."""
+        return self._sleep
+
+    @property
+    def clock(self) -> Clock:
+        """The session's monotonic clock (``time.monotonic`` unless injected)."""
+        return self._clock
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        """The client-side rate limiter shared by every call of this session."""
+        return self._rate_limiter
+
+    # -- SessionCore -------------------------------------------------------------------------
+
+    async def _invoke(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        loop = self._loop
+        if loop is None or loop is not asyncio.get_running_loop():
+            raise self._state_error()
+        await self._rate_limiter.acquire(operation)
+        try:
+            method = self._methods[operation]
+        except KeyError:
+            raise self._unknown_operation(operation) from None
+        try:
+            if self._cold:
+                response = await self._first_call(method, params)
+            else:
+                response = await method(**params)
+        except ClientError as exc:
+            raise self._service_error(operation, exc) from exc
+        except (BotoCoreError, aiohttp.ClientError, OSError) as exc:
+            raise self._transport_error(operation, exc) from exc
+        except Exception as exc:  # botocore could not parse what came back
+            if self._state != _OPEN:
+                raise self._state_error() from exc
+            raise errors.ResponseError(
+                f"{operation}: the response could not be parsed ({type(exc).__name__}: {exc})",
+                operation=operation,
+            ) from exc
+        response.pop("ResponseMetadata", None)
+        return response
+
+    async def _s3(self) -> Any:
+        self._check_state()
+        client = self._s3_client
+        if client is None:
+            client = await self._lazy_client("s3", self._s3_endpoint_url)
+        return client
+
+    async def _logs(self) -> Any:
+        self._check_state()
+        client = self._logs_client
+        if client is None:
+            client = await self._lazy_client("logs", self._logs_endpoint_url)
+        return client
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _prepare(self, session: AioSession) -> str:
+        """Share the model loader between sessions, and resolve the region (in a thread:
+        both read files)."""
+        data_path = session.get_config_variable("data_path")
+        loader = _LOADERS.get(data_path)
+        if loader is None:
+            loader = _LOADERS.setdefault(data_path, create_loader(data_path))
+        session.register_component("data_loader", loader)
+        return self._resolve_region(session)
+
+    def _resolve_region(self, session: AioSession) -> str:
+        # botocore reads AWS_DEFAULT_REGION and the profile, but not AWS_REGION.
+        region = (
+            self._region_arg
+            or os.environ.get("AWS_REGION")
+            or session.get_config_variable("region")
+        )
+        if not region:
+            raise errors.ConfigurationError(
+                "no AWS region: pass region_name=..., or set AWS_REGION / AWS_DEFAULT_REGION, "
+                "or a region in the AWS profile (any string works for a local service)"
+            )
+        return str(region)
+
+    async def _lazy_client(self, service: str, endpoint_url: str | None) -> Any:
+        assert self._lazy_lock is not None and self._stack is not None
+        async with self._lazy_lock:
+            attr = "_s3_client" if service == "s3" else "_logs_client"
+            client = getattr(self, attr)
+            if client is None:
+                self._check_state()
+                config = self._config
+                if service == "s3" and endpoint_url is not None:
+                    # Custom S3 endpoints (moto, MinIO, LocalStack) want path-style URLs.
+                    config = config.merge(Config(s3={"addressing_style": "path"}))
+                assert self._session is not None
+                try:
+                    client = await self._stack.enter_async_context(
+                        self._session.create_client(
+                            service,
+                            region_name=self._region,
+                            endpoint_url=endpoint_url,
+                            config=config,
+                            **self._credentials,
+                        )
+                    )
+                except (BotoCoreError, ValueError) as exc:
+                    raise _configuration_error(exc) from exc
+                setattr(self, attr, client)
+            return client
+
+    async def _first_call(
+        self, method: Callable[..., Coroutine[Any, Any, dict[str, Any]]], params: dict[str, Any]
+    ) -> dict[str, Any]:
+        assert self._warm_lock is not None
+        async with self._warm_lock:
+            if self._cold:
+                try:
+                    return await method(**params)
+                finally:
+                    self._cold = False
+        # Warm now: the calls that queued behind the first one go out concurrently.
+        return await method(**params)
+
+    def _check_state(self) -> None:
+        loop = self._loop
+        if loop is None:
+            raise self._state_error()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # sync access from the owning thread (e.g. a property) is fine
+        if running is not loop:
+            raise self._state_error()
+
+    def _check_loop_for_close(self) -> None:
+        if self._loop is not None and self._loop is not asyncio.get_running_loop():
+            raise errors.SessionStateError(
+                "this BraketSession belongs to another event loop; close it from that loop"
+            )
+
+    def _state_error(self) -> errors.SessionStateError:
+        if self._state == _NEW:
+            return errors.SessionStateError(
+                "this BraketSession is not open; use 'async with BraketSession(...) as braket' "
+                "or 'await session.open()' first"
+            )
+        if self._state == _CLOSED:
+            return errors.SessionStateError(
+                "this BraketSession is closed; create a new one"
+            )
+        return errors.SessionStateError(
+            "this BraketSession was opened on another event loop; a session (and its "
+            "aiobotocore clients) can only be used from the loop that opened it"
+        )
+
+    @staticmethod
+    def _unknown_operation(operation: str) -> errors.ParameterError:
+        return errors.ParameterError(
+            "operation", f"must be a Braket operation name ({sorted(_METHOD_NAMES)}), "
+            f"got {operation!r}"
+        )
+
+    def _service_error(self, operation: str, exc: ClientError) -> errors.ServiceError:
+        response: dict[str, Any] = exc.response
+        error = response.get("Error") or {}
+        metadata = response.get("ResponseMetadata") or {}
+        code = str(error.get("Code") or "Unknown")
+        message = str(error.get("Message") or response.get("message") or "")
+        status = metadata.get("HTTPStatusCode")
+        request_id = metadata.get("RequestId") or None
+        cls = errors.error_class_for(code)
+        if cls is errors.ServiceError and code.isdigit() and isinstance(status, int):
+            # No error code on the wire (a bare 5xx from a proxy): botocore uses the status
+            # as the code; classify by status, keep the code as received.
+            cls = errors.error_class_for_status(status)
+        if cls is errors.ThrottlingException:
+            self._rate_limiter.record_throttle(operation)
+        if cls is errors.ValidationException:
+            return errors.ValidationException(
+                code,
+                message,
+                status,
+                request_id,
+                operation,
+                reason=response.get("reason"),
+                program_set_validation_failures=_program_set_failures(
+                    response.get("programSetValidationFailures")
+                ),
+            )
+        return cls(code, message, status, request_id, operation)
+
+    def _transport_error(self, operation: str, exc: BaseException) -> errors.BraketError:
+        if self._state != _OPEN:
+            return self._state_error()
+        if isinstance(exc, ParamValidationError):
+            match = _PARAM_RE.search(str(exc))
+            return errors.ParameterError(
+                xform_name(match.group(1)) if match else "params", str(exc), operation=operation
+            )
+        if isinstance(exc, NoCredentialsError | PartialCredentialsError | CredentialRetrievalError):
+            return errors.ConfigurationError(f"{operation}: {exc}")
+        if isinstance(exc, BotoConnectionError | aiohttp.ClientConnectionError | OSError) and not (
+            isinstance(exc, aiohttp.ServerDisconnectedError)
+        ):
+            return errors.ConnectionFailed(
+                f"{operation}: could not connect to {self.endpoint_url}: {exc}",
+                endpoint_url=self.endpoint_url,
+                operation=operation,
+            )
+        return errors.ResponseError(f"{operation}: no usable response: {exc}", operation=operation)
+
+
+def _merge_config(max_pool_connections: int, user: Config | None) -> AioConfig:
+    base = AioConfig(
+        max_pool_connections=max_pool_connections,
+        retries={"mode": "adaptive"},
+        user_agent_extra=_USER_AGENT,
+        # Load the service model files in a thread, off the event loop.
+        warm_up_loader_caches=True,
+    )
+    if user is None:
+        return base
+    merged = base.merge(user)
+    user_retries = user._user_provided_options.get("retries")
+    if isinstance(user_retries, dict) and "mode" not in user_retries:
+        # Keep adaptive retries when the caller only tunes the number of attempts.
+        merged = merged.merge(AioConfig(retries={"mode": "adaptive", **user_retries}))
+    return merged
+
+
+def _configuration_error(exc: BaseException) -> BaseException:
+    if isinstance(exc, errors.BraketError):
+        return exc
+    if isinstance(exc, NoRegionError):
+        return errors.ConfigurationError(
+            "no AWS region: pass region_name=... or set AWS_REGION / AWS_DEFAULT_REGION"
+        )
+    if isinstance(exc, ProfileNotFound | NoCredentialsError | PartialCredentialsError):
+        return errors.ConfigurationError(str(exc))
+    if isinstance(exc, BotoCoreError | ValueError):
+        return errors.ConfigurationError(f"cannot create the Braket client: {exc}")
+    return exc
+
+
+def _program_set_failures(raw: Any) -> tuple[ProgramSetValidationFailure, ...]:
+    if not isinstance(raw, list):
+        return ()
+    failures = []
+    for item in raw:
+        if isinstance(item, dict):
+            failures.append(
+                ProgramSetValidationFailure(
+                    program_index=int(item.get("programIndex", -1)),
+                    inputs_index=item.get("inputsIndex"),
+                    errors=tuple(str(e) for e in item.get("errors") or ()),
+                )
+            )
+    return tuple(failures)

@@ -1,0 +1,230 @@
+"""The ``braket-async`` command line: argparse only, so the parser itself needs no extras."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from . import _demo, _devices, _jobs, _local, _tasks
+
+__all__ = ["GLOBAL_DEFAULTS", "build_parser", "fill_global_defaults"]
+
+SV1_ARN = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+
+#: Global options: accepted before or after the sub-command (``--json`` anywhere).
+GLOBAL_DEFAULTS: dict[str, Any] = {
+    "endpoint_url": None,
+    "s3_endpoint_url": None,
+    "logs_endpoint_url": None,
+    "region": None,
+    "profile": None,
+    "local": False,
+    "json": False,
+    "debug": False,
+}
+
+
+def _global_options() -> argparse.ArgumentParser:
+    # SUPPRESS keeps a sub-command's absent option from overwriting the one given before it.
+    parent = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    group = parent.add_argument_group("global options")
+    group.add_argument("--endpoint-url", metavar="URL", help="Braket endpoint (default: AWS)")
+    group.add_argument(
+        "--s3-endpoint-url", metavar="URL", help="S3 endpoint for results (default: AWS)"
+    )
+    group.add_argument(
+        "--logs-endpoint-url", metavar="URL", help="CloudWatch Logs endpoint (default: AWS)"
+    )
+    group.add_argument("--region", metavar="NAME", help="AWS region (default: from the profile)")
+    group.add_argument("--profile", metavar="NAME", help="AWS profile")
+    group.add_argument(
+        "--local",
+        action="store_true",
+        help="start an embedded local Braket service for this command",
+    )
+    group.add_argument("--json", action="store_true", help="print JSON on stdout, for scripts")
+    group.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    return parent
+
+
+def fill_global_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """Give every global option its default when it was not given anywhere."""
+    for name, default in GLOBAL_DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    return args
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree; each leaf sets ``handler`` (and ``needs_session``)."""
+    common = _global_options()
+    parser = argparse.ArgumentParser(
+        prog="braket-async",
+        description="Amazon Braket from the terminal: devices, tasks, jobs, a local service.",
+        parents=[common],
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def leaf(
+        group: argparse._SubParsersAction[argparse.ArgumentParser], name: str, text: str
+    ) -> argparse.ArgumentParser:
+        return group.add_parser(name, help=text, description=text, parents=[common])
+
+    devices = leaf(commands, "devices", "list devices as a table")
+    devices.add_argument("--arn", action="append", metavar="ARN", help="only these devices")
+    devices.set_defaults(handler=_devices.list_devices, needs_session=True)
+
+    _add_task_commands(commands, leaf)
+    _add_job_commands(commands, leaf)
+
+    local = commands.add_parser("local", help="the local Braket service")
+    local_commands = local.add_subparsers(dest="local_command", metavar="COMMAND", required=True)
+    serve = local_commands.add_parser(
+        "serve",
+        help="run the local Braket service until Ctrl-C",
+        description="Run the local Braket service until Ctrl-C; the options are those of "
+        "`python -m braket_async.local serve` (see --help there).",
+        add_help=False,
+    )
+    # main() hands every token after "local serve" to the service's own parser.
+    serve.set_defaults(sync_handler=_local.serve)
+
+    demo = leaf(commands, "demo", "run hundreds of circuits on an embedded local service")
+    demo.add_argument("--tasks", type=_positive, default=300, metavar="N", help="default 300")
+    demo.add_argument("--shots", type=_positive, default=100, metavar="N", help="default 100")
+    demo.add_argument("--qubits", type=_qubits, default=4, metavar="N", help="default 4")
+    demo.add_argument("--seed", type=int, default=7, help="random-circuit seed (default 7)")
+    demo.set_defaults(handler=_demo.run, needs_session=False)
+    return parser
+
+
+def _add_task_commands(commands: Any, leaf: Any) -> None:
+    task = commands.add_parser("task", help="submit and follow quantum tasks")
+    sub = task.add_subparsers(dest="task_command", metavar="COMMAND", required=True)
+
+    submit = leaf(sub, "submit", "submit OpenQASM 3 programs as quantum tasks")
+    submit.add_argument("files", nargs="+", metavar="FILE.qasm")
+    submit.add_argument("--count", type=_positive, default=1, metavar="N", help="copies of each")
+    submit.add_argument("--shots", type=_non_negative, default=100, metavar="N")
+    submit.add_argument("--device", default=SV1_ARN, metavar="ARN", help="default: SV1")
+    submit.add_argument("--bucket", metavar="NAME", help="results bucket ($BRAKET_ASYNC_BUCKET)")
+    submit.add_argument("--prefix", default="braket-async", metavar="KEY", help="results prefix")
+    submit.add_argument("--wait", action="store_true", help="follow the tasks to the end")
+    submit.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="with --wait")
+    submit.set_defaults(handler=_tasks.submit, needs_session=True)
+
+    status = leaf(sub, "status", "show quantum tasks")
+    status.add_argument("arns", nargs="+", metavar="ARN")
+    status.set_defaults(handler=_tasks.status, needs_session=True)
+
+    wait = leaf(sub, "wait", "wait until quantum tasks finish")
+    wait.add_argument("arns", nargs="+", metavar="ARN")
+    wait.add_argument("--timeout", type=_seconds, metavar="SECONDS")
+    wait.set_defaults(handler=_tasks.wait, needs_session=True)
+
+    result = leaf(sub, "result", "show a completed task's measurement histogram")
+    result.add_argument("arn", metavar="ARN")
+    result.add_argument("--top", type=_positive, default=16, metavar="N", help="outcomes shown")
+    result.set_defaults(handler=_tasks.result, needs_session=True)
+
+    cancel = leaf(sub, "cancel", "cancel quantum tasks")
+    cancel.add_argument("arns", nargs="+", metavar="ARN")
+    cancel.set_defaults(handler=_tasks.cancel, needs_session=True)
+
+    tasks = commands.add_parser("tasks", help="search quantum tasks")
+    tasks_sub = tasks.add_subparsers(dest="tasks_command", metavar="COMMAND", required=True)
+    search = leaf(tasks_sub, "search", "search quantum tasks (newest first)")
+    search.add_argument(
+        "--status", action="append", metavar="STATUS", help="repeat for several (e.g. COMPLETED)"
+    )
+    search.add_argument("--device", metavar="ARN")
+    search.add_argument("--job", metavar="ARN", help="tasks created by this hybrid job")
+    search.add_argument(
+        "--since", type=_seconds, metavar="SECONDS", help="created in the last SECONDS"
+    )
+    search.add_argument("--limit", type=_positive, default=50, metavar="N", help="default 50")
+    search.set_defaults(handler=_tasks.search, needs_session=True)
+
+
+def _add_job_commands(commands: Any, leaf: Any) -> None:
+    job = commands.add_parser("job", help="hybrid jobs")
+    sub = job.add_subparsers(dest="job_command", metavar="COMMAND", required=True)
+
+    create = leaf(sub, "create", "upload a script or directory and start a hybrid job")
+    create.add_argument("source", metavar="PATH", help="a .py file or a directory")
+    create.add_argument(
+        "--entry-point",
+        metavar="MODULE[:FUNCTION]",
+        help="default: the file's module name (required for a directory)",
+    )
+    create.add_argument("--device", default=SV1_ARN, metavar="ARN", help="default: SV1")
+    create.add_argument("--name", metavar="NAME", help="job name (default: generated)")
+    create.add_argument(
+        "--hp", action="append", default=[], metavar="KEY=VALUE", help="hyperparameter"
+    )
+    create.add_argument("--role", metavar="ARN", help="IAM role ($BRAKET_JOBS_ROLE_ARN)")
+    create.add_argument("--bucket", metavar="NAME", help="S3 bucket ($BRAKET_ASYNC_BUCKET)")
+    create.add_argument("--max-runtime", type=_positive, metavar="SECONDS")
+    create.add_argument("--wait", action="store_true", help="follow the job's events to the end")
+    create.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="with --wait")
+    create.set_defaults(handler=_jobs.create, needs_session=True)
+
+    status = leaf(sub, "status", "show a hybrid job")
+    status.add_argument("arn", metavar="ARN")
+    status.set_defaults(handler=_jobs.status, needs_session=True)
+
+    watch = leaf(sub, "watch", "print a job's events as they happen, until it ends")
+    watch.add_argument("arn", metavar="ARN")
+    watch.add_argument("--timeout", type=_seconds, metavar="SECONDS")
+    watch.set_defaults(handler=_jobs.watch, needs_session=True)
+
+    logs = leaf(sub, "logs", "print a job's logs (following them while it runs)")
+    logs.add_argument("arn", metavar="ARN")
+    logs.add_argument("--no-follow", dest="follow", action="store_false", help="print and exit")
+    logs.set_defaults(handler=_jobs.logs, needs_session=True)
+
+    result = leaf(sub, "result", "print a completed job's saved results")
+    result.add_argument("arn", metavar="ARN")
+    result.set_defaults(handler=_jobs.result, needs_session=True)
+
+    cancel = leaf(sub, "cancel", "cancel a hybrid job")
+    cancel.add_argument("arn", metavar="ARN")
+    cancel.set_defaults(handler=_jobs.cancel, needs_session=True)
+
+
+def _positive(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _qubits(text: str) -> int:
+    value = _integer(text)
+    if not 2 <= value <= 20:
+        raise argparse.ArgumentTypeError(f"must be between 2 and 20, got {value}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {value}")
+    return value

@@ -1,0 +1,120 @@
+"""Service-side errors of the local Braket service, rendered as rest-json error responses.
+
+Handlers raise these; the server turns one into a response with the ``x-amzn-ErrorType``
+header, the HTTP status of the error shape in botocore's model and a JSON body
+``{"message": ..., **extra}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "AccessDenied",
+    "Conflict",
+    "DeviceOffline",
+    "DeviceRetired",
+    "InternalServiceError",
+    "ResourceNotFound",
+    "Serialization",
+    "ServiceError",
+    "ServiceQuotaExceeded",
+    "Throttling",
+    "UnknownOperation",
+    "Validation",
+]
+
+
+class ServiceError(Exception):
+    """An error answered to the client: ``code``, HTTP ``status``, ``message``, body extras."""
+
+    code: ClassVar[str] = "InternalServiceException"
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body."""
+        return {"message": self.message, **self.extra}
+
+
+class Validation(ServiceError):
+    """400 ValidationException."""
+
+    code = "ValidationException"
+    status = 400
+
+
+class Serialization(Validation):
+    """400 SerializationException: the body is not JSON the service can read."""
+
+    code = "SerializationException"
+
+
+class ServiceQuotaExceeded(ServiceError):
+    """402 ServiceQuotaExceededException."""
+
+    code = "ServiceQuotaExceededException"
+    status = 402
+
+
+class AccessDenied(ServiceError):
+    """403 AccessDeniedException."""
+
+    code = "AccessDeniedException"
+    status = 403
+
+
+class ResourceNotFound(ServiceError):
+    """404 ResourceNotFoundException."""
+
+    code = "ResourceNotFoundException"
+    status = 404
+
+
+class UnknownOperation(ServiceError):
+    """404 UnknownOperationException: no route matches the method and path."""
+
+    code = "UnknownOperationException"
+    status = 404
+
+
+class Conflict(ServiceError):
+    """409 ConflictException."""
+
+    code = "ConflictException"
+    status = 409
+
+
+class DeviceRetired(ServiceError):
+    """410 DeviceRetiredException."""
+
+    code = "DeviceRetiredException"
+    status = 410
+
+
+class DeviceOffline(ServiceError):
+    """424 DeviceOfflineException."""
+
+    code = "DeviceOfflineException"
+    status = 424
+
+
+class Throttling(ServiceError):
+    """429 ThrottlingException."""
+
+    code = "ThrottlingException"
+    status = 429
+
+    def __init__(self, message: str = "Rate exceeded", **extra: Any) -> None:
+        super().__init__(message, **extra)
+
+
+class InternalServiceError(ServiceError):
+    """500 InternalServiceException."""
+
+    code = "InternalServiceException"
+    status = 500

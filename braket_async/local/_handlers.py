@@ -1,0 +1,429 @@
+"""The semantics of the 17 Braket operations over the in-memory store.
+
+Each handler takes the operation's validated input members (wire camelCase, as parsed by
+``_model.parse_request_params``) and returns its output members (datetimes allowed; the
+server renders them per the output shape). Handlers raise ``_errors`` exceptions.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from ._errors import Conflict, DeviceOffline, DeviceRetired, ServiceQuotaExceeded, Validation
+from ._jobrun import JobScheduler
+from ._ledger import Ledger
+from ._quotas import Quotas
+from ._search import (
+    search_devices,
+    search_jobs,
+    search_quantum_tasks,
+    search_spending_limits,
+)
+from ._store import Store, TaskRecord, fingerprint, utcnow
+from ._tasks import TaskScheduler
+
+__all__ = ["BucketChecker", "Handler", "Handlers"]
+
+Params = dict[str, Any]
+Handler = Callable[[Params], Awaitable[dict[str, Any]]]
+
+#: Seconds a "bucket exists" answer is trusted (keeps CreateQuantumTask off S3 at 20 TPS).
+BUCKET_CACHE_SECONDS = 30.0
+#: Time period of a spending limit created without one.
+DEFAULT_SPENDING_PERIOD = timedelta(days=365)
+
+
+class BucketChecker(Protocol):
+    """What the handlers need of :class:`~._s3.ObjectStore`."""
+
+    async def bucket_exists(self, bucket: str) -> bool: ...
+
+
+def _json_object(text: str, member: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise Validation(
+            f"Value at '{member}' failed to satisfy constraint: "
+            f"Member must be a valid JSON document ({exc})"
+        ) from None
+    if not isinstance(value, dict):
+        raise Validation(
+            f"Value at '{member}' failed to satisfy constraint: Member must be a JSON object"
+        )
+    return value
+
+
+def _epoch(value: Any) -> datetime:
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    text = str(value)
+    try:
+        return datetime.fromtimestamp(float(text), UTC)
+    except ValueError:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class Handlers:
+    """One coroutine per Braket operation, looked up by model name with :meth:`get`."""
+
+    def __init__(
+        self,
+        store: Store,
+        tasks: TaskScheduler,
+        jobs: JobScheduler,
+        buckets: BucketChecker,
+        ledger: Ledger,
+        quotas: Callable[[], Quotas],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.tasks = tasks
+        self.jobs = jobs
+        self._buckets = buckets
+        self._ledger = ledger
+        self._quotas = quotas
+        self._clock = clock
+        self._bucket_seen: dict[str, float] = {}
+        self._table: dict[str, Handler] = {
+            "CreateQuantumTask": self.create_quantum_task,
+            "GetQuantumTask": self.get_quantum_task,
+            "CancelQuantumTask": self.cancel_quantum_task,
+            "SearchQuantumTasks": self.search_quantum_tasks,
+            "CreateJob": self.create_job,
+            "GetJob": self.get_job,
+            "CancelJob": self.cancel_job,
+            "SearchJobs": self.search_jobs,
+            "GetDevice": self.get_device,
+            "SearchDevices": self.search_devices,
+            "ListTagsForResource": self.list_tags_for_resource,
+            "TagResource": self.tag_resource,
+            "UntagResource": self.untag_resource,
+            "CreateSpendingLimit": self.create_spending_limit,
+            "UpdateSpendingLimit": self.update_spending_limit,
+            "DeleteSpendingLimit": self.delete_spending_limit,
+            "SearchSpendingLimits": self.search_spending_limits,
+        }
+
+    def get(self, operation: str) -> Handler:
+        """The handler of ``operation`` (a botocore model name)."""
+        return self._table[operation]
+
+    @property
+    def operations(self) -> frozenset[str]:
+        """Every operation with a handler."""
+        return frozenset(self._table)
+
+    # Quantum tasks -------------------------------------------------------------------------
+
+    async def _check_bucket(self, bucket: str) -> None:
+        seen = self._bucket_seen.get(bucket)
+        now = self._clock()
+        if seen is not None and now - seen < BUCKET_CACHE_SECONDS:
+            return
+        if not await self._buckets.bucket_exists(bucket):
+            raise Validation(f"Caller doesn't have access to {bucket} or it doesn't exist.")
+        self._bucket_seen[bucket] = now
+
+    def _usable_device(self, arn: str) -> Any:
+        device = self.store.devices.get(arn)
+        if device is None:
+            raise Validation(
+                f"Device {arn} does not exist or is not available in {self.store.region}"
+            )
+        if device.status == "RETIRED":
+            raise DeviceRetired(f"Device {arn} is retired.")
+        if device.status == "OFFLINE":
+            raise DeviceOffline(f"Device {arn} is offline.")
+        return device
+
+    async def create_quantum_task(self, p: Params) -> dict[str, Any]:
+        """CreateQuantumTask: validate device, action, bucket and token; queue the task."""
+        token = p["clientToken"]
+        replay = self.store.replay_task(token, p)
+        if replay is not None:
+            self._ledger.client_token_replays += 1
+            return {"quantumTaskArn": replay.arn}
+        device = self._usable_device(p["deviceArn"])
+        action = _json_object(p["action"], "action")
+        header = action.get("braketSchemaHeader")
+        action_type = header.get("name") if isinstance(header, dict) else None
+        if not isinstance(action_type, str):
+            raise Validation(
+                "Value at 'action' failed to satisfy constraint: "
+                "Member must have a braketSchemaHeader with a name"
+            )
+        if action_type not in device.supported_action_names:
+            raise Validation(
+                f"Device {device.arn} does not support action {action_type}; "
+                f"supported: {sorted(device.supported_action_names)}"
+            )
+        if p.get("deviceParameters") is not None:
+            _json_object(p["deviceParameters"], "deviceParameters")
+        job_arn = None
+        if p.get("jobToken") is not None:
+            job_arn = self.store.job_for_token(p["jobToken"]).job_arn
+        await self._check_bucket(p["outputS3Bucket"])
+        # The bucket check awaited: a concurrent retry with this token may have won.
+        replay = self.store.replay_task(token, p)
+        if replay is not None:
+            self._ledger.client_token_replays += 1
+            return {"quantumTaskArn": replay.arn}
+        task_id, arn, seq = self.store.new_task_id()
+        record = TaskRecord(
+            arn=arn,
+            task_id=task_id,
+            seq=seq,
+            device=device,
+            action=p["action"],
+            action_type=action_type,
+            device_parameters=p.get("deviceParameters"),
+            shots=p["shots"],
+            output_s3_bucket=p["outputS3Bucket"],
+            output_s3_key_prefix=p["outputS3KeyPrefix"],
+            created_at=utcnow(),
+            client_token=token,
+            request_digest=fingerprint(p),
+            tags=dict(p.get("tags") or {}),
+            job_arn=job_arn,
+            associations=p.get("associations"),
+            experimental_capabilities=p.get("experimentalCapabilities"),
+        )
+        self.store.add_task(record)
+        self.tasks.submit(record)
+        self._ledger.tasks_created += 1
+        return {"quantumTaskArn": arn}
+
+    async def get_quantum_task(self, p: Params) -> dict[str, Any]:
+        """GetQuantumTask, with queueInfo when asked for."""
+        task = self.store.task(p["quantumTaskArn"])
+        out = task.describe()
+        if "QueueInfo" in (p.get("additionalAttributeNames") or []):
+            priority = "Priority" if task.job_arn else "Normal"
+            if task.status in ("CREATED", "QUEUED"):
+                out["queueInfo"] = {
+                    "queue": "QUANTUM_TASKS_QUEUE",
+                    "position": str(self.tasks.queue_position(task)),
+                    "queuePriority": priority,
+                }
+            else:
+                out["queueInfo"] = {
+                    "queue": "QUANTUM_TASKS_QUEUE",
+                    "position": "None",
+                    "queuePriority": priority,
+                    "message": f"Task is in {task.status} status. AmazonBraket does not show "
+                    "queue position for this status.",
+                }
+        return out
+
+    async def cancel_quantum_task(self, p: Params) -> dict[str, Any]:
+        """CancelQuantumTask: CANCELLING (then CANCELLED); 409 once COMPLETED or FAILED."""
+        task = self.store.task(p["quantumTaskArn"])
+        if task.status in ("COMPLETED", "FAILED"):
+            raise Conflict(
+                f"Quantum task {task.arn} is in terminal state {task.status} "
+                "and cannot be cancelled"
+            )
+        return {"quantumTaskArn": task.arn, "cancellationStatus": self.tasks.cancel(task)}
+
+    async def search_quantum_tasks(self, p: Params) -> dict[str, Any]:
+        """SearchQuantumTasks."""
+        page, token = search_quantum_tasks(
+            self.store.task_list, p["filters"], p.get("maxResults"), p.get("nextToken")
+        )
+        return {"quantumTasks": [t.summary() for t in page], "nextToken": token}
+
+    # Jobs ----------------------------------------------------------------------------------
+
+    def _check_job_device(self, device: str) -> None:
+        if device.startswith("local:"):
+            return  # embedded simulators run inside the job; nothing to check here
+        self._usable_device(device)
+
+    async def create_job(self, p: Params) -> dict[str, Any]:
+        """CreateJob: queue the job for the runner (beyond the concurrent-jobs quota it waits)."""
+        replay = self.store.replay_job(p["clientToken"], p)
+        if replay is not None:
+            self._ledger.client_token_replays += 1
+            return {"jobArn": replay.job_arn}
+        spec = p["algorithmSpecification"]
+        # The SDK sends both (its default image with the script); neither is an error.
+        if "scriptModeConfig" not in spec and "containerImage" not in spec:
+            raise Validation(
+                "At least one of algorithmSpecification.scriptModeConfig and "
+                "algorithmSpecification.containerImage must be given"
+            )
+        self._check_job_device(p["deviceConfig"]["device"])
+        quotas = self._quotas()
+        limit = quotas.max_queued_jobs
+        if limit is not None and self.jobs.full and self.jobs.waiting >= limit:
+            raise ServiceQuotaExceeded(
+                f"You have reached the quota of {self.jobs.concurrency} concurrent hybrid jobs "
+                f"and {limit} queued hybrid jobs."
+            )
+        record = self.store.add_job(p)
+        self.jobs.submit(record)
+        self._ledger.jobs_created += 1
+        return {"jobArn": record.job_arn}
+
+    async def get_job(self, p: Params) -> dict[str, Any]:
+        """GetJob (latest 20 events), with queueInfo when asked for."""
+        job = self.store.job(p["jobArn"])
+        out = job.describe()
+        if "QueueInfo" in (p.get("additionalAttributeNames") or []):
+            position = self.jobs.queue_position(job)
+            if job.status == "QUEUED":
+                out["queueInfo"] = {"queue": "JOBS_QUEUE", "position": str(position or 1)}
+            else:
+                out["queueInfo"] = {
+                    "queue": "JOBS_QUEUE",
+                    "position": "None",
+                    "message": f"Job is in {job.status} status. AmazonBraket does not show "
+                    "queue position for this status.",
+                }
+        return out
+
+    async def cancel_job(self, p: Params) -> dict[str, Any]:
+        """CancelJob: CANCELLING and the runner is told; 409 once terminal."""
+        job = self.store.job(p["jobArn"])
+        if job.status in ("COMPLETED", "FAILED"):
+            raise Conflict(
+                f"Job {job.job_arn} is in terminal state {job.status} and cannot be cancelled"
+            )
+        status = await self.jobs.cancel(job)
+        return {"jobArn": job.job_arn, "cancellationStatus": status}
+
+    async def search_jobs(self, p: Params) -> dict[str, Any]:
+        """SearchJobs."""
+        page, token = search_jobs(
+            self.store.job_list, p["filters"], p.get("maxResults"), p.get("nextToken")
+        )
+        return {"jobs": [j.summary() for j in page], "nextToken": token}
+
+    # Devices -------------------------------------------------------------------------------
+
+    async def get_device(self, p: Params) -> dict[str, Any]:
+        """GetDevice, with the device's queue sizes."""
+        device = self.store.device(p["deviceArn"])
+        queued = self.tasks.queued_per_device.get(device.arn, 0)
+        jobs_waiting = sum(
+            1 for j in self.store.job_list if j.status == "QUEUED" and j.device == device.arn
+        )
+        return {
+            "deviceArn": device.arn,
+            "deviceName": device.name,
+            "providerName": device.provider_name,
+            "deviceType": device.device_type,
+            "deviceStatus": device.status,
+            "deviceCapabilities": device.capabilities_json,
+            "deviceQueueInfo": [
+                {
+                    "queue": "QUANTUM_TASKS_QUEUE",
+                    "queueSize": str(queued),
+                    "queuePriority": "Normal",
+                },
+                {"queue": "QUANTUM_TASKS_QUEUE", "queueSize": "0", "queuePriority": "Priority"},
+                {"queue": "JOBS_QUEUE", "queueSize": str(jobs_waiting)},
+            ],
+        }
+
+    async def search_devices(self, p: Params) -> dict[str, Any]:
+        """SearchDevices."""
+        page, token = search_devices(
+            list(self.store.devices.values()),
+            p["filters"],
+            p.get("maxResults"),
+            p.get("nextToken"),
+        )
+        return {
+            "devices": [
+                {
+                    "deviceArn": d.arn,
+                    "deviceName": d.name,
+                    "providerName": d.provider_name,
+                    "deviceType": d.device_type,
+                    "deviceStatus": d.status,
+                }
+                for d in page
+            ],
+            "nextToken": token,
+        }
+
+    # Tags ----------------------------------------------------------------------------------
+
+    async def list_tags_for_resource(self, p: Params) -> dict[str, Any]:
+        """ListTagsForResource."""
+        return {"tags": dict(self.store.tags_of(p["resourceArn"]))}
+
+    async def tag_resource(self, p: Params) -> dict[str, Any]:
+        """TagResource (adds or overwrites)."""
+        self.store.tags_of(p["resourceArn"]).update(p["tags"])
+        return {}
+
+    async def untag_resource(self, p: Params) -> dict[str, Any]:
+        """UntagResource (unknown keys are ignored)."""
+        tags = self.store.tags_of(p["resourceArn"])
+        for key in p["tagKeys"]:
+            tags.pop(key, None)
+        return {}
+
+    # Spending limits -----------------------------------------------------------------------
+
+    def _period(self, period: Mapping[str, Any] | None) -> tuple[datetime, datetime]:
+        if period is None:
+            start = utcnow()
+            return start, start + DEFAULT_SPENDING_PERIOD
+        start, end = _epoch(period["startAt"]), _epoch(period["endAt"])
+        if end <= start:
+            raise Validation(
+                "Value at 'timePeriod' failed to satisfy constraint: "
+                "endAt must be later than startAt"
+            )
+        return start, end
+
+    async def create_spending_limit(self, p: Params) -> dict[str, Any]:
+        """CreateSpendingLimit (idempotent on clientToken)."""
+        for existing in self.store.spending_limit_list:
+            if existing.client_token == p["clientToken"]:
+                self._ledger.client_token_replays += 1
+                return {"spendingLimitArn": existing.arn}
+        device = self.store.devices.get(p["deviceArn"])
+        if device is None:
+            raise Validation(
+                f"Device {p['deviceArn']} does not exist or is not available in {self.store.region}"
+            )
+        if device.status == "RETIRED":
+            raise DeviceRetired(f"Device {device.arn} is retired.")
+        start, end = self._period(p.get("timePeriod"))
+        record = self.store.add_spending_limit(p, start, end)
+        return {"spendingLimitArn": record.arn}
+
+    async def update_spending_limit(self, p: Params) -> dict[str, Any]:
+        """UpdateSpendingLimit (amount and/or time period)."""
+        record = self.store.spending_limit(p["spendingLimitArn"])
+        if p.get("spendingLimit") is not None:
+            record.spending_limit = p["spendingLimit"]
+        if p.get("timePeriod") is not None:
+            record.start_at, record.end_at = self._period(p["timePeriod"])
+        record.updated_at = utcnow()
+        return {}
+
+    async def delete_spending_limit(self, p: Params) -> dict[str, Any]:
+        """DeleteSpendingLimit."""
+        self.store.delete_spending_limit(p["spendingLimitArn"])
+        return {}
+
+    async def search_spending_limits(self, p: Params) -> dict[str, Any]:
+        """SearchSpendingLimits."""
+        page, token = search_spending_limits(
+            self.store.spending_limit_list,
+            p.get("filters") or [],
+            p.get("maxResults"),
+            p.get("nextToken"),
+        )
+        return {"spendingLimits": [s.summary() for s in page], "nextToken": token}

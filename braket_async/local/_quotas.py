@@ -1,0 +1,157 @@
+"""Service quotas of the local Braket service: request-rate token buckets and concurrency.
+
+Defaults are the AWS ones (DESIGN.md): per-operation rate/burst buckets plus one
+account-wide bucket that every call draws from. A call is admitted only when both its
+operation's bucket (if it has one) and the account bucket hold a token; a refused call takes
+nothing. Refused calls are answered 429 ThrottlingException "Rate exceeded".
+
+Concurrency: at most ``concurrent_tasks`` quantum tasks RUNNING (100 on AWS for SV1/DM1;
+the rest wait QUEUED, FIFO) and ``concurrent_jobs`` hybrid jobs RUNNING (3; the rest wait
+QUEUED like the service's job queue). ``max_queued_jobs`` bounds that queue: CreateJob beyond
+it is refused with 402 ServiceQuotaExceededException (a local choice; None = unbounded).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+import attrs
+
+__all__ = ["AWS_DEFAULT_RATES", "Quotas", "TokenBucket"]
+
+#: (requests per second, burst) per operation, AWS defaults.
+AWS_DEFAULT_RATES: Mapping[str, tuple[float, float]] = {
+    "CreateQuantumTask": (20, 40),
+    "GetQuantumTask": (100, 500),
+    "SearchQuantumTasks": (5, 50),
+    "CancelQuantumTask": (2, 20),
+    "GetDevice": (5, 50),
+    "SearchDevices": (5, 50),
+    "CreateJob": (1, 5),
+    "GetJob": (5, 25),
+    "SearchJobs": (5, 50),
+    "CancelJob": (2, 5),
+}
+#: Account-wide (all calls) rate and burst.
+AWS_ACCOUNT_RATE: tuple[float, float] = (140, 600)
+
+
+@attrs.define
+class TokenBucket:
+    """A token bucket: ``rate`` tokens per second up to ``burst``; starts full."""
+
+    rate: float
+    burst: float
+    clock: Callable[[], float] = time.monotonic
+    _tokens: float = attrs.field(init=False)
+    _stamp: float = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._tokens = self.burst
+        self._stamp = self.clock()
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    def available(self) -> bool:
+        """Whether one token can be taken now."""
+        self._refill()
+        return self._tokens >= 1.0
+
+    def take(self) -> None:
+        """Take one token (call :meth:`available` first)."""
+        self._tokens -= 1.0
+
+
+class Quotas:
+    """Rate buckets and concurrency limits; ``None`` rates mean unlimited.
+
+    Build with :meth:`aws_defaults` or :meth:`off`; ``clock`` is injectable for tests.
+    """
+
+    def __init__(
+        self,
+        rates: Mapping[str, tuple[float, float]] | None = None,
+        account: tuple[float, float] | None = None,
+        *,
+        concurrent_tasks: int | None = 100,
+        concurrent_jobs: int | None = 3,
+        max_queued_jobs: int | None = 100,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        for name, value in (
+            ("concurrent_tasks", concurrent_tasks),
+            ("concurrent_jobs", concurrent_jobs),
+        ):
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1 or None, got {value}")
+        self.rates: dict[str, tuple[float, float]] = dict(rates or {})
+        for op, (rate, burst) in self.rates.items():
+            if rate <= 0 or burst < 1:
+                raise ValueError(f"quota for {op} must have rate > 0 and burst >= 1")
+        self.account = account
+        self.concurrent_tasks = concurrent_tasks
+        self.concurrent_jobs = concurrent_jobs
+        self.max_queued_jobs = max_queued_jobs
+        self._clock = clock
+        self._buckets = {op: TokenBucket(r, b, clock) for op, (r, b) in self.rates.items()}
+        self._account = TokenBucket(account[0], account[1], clock) if account else None
+
+    @classmethod
+    def aws_defaults(
+        cls,
+        scale: float = 1.0,
+        overrides: Mapping[str, tuple[float, float]] | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> Quotas:
+        """The AWS default quotas, rates and bursts multiplied by ``scale``.
+
+        ``overrides`` maps an operation (or ``"Account"``) to an unscaled ``(rate, burst)``.
+        """
+        if scale <= 0:
+            raise ValueError(f"scale must be > 0, got {scale}")
+        rates = {op: (r * scale, max(1.0, b * scale)) for op, (r, b) in AWS_DEFAULT_RATES.items()}
+        account = (AWS_ACCOUNT_RATE[0] * scale, max(1.0, AWS_ACCOUNT_RATE[1] * scale))
+        for op, value in (overrides or {}).items():
+            if op == "Account":
+                account = value
+            else:
+                rates[op] = value
+        return cls(rates, account, clock=clock)
+
+    @classmethod
+    def off(cls) -> Quotas:
+        """No rate limits and no concurrency limits."""
+        return cls(None, None, concurrent_tasks=None, concurrent_jobs=None, max_queued_jobs=None)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any rate limit applies."""
+        return bool(self._buckets) or self._account is not None
+
+    def try_acquire(self, operation: str) -> bool:
+        """Admit one call to ``operation`` (taking tokens) or refuse it (taking none)."""
+        bucket = self._buckets.get(operation)
+        if bucket is not None and not bucket.available():
+            return False
+        if self._account is not None:
+            if not self._account.available():
+                return False
+            self._account.take()
+        if bucket is not None:
+            bucket.take()
+        return True
+
+    def describe(self) -> dict[str, object]:
+        """A JSON-ready description of the configured limits."""
+        return {
+            "rates": {op: list(v) for op, v in self.rates.items()},
+            "account": list(self.account) if self.account else None,
+            "concurrent_tasks": self.concurrent_tasks,
+            "concurrent_jobs": self.concurrent_jobs,
+            "max_queued_jobs": self.max_queued_jobs,
+        }

@@ -1,0 +1,315 @@
+"""``LocalBraket``: the local Braket service as an async context manager."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+
+from ._devices import LocalDevice, default_devices
+from ._faults import FaultConfig
+from ._handlers import Handlers
+from ._jobrun import JobScheduler, NoScriptJobRunner
+from ._jobseam import JobRunner
+from ._ledger import Ledger
+from ._quotas import Quotas
+from ._s3 import EmbeddedAws, ObjectStore
+from ._server import build_app
+from ._store import Store
+from ._tasks import Executor, TaskScheduler
+
+__all__ = ["DEFAULT_BUCKET", "LocalBraket"]
+
+#: Bucket created at start for callers without one of their own.
+DEFAULT_BUCKET = "amazon-braket-local"
+
+
+class LocalBraket:
+    """The local Braket service: rest-json on loopback, real simulator, S3 results.
+
+    ::
+
+        async with LocalBraket() as local:
+            local.endpoint_url      # http://127.0.0.1:PORT (Braket)
+            local.s3_endpoint_url   # embedded moto: S3, CloudWatch Logs, STS
+            local.ledger.snapshot()
+
+    ``queue_delay`` / ``run_delay``: seconds a task stays QUEUED / RUNNING at least.
+    ``quotas`` (default :meth:`Quotas.aws_defaults`) and ``faults`` can be replaced while the
+    service runs; the number of task worker coroutines (the concurrent-task quota) is fixed at
+    start. ``s3_endpoint_url=None`` starts an embedded moto server; otherwise results go to
+    the named S3 endpoint (with botocore's usual credentials unless ``s3_credentials``).
+    Jobs run on ``job_runner``, or on ``job_runner_factory(self)`` (called once the endpoints
+    are known), or on :class:`~._jobrun.NoScriptJobRunner` (no script is run).
+    ``executor`` replaces the simulator executor (tests); ``devices`` the device catalogue.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+        queue_delay: float = 0.0,
+        run_delay: float = 0.0,
+        quotas: Quotas | None = None,
+        faults: FaultConfig | None = None,
+        s3_endpoint_url: str | None = None,
+        s3_credentials: tuple[str, str] | None = ("testing", "testing"),
+        workers: int | None = None,
+        default_bucket: str = DEFAULT_BUCKET,
+        job_runner: JobRunner | None = None,
+        job_runner_factory: Callable[[LocalBraket], JobRunner] | None = None,
+        devices: Sequence[LocalDevice] | None = None,
+        executor: Executor | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port must be in 0..65535, got {port}")
+        if queue_delay < 0 or run_delay < 0:
+            raise ValueError("queue_delay and run_delay must be >= 0 seconds")
+        if not (len(account_id) == 12 and account_id.isdigit()):
+            raise ValueError(f"account_id must be 12 digits, got {account_id!r}")
+        if job_runner is not None and job_runner_factory is not None:
+            raise ValueError("give job_runner or job_runner_factory, not both")
+        self.host = host
+        self.region = region
+        self.account_id = account_id
+        self.queue_delay = queue_delay
+        self.run_delay = run_delay
+        self.default_bucket = default_bucket
+        self.ledger = Ledger()
+        self._port = port
+        self._quotas = quotas if quotas is not None else Quotas.aws_defaults()
+        self._faults = faults
+        self._s3_endpoint_url_given = s3_endpoint_url
+        self._s3_endpoint_url = s3_endpoint_url
+        self._s3_credentials = s3_credentials
+        self._workers = workers
+        self._job_runner = job_runner
+        self._job_runner_factory = job_runner_factory
+        self._devices = list(devices) if devices is not None else default_devices(region)
+        self._executor: Any = executor
+        self._sleep = sleep
+        self._stack: AsyncExitStack | None = None
+        self._endpoint_url: str | None = None
+        self._store: Store | None = None
+        self._tasks: TaskScheduler | None = None
+        self._jobs: JobScheduler | None = None
+        self._objects: ObjectStore | None = None
+
+    # Settings ------------------------------------------------------------------------------
+
+    @property
+    def quotas(self) -> Quotas:
+        """The quotas in force (assign to replace them; buckets start full)."""
+        return self._quotas
+
+    @quotas.setter
+    def quotas(self, value: Quotas) -> None:
+        self._quotas = value
+        if self._jobs is not None:
+            self._jobs.concurrency = value.concurrent_jobs
+
+    @property
+    def faults(self) -> FaultConfig | None:
+        """The fault injection in force (assign ``None`` to stop injecting)."""
+        return self._faults
+
+    @faults.setter
+    def faults(self, value: FaultConfig | None) -> None:
+        self._faults = value
+
+    # State ---------------------------------------------------------------------------------
+
+    def _started(self) -> None:
+        if self._endpoint_url is None:
+            raise RuntimeError("LocalBraket is not started: use 'async with LocalBraket()'")
+
+    @property
+    def endpoint_url(self) -> str:
+        """``http://host:port`` of the Braket rest-json endpoint."""
+        self._started()
+        assert self._endpoint_url is not None
+        return self._endpoint_url
+
+    @property
+    def s3_endpoint_url(self) -> str:
+        """The S3 endpoint results are written to (the embedded moto server by default)."""
+        self._started()
+        assert self._s3_endpoint_url is not None
+        return self._s3_endpoint_url
+
+    @property
+    def store(self) -> Store:
+        """The in-memory records (for tests)."""
+        self._started()
+        assert self._store is not None
+        return self._store
+
+    @property
+    def objects(self) -> ObjectStore:
+        """The service's S3 client wrapper."""
+        self._started()
+        assert self._objects is not None
+        return self._objects
+
+    @property
+    def tasks(self) -> TaskScheduler:
+        """The quantum-task scheduler (for tests)."""
+        self._started()
+        assert self._tasks is not None
+        return self._tasks
+
+    @property
+    def jobs(self) -> JobScheduler:
+        """The job scheduler (for tests)."""
+        self._started()
+        assert self._jobs is not None
+        return self._jobs
+
+    # Lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start S3 (unless given), the executor, the schedulers and the HTTP server."""
+        if self._stack is not None:
+            raise RuntimeError("LocalBraket is already started")
+        stack = AsyncExitStack()
+        try:
+            await self._start(stack)
+        except BaseException:
+            self._endpoint_url = None
+            await stack.aclose()
+            raise
+        self._stack = stack
+
+    async def _start(self, stack: AsyncExitStack) -> None:
+        aws: EmbeddedAws | None = None
+        executor = self._executor
+        if executor is None:
+            from ._executor import SimulatorExecutor
+
+            executor = SimulatorExecutor(workers=self._workers)
+            stack.push_async_callback(executor.close)
+        starts: list[Awaitable[Any]] = []
+        self._s3_endpoint_url = self._s3_endpoint_url_given
+        if self._s3_endpoint_url is None:
+            aws = EmbeddedAws(host=self.host)
+            stack.push_async_callback(aws.close)
+            starts.append(aws.start())
+        if self._executor is None:
+            starts.append(executor.start())
+        # Both take seconds (moto import, worker warm-up): start them together.
+        results = await asyncio.gather(*starts)
+        if aws is not None:
+            self._s3_endpoint_url = str(results[0])
+        assert self._s3_endpoint_url is not None
+        creds = self._s3_credentials
+        objects = ObjectStore(
+            self._s3_endpoint_url,
+            self.region,
+            aws_access_key_id=creds[0] if creds else None,
+            aws_secret_access_key=creds[1] if creds else None,
+        )
+        await objects.open()
+        stack.push_async_callback(objects.close)
+        await objects.ensure_bucket(self.default_bucket)
+        self._objects = objects
+
+        store = Store(self.region, self.account_id, self._devices)
+        tasks = TaskScheduler(
+            executor,
+            objects,
+            self.ledger,
+            concurrency=self._quotas.concurrent_tasks,
+            queue_delay=self.queue_delay,
+            run_delay=self.run_delay,
+            sleep=self._sleep,
+        )
+        tasks.start()
+        stack.push_async_callback(tasks.close)
+
+        sock = socket.create_server((self.host, self._port))
+        port = sock.getsockname()[1]
+        shown = f"[{self.host}]" if ":" in self.host else self.host
+        self._endpoint_url = f"http://{shown}:{port}"
+        self._store, self._tasks = store, tasks
+
+        runner = self._job_runner
+        if runner is None and self._job_runner_factory is not None:
+            runner = self._job_runner_factory(self)
+            stack.push_async_callback(_close_runner, runner)
+        if runner is None:
+            runner = NoScriptJobRunner(sleep=self._sleep)
+        jobs = JobScheduler(runner, self.ledger, concurrency=self._quotas.concurrent_jobs)
+        stack.push_async_callback(jobs.close)
+        self._jobs = jobs
+
+        handlers = Handlers(store, tasks, jobs, objects, self.ledger, lambda: self._quotas)
+        app = build_app(
+            handlers,
+            self.ledger,
+            quotas=lambda: self._quotas,
+            faults=lambda: self._faults,
+            sleep=self._sleep,
+            health=self._health,
+        )
+        app_runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await app_runner.setup()
+        stack.push_async_callback(app_runner.cleanup)
+        site = web.SockSite(app_runner, sock)
+        try:
+            await site.start()
+        except BaseException:
+            sock.close()
+            raise
+
+    def _health(self) -> dict[str, Any]:
+        return {
+            "endpoint_url": self._endpoint_url,
+            "s3_endpoint_url": self._s3_endpoint_url,
+            "region": self.region,
+            "tasks": len(self._store.task_list) if self._store else 0,
+            "running_tasks": self._tasks.running if self._tasks else 0,
+            "jobs": len(self._store.job_list) if self._store else 0,
+            "quotas": self._quotas.describe(),
+        }
+
+    async def close(self) -> None:
+        """Stop everything started by :meth:`start`. Idempotent."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+        self._endpoint_url = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+async def _close_runner(runner: object) -> None:
+    # Runners made by a factory are ours to close, if they have something to close.
+    for name in ("aclose", "close"):
+        method = getattr(runner, name, None)
+        if callable(method):
+            result = method()
+            if inspect.isawaitable(result):
+                with contextlib.suppress(Exception):
+                    await result
+            return

@@ -1,0 +1,60 @@
+"""Device models (GetDevice, SearchDevices)."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+
+import attrs
+
+from .enums import DeviceStatus, DeviceType, QueueName, QueuePriority
+
+__all__ = ["Device", "DeviceQueueInfo", "DeviceSummary"]
+
+
+@attrs.frozen
+class DeviceQueueInfo:
+    """Size of one of a device's queues."""
+
+    queue: QueueName
+    queue_size: str
+    queue_priority: QueuePriority | None = None
+
+
+@attrs.frozen
+class Device:
+    """A device as returned by GetDevice.
+
+    ``device_capabilities`` is the wire JSON string; ``capabilities`` is it parsed.
+    """
+
+    device_arn: str
+    device_name: str
+    provider_name: str
+    device_type: DeviceType
+    device_status: DeviceStatus
+    device_capabilities: str
+    device_queue_info: tuple[DeviceQueueInfo, ...] = ()
+
+    @cached_property
+    def capabilities(self) -> dict[str, Any]:
+        """``device_capabilities`` parsed."""
+        value = json.loads(self.device_capabilities) if self.device_capabilities else {}
+        return value if isinstance(value, dict) else {"value": value}
+
+    @property
+    def is_available(self) -> bool:
+        """Whether the device is ONLINE."""
+        return self.device_status == DeviceStatus.ONLINE
+
+
+@attrs.frozen
+class DeviceSummary:
+    """One device of a SearchDevices page."""
+
+    device_arn: str
+    device_name: str
+    provider_name: str
+    device_type: DeviceType
+    device_status: DeviceStatus

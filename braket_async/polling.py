@@ -1,0 +1,200 @@
+"""Polling policy values: how long to wait between status calls, and how many transient
+errors a poller may absorb.
+
+Both are immutable values (google api-core's ``Retry`` is the model): share one between many
+waiters, derive variants with :func:`attrs.evolve` or the ``with_*`` helpers.
+
+* :class:`PollPolicy` -- exponential backoff with full jitter between status calls,
+  floored by the device's ``getTaskPollIntervalMillis`` when the caller knows it.
+* :class:`RetryBudget` -- how many consecutive transient failures (throttling, 5xx,
+  dropped connections) and how much time spent failing a poller tolerates before it raises
+  the last error. :meth:`RetryBudget.start` gives the mutable per-poll bookkeeping.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import attrs
+
+from . import errors
+
+__all__ = ["BudgetState", "PollPolicy", "RetryBudget", "is_transient"]
+
+
+def _positive(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
+
+
+def _non_negative(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
+
+
+def _at_least_one(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be >= 1, got {value!r}")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors a poller of read-only operations should absorb and retry: throttling,
+    the service's 5xx answers, refused connections (``ConnectionFailed``) and responses cut
+    short (``ResponseError``: a dropped connection; repeating a read is harmless)."""
+    if isinstance(exc, errors.ThrottlingException | errors.InternalServiceException):
+        return True
+    if isinstance(exc, errors.ServiceError):
+        status = exc.status_code
+        return status is not None and status >= 500
+    return isinstance(exc, errors.ConnectionFailed | errors.ResponseError)
+
+
+@attrs.frozen
+class RetryBudget:
+    """How many transient errors one poller absorbs before raising the last one.
+
+    ``max_consecutive`` errors in a row, or errors for longer than ``max_seconds`` without a
+    success in between, exhaust the budget. Between attempts the poller backs off
+    exponentially with full jitter from ``initial`` by ``multiplier`` up to ``maximum``.
+    """
+
+    max_consecutive: int = attrs.field(default=8, validator=_at_least_one)
+    max_seconds: float = attrs.field(default=120.0, validator=_positive)
+    initial: float = attrs.field(default=0.25, validator=_positive)
+    multiplier: float = attrs.field(default=2.0, validator=_at_least_one)
+    maximum: float = attrs.field(default=10.0, validator=_positive)
+
+    def start(self, clock: Callable[[], float], rng: random.Random | None = None) -> BudgetState:
+        """Fresh bookkeeping for one poller."""
+        return BudgetState(self, clock, rng or random.Random())
+
+
+class BudgetState:
+    """Mutable per-poller use of a :class:`RetryBudget` (not shared between pollers)."""
+
+    def __init__(self, budget: RetryBudget, clock: Callable[[], float], rng: random.Random) -> None:
+        self.budget = budget
+        self._clock = clock
+        self._rng = rng
+        self.consecutive = 0
+        self.total = 0
+        self._first_failure: float | None = None
+
+    def succeeded(self) -> None:
+        """A call went through: the consecutive count starts again."""
+        self.consecutive = 0
+        self._first_failure = None
+
+    def failed(self, exc: BaseException) -> float:
+        """Record transient ``exc``; return the delay before the next attempt, or re-raise
+        ``exc`` when the budget is spent (with a note saying which limit was hit)."""
+        now = self._clock()
+        if self._first_failure is None:
+            self._first_failure = now
+        self.consecutive += 1
+        self.total += 1
+        b = self.budget
+        if self.consecutive > b.max_consecutive:
+            exc.add_note(
+                f"retry budget spent: {self.consecutive} consecutive transient errors "
+                f"(max_consecutive={b.max_consecutive})"
+            )
+            raise exc
+        elapsed = now - self._first_failure
+        if elapsed >= b.max_seconds:
+            exc.add_note(
+                f"retry budget spent: transient errors for {elapsed:.1f}s "
+                f"(max_seconds={b.max_seconds})"
+            )
+            raise exc
+        cap = min(b.maximum, b.initial * b.multiplier ** (self.consecutive - 1))
+        return self._rng.uniform(0.0, cap)
+
+
+@attrs.frozen
+class PollPolicy:
+    """Delays between status calls: exponential backoff with optional full jitter.
+
+    The delay after status call ``n`` (0-based) is drawn from
+    ``[cap * (1 - jitter), cap]`` with ``cap = min(maximum, initial * multiplier ** n)``:
+    ``jitter=1.0`` is full jitter (uniform in ``[0, cap]``), ``0.5`` "equal jitter", ``0.0``
+    none. Jitter spreads many pollers apart so they do not call in lockstep. A ``floor`` (the
+    device's ``getTaskPollIntervalMillis`` when ``respect_device_interval``) is never
+    undercut. ``budget`` bounds the transient errors absorbed while polling.
+    """
+
+    initial: float = attrs.field(default=0.5, validator=_positive)
+    multiplier: float = attrs.field(default=1.5, validator=_at_least_one)
+    maximum: float = attrs.field(default=10.0, validator=_positive)
+    jitter: float = attrs.field(
+        default=1.0,
+        validator=attrs.validators.and_(attrs.validators.ge(0.0), attrs.validators.le(1.0)),
+    )
+    respect_device_interval: bool = True
+    budget: RetryBudget = attrs.field(factory=RetryBudget)
+
+    def __attrs_post_init__(self) -> None:
+        if self.maximum < self.initial:
+            raise ValueError(
+                f"maximum must be >= initial, got maximum={self.maximum!r} initial={self.initial!r}"
+            )
+
+    def cap(self, attempt: int) -> float:
+        """The un-jittered delay after ``attempt`` (0-based) status calls."""
+        if attempt < 0:
+            raise ValueError(f"attempt must be >= 0, got {attempt!r}")
+        # Bound the exponent: multiplier ** 10_000 overflows a float.
+        exponent = min(attempt, 1024)
+        try:
+            raw = self.initial * self.multiplier**exponent
+        except OverflowError:
+            raw = self.maximum
+        return min(self.maximum, raw)
+
+    def next_delay(
+        self, attempt: int, *, floor: float | None = None, rng: random.Random | None = None
+    ) -> float:
+        """Seconds to wait after status call number ``attempt`` (0-based)."""
+        return self._finish(self.cap(attempt), floor, rng)
+
+    def interval_at(self, elapsed: float) -> float:
+        """The un-jittered delay for a poller that started ``elapsed`` seconds ago.
+
+        ``min(maximum, initial + (multiplier - 1) * elapsed)`` gives the same poll times as
+        :meth:`cap` by attempt number (``t[n+1] = multiplier * t[n] + initial``), but depends
+        only on the time since the start -- for schedulers that may check a task early.
+        """
+        return min(self.maximum, self.initial + (self.multiplier - 1.0) * max(0.0, elapsed))
+
+    def delay_at(
+        self, elapsed: float, *, floor: float | None = None, rng: random.Random | None = None
+    ) -> float:
+        """:meth:`interval_at` with jitter and the device floor, like :meth:`next_delay`."""
+        return self._finish(self.interval_at(elapsed), floor, rng)
+
+    def _finish(self, cap: float, floor: float | None, rng: random.Random | None) -> float:
+        delay = cap
+        if self.jitter:
+            delay = (rng or random).uniform(cap * (1.0 - self.jitter), cap)
+        if floor is not None and self.respect_device_interval:
+            delay = max(delay, floor)
+        return delay
+
+    def delays(
+        self, *, floor: float | None = None, rng: random.Random | None = None
+    ) -> Iterator[float]:
+        """The endless sequence of delays (attempt 0, 1, 2, ...)."""
+        attempt = 0
+        while True:
+            yield self.next_delay(attempt, floor=floor, rng=rng)
+            attempt += 1
+
+    def with_delays(self, initial: float | None = None, maximum: float | None = None) -> PollPolicy:
+        """A copy with other initial and/or maximum delays."""
+        return attrs.evolve(
+            self,
+            initial=self.initial if initial is None else initial,
+            maximum=self.maximum if maximum is None else maximum,
+        )

@@ -1,0 +1,169 @@
+"""Programs (the ``action`` of a quantum task) and device parameters.
+
+``create_quantum_task(action=...)`` accepts, and :func:`coerce_action` turns into the wire JSON:
+
+* an :class:`OpenQASMProgram`;
+* OpenQASM source text (a ``str`` starting with ``OPENQASM``);
+* a JSON string or a ``dict`` of an action document (``braketSchemaHeader`` + body);
+* anything with a Braket SDK style ``to_ir()`` (``braket.circuits.Circuit``), asked for
+  OpenQASM when the SDK is installed.
+
+``device_parameters`` accepts a ``dict``, a JSON string, an SDK parameters object (anything with
+``json()`` / ``model_dump_json()``) or ``None``; :func:`gate_model_parameters` builds the
+gate-model simulator document.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .errors import ParameterError
+
+__all__ = [
+    "OPENQASM_HEADER",
+    "OpenQASMProgram",
+    "coerce_action",
+    "coerce_device_parameters",
+    "gate_model_parameters",
+]
+
+#: ``braketSchemaHeader`` of an OpenQASM action.
+OPENQASM_HEADER: Mapping[str, str] = {"name": "braket.ir.openqasm.program", "version": "1"}
+
+_SIMULATOR_PARAMETERS_HEADER = {
+    "name": "braket.device_schema.simulators.gate_model_simulator_device_parameters",
+    "version": "1",
+}
+_GATE_MODEL_PARAMETERS_HEADER = {
+    "name": "braket.device_schema.gate_model_parameters",
+    "version": "1",
+}
+
+
+def _inputs(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    return dict(value) if value else {}
+
+
+@attrs.frozen
+class OpenQASMProgram:
+    """An OpenQASM 3 program with optional ``inputs`` (values of its ``input`` variables)."""
+
+    source: str = attrs.field(validator=attrs.validators.instance_of(str))
+    inputs: dict[str, Any] = attrs.field(factory=dict, converter=_inputs)
+
+    def to_action(self) -> dict[str, Any]:
+        """The action document (``braket.ir.openqasm.program`` v1)."""
+        return {"braketSchemaHeader": dict(OPENQASM_HEADER), "source": self.source,
+                "inputs": dict(self.inputs)}
+
+    def to_json(self) -> str:
+        """The action document as the wire JSON string."""
+        return json.dumps(self.to_action())
+
+
+def gate_model_parameters(qubit_count: int, disable_qubit_rewiring: bool = False) -> dict[str, Any]:
+    """Gate-model simulator device parameters for a program on ``qubit_count`` qubits."""
+    if isinstance(qubit_count, bool) or not isinstance(qubit_count, int) or qubit_count < 0:
+        raise ParameterError("qubit_count", f"must be an int >= 0, got {qubit_count!r}")
+    return {
+        "braketSchemaHeader": dict(_SIMULATOR_PARAMETERS_HEADER),
+        "paradigmParameters": {
+            "braketSchemaHeader": dict(_GATE_MODEL_PARAMETERS_HEADER),
+            "qubitCount": qubit_count,
+            "disableQubitRewiring": bool(disable_qubit_rewiring),
+        },
+    }
+
+
+_ACTION_KINDS = (
+    "an OpenQASMProgram, OpenQASM source ('OPENQASM 3; ...'), a JSON object string, a dict, "
+    "or an object with to_ir() (e.g. braket.circuits.Circuit)"
+)
+
+
+def coerce_action(action: Any, *, field: str = "action") -> str:
+    """The wire JSON string of ``action`` (see the module docstring for what is accepted)."""
+    if isinstance(action, str):
+        text = action.lstrip()
+        if text.startswith("{"):
+            _check_json_object(action, field)
+            return action
+        if text.startswith("OPENQASM"):
+            return OpenQASMProgram(action).to_json()
+        raise ParameterError(
+            field,
+            "a string must be OpenQASM source starting with 'OPENQASM' or a JSON object; "
+            "wrap other source in OpenQASMProgram(source)",
+        )
+    if isinstance(action, OpenQASMProgram):
+        return action.to_json()
+    if isinstance(action, Mapping):
+        return _dump(action, field)
+    to_ir = getattr(action, "to_ir", None)
+    if callable(to_ir):
+        return _serialise_ir(_call_to_ir(action), field)
+    raise ParameterError(field, f"must be {_ACTION_KINDS}, got {type(action).__name__}")
+
+
+def coerce_device_parameters(value: Any, *, field: str = "device_parameters") -> str | None:
+    """The wire JSON string of device parameters, or ``None`` to leave them out."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        _check_json_object(value, field)
+        return value
+    if isinstance(value, Mapping):
+        return _dump(value, field)
+    if callable(getattr(value, "model_dump_json", None)) or callable(getattr(value, "json", None)):
+        return _serialise_ir(value, field)
+    raise ParameterError(
+        field,
+        "must be a dict, a JSON object string, an object with json()/model_dump_json() "
+        f"or None, got {type(value).__name__}",
+    )
+
+
+def _call_to_ir(program: Any) -> Any:
+    # Ask the SDK for OpenQASM explicitly: older SDKs default to_ir() to JAQCD.
+    try:
+        from braket.circuits.serialization import IRType
+    except ImportError:
+        return program.to_ir()
+    try:
+        return program.to_ir(IRType.OPENQASM)
+    except TypeError:
+        return program.to_ir()
+
+
+def _serialise_ir(ir: Any, field: str) -> str:
+    for name in ("model_dump_json", "json"):
+        method = getattr(ir, name, None)
+        if callable(method):
+            text = method()
+            if isinstance(text, str):
+                return text
+    if isinstance(ir, str):
+        return coerce_action(ir, field=field)
+    if isinstance(ir, Mapping):
+        return _dump(ir, field)
+    raise ParameterError(field, f"to_ir() returned {type(ir).__name__}, which cannot be serialised")
+
+
+def _dump(value: Mapping[str, Any], field: str) -> str:
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(field, f"must be JSON-serialisable: {exc}") from exc
+
+
+def _check_json_object(text: str, field: str) -> None:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ParameterError(field, f"is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ParameterError(field, f"must be a JSON object, got {type(value).__name__}")

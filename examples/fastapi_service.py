@@ -1,0 +1,445 @@
+"""An example FastAPI service on braket-async.
+
+It submits batches of circuits in the background, reports batch and task status, and streams
+task completions and hybrid-job events as Server-Sent Events::
+
+    POST /batches                 {"n": 500, "kind": "ghz"|"random"|"mixed", "shots": 100}
+    GET  /batches/{id}            counts, done, and each task's ARN and last status
+    GET  /batches/{id}/events     SSE: one "task" event per finished task, then "done"
+    DELETE /batches/{id}          cancel the batch's tasks on the service
+    GET  /tasks/{arn}             one task (GetQuantumTask)
+    GET  /results/{arn}           a completed task's measurement counts
+    GET  /jobs/{arn}/events       SSE: each hybrid-job event once, until the job ends
+    GET  /ping                    a trivial endpoint (the loop-responsiveness benchmark hits it)
+
+Run it against an embedded local Braket service (no AWS account needed)::
+
+    BRAKET_LOCAL=1 python examples/fastapi_service.py          # http://127.0.0.1:8000/docs
+
+or against any endpoint with the usual AWS settings (``AWS_ENDPOINT_URL_BRAKET``,
+``AWS_ENDPOINT_URL_S3``, ``AWS_DEFAULT_REGION``, credentials) plus ``BRAKET_OUTPUT_BUCKET``.
+Settings (environment): ``BRAKET_LOCAL``, ``BRAKET_DEVICE_ARN``, ``BRAKET_OUTPUT_BUCKET``,
+``BRAKET_OUTPUT_PREFIX``, ``BRAKET_SHOTS``, ``BRAKET_RATE_SCALE`` (client rate limits for raised
+quotas), ``HOST``, ``PORT``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Literal
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from braket_async import RateLimits
+from braket_async.batch import Batch
+from braket_async.contrib.fastapi import BackgroundDep, BraketDep, BraketLifespan
+from braket_async.errors import BraketError, ParameterError, ServiceError
+
+__all__ = ["BatchRecord", "EventLog", "Settings", "app", "create_app"]
+
+SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
+HEARTBEAT_SECONDS = 15.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """How the service reaches Braket; :meth:`from_env` reads them from the environment."""
+
+    endpoint_url: str | None = None
+    s3_endpoint_url: str | None = None
+    region_name: str | None = None
+    device_arn: str = SV1
+    bucket: str | None = None
+    prefix: str = "fastapi-service"
+    shots: int = 100
+    rate_scale: float = 1.0
+    local: bool = False
+    max_batch: int = 10_000
+    local_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        """Settings from ``BRAKET_*`` variables (AWS_* ones are read by the session itself)."""
+        return cls(
+            device_arn=environ.get("BRAKET_DEVICE_ARN", SV1),
+            bucket=environ.get("BRAKET_OUTPUT_BUCKET"),
+            prefix=environ.get("BRAKET_OUTPUT_PREFIX", "fastapi-service"),
+            shots=int(environ.get("BRAKET_SHOTS", "100")),
+            rate_scale=float(environ.get("BRAKET_RATE_SCALE", "1")),
+            local=environ.get("BRAKET_LOCAL", "") not in ("", "0", "false"),
+        )
+
+
+class EventLog:
+    """An append-only list of events that any number of readers follow from any point.
+
+    Each reader sees every event exactly once, in order (the event's index is its SSE ``id``,
+    so a reconnecting client resumes with ``Last-Event-ID``).
+    """
+
+    def __init__(self) -> None:
+        self._events: list[tuple[str, dict[str, Any]]] = []
+        self._closed = False
+        self._changed = asyncio.Event()
+
+    def append(self, kind: str, data: dict[str, Any]) -> None:
+        """Add an event and wake the readers."""
+        if self._closed:
+            raise RuntimeError("the event log is closed")
+        self._events.append((kind, data))
+        self._wake()
+
+    def close(self) -> None:
+        """No more events: readers end after the last one."""
+        self._closed = True
+        self._wake()
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    async def follow(
+        self, start: int = 0, *, heartbeat: float | None = None
+    ) -> AsyncIterator[tuple[int, str, dict[str, Any]] | None]:
+        """Yield ``(index, kind, data)`` from ``start`` on until closed; ``None`` as a heartbeat
+        after ``heartbeat`` idle seconds."""
+        index = max(0, start)
+        while True:
+            while index < len(self._events):
+                kind, data = self._events[index]
+                yield index, kind, data
+                index += 1
+            if self._closed:
+                return
+            changed = self._changed
+            try:
+                await asyncio.wait_for(changed.wait(), heartbeat)
+            except TimeoutError:
+                yield None
+
+    def _wake(self) -> None:
+        # A fresh Event per change: readers waiting on the old one all wake, none miss a change.
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+
+@dataclasses.dataclass
+class BatchRecord:
+    """What the service remembers about one batch, for later requests."""
+
+    batch_id: str
+    size: int
+    created_at: float
+    events: EventLog = dataclasses.field(default_factory=EventLog)
+    statuses: dict[int, str] = dataclasses.field(default_factory=dict)
+    errors: dict[int, str] = dataclasses.field(default_factory=dict)
+    done: bool = False
+    batch: Batch | None = None
+
+    def counts(self) -> dict[str, int]:
+        """Items per state: ``UNSUBMITTED`` (not created yet), ``PENDING`` (created, not
+        finished), the terminal statuses, and ``SUBMIT_FAILED`` (never created)."""
+        created = len(self.batch.task_arns) if self.batch is not None else 0
+        finished = len(self.statuses)
+        counts: dict[str, int] = {
+            "UNSUBMITTED": self.size - max(created, finished) - len(self.errors),
+            "PENDING": max(0, created - finished),
+        }
+        for status in self.statuses.values():
+            counts[status] = counts.get(status, 0) + 1
+        counts["SUBMIT_FAILED"] = len(self.errors)
+        return {k: v for k, v in counts.items() if v}
+
+    def finished(self, index: int, arn: str, status: str, failure_reason: str | None) -> None:
+        """A task reached a terminal state: record it and publish one ``task`` event."""
+        if self.statuses.get(index) in TERMINAL:
+            return  # already reported: each task is reported exactly once
+        self.statuses[index] = status
+        self.events.append(
+            "task",
+            {"index": index, "arn": arn, "status": status, "failure_reason": failure_reason},
+        )
+
+    def summary(self, *, with_tasks: bool) -> dict[str, Any]:
+        """The JSON body of ``GET /batches/{id}``."""
+        body: dict[str, Any] = {
+            "batch_id": self.batch_id,
+            "size": self.size,
+            "done": self.done,
+            "counts": self.counts(),
+            "elapsed": round(time.monotonic() - self.created_at, 3),
+        }
+        if with_tasks:
+            arns = self.batch.task_arns if self.batch is not None else {}
+            body["tasks"] = [
+                {
+                    "index": i,
+                    "arn": arns.get(i),
+                    "status": self.statuses.get(i)
+                    or ("SUBMIT_FAILED" if i in self.errors else "PENDING" if i in arns else None),
+                    "error": self.errors.get(i),
+                }
+                for i in range(self.size)
+            ]
+        return body
+
+
+class BatchRequest(BaseModel):
+    """``POST /batches`` body: ``n`` generated circuits, or your own OpenQASM 3 ``programs``."""
+
+    n: int = Field(default=1, ge=1, description="how many circuits")
+    programs: list[str] | None = Field(default=None, description="OpenQASM 3 sources to run")
+    kind: Literal["ghz", "random", "mixed"] = "mixed"
+    qubits: int = Field(default=3, ge=2, le=12)
+    shots: int | None = Field(default=None, ge=1, le=100_000)
+    seed: int | None = None
+
+
+def ghz(qubits: int) -> str:
+    """OpenQASM 3 for a GHZ state: measures all zeros or all ones, ~50/50."""
+    gates = ["h q[0];", *(f"cnot q[{i}], q[{i + 1}];" for i in range(qubits - 1))]
+    return _program(qubits, gates)
+
+
+def random_circuit(qubits: int, depth: int, rng: random.Random) -> str:
+    """OpenQASM 3 for ``depth`` layers of random rotations, each followed by a CNOT."""
+    gates: list[str] = []
+    for _ in range(depth):
+        for q in range(qubits):
+            gates.append(f"r{rng.choice('xyz')}({rng.uniform(0, 6.283):.4f}) q[{q}];")
+        control, target = rng.sample(range(qubits), 2)
+        gates.append(f"cnot q[{control}], q[{target}];")
+    return _program(qubits, gates)
+
+
+def _program(qubits: int, gates: list[str]) -> str:
+    lines = ["OPENQASM 3;", f"qubit[{qubits}] q;", f"bit[{qubits}] c;", *gates, "c = measure q;"]
+    return "\n".join(lines)
+
+
+def circuits(request: BatchRequest) -> list[str]:
+    """The OpenQASM 3 sources a batch request asks for."""
+    if request.programs is not None:
+        return list(request.programs)
+    rng = random.Random(request.seed)
+    sources: list[str] = []
+    for i in range(request.n):
+        use_ghz = request.kind == "ghz" or (request.kind == "mixed" and i % 2 == 0)
+        sources.append(ghz(request.qubits) if use_ghz else random_circuit(request.qubits, 4, rng))
+    return sources
+
+
+async def run_batch(record: BatchRecord, batch: Batch) -> None:
+    """Follow ``batch`` to the end, publishing each task once when it is terminal.
+
+    ``submit_batch`` paces the creates at the quota and tracks the created tasks with one
+    TaskTracker; each item's outcome arrives once, when its task is terminal.
+    """
+    try:
+        async with batch:
+            async for outcome in batch:
+                if outcome.task is not None:  # the task ran: COMPLETED, FAILED or CANCELLED
+                    record.finished(
+                        outcome.index,
+                        outcome.task.quantum_task_arn,
+                        str(outcome.task.status),
+                        outcome.task.failure_reason,
+                    )
+                else:  # never created (validation error, retries exhausted, cancelled first)
+                    record.errors[outcome.index] = str(outcome.error)
+                    record.events.append(
+                        "error", {"index": outcome.index, "error": str(outcome.error)}
+                    )
+    finally:
+        record.done = True
+        record.events.append("done", {"counts": record.counts()})
+        record.events.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service, configured by ``settings`` (default: :meth:`Settings.from_env`)."""
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        async with contextlib.AsyncExitStack() as stack:
+            config = settings
+            if settings.local:
+                from braket_async.local import LocalBraket
+
+                local = await stack.enter_async_context(LocalBraket(**settings.local_options))
+                config = dataclasses.replace(
+                    settings,
+                    endpoint_url=local.endpoint_url,
+                    s3_endpoint_url=local.s3_endpoint_url,
+                    region_name=settings.region_name or "us-east-1",
+                    bucket=settings.bucket or local.default_bucket,
+                )
+                os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+                os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+            braket_state = await stack.enter_async_context(
+                BraketLifespan(
+                    endpoint_url=config.endpoint_url,
+                    s3_endpoint_url=config.s3_endpoint_url,
+                    region_name=config.region_name,
+                    rate_limits=RateLimits.aws_defaults(scale=config.rate_scale),
+                )(app)
+            )
+            app.state.settings = config
+            yield {**braket_state, "settings": config}
+
+    app = FastAPI(title="braket-async example service", lifespan=lifespan)
+
+    @app.exception_handler(BraketError)
+    async def braket_error(request: Request, exc: BraketError) -> JSONResponse:
+        status = 502
+        if isinstance(exc, ParameterError):
+            status = 400
+        elif isinstance(exc, ServiceError) and exc.status_code and exc.status_code < 500:
+            status = exc.status_code
+        return JSONResponse({"error": type(exc).__name__, "message": str(exc)}, status_code=status)
+
+    def settings_of(request: Request) -> Settings:
+        config: Settings = request.app.state.settings
+        return config
+
+    def record_of(work: BackgroundDep, batch_id: str) -> BatchRecord:
+        try:
+            return work.value(batch_id, BatchRecord)
+        except KeyError:
+            raise HTTPException(404, f"no batch {batch_id!r}") from None
+
+    @app.get("/ping")
+    async def ping() -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.post("/batches", status_code=202)
+    async def create_batch(
+        body: BatchRequest, request: Request, braket: BraketDep, work: BackgroundDep
+    ) -> dict[str, Any]:
+        config = settings_of(request)
+        size = len(body.programs) if body.programs is not None else body.n
+        if not 1 <= size <= config.max_batch:
+            raise HTTPException(422, f"a batch has 1 to {config.max_batch} items, not {size}")
+        if config.bucket is None:
+            raise HTTPException(500, "no output bucket configured: set BRAKET_OUTPUT_BUCKET")
+        sources = circuits(body)
+        record = BatchRecord(
+            batch_id=uuid.uuid4().hex, size=len(sources), created_at=time.monotonic()
+        )
+        # Arguments and programs are checked here, before anything is sent: a mistake is a 400.
+        record.batch = braket.submit_batch(
+            sources,
+            device_arn=config.device_arn,
+            shots=body.shots or config.shots,
+            output_s3_bucket=config.bucket,
+            output_s3_key_prefix=f"{config.prefix}/{record.batch_id}",
+            batch_id=record.batch_id,
+        )
+        work.spawn(run_batch(record, record.batch), key=record.batch_id, value=record)
+        return {
+            "batch_id": record.batch_id,
+            "size": record.size,
+            "status_url": f"/batches/{record.batch_id}",
+            "events_url": f"/batches/{record.batch_id}/events",
+        }
+
+    @app.get("/batches/{batch_id}")
+    async def batch_status(batch_id: str, work: BackgroundDep, tasks: bool = True) -> Any:
+        return record_of(work, batch_id).summary(with_tasks=tasks)
+
+    @app.get("/batches/{batch_id}/events")
+    async def batch_events(batch_id: str, request: Request, work: BackgroundDep) -> Any:
+        record = record_of(work, batch_id)
+        start = _last_event_id(request) + 1
+        return StreamingResponse(
+            _sse(record.events.follow(start, heartbeat=HEARTBEAT_SECONDS)),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @app.delete("/batches/{batch_id}")
+    async def cancel_batch(batch_id: str, work: BackgroundDep) -> dict[str, Any]:
+        record = record_of(work, batch_id)
+        if record.batch is None:
+            raise HTTPException(409, f"batch {batch_id!r} has not started yet")
+        cancelled = await record.batch.cancel()
+        return {"batch_id": batch_id, "cancel_requested": len(cancelled)}
+
+    @app.get("/tasks/{arn:path}")
+    async def task_status(arn: str, braket: BraketDep) -> Any:
+        task = await braket.get_quantum_task(arn)
+        return {
+            "arn": task.quantum_task_arn,
+            "status": str(task.status),
+            "device_arn": task.device_arn,
+            "shots": task.shots,
+            "created_at": task.created_at.isoformat() if task.created_at else None,
+            "ended_at": task.ended_at.isoformat() if task.ended_at else None,
+            "failure_reason": task.failure_reason,
+        }
+
+    @app.get("/results/{arn:path}")
+    async def task_result(arn: str, braket: BraketDep) -> Any:
+        result = await braket.get_quantum_task_result(arn)
+        return {"arn": arn, "counts": dict(result.counts)}
+
+    @app.get("/jobs/{arn:path}/events")
+    async def job_events(arn: str, braket: BraketDep) -> Any:
+        async def events() -> AsyncIterator[tuple[int, str, dict[str, Any]] | None]:
+            index = 0
+            async for event in braket.follow_job(arn):
+                yield (
+                    index,
+                    "job",
+                    {
+                        "type": str(event.event_type),
+                        "time": event.time_of_event.isoformat() if event.time_of_event else None,
+                        "message": event.message,
+                    },
+                )
+                index += 1
+            job = await braket.get_job(arn)
+            yield index, "done", {"status": str(job.status), "failure_reason": job.failure_reason}
+
+        return StreamingResponse(_sse(events()), media_type="text/event-stream")
+
+    return app
+
+
+async def _sse(events: AsyncIterator[tuple[int, str, dict[str, Any]] | None]) -> AsyncIterator[str]:
+    """Format events as Server-Sent Events (``None`` becomes a keep-alive comment)."""
+    async for item in events:
+        if item is None:
+            yield ": keep-alive\n\n"
+            continue
+        index, kind, data = item
+        yield f"id: {index}\nevent: {kind}\ndata: {json.dumps(data)}\n\n"
+
+
+def _last_event_id(request: Request) -> int:
+    value = request.headers.get("last-event-id", "")
+    return int(value) if value.isdigit() else -1
+
+
+app = create_app()
+
+if __name__ == "__main__":
+    import uvicorn
+
+    uvicorn.run(
+        app,
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=int(os.environ.get("PORT", "8000")),
+        timeout_graceful_shutdown=5,
+    )

@@ -1,0 +1,57 @@
+"""Run the ``braket-async`` command in-process against the session's local service.
+
+``main`` runs its own ``asyncio.run``, so it runs in a worker thread while the test's event
+loop keeps serving the local Braket service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+import pytest
+
+from braket_async.cli import main
+from braket_async.local import LocalBraket
+
+
+@attrs.frozen
+class Run:
+    """One run of the command: exit code and what it printed."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+CliRunner = Callable[..., Awaitable[Run]]
+
+
+@pytest.fixture
+def cli(local_braket: LocalBraket, local_env: dict[str, str]) -> CliRunner:
+    """``await cli("devices", "--json")``; the endpoint options point at ``local_braket``."""
+
+    async def run(*argv: str, endpoint: bool = True, local: LocalBraket | None = None) -> Run:
+        """Run with the endpoint options of ``local`` (default: the session's service)."""
+        stdout, stderr = io.StringIO(), io.StringIO()
+        service = local or local_braket
+        options = [
+            "--endpoint-url",
+            service.endpoint_url,
+            "--s3-endpoint-url",
+            service.s3_endpoint_url,
+            "--region",
+            "us-east-1",
+        ]
+        tokens = [*argv, *options] if endpoint else list(argv)
+        code = await asyncio.to_thread(main, tokens, stdout=stdout, stderr=stderr)
+        return Run(code, stdout.getvalue(), stderr.getvalue())
+
+    return run

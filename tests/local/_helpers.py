@@ -1,0 +1,180 @@
+"""Helpers for the local-service tests: requests, raw aiobotocore clients, polling."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from typing import Any
+
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
+from botocore.exceptions import ClientError
+
+from braket_async.local import LocalBraket
+
+SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+DM1 = "arn:aws:braket:::device/quantum-simulator/amazon/dm1"
+OFFLINE_QPU = "arn:aws:braket:us-east-1::device/qpu/local/Aurora"
+RETIRED_QPU = "arn:aws:braket:us-east-1::device/qpu/local/Legacy"
+ROLE = "arn:aws:iam::123456789012:role/braket-local"
+TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
+
+BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
+
+
+def openqasm(source: str = BELL, inputs: dict[str, Any] | None = None) -> str:
+    """An OpenQASM action JSON string."""
+    return json.dumps(
+        {
+            "braketSchemaHeader": {"name": "braket.ir.openqasm.program", "version": "1"},
+            "source": source,
+            "inputs": inputs or {},
+        }
+    )
+
+
+def task_request(local: LocalBraket, **overrides: Any) -> dict[str, Any]:
+    """A valid CreateQuantumTask request on SV1 (override any member)."""
+    request: dict[str, Any] = {
+        "deviceArn": SV1,
+        "action": openqasm(),
+        "shots": 100,
+        "outputS3Bucket": local.default_bucket,
+        "outputS3KeyPrefix": "tests",
+    }
+    request.update(overrides)
+    return request
+
+
+def job_request(name: str, **overrides: Any) -> dict[str, Any]:
+    """A valid CreateJob request."""
+    request: dict[str, Any] = {
+        "jobName": name,
+        "roleArn": ROLE,
+        "algorithmSpecification": {
+            "scriptModeConfig": {
+                "entryPoint": "algo:main",
+                "s3Uri": "s3://amazon-braket-local/scripts/algo.py",
+                "compressionType": "NONE",
+            }
+        },
+        "outputDataConfig": {"s3Path": "s3://amazon-braket-local/jobs/out"},
+        "instanceConfig": {"instanceType": "ml.m5.large", "volumeSizeInGb": 30},
+        "deviceConfig": {"device": SV1},
+    }
+    request.update(overrides)
+    return request
+
+
+NO_RETRIES = AioConfig(retries={"total_max_attempts": 1, "mode": "standard"})
+
+
+class RawClients:
+    """Opens raw aiobotocore clients on a local service; all closed with the fixture."""
+
+    #: One botocore session for all tests: its loader caches the service models, which
+    #: makes each new client cost milliseconds instead of a model load.
+    _session = get_session()
+
+    def __init__(self, stack: AsyncExitStack) -> None:
+        self._stack = stack
+
+    async def braket(self, local: LocalBraket, config: AioConfig = NO_RETRIES) -> Any:
+        return await self._stack.enter_async_context(
+            self._session.create_client(
+                "braket",
+                region_name="us-east-1",
+                endpoint_url=local.endpoint_url,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+                config=config,
+            )
+        )
+
+    async def s3(self, local: LocalBraket) -> Any:
+        return await self._stack.enter_async_context(
+            self._session.create_client(
+                "s3",
+                region_name="us-east-1",
+                endpoint_url=local.s3_endpoint_url,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+                config=AioConfig(s3={"addressing_style": "path"}),
+            )
+        )
+
+
+async def wait_until(
+    probe: Callable[[], Any],
+    done: Callable[[Any], bool],
+    *,
+    attempts: int = 600,
+    interval: float = 0.02,
+) -> Any:
+    """Poll ``await probe()`` every ``interval`` s until ``done(result)``; fail after
+    ``attempts``. A 429 from the service's quotas backs off instead of failing."""
+    result: Any = None
+    for _ in range(attempts):
+        try:
+            result = await probe()
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ThrottlingException":
+                raise
+            await asyncio.sleep(0.25)
+            continue
+        if done(result):
+            return result
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not reached after {attempts} polls; last: {result!r}")
+
+
+async def wait_task(client: Any, arn: str) -> dict[str, Any]:
+    """GetQuantumTask until the task is terminal."""
+    result: dict[str, Any] = await wait_until(
+        lambda: client.get_quantum_task(quantumTaskArn=arn),
+        lambda r: r["status"] in TERMINAL,
+    )
+    return result
+
+
+async def wait_job(client: Any, arn: str) -> dict[str, Any]:
+    """GetJob until the job is terminal."""
+    result: dict[str, Any] = await wait_until(
+        lambda: client.get_job(jobArn=arn),
+        lambda r: r["status"] in TERMINAL,
+        interval=0.2,  # GetJob's quota is 5/s
+    )
+    return result
+
+
+class GatedSleep:
+    """An injectable ``sleep`` that returns only when the test releases it.
+
+    Every call records its delay and waits for one permit, so a test steps a service's
+    lifecycle deterministically (no wall-clock timing).
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+        self._permits = asyncio.Semaphore(0)
+        self._waiting = 0
+
+    async def __call__(self, delay: float) -> None:
+        self.calls.append(delay)
+        self._waiting += 1
+        try:
+            await self._permits.acquire()
+        finally:
+            self._waiting -= 1
+
+    @property
+    def waiting(self) -> int:
+        """Calls blocked right now."""
+        return self._waiting
+
+    def release(self, count: int = 1) -> None:
+        """Let ``count`` blocked (or future) calls return."""
+        for _ in range(count):
+            self._permits.release()

@@ -1,0 +1,27 @@
+"""Fixtures for the local-service tests (helpers live in ``_helpers``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+import pytest
+
+from braket_async.local import LocalBraket
+
+from ._helpers import RawClients
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[RawClients]:
+    """Factory of raw aiobotocore clients (closed after the test)."""
+    async with AsyncExitStack() as stack:
+        yield RawClients(stack)
+
+
+@pytest.fixture(scope="session")
+async def raw(local_braket: LocalBraket) -> AsyncIterator[Any]:
+    """A raw aiobotocore Braket client on ``local_braket``, retries off (one per session)."""
+    async with AsyncExitStack() as stack:
+        yield await RawClients(stack).braket(local_braket)

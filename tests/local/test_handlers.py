@@ -1,0 +1,344 @@
+"""Every operation's semantics over loopback with a raw aiobotocore client."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from braket_async.local import LocalBraket, Quotas
+
+from ._helpers import (
+    DM1,
+    OFFLINE_QPU,
+    RETIRED_QPU,
+    SV1,
+    RawClients,
+    job_request,
+    openqasm,
+    task_request,
+    wait_job,
+    wait_task,
+)
+
+MISSING_TASK = "arn:aws:braket:us-east-1:123456789012:quantum-task/does-not-exist"
+MISSING_JOB = "arn:aws:braket:us-east-1:123456789012:job/does-not-exist"
+MISSING_LIMIT = "arn:aws:braket:us-east-1:123456789012:spending-limit/does-not-exist"
+
+
+def _code(info: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(info.value.response["Error"]["Code"])
+
+
+def _unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+# Quantum tasks -------------------------------------------------------------------------------
+
+
+async def test_create_get_quantum_task(local_braket: LocalBraket, raw: Any) -> None:
+    arn = (await raw.create_quantum_task(**task_request(local_braket, tags={"k": "v"})))[
+        "quantumTaskArn"
+    ]
+    assert arn.startswith("arn:aws:braket:us-east-1:123456789012:quantum-task/")
+    task = await wait_task(raw, arn)
+    assert task["status"] == "COMPLETED"
+    assert task["shots"] == 100 and task["numSuccessfulShots"] == 100
+    assert task["deviceArn"] == SV1
+    assert task["outputS3Directory"] == f"tests/{arn.rsplit('/', 1)[1]}"
+    assert task["tags"] == {"k": "v"}
+    assert task["actionMetadata"] == {"actionType": "braket.ir.openqasm.program", "programCount": 1}
+    assert task["endedAt"] >= task["createdAt"]
+
+
+async def test_get_and_cancel_unknown_task_is_404(raw: Any) -> None:
+    with pytest.raises(ClientError) as info:
+        await raw.get_quantum_task(quantumTaskArn=MISSING_TASK)
+    assert _code(info) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as info:
+        await raw.cancel_quantum_task(quantumTaskArn=MISSING_TASK)
+    assert _code(info) == "ResourceNotFoundException"
+
+
+@pytest.mark.parametrize(
+    ("device", "code", "status"),
+    [
+        (OFFLINE_QPU, "DeviceOfflineException", 424),
+        (RETIRED_QPU, "DeviceRetiredException", 410),
+        ("arn:aws:braket:::device/quantum-simulator/amazon/nope", "ValidationException", 400),
+    ],
+)
+async def test_create_on_unavailable_devices(
+    local_braket: LocalBraket, raw: Any, device: str, code: str, status: int
+) -> None:
+    with pytest.raises(ClientError) as info:
+        await raw.create_quantum_task(**task_request(local_braket, deviceArn=device))
+    assert _code(info) == code
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+    assert device in info.value.response["Error"]["Message"]
+
+
+async def test_create_needs_an_existing_bucket(local_braket: LocalBraket, raw: Any) -> None:
+    with pytest.raises(ClientError) as info:
+        await raw.create_quantum_task(**task_request(local_braket, outputS3Bucket="no-such-bkt"))
+    assert _code(info) == "ValidationException"
+    assert info.value.response["Error"]["Message"] == (
+        "Caller doesn't have access to no-such-bkt or it doesn't exist."
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        ({"action": "not json"}, "valid JSON"),
+        ({"action": "[1]"}, "JSON object"),
+        ({"action": json.dumps({"source": "x"})}, "braketSchemaHeader"),
+        (
+            {
+                "action": json.dumps(
+                    {"braketSchemaHeader": {"name": "braket.ir.ahs.program", "version": "1"}}
+                )
+            },
+            "does not support action braket.ir.ahs.program",
+        ),
+        ({"deviceParameters": "{"}, "deviceParameters"),
+        ({"jobToken": "unknown-token"}, "job token"),
+    ],
+)
+async def test_create_rejects_bad_actions_and_tokens(
+    local_braket: LocalBraket, raw: Any, overrides: dict[str, Any], fragment: str
+) -> None:
+    with pytest.raises(ClientError) as info:
+        await raw.create_quantum_task(**task_request(local_braket, **overrides))
+    assert _code(info) == "ValidationException"
+    assert fragment in info.value.response["Error"]["Message"]
+
+
+async def test_client_token_makes_create_idempotent(local_braket: LocalBraket, raw: Any) -> None:
+    token = _unique("token")
+    before = local_braket.ledger.snapshot()
+    first = await raw.create_quantum_task(**task_request(local_braket), clientToken=token)
+    second = await raw.create_quantum_task(**task_request(local_braket), clientToken=token)
+    after = local_braket.ledger.snapshot()
+    assert first["quantumTaskArn"] == second["quantumTaskArn"]
+    assert after["tasks_created"] - before["tasks_created"] == 1
+    assert after["client_token_replays"] - before["client_token_replays"] == 1
+    with pytest.raises(ClientError) as info:  # same token, other request
+        await raw.create_quantum_task(**task_request(local_braket, shots=7), clientToken=token)
+    assert _code(info) == "ConflictException"
+    await wait_task(raw, first["quantumTaskArn"])
+
+
+async def test_failed_program_ends_failed_with_reason(local_braket: LocalBraket, raw: Any) -> None:
+    arn = (
+        await raw.create_quantum_task(
+            **task_request(local_braket, action=openqasm("OPENQASM 3; qubit[1] q; nonsense q[0];"))
+        )
+    )["quantumTaskArn"]
+    task = await wait_task(raw, arn)
+    assert task["status"] == "FAILED"
+    assert task["failureReason"]
+    assert task["actionMetadata"]["actionType"] == "braket.ir.openqasm.program"
+
+
+async def test_cancel_completed_task_conflicts(local_braket: LocalBraket, raw: Any) -> None:
+    arn = (await raw.create_quantum_task(**task_request(local_braket)))["quantumTaskArn"]
+    await wait_task(raw, arn)
+    with pytest.raises(ClientError) as info:
+        await raw.cancel_quantum_task(quantumTaskArn=arn)
+    assert _code(info) == "ConflictException"
+
+
+# Devices -------------------------------------------------------------------------------------
+
+
+async def test_get_device_and_search_devices(raw: Any) -> None:
+    device = await raw.get_device(deviceArn=DM1)
+    assert (device["deviceName"], device["deviceType"], device["deviceStatus"]) == (
+        "DM1",
+        "SIMULATOR",
+        "ONLINE",
+    )
+    assert {q["queue"] for q in device["deviceQueueInfo"]} == {"QUANTUM_TASKS_QUEUE", "JOBS_QUEUE"}
+    everything = await raw.search_devices(filters=[])
+    statuses = {d["deviceArn"]: d["deviceStatus"] for d in everything["devices"]}
+    assert statuses[OFFLINE_QPU] == "OFFLINE" and statuses[RETIRED_QPU] == "RETIRED"
+    only = await raw.search_devices(filters=[{"name": "deviceArn", "values": [SV1, DM1]}])
+    assert [d["deviceArn"] for d in only["devices"]] == [SV1, DM1]
+    first = await raw.search_devices(filters=[], maxResults=2)
+    rest = await raw.search_devices(filters=[], maxResults=100, nextToken=first["nextToken"])
+    assert [d["deviceArn"] for d in first["devices"] + rest["devices"]] == list(statuses)
+    with pytest.raises(ClientError) as info:
+        await raw.get_device(deviceArn="arn:aws:braket:::device/quantum-simulator/amazon/zz")
+    assert _code(info) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as info:
+        await raw.search_devices(filters=[{"name": "providerName", "values": ["x"]}])
+    assert _code(info) == "ValidationException"
+
+
+# Jobs ----------------------------------------------------------------------------------------
+# CreateJob's AWS quota is 1/s (burst 5): job tests use their own unthrottled service so the
+# shared one keeps its quota for the rest of the suite.
+
+
+@pytest.fixture
+async def unthrottled(make_local: Any, clients: RawClients) -> tuple[LocalBraket, Any]:
+    local: LocalBraket = await make_local(quotas=Quotas.off())
+    return local, await clients.braket(local)
+
+
+async def test_create_get_search_cancel_job(unthrottled: tuple[LocalBraket, Any]) -> None:
+    _, raw = unthrottled
+    name = _unique("job")
+    arn = (await raw.create_job(**job_request(name, tags={"team": "q"})))["jobArn"]
+    assert arn == f"arn:aws:braket:us-east-1:123456789012:job/{name}"
+    job = await wait_job(raw, arn)
+    assert job["status"] == "COMPLETED"
+    assert [e["eventType"] for e in job["events"]] == [
+        "STARTING_INSTANCE",
+        "DOWNLOADING_DATA",
+        "RUNNING",
+        "UPLOADING_RESULTS",
+        "COMPLETED",
+    ]
+    assert job["startedAt"] <= job["endedAt"]
+    assert job["billableDuration"] >= 0
+    assert job["tags"] == {"team": "q"}
+    assert job["instanceConfig"]["instanceCount"] == 1
+    found = await raw.search_jobs(
+        filters=[{"name": "jobArn", "operator": "EQUAL", "values": [arn]}]
+    )
+    assert [j["jobName"] for j in found["jobs"]] == [name]
+    with pytest.raises(ClientError) as info:
+        await raw.cancel_job(jobArn=arn)
+    assert _code(info) == "ConflictException"
+    with pytest.raises(ClientError) as info:  # names are unique
+        await raw.create_job(**job_request(name))
+    assert _code(info) == "ConflictException"
+
+
+async def test_job_errors(unthrottled: tuple[LocalBraket, Any]) -> None:
+    _, raw = unthrottled
+    with pytest.raises(ClientError) as info:
+        await raw.get_job(jobArn=MISSING_JOB)
+    assert _code(info) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as info:
+        await raw.cancel_job(jobArn=MISSING_JOB)
+    assert _code(info) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as info:
+        await raw.create_job(**job_request(_unique("j"), deviceConfig={"device": OFFLINE_QPU}))
+    assert _code(info) == "DeviceOfflineException"
+    with pytest.raises(ClientError) as info:
+        await raw.create_job(**job_request(_unique("j"), algorithmSpecification={}))
+    assert _code(info) == "ValidationException"
+
+
+async def test_job_with_script_and_image_is_accepted(unthrottled: tuple[LocalBraket, Any]) -> None:
+    _, raw = unthrottled
+    # The official SDK sends its default container image along with the script.
+    spec = {
+        "scriptModeConfig": {"entryPoint": "a:b", "s3Uri": "s3://amazon-braket-local/a.py"},
+        "containerImage": {
+            "uri": "292282985366.dkr.ecr.us-east-1.amazonaws.com/amazon-braket-base-jobs:latest"
+        },
+    }
+    arn = (await raw.create_job(**job_request(_unique("both"), algorithmSpecification=spec)))[
+        "jobArn"
+    ]
+    assert (await wait_job(raw, arn))["algorithmSpecification"] == spec
+
+
+async def test_job_token_tags_tasks_with_the_job(unthrottled: tuple[LocalBraket, Any]) -> None:
+    local_braket, raw = unthrottled
+    arn = (await raw.create_job(**job_request(_unique("tok"))))["jobArn"]
+    token = local_braket.store.job(arn).job_token
+    task_arn = (await raw.create_quantum_task(**task_request(local_braket, jobToken=token)))[
+        "quantumTaskArn"
+    ]
+    task = await raw.get_quantum_task(
+        quantumTaskArn=task_arn, additionalAttributeNames=["QueueInfo"]
+    )
+    assert task["jobArn"] == arn
+    assert task["queueInfo"]["queuePriority"] == "Priority"
+    by_job = await raw.search_quantum_tasks(
+        filters=[{"name": "jobArn", "operator": "EQUAL", "values": [arn]}]
+    )
+    assert [t["quantumTaskArn"] for t in by_job["quantumTasks"]] == [task_arn]
+    await wait_task(raw, task_arn)
+    await wait_job(raw, arn)
+
+
+# Tags ----------------------------------------------------------------------------------------
+
+
+async def test_tags_on_unknown_resources(raw: Any) -> None:
+    for call in (
+        raw.list_tags_for_resource(resourceArn=MISSING_TASK),
+        raw.tag_resource(resourceArn=MISSING_JOB, tags={"a": "b"}),
+        raw.untag_resource(resourceArn=MISSING_LIMIT, tagKeys=["a"]),
+    ):
+        with pytest.raises(ClientError) as info:
+            await call
+        assert _code(info) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as info:
+        await raw.list_tags_for_resource(resourceArn="not-an-arn")
+    assert _code(info) == "ValidationException"
+
+
+# Spending limits -----------------------------------------------------------------------------
+
+
+async def test_spending_limit_lifecycle(raw: Any) -> None:
+    token = _unique("sl")
+    arn = (
+        await raw.create_spending_limit(
+            deviceArn=DM1,
+            spendingLimit="25.50",
+            clientToken=token,
+            timePeriod={"startAt": 1_900_000_000, "endAt": 1_900_086_400},
+            tags={"a": "b"},
+        )
+    )["spendingLimitArn"]
+    again = await raw.create_spending_limit(deviceArn=DM1, spendingLimit="25.50", clientToken=token)
+    assert again["spendingLimitArn"] == arn
+    found = await raw.search_spending_limits(
+        filters=[{"name": "deviceArn", "operator": "EQUAL", "values": [DM1]}]
+    )
+    mine = [s for s in found["spendingLimits"] if s["spendingLimitArn"] == arn]
+    assert len(mine) == 1
+    assert mine[0]["spendingLimit"] == "25.50" and mine[0]["totalSpend"] == "0.00"
+    assert int(mine[0]["timePeriod"]["startAt"].timestamp()) == 1_900_000_000
+    assert mine[0]["tags"] == {"a": "b"}
+    await raw.update_spending_limit(spendingLimitArn=arn, spendingLimit="30")
+    found = await raw.search_spending_limits()
+    assert any(
+        s["spendingLimit"] == "30" for s in found["spendingLimits"] if s["spendingLimitArn"] == arn
+    )
+    assert (await raw.list_tags_for_resource(resourceArn=arn))["tags"] == {"a": "b"}
+    await raw.delete_spending_limit(spendingLimitArn=arn)
+    for call in (
+        raw.delete_spending_limit(spendingLimitArn=arn),
+        raw.update_spending_limit(spendingLimitArn=arn, spendingLimit="1"),
+    ):
+        with pytest.raises(ClientError) as info:
+            await call
+        assert _code(info) == "ResourceNotFoundException"
+
+
+async def test_spending_limit_errors(raw: Any) -> None:
+    with pytest.raises(ClientError) as info:
+        await raw.create_spending_limit(deviceArn=RETIRED_QPU, spendingLimit="1")
+    assert _code(info) == "DeviceRetiredException"
+    with pytest.raises(ClientError) as info:
+        await raw.create_spending_limit(deviceArn="arn:aws:braket:::device/x", spendingLimit="1")
+    assert _code(info) == "ValidationException"
+    with pytest.raises(ClientError) as info:
+        await raw.create_spending_limit(
+            deviceArn=SV1, spendingLimit="1", timePeriod={"startAt": 2_000_000, "endAt": 1_000_000}
+        )
+    assert _code(info) == "ValidationException"
+    assert "endAt" in info.value.response["Error"]["Message"]

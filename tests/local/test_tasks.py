@@ -1,0 +1,135 @@
+"""Quantum-task lifecycle, stepped deterministically with a gated sleep."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from braket.task_result import GateModelTaskResult
+
+from braket_async.local import LocalBraket, Quotas
+
+from ._helpers import GatedSleep, RawClients, task_request, wait_task, wait_until
+
+LocalFactory = Any
+
+
+async def _status(client: Any, arn: str) -> dict[str, Any]:
+    result: dict[str, Any] = await client.get_quantum_task(
+        quantumTaskArn=arn, additionalAttributeNames=["QueueInfo"]
+    )
+    return result
+
+
+async def test_lifecycle_queued_running_completed_with_results_in_s3(
+    make_local: LocalFactory, clients: RawClients
+) -> None:
+    gate = GatedSleep()
+    local: LocalBraket = await make_local(queue_delay=60, run_delay=60, sleep=gate)
+    client = await clients.braket(local)
+    arn = (await client.create_quantum_task(**task_request(local, shots=200)))["quantumTaskArn"]
+
+    queued = await wait_until(lambda: _status(client, arn), lambda r: gate.waiting == 1)
+    assert queued["status"] == "QUEUED"
+    assert queued["queueInfo"]["position"] == "1"
+    assert "endedAt" not in queued
+    gate.release()  # end of queue delay
+
+    running = await wait_until(lambda: _status(client, arn), lambda r: r["status"] == "RUNNING")
+    assert running["queueInfo"]["position"] == "None"
+    assert "RUNNING status" in running["queueInfo"]["message"]
+    await wait_until(lambda: _status(client, arn), lambda r: gate.waiting == 1)
+    gate.release()  # end of run delay
+
+    done = await wait_task(client, arn)
+    assert done["status"] == "COMPLETED"
+    assert done["endedAt"] >= done["createdAt"]
+    body = await local.objects.get_bytes(
+        done["outputS3Bucket"], f"{done['outputS3Directory']}/results.json"
+    )
+    result = GateModelTaskResult.parse_raw(body)
+    assert result.taskMetadata.id == arn and result.taskMetadata.shots == 200
+    counts: dict[str, int] = {}
+    for shot in result.measurements or []:
+        key = "".join(str(b) for b in shot)
+        counts[key] = counts.get(key, 0) + 1
+    assert set(counts) <= {"00", "11"} and sum(counts.values()) == 200
+    assert json.loads(body)["braketSchemaHeader"]["name"] == (
+        "braket.task_result.gate_model_task_result"
+    )
+
+
+async def test_cancel_queued_and_running_tasks(
+    make_local: LocalFactory, clients: RawClients
+) -> None:
+    gate = GatedSleep()
+    local: LocalBraket = await make_local(queue_delay=60, run_delay=60, sleep=gate)
+    client = await clients.braket(local)
+    running_arn = (await client.create_quantum_task(**task_request(local)))["quantumTaskArn"]
+    await wait_until(lambda: _status(client, running_arn), lambda r: gate.waiting == 1)
+    gate.release()
+    await wait_until(lambda: _status(client, running_arn), lambda r: r["status"] == "RUNNING")
+
+    queued_arn = (await client.create_quantum_task(**task_request(local)))["quantumTaskArn"]
+    await wait_until(lambda: _status(client, queued_arn), lambda r: r["status"] == "QUEUED")
+    answer = await client.cancel_quantum_task(quantumTaskArn=queued_arn)
+    assert answer["cancellationStatus"] == "CANCELLING"
+    cancelled = await wait_task(client, queued_arn)
+    assert cancelled["status"] == "CANCELLED" and "endedAt" in cancelled
+    again = await client.cancel_quantum_task(quantumTaskArn=queued_arn)
+    assert again["cancellationStatus"] == "CANCELLED"
+
+    answer = await client.cancel_quantum_task(quantumTaskArn=running_arn)
+    assert answer["cancellationStatus"] == "CANCELLING"
+    assert (await _status(client, running_arn))["status"] == "CANCELLING"
+    gate.release(3)  # run delay of the running task, queue delay of the cancelled one
+    final = await wait_task(client, running_arn)
+    assert final["status"] == "CANCELLED"
+    listing = await (await clients.s3(local)).list_objects_v2(
+        Bucket=local.default_bucket, Prefix=final["outputS3Directory"]
+    )
+    assert listing.get("KeyCount", 0) == 0  # no results for a cancelled task
+    assert local.ledger.snapshot()["tasks_cancelled"] == 2
+
+
+async def test_concurrent_task_quota_keeps_the_rest_queued_fifo(
+    make_local: LocalFactory, clients: RawClients
+) -> None:
+    gate = GatedSleep()
+    quotas = Quotas(Quotas.aws_defaults().rates, None, concurrent_tasks=2)
+    local: LocalBraket = await make_local(run_delay=60, quotas=quotas, sleep=gate)
+    client = await clients.braket(local)
+    arns = [
+        (await client.create_quantum_task(**task_request(local)))["quantumTaskArn"]
+        for _ in range(5)
+    ]
+    await wait_until(lambda: _status(client, arns[0]), lambda r: gate.waiting == 2)
+    states = [await _status(client, arn) for arn in arns]
+    assert [s["status"] for s in states] == ["RUNNING", "RUNNING", "QUEUED", "QUEUED", "QUEUED"]
+    assert [s["queueInfo"]["position"] for s in states[2:]] == ["1", "2", "3"]
+    assert local.tasks.running == 2
+    device = await client.get_device(deviceArn=task_request(local)["deviceArn"])
+    normal = [q for q in device["deviceQueueInfo"] if q.get("queuePriority") == "Normal"]
+    assert normal[0]["queueSize"] == "3"
+    gate.release(5)
+    finals = [await wait_task(client, arn) for arn in arns]
+    assert {f["status"] for f in finals} == {"COMPLETED"}
+    assert local.ledger.snapshot()["tasks_completed"] == 5
+
+
+async def test_too_many_qubits_and_bad_shots_end_failed(
+    local_braket: LocalBraket, raw: Any
+) -> None:
+    from ._helpers import openqasm
+
+    wide = openqasm("OPENQASM 3; qubit[40] q; h q[0];")
+    arn = (await raw.create_quantum_task(**task_request(local_braket, action=wide)))[
+        "quantumTaskArn"
+    ]
+    task = await wait_task(raw, arn)
+    assert task["status"] == "FAILED" and task["failureReason"]
+    arn = (await raw.create_quantum_task(**task_request(local_braket, shots=10**6)))[
+        "quantumTaskArn"
+    ]
+    task = await wait_task(raw, arn)
+    assert task["status"] == "FAILED" and "shots" in task["failureReason"].lower()

@@ -1,0 +1,392 @@
+"""submit_batch against the local Braket service: exactly one task per item, under faults,
+across a crash and a resume, with cancellation, results and progress."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.config import Config
+
+from braket_async import BraketSession, OpenQASMProgram, QuantumTaskStatus, RateLimits, errors
+from braket_async.batch import (
+    Batch,
+    BatchOutcome,
+    BatchProgress,
+    ItemNotSubmitted,
+    TaskRequest,
+    client_token_for,
+)
+from braket_async.local import FaultConfig, FaultSpec, LocalBraket, Quotas
+from braket_async.polling import PollPolicy, RetryBudget
+from braket_async.tracking import SweepPolicy
+
+SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
+ONE = "OPENQASM 3;\nqubit[1] q;\nbit[1] c;\nx q[0];\nc = measure q;"
+BROKEN = "OPENQASM 3;\nqubit[1] q;\nnot_a_gate q[0];"
+FAST_POLL = PollPolicy(initial=0.05, multiplier=1.5, maximum=0.3)
+FAST_SWEEP = SweepPolicy(min_interval=0.05)
+# botocore's own retries off, so every fault reaches the batch's retry logic.
+NO_BOTOCORE_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+FAST_RETRY = RetryBudget(max_consecutive=30, max_seconds=60.0, initial=0.01, maximum=0.05)
+
+LocalFactory = Callable[..., Awaitable[LocalBraket]]
+
+
+@asynccontextmanager
+async def session_on(local: LocalBraket, **kwargs: Any) -> AsyncIterator[BraketSession]:
+    async with BraketSession(
+        endpoint_url=local.endpoint_url,
+        s3_endpoint_url=local.s3_endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        **kwargs,
+    ) as session:
+        yield session
+
+
+def submit(braket: BraketSession, local: LocalBraket, items: Any, **kwargs: Any) -> Batch:
+    kwargs.setdefault("device_arn", SV1)
+    kwargs.setdefault("shots", 10)
+    kwargs.setdefault("output_s3_bucket", local.default_bucket)
+    kwargs.setdefault("output_s3_key_prefix", "batch-tests")
+    kwargs.setdefault("poll", FAST_POLL)
+    kwargs.setdefault("sweep", FAST_SWEEP)
+    kwargs.setdefault("retry", FAST_RETRY)
+    return braket.submit_batch(items, **kwargs)
+
+
+def assert_one_outcome_per_item(outcomes: list[BatchOutcome], n: int) -> None:
+    assert sorted(o.index for o in outcomes) == list(range(n))
+
+
+async def eventually(condition: Callable[[], bool]) -> None:
+    """Wait for a condition on the local service, which offers no event to wait on."""
+    while not condition():  # noqa: ASYNC110 -- the service's state has no event to await
+        await asyncio.sleep(0.01)
+
+
+def created_on_service(local: LocalBraket) -> dict[str, str]:
+    """client token -> task ARN of every task the service holds."""
+    return {t.client_token: t.arn for t in local.store.task_list}
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+async def test_submit_batch_sends_nothing_until_started(make_local: LocalFactory) -> None:
+    local = await make_local()
+    async with session_on(local) as braket:
+        batch = submit(braket, local, [BELL] * 5, batch_id="lazy")
+        await asyncio.sleep(0.05)
+        assert local.ledger.snapshot()["total_calls"] == 0
+        assert batch.batch_id == "lazy" and len(batch) == 5
+        assert batch.client_token(3) == client_token_for("lazy", 3) == "lazy-3"
+        assert batch.progress == BatchProgress(total=5)
+        await batch.aclose()
+    assert local.ledger.snapshot()["total_calls"] == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "rule"),
+    [
+        ({"shots": -1}, "shots", "must be an int >= 0"),
+        ({"shots": None}, "shots", "is required: give it to submit_batch or in every item"),
+        ({"device_arn": None}, "device_arn", "is required"),
+        ({"max_in_flight": 0}, "max_in_flight", "must be an int >= 1"),
+        ({"batch_id": "no spaces"}, "batch_id", "must be 1-40 characters"),
+        ({"batch_id": "x" * 41}, "batch_id", "must be 1-40 characters"),
+        ({"tags": {"a": 1}}, "tags", "must be a mapping of strings to strings"),
+        ({"items": [BELL, 42]}, "items[1]", "must be OpenQASM source, an OpenQASMProgram"),
+        ({"items": ["print('hi')"]}, "items[0]", "a string item must be OpenQASM source"),
+        ({"items": "OPENQASM 3;"}, "items", "must be an iterable of items, got a string"),
+        ({"items": [{"action": BELL, "clientToken": "x"}]}, "items[0].clientToken", "batch sets"),
+        ({"manifest": "a.jsonl", "resume": "b.jsonl"}, "manifest", "not both"),
+    ],
+)
+async def test_bad_arguments_raise_before_the_network(
+    make_local: LocalFactory, kwargs: dict[str, Any], field: str, rule: str
+) -> None:
+    local = await make_local()
+    items = kwargs.pop("items", [BELL])
+    async with session_on(local) as braket:
+        with pytest.raises(errors.ParameterError) as info:
+            batch = submit(braket, local, items, **kwargs)
+            await batch.wait()  # item-level checks made while sending surface here
+        assert info.value.field == field
+        assert rule in info.value.rule
+    assert local.ledger.snapshot()["tasks_created"] == 0
+
+
+# --------------------------------------------------------------------------- happy path
+
+
+async def test_every_item_kind_becomes_exactly_one_task(make_local: LocalFactory) -> None:
+    from braket.circuits import Circuit
+
+    local = await make_local()
+    seen: list[BatchProgress] = []
+    items: list[Any] = [
+        BELL,
+        OpenQASMProgram(ONE),
+        {"braketSchemaHeader": {"name": "braket.ir.openqasm.program", "version": "1"},
+         "source": BELL},
+        Circuit().h(0).cnot(0, 1),
+        TaskRequest(action=ONE, shots=7, tags={"item": "request"}),
+        {"action": BELL, "shots": 3, "outputS3KeyPrefix": "camel"},
+        {"action": OpenQASMProgram(ONE), "device_parameters": None, "tags": {"k": "v"}},
+    ] * 6
+    async with session_on(local) as braket:
+        batch = submit(braket, local, items, progress=seen.append, tags={"batch": "kinds"})
+        async with batch:
+            outcomes = [o async for o in batch]
+    n = len(items)
+    assert_one_outcome_per_item(outcomes, n)
+    assert all(o.ok and o.status == QuantumTaskStatus.COMPLETED for o in outcomes), [
+        o.error for o in outcomes if not o.ok
+    ]
+    assert all(o.attempts == 1 and not o.resumed for o in outcomes)
+    by_index = {o.index: o for o in outcomes}
+    assert by_index[4].task is not None and by_index[4].task.shots == 7
+    assert by_index[4].task.tags == {"batch": "kinds", "item": "request"}
+    assert by_index[5].task is not None and by_index[5].task.shots == 3
+    assert by_index[5].task.output_s3_directory.startswith("camel/")
+    # Exactly one task per item on the service, each under its item's token.
+    ledger = local.ledger.snapshot()
+    assert ledger["tasks_created"] == n
+    on_service = created_on_service(local)
+    assert {client_token_for(batch.batch_id or "", i) for i in range(n)} == set(on_service)
+    assert {o.task_arn for o in outcomes} == set(on_service.values())
+    # Progress: counts only grow, and the last call says everything completed.
+    final = seen[-1]
+    assert (final.total, final.submitted, final.completed, final.done) == (n, n, n, n)
+    assert final.pending == 0 and final.finished
+    assert [p.done for p in seen] == sorted(p.done for p in seen)
+
+
+async def test_paced_by_the_rate_limiter_with_no_throttling(make_local: LocalFactory) -> None:
+    # Quotas at a quarter of AWS's (CreateQuantumTask 5/s, burst 10) on both sides.
+    local = await make_local(quotas=Quotas.aws_defaults(scale=0.25))
+    async with session_on(local, rate_limits=RateLimits.aws_defaults(scale=0.25)) as braket:
+        outcomes = await submit(braket, local, [ONE] * 20, max_in_flight=20).wait()
+        stats = braket.rate_limiter.stats()["buckets"]["CreateQuantumTask"]
+    assert all(o.ok for o in outcomes)
+    ledger = local.ledger.snapshot()
+    assert ledger["tasks_created"] == 20
+    assert ledger["total_throttled"] == 0
+    assert stats["delayed"] > 0  # the limiter, not the service, did the pacing
+
+
+async def test_results_are_downloaded_for_completed_tasks(make_local: LocalFactory) -> None:
+    local = await make_local()
+    async with session_on(local) as braket:
+        batch = submit(braket, local, [BELL, BROKEN, ONE], shots=50)
+        async with batch:
+            streamed = [o async for o in batch.as_completed(results=True)]
+            outcomes = await batch.results()
+    assert_one_outcome_per_item(streamed, 3)
+    bell, broken, one = outcomes
+    assert bell.result is not None and sum(bell.result.counts.values()) == 50
+    assert set(bell.result.counts) <= {"00", "11"}
+    assert one.result is not None and one.result.counts == {"1": 50}
+    # A program the simulator rejects: the task exists, ran, and FAILED.
+    assert broken.task_arn is not None and broken.status == QuantumTaskStatus.FAILED
+    assert isinstance(broken.error, errors.QuantumTaskFailed) and broken.result is None
+
+
+async def test_untracked_batch_reports_items_once_created(make_local: LocalFactory) -> None:
+    local = await make_local()
+    async with session_on(local) as braket:
+        batch = submit(braket, local, [ONE] * 10, track=False)
+        outcomes = await batch.wait()
+        with pytest.raises(errors.ParameterError, match="track=True"):
+            await batch.results()
+    assert all(o.ok and o.task is None and o.task_arn for o in outcomes)
+    calls = local.ledger.snapshot()["calls"]
+    assert calls == {"CreateQuantumTask": 10}  # no tracking calls at all
+
+
+# --------------------------------------------------------------------------- failures
+
+
+async def test_one_bad_item_does_not_stop_the_others(make_local: LocalFactory) -> None:
+    local = await make_local()
+    items: list[Any] = [ONE] * 9
+    items[2] = TaskRequest(action=ONE, output_s3_bucket="no-such-bucket-here")  # service: 400
+    items[5] = TaskRequest(action="{not json", shots=1)  # client: ParameterError, never sent
+    async with session_on(local) as braket:
+        outcomes = await submit(braket, local, items).wait()
+    assert isinstance(outcomes[2].error, errors.ValidationException)
+    assert outcomes[2].task_arn is None and outcomes[2].attempts == 1
+    assert isinstance(outcomes[5].error, errors.ParameterError)
+    assert outcomes[5].error.field == "items[5].action" and outcomes[5].attempts == 0
+    assert [o.ok for o in outcomes].count(True) == 7
+    assert local.ledger.snapshot()["tasks_created"] == 7
+
+
+async def test_fail_fast_stops_at_the_first_failure(make_local: LocalFactory) -> None:
+    local = await make_local()
+    items: list[Any] = [TaskRequest(action=ONE, output_s3_bucket="no-such-bucket-here")]
+    items += [ONE] * 30
+    async with session_on(local) as braket:
+        batch = submit(braket, local, items, fail_fast=True, max_in_flight=1)
+        async with batch:
+            with pytest.raises(errors.ValidationException):
+                await batch.wait()
+        assert batch.progress.submitted == 0
+    assert local.ledger.snapshot()["tasks_created"] == 0
+
+
+async def test_faults_never_duplicate_or_lose_a_task(make_local: LocalFactory) -> None:
+    faults = FaultConfig(
+        per_operation={
+            "CreateQuantumTask": FaultSpec(
+                internal_error=0.1, throttle=0.1, drop_connection=0.1, drop_after_effect=0.15
+            ),
+            "GetQuantumTask": FaultSpec(internal_error=0.1, drop_connection=0.05),
+            "SearchQuantumTasks": FaultSpec(internal_error=0.1, throttle=0.05),
+        },
+        seed=11,
+    )
+    local = await make_local(faults=faults, quotas=Quotas.off())
+    n = 80
+    config = NO_BOTOCORE_RETRIES
+    async with session_on(local, config=config, rate_limits=RateLimits.off()) as braket:
+        outcomes = await submit(braket, local, [ONE] * n, max_in_flight=16).wait()
+    assert_one_outcome_per_item(outcomes, n)
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
+    ledger = local.ledger.snapshot()
+    injected = ledger["faults"]["CreateQuantumTask"]
+    assert injected["drop_after_effect"] > 0 and injected["internal_error"] > 0
+    assert ledger["client_token_replays"] >= injected["drop_after_effect"]
+    assert ledger["tasks_created"] == n
+    assert len({o.task_arn for o in outcomes}) == n
+    assert sum(o.attempts for o in outcomes) == ledger["calls"]["CreateQuantumTask"]
+
+
+async def test_retries_exhausted_leave_the_item_failed(make_local: LocalFactory) -> None:
+    local = await make_local(
+        faults=FaultConfig(per_operation={"CreateQuantumTask": FaultSpec(internal_error=1.0)})
+    )
+    retry = RetryBudget(max_consecutive=2, initial=0.001, maximum=0.002)
+    config = NO_BOTOCORE_RETRIES
+    async with session_on(local, config=config) as braket:
+        (outcome,) = await submit(braket, local, [ONE], retry=retry).wait()
+    assert isinstance(outcome.error, errors.InternalServiceException)
+    assert outcome.attempts == 3
+    assert "retry budget spent" in "".join(getattr(outcome.error, "__notes__", []))
+
+
+# --------------------------------------------------------------------------- crash and resume
+
+
+async def test_crash_and_resume_creates_each_task_exactly_once(
+    make_local: LocalFactory, tmp_path: Path
+) -> None:
+    local = await make_local(
+        faults=FaultConfig(
+            per_operation={"CreateQuantumTask": FaultSpec(drop_after_effect=0.1)}, seed=5
+        ),
+        quotas=Quotas.off(),
+    )
+    manifest = tmp_path / "batch.jsonl"
+    n = 60
+    items = [ONE] * n
+    async with session_on(local, rate_limits=RateLimits.off()) as braket:
+        # Run until 25 tasks exist, then "crash": stop everything mid-flight.
+        first = submit(braket, local, items, manifest=manifest, track=False, max_in_flight=8)
+        async for _ in first:
+            if first.progress.submitted >= 25:
+                break
+        await first.aclose()
+        recorded = manifest.read_text().splitlines()
+        # The crash also lost the last 5 manifest lines and tore the one before them.
+        kept, torn = recorded[:-6], recorded[-6][: len(recorded[-6]) // 2]
+        manifest.write_text("\n".join(kept) + "\n" + torn)
+        resumed_indices = {json.loads(line)["index"] for line in kept[1:]}
+        before = local.ledger.snapshot()
+        assert before["tasks_created"] >= 25
+
+        with pytest.raises(errors.ParameterError, match="already holds a batch"):
+            await submit(braket, local, items, manifest=manifest).wait()
+        with pytest.raises(errors.ParameterError, match="has 60 items, got 59"):
+            await submit(braket, local, items[:-1], resume=manifest).wait()
+
+        second = submit(braket, local, items, resume=manifest)
+        async with second:
+            outcomes = await second.wait()
+    assert second.batch_id == first.batch_id
+    assert_one_outcome_per_item(outcomes, n)
+    assert all(o.ok and o.status == QuantumTaskStatus.COMPLETED for o in outcomes)
+    assert {o.index for o in outcomes if o.resumed} == resumed_indices
+    assert all(o.attempts == 0 for o in outcomes if o.resumed)
+    ledger = local.ledger.snapshot()
+    assert ledger["tasks_created"] == n  # nothing created twice...
+    assert len({o.task_arn for o in outcomes}) == n  # ...and nothing lost
+    # Lost manifest lines were recovered by sending the same token again.
+    assert ledger["client_token_replays"] - before["client_token_replays"] >= 5
+    # The torn line is gone and the manifest records every task.
+    records = [json.loads(line) for line in manifest.read_text().splitlines()[1:]]
+    assert {r["index"] for r in records if r["kind"] == "task"} == set(range(n))
+
+
+# --------------------------------------------------------------------------- cancel
+
+
+async def test_cancel_cancels_what_was_created_and_reports_the_rest(
+    make_local: LocalFactory,
+) -> None:
+    local = await make_local(queue_delay=3600.0, quotas=Quotas.off())
+    async with session_on(local, rate_limits=RateLimits.off()) as braket:
+        six = asyncio.Event()
+
+        def watch(progress: BatchProgress) -> None:
+            if progress.submitted >= 6:
+                six.set()
+
+        batch = submit(braket, local, [ONE] * 40, max_in_flight=2, progress=watch)
+        async with batch:
+            await six.wait()
+            cancelled = await batch.cancel()
+            outcomes = await batch.wait()
+    created = [o for o in outcomes if o.task_arn is not None]
+    assert len(created) == len(cancelled) >= 6
+    assert set(cancelled) == {o.task_arn for o in created}
+    assert all(o.status == QuantumTaskStatus.CANCELLED for o in created)
+    assert all(isinstance(o.error, errors.QuantumTaskCancelled) for o in created)
+    rest = [o for o in outcomes if o.task_arn is None]
+    assert rest and all(isinstance(o.error, ItemNotSubmitted) for o in rest)
+    assert len(created) + len(rest) == 40
+    ledger = local.ledger.snapshot()
+    assert ledger["tasks_created"] == ledger["tasks_cancelled"] == len(created)
+
+
+async def test_cancel_finds_tasks_whose_create_response_was_lost(
+    make_local: LocalFactory,
+) -> None:
+    local = await make_local(
+        queue_delay=3600.0,
+        quotas=Quotas.off(),
+        faults=FaultConfig(per_operation={"CreateQuantumTask": FaultSpec(drop_after_effect=1.0)}),
+    )
+    config = NO_BOTOCORE_RETRIES
+    async with session_on(local, config=config, rate_limits=RateLimits.off()) as braket:
+        slow_retry = RetryBudget(max_consecutive=100, initial=5.0, maximum=5.0)
+        batch = submit(braket, local, [ONE] * 4, retry=slow_retry)
+        async with batch:
+            await eventually(lambda: local.ledger.snapshot()["tasks_created"] == 4)
+            assert batch.task_arns == {}  # created on the service, but no response came back
+            local.faults = None
+            cancelled = await batch.cancel()
+            outcomes = await batch.wait()
+    assert len(cancelled) == 4, outcomes
+    assert all(o.status == QuantumTaskStatus.CANCELLED for o in outcomes)
+    ledger = local.ledger.snapshot()
+    assert ledger["tasks_created"] == ledger["tasks_cancelled"] == 4

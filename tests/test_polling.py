@@ -1,0 +1,132 @@
+"""PollPolicy and RetryBudget: the delays they produce and the errors they absorb."""
+
+from __future__ import annotations
+
+import random
+
+import attrs
+import pytest
+
+from braket_async import errors
+from braket_async.polling import PollPolicy, RetryBudget, is_transient
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_delays_grow_geometrically_to_the_maximum_without_jitter() -> None:
+    policy = PollPolicy(initial=0.5, multiplier=2.0, maximum=5.0, jitter=0.0)
+    delays = policy.delays()
+    assert [next(delays) for _ in range(6)] == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
+
+
+def test_full_jitter_stays_inside_zero_and_the_cap() -> None:
+    policy = PollPolicy(initial=1.0, multiplier=2.0, maximum=8.0, jitter=1.0)
+    rng = random.Random(7)
+    for attempt in range(10):
+        cap = policy.cap(attempt)
+        for _ in range(50):
+            assert 0.0 <= policy.next_delay(attempt, rng=rng) <= cap
+    # Full jitter really spreads: not every draw is the cap.
+    draws = {policy.next_delay(3, rng=rng) for _ in range(20)}
+    assert len(draws) > 1
+
+
+def test_partial_jitter_keeps_the_lower_part_of_the_interval() -> None:
+    policy = PollPolicy(initial=4.0, maximum=4.0, jitter=0.25)
+    rng = random.Random(1)
+    assert all(3.0 <= policy.next_delay(0, rng=rng) <= 4.0 for _ in range(100))
+
+
+def test_device_floor_is_never_undercut_unless_disabled() -> None:
+    policy = PollPolicy(initial=0.1, maximum=0.2, jitter=0.0)
+    assert policy.next_delay(0, floor=1.5) == 1.5
+    assert policy.next_delay(5, floor=0.05) == 0.2
+    ignoring = attrs.evolve(policy, respect_device_interval=False)
+    assert ignoring.next_delay(0, floor=1.5) == 0.1
+
+
+def test_huge_attempt_numbers_do_not_overflow() -> None:
+    policy = PollPolicy(initial=1.0, multiplier=10.0, maximum=30.0, jitter=0.0)
+    assert policy.next_delay(100_000) == 30.0
+
+
+def test_policy_is_an_immutable_value() -> None:
+    policy = PollPolicy()
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        policy.initial = 3.0  # type: ignore[misc]
+    faster = policy.with_delays(initial=0.1, maximum=1.0)
+    assert (faster.initial, faster.maximum) == (0.1, 1.0)
+    assert (policy.initial, policy.maximum) == (0.5, 10.0)
+    assert PollPolicy() == PollPolicy()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"initial": 0.0}, "initial"),
+        ({"multiplier": 0.5}, "multiplier"),
+        ({"maximum": -1.0}, "maximum"),
+        ({"initial": 5.0, "maximum": 1.0}, "maximum"),
+        ({"jitter": 1.5}, "jitter"),
+    ],
+)
+def test_invalid_policies_name_the_field(kwargs: dict[str, float], field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        PollPolicy(**kwargs)
+
+
+def _throttle() -> errors.ThrottlingException:
+    return errors.ThrottlingException(message="Rate exceeded", status_code=429)
+
+
+def test_transient_errors() -> None:
+    assert is_transient(_throttle())
+    assert is_transient(errors.InternalServiceException(message="boom", status_code=500))
+    assert is_transient(errors.ServiceError("BadGateway", "", status_code=502))
+    assert is_transient(errors.ConnectionFailed("refused"))
+    assert is_transient(errors.ResponseError("connection dropped"))
+    assert not is_transient(errors.ResourceNotFoundException(message="no", status_code=404))
+    assert not is_transient(errors.ValidationException(message="bad", status_code=400))
+    assert not is_transient(errors.AccessDeniedException(message="no", status_code=403))
+    assert not is_transient(ValueError("x"))
+
+
+def test_budget_gives_backoff_delays_then_raises_the_last_error() -> None:
+    clock = FakeClock()
+    budget = RetryBudget(max_consecutive=3, max_seconds=1000, initial=1.0, maximum=4.0)
+    state = budget.start(clock, random.Random(3))
+    delays = [state.failed(_throttle()) for _ in range(3)]
+    assert [d <= cap for d, cap in zip(delays, (1.0, 2.0, 4.0), strict=True)] == [True] * 3
+    last = _throttle()
+    with pytest.raises(errors.ThrottlingException) as info:
+        state.failed(last)
+    assert info.value is last
+    assert any("max_consecutive=3" in note for note in info.value.__notes__)
+
+
+def test_budget_success_resets_the_consecutive_count() -> None:
+    state = RetryBudget(max_consecutive=2).start(FakeClock())
+    for _ in range(5):
+        state.failed(_throttle())
+        state.failed(_throttle())
+        state.succeeded()
+    assert state.total == 10
+    assert state.consecutive == 0
+
+
+def test_budget_raises_after_too_long_failing() -> None:
+    clock = FakeClock()
+    state = RetryBudget(max_consecutive=100, max_seconds=10.0).start(clock)
+    state.failed(_throttle())
+    clock.now = 9.0
+    state.failed(_throttle())
+    clock.now = 10.5
+    with pytest.raises(errors.ThrottlingException) as info:
+        state.failed(_throttle())
+    assert any("max_seconds=10.0" in note for note in info.value.__notes__)

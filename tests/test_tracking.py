@@ -1,0 +1,499 @@
+"""TaskTracker: the scheduling logic on an in-memory fake service with a fake clock, then
+hundreds of real tasks on the local Braket service with quotas on."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import math
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from braket_async import (
+    BraketSession,
+    InvalidArnError,
+    QuantumTask,
+    QuantumTaskFilter,
+    QuantumTaskStatus,
+    QuantumTaskSummary,
+    RateLimits,
+    ResourceNotFoundException,
+    ThrottlingException,
+)
+from braket_async.local import LocalBraket, Quotas
+from braket_async.models import SearchQuantumTasksPage
+from braket_async.polling import PollPolicy
+from braket_async.tracking import SweepPolicy, TaskTracker
+
+SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+DM1 = "arn:aws:braket:::device/quantum-simulator/amazon/dm1"
+BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
+BAD = "OPENQASM 3;\nqubit[2] q;\nnot_a_gate q[0];"
+
+
+def new_arn() -> str:
+    return f"arn:aws:braket:us-east-1:123456789012:quantum-task/{uuid.uuid4()}"
+
+
+# --------------------------------------------------------------------------- the fake
+
+
+class FakeTask:
+    def __init__(self, created: float, duration: float, device: str, status: str) -> None:
+        self.created = created
+        self.duration = duration
+        self.device = device
+        self.final = status
+
+
+class FakeBraket:
+    """An in-memory service on a fake clock: tasks finish ``duration`` after creation.
+
+    ``epoch`` maps the fake clock to wall time, as the service's createdAt would be.
+    Search answers filters like the service (AND of filters, OR of values), newest first.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.epoch = datetime.now(UTC)
+        self.tasks: dict[str, FakeTask] = {}
+        self.calls: Counter[str] = Counter()
+        self.throttle_next = 0
+        self.search_times: list[float] = []
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = 0
+        self._driver: asyncio.Task[None] | None = None
+
+    # session surface ---------------------------------------------------------------------
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Virtual time: wake when every other coroutine is waiting too, in time order."""
+        future = asyncio.get_running_loop().create_future()
+        self._seq += 1
+        heapq.heappush(self._sleepers, (self.now + max(0.0, seconds), self._seq, future))
+        if self._driver is None or self._driver.done():
+            self._driver = asyncio.create_task(self._drive())
+        await future
+
+    async def _drive(self) -> None:
+        while self._sleepers:
+            for _ in range(50):  # let every runnable coroutine reach its next wait
+                await asyncio.sleep(0)
+            wake, _, future = heapq.heappop(self._sleepers)
+            self.now = max(self.now, wake)
+            if not future.done():
+                future.set_result(None)
+
+    def wall(self, t: float) -> datetime:
+        return self.epoch + timedelta(seconds=t)
+
+    def create(
+        self,
+        duration: float,
+        *,
+        device: str = SV1,
+        status: str = "COMPLETED",
+        at: float | None = None,
+    ) -> str:
+        arn = new_arn()
+        self.tasks[arn] = FakeTask(self.now if at is None else at, duration, device, status)
+        return arn
+
+    def status(self, task: FakeTask) -> str:
+        if self.now >= task.created + task.duration:
+            return task.final
+        return "QUEUED" if self.now < task.created + task.duration / 2 else "RUNNING"
+
+    def _maybe_throttle(self, operation: str) -> None:
+        if self.throttle_next > 0:
+            self.throttle_next -= 1
+            raise ThrottlingException(message="Rate exceeded", status_code=429, operation=operation)
+
+    async def get_quantum_task(self, quantum_task_arn: str) -> QuantumTask:
+        self.calls["GetQuantumTask"] += 1
+        await asyncio.sleep(0)
+        self._maybe_throttle("GetQuantumTask")
+        task = self.tasks.get(quantum_task_arn)
+        if task is None:
+            raise ResourceNotFoundException(message="no such task", status_code=404)
+        status = self.status(task)
+        return QuantumTask(
+            quantum_task_arn=quantum_task_arn,
+            status=QuantumTaskStatus(status),
+            device_arn=task.device,
+            device_parameters="{}",
+            shots=100,
+            output_s3_bucket="bucket",
+            output_s3_directory=f"tasks/{quantum_task_arn[-36:]}",
+            created_at=self.wall(task.created),
+            failure_reason="bad program" if status == "FAILED" else None,
+        )
+
+    def _summary(self, arn: str, task: FakeTask) -> QuantumTaskSummary:
+        return QuantumTaskSummary(
+            quantum_task_arn=arn,
+            status=QuantumTaskStatus(self.status(task)),
+            device_arn=task.device,
+            shots=100,
+            output_s3_bucket="bucket",
+            output_s3_directory=f"tasks/{arn[-36:]}",
+            created_at=self.wall(task.created),
+        )
+
+    async def search_quantum_tasks(
+        self,
+        *,
+        filters: Sequence[QuantumTaskFilter],
+        max_results: int | None = None,
+        next_token: str | None = None,
+    ) -> SearchQuantumTasksPage:
+        self.calls["SearchQuantumTasks"] += 1
+        self.search_times.append(self.now)
+        await asyncio.sleep(0)
+        self._maybe_throttle("SearchQuantumTasks")
+        matches = [
+            self._summary(arn, task)
+            for arn, task in reversed(self.tasks.items())  # newest first
+            if all(self._match(f, arn, task) for f in filters)
+        ]
+        start = int(next_token or 0)
+        size = max_results or 100
+        page = matches[start : start + size]
+        token = str(start + size) if start + size < len(matches) else None
+        return SearchQuantumTasksPage(quantum_tasks=tuple(page), next_token=token)
+
+    def _match(self, f: QuantumTaskFilter, arn: str, task: FakeTask) -> bool:
+        if f.name == "createdAt":
+            created = self.wall(task.created)
+            low, high = (datetime.fromisoformat(v) for v in f.values)
+            assert str(f.operator) == "BETWEEN"
+            return low <= created <= high
+        value = {"status": self.status(task), "deviceArn": task.device, "quantumTaskArn": arn}[
+            f.name
+        ]
+        assert str(f.operator) == "EQUAL" and 1 <= len(f.values) <= 10
+        return value in f.values
+
+
+def naive_calls(fake: FakeBraket, arns: Sequence[str]) -> int:
+    """GetQuantumTask calls a one-second-per-task poller makes (the official SDK)."""
+    return sum(math.ceil(fake.tasks[a].duration) + 1 for a in arns)
+
+
+async def feed(
+    fake: FakeBraket, tracker: TaskTracker, durations: Sequence[float], rate: float
+) -> list[str]:
+    """Create tasks at ``rate`` per (fake) second and add each to the tracker."""
+    arns = []
+    for duration in durations:
+        arn = fake.create(duration)
+        tracker.add(arn, device_arn=SV1)
+        arns.append(arn)
+        await fake.sleep(1.0 / rate)
+    tracker.seal()
+    return arns
+
+
+# --------------------------------------------------------------------------- scheduling
+
+
+async def test_a_single_task_is_polled_with_gets() -> None:
+    fake = FakeBraket()
+    arn = fake.create(5.0)
+    async with TaskTracker(fake) as tracker:
+        tracker.add(arn)
+        done = [t async for t in tracker.as_completed()]
+    assert [t.quantum_task_arn for t in done] == [arn]
+    assert isinstance(done[0], QuantumTask) and done[0].status == QuantumTaskStatus.COMPLETED
+    assert fake.calls["SearchQuantumTasks"] == 0
+    assert tracker.stats.detail_calls == 0  # the get already returned the full task
+    assert fake.calls["GetQuantumTask"] == tracker.stats.get_calls
+
+
+async def test_thousands_of_tasks_cost_a_tenth_of_per_task_polling() -> None:
+    fake = FakeBraket()
+    durations = [2.0 + (i * 7919 % 13) for i in range(2000)]  # 2-14 s, interleaved
+    tracker = TaskTracker(fake)
+    async with tracker:
+        feeder = asyncio.create_task(feed(fake, tracker, durations, rate=20.0))
+        seen = [
+            t.quantum_task_arn async for t in tracker.as_completed(details=False, until_sealed=True)
+        ]
+        arns = await feeder
+    assert sorted(seen) == sorted(arns)  # every task exactly once
+    status_calls = fake.calls["GetQuantumTask"] + fake.calls["SearchQuantumTasks"]
+    assert status_calls == tracker.stats.status_calls
+    assert status_calls <= 0.1 * naive_calls(fake, arns)
+    # Searches were paced to half the 5/s quota (plus the first sweep).
+    span = fake.search_times[-1] - fake.search_times[0]
+    assert len(fake.search_times) <= 2.5 * span + 10
+
+
+async def test_details_cost_one_get_per_task_seen_by_a_sweep() -> None:
+    fake = FakeBraket()
+    arns = [fake.create(3.0 + i % 5) for i in range(300)]
+    tracker = TaskTracker(fake)
+    for arn in arns:
+        tracker.add(arn)
+    tasks = await tracker.wait_all()
+    assert [t.quantum_task_arn for t in tasks] == arns  # in the order added
+    assert all(isinstance(t, QuantumTask) for t in tasks)
+    assert (
+        tracker.stats.detail_calls == 300 - sum(1 for _ in ()) or tracker.stats.detail_calls <= 300
+    )
+    assert fake.calls["GetQuantumTask"] == tracker.stats.get_calls + tracker.stats.detail_calls
+    # Asking again costs nothing more.
+    before = fake.calls["GetQuantumTask"]
+    assert await tracker.wait_all() == tasks
+    assert fake.calls["GetQuantumTask"] == before
+
+
+async def test_failed_and_cancelled_tasks_are_handed_out_with_their_status() -> None:
+    fake = FakeBraket()
+    ok = fake.create(2.0)
+    bad = fake.create(3.0, status="FAILED")
+    gone = fake.create(4.0, status="CANCELLED")
+    tracker = TaskTracker(fake)
+    for arn in (ok, bad, gone):
+        tracker.add(arn)
+    tasks = {t.quantum_task_arn: t for t in await tracker.wait_all()}
+    assert tasks[ok].status == QuantumTaskStatus.COMPLETED
+    assert tasks[bad].status == QuantumTaskStatus.FAILED
+    assert tasks[bad].failure_reason == "bad program"
+    assert tasks[gone].status == QuantumTaskStatus.CANCELLED
+
+
+async def test_resume_learns_unknown_tasks_by_arn_ten_per_call() -> None:
+    fake = FakeBraket()
+    old = [fake.create(1e6, at=-3600.0) for _ in range(95)]  # created an hour ago, still running
+    done = [fake.create(1.0, at=-3600.0) for _ in range(5)]
+    tracker = TaskTracker.resume(fake, old + done)
+    async with tracker:
+        finished = []
+        async for summary in tracker.as_completed(details=False):
+            finished.append(summary.quantum_task_arn)
+            if len(finished) == len(done):
+                break
+    assert sorted(finished) == sorted(done)
+    assert fake.calls["GetQuantumTask"] == 0
+    assert tracker.stats.arn_sweeps == 10  # 100 unknown tasks, 10 ARNs per search
+    assert tracker.pending == frozenset(old)
+    assert tracker._runner is None  # leaving the block stopped the scheduler
+
+
+async def test_a_wrong_creation_estimate_is_corrected_by_verification() -> None:
+    fake = FakeBraket()
+    # Created 10 minutes before it is added: window sweeps around "now" cannot see it.
+    early = fake.create(900.0, at=-600.0)
+    others = [fake.create(10_000.0) for _ in range(30)]
+    policy = SweepPolicy(verify_after=60.0)
+    tracker = TaskTracker(fake, sweep=policy)
+    tracker.add(early)
+    for arn in others:
+        tracker.add(arn)
+    async with tracker:
+        first = await anext(aiter(tracker.as_completed(details=False)))
+    assert first.quantum_task_arn == early
+    assert tracker.stats.window_sweeps > 0 and tracker.stats.arn_sweeps > 0
+
+
+async def test_tasks_can_be_added_while_it_runs() -> None:
+    fake = FakeBraket()
+    tracker = TaskTracker(fake)
+    tracker.add(fake.create(2.0))
+    seen: list[str] = []
+    async with tracker:
+        async for task in tracker.as_completed(details=False):
+            seen.append(task.quantum_task_arn)
+            if len(seen) == 1:
+                for _ in range(20):
+                    tracker.add(fake.create(3.0))
+    assert len(seen) == 21 == len(set(seen)) == len(tracker)
+
+
+async def test_transient_errors_are_absorbed() -> None:
+    fake = FakeBraket()
+    arns = [fake.create(3.0) for _ in range(50)]
+    tracker = TaskTracker(fake)
+    for arn in arns:
+        tracker.add(arn)
+    fake.throttle_next = 5
+    summaries = await tracker.wait_all(details=False)
+    assert [s.quantum_task_arn for s in summaries] == arns
+    assert tracker.stats.transient_errors == 5
+
+
+async def test_spent_budget_stops_the_tracker_with_the_error() -> None:
+    fake = FakeBraket()
+    tracker = TaskTracker(fake)
+    tracker.add(fake.create(3.0))
+    fake.throttle_next = 10_000
+    with pytest.raises(ThrottlingException):
+        await tracker.wait_all()
+    assert tracker._runner is None or tracker._runner.done()
+
+
+async def test_unknown_task_raises_from_the_consumer() -> None:
+    fake = FakeBraket()
+    tracker = TaskTracker(fake)
+    tracker.add(new_arn())
+    with pytest.raises(ResourceNotFoundException):
+        async for _ in tracker.as_completed():
+            pass
+
+
+async def test_add_checks_the_arn() -> None:
+    tracker = TaskTracker(FakeBraket())
+    with pytest.raises(InvalidArnError, match="quantum task ARN"):
+        tracker.add("arn:aws:braket:us-east-1:123456789012:job/abc")
+    tracker.add(arn := new_arn())
+    tracker.add(arn)
+    assert tracker.arns == (arn,)
+
+
+async def test_cancelling_the_consumer_leaves_nothing_running() -> None:
+    fake = FakeBraket()
+    tracker = TaskTracker(fake)
+    for _ in range(50):
+        tracker.add(fake.create(1e9))
+    before = set(asyncio.all_tasks())
+
+    async def consume() -> None:
+        async for _ in tracker.as_completed():
+            pass
+
+    consumer = asyncio.create_task(consume())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert tracker._runner is not None and not tracker._runner.done()
+    consumer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await consumer
+    assert tracker._runner is None
+    assert {t for t in asyncio.all_tasks() if t is not fake._driver} <= before
+
+
+async def test_sweeps_can_be_turned_off() -> None:
+    fake = FakeBraket()
+    tracker = TaskTracker(fake, sweep=SweepPolicy(enabled=False))
+    for _ in range(30):
+        tracker.add(fake.create(4.0))
+    await tracker.wait_all(details=False)
+    assert fake.calls["SearchQuantumTasks"] == 0
+    assert fake.calls["GetQuantumTask"] >= 30
+
+
+# --------------------------------------------------------------------------- local service
+
+SCALE = 5.0
+
+
+@pytest.fixture(scope="module")
+async def quota_local(
+    local_braket: LocalBraket, simulator_executor: Any
+) -> AsyncIterator[LocalBraket]:
+    """AWS default quotas at 5x (so hundreds of tasks are created in seconds); tasks run 1 s."""
+    async with LocalBraket(
+        executor=simulator_executor,
+        s3_endpoint_url=local_braket.s3_endpoint_url,
+        quotas=Quotas.aws_defaults(scale=SCALE),
+        run_delay=1.0,
+    ) as local:
+        yield local
+
+
+async def open_session(local: LocalBraket) -> BraketSession:
+    session = BraketSession(
+        endpoint_url=local.endpoint_url,
+        s3_endpoint_url=local.s3_endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        rate_limits=RateLimits.aws_defaults(scale=SCALE),
+    )
+    return await session.open()
+
+
+async def create_many(
+    braket: BraketSession, local: LocalBraket, n: int, source: str = BELL
+) -> list[str]:
+    async def one(_: int) -> str:
+        return await braket.create_quantum_task(
+            device_arn=SV1,
+            action=source,
+            shots=10,
+            output_s3_bucket=local.default_bucket,
+            output_s3_key_prefix="tracker",
+        )
+
+    return list(await asyncio.gather(*(one(i) for i in range(n))))
+
+
+async def test_hundreds_of_local_tasks(quota_local: LocalBraket) -> None:
+    braket = await open_session(quota_local)
+    try:
+        before = quota_local.ledger.snapshot()
+        n = 300
+        tracker = braket.track()
+        seen: list[QuantumTaskSummary] = []
+        async with tracker:
+            for arn in await create_many(braket, quota_local, n):
+                tracker.add(arn, device_arn=SV1)
+            async for summary in tracker.as_completed(details=False):
+                seen.append(summary)
+        after = quota_local.ledger.snapshot()
+    finally:
+        await braket.close()
+    assert len(seen) == n == len({s.quantum_task_arn for s in seen})
+    assert {s.status for s in seen} == {QuantumTaskStatus.COMPLETED}
+    served = {
+        op: after["calls"].get(op, 0) - before["calls"].get(op, 0)
+        for op in ("GetQuantumTask", "SearchQuantumTasks")
+    }
+    assert served["GetQuantumTask"] + served["SearchQuantumTasks"] == tracker.stats.status_calls
+    # A one-second poller makes at least 2 calls per task here (tasks run >= 1 s).
+    assert tracker.stats.status_calls <= 0.2 * n
+    throttled = {
+        op: after["throttled"].get(op, 0) - before["throttled"].get(op, 0)
+        for op in ("GetQuantumTask", "SearchQuantumTasks")
+    }
+    assert throttled == {"GetQuantumTask": 0, "SearchQuantumTasks": 0}
+
+
+async def test_local_failed_tasks_and_resume(quota_local: LocalBraket) -> None:
+    braket = await open_session(quota_local)
+    try:
+        good = await create_many(braket, quota_local, 15)
+        bad = await create_many(braket, quota_local, 5, BAD)
+        tracker = TaskTracker.resume(braket, good + bad)
+        tasks = await tracker.wait_all()
+    finally:
+        await braket.close()
+    by_arn = {t.quantum_task_arn: t for t in tasks}
+    assert [t.quantum_task_arn for t in tasks] == good + bad
+    assert {by_arn[a].status for a in good} == {QuantumTaskStatus.COMPLETED}
+    assert {by_arn[a].status for a in bad} == {QuantumTaskStatus.FAILED}
+    assert all(by_arn[a].failure_reason for a in bad)
+    assert tracker.stats.arn_sweeps >= 2
+
+
+async def test_poll_policy_is_used_per_task(quota_local: LocalBraket) -> None:
+    braket = await open_session(quota_local)
+    try:
+        (arn,) = await create_many(braket, quota_local, 1)
+        tracker = TaskTracker(braket, poll=PollPolicy(initial=0.05, maximum=0.2))
+        tracker.add(arn)
+        (task,) = await tracker.wait_all()
+    finally:
+        await braket.close()
+    assert task.status == QuantumTaskStatus.COMPLETED
+    # Tasks run 1 s; polling at most every 0.2 s means a handful of gets, and no search.
+    assert tracker.stats.search_calls == 0
+    assert tracker.stats.get_calls >= 2
