@@ -7,6 +7,12 @@ and tracks a batch of ``--tasks`` circuits (``POST /batches``) and streams their
 over SSE to a subscriber, and compares the latency percentiles of the two phases of the same
 run. Target (issue 7): p99 while busy <= 2x p99 idle.
 
+What is measured is the app's event loop, so on a machine with two or more cores the local
+service (its threads and simulator workers) is pinned to the last core and the app and this
+script to the others (Linux; ``--no-pin`` to share every core): the simulator's CPU work
+then does not compete with the app for a core, only the app's own Braket work does. The
+service is started by ``benchmarks/_harness.py`` (shared with the other benchmarks).
+
     python benchmarks/bench_loop_responsiveness.py [--tasks 500] [--quota-scale 1]
 
 Writes ``benchmarks/out/loop_responsiveness.json``.
@@ -29,11 +35,32 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _harness import ServiceProcess, local_service, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "benchmarks" / "out"
 APP = ROOT / "examples" / "fastapi_service.py"
 TARGET_RATIO = 2.0
+
+
+def _core_split(pin: bool) -> tuple[set[int], set[int]] | None:
+    """(service cores, app cores) when pinning is asked for and possible, else None."""
+    if not pin or not hasattr(os, "sched_setaffinity"):
+        return None
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return None
+    return {cores[-1]}, set(cores[:-1])
+
+
+def _pin_tree(pid: int, cores: set[int]) -> None:
+    """Pin every thread of process ``pid`` and of its descendants to ``cores``."""
+    import psutil  # type: ignore[import-untyped]
+
+    root = psutil.Process(pid)
+    for proc in [root, *root.children(recursive=True)]:
+        for thread in proc.threads():
+            with contextlib.suppress(OSError):  # a thread that just ended
+                os.sched_setaffinity(thread.id, cores)
 
 
 def _free_port() -> int:
@@ -44,41 +71,22 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def local_service(quota_scale: float, workers: int) -> AsyncIterator[dict[str, Any]]:
-    """``python -m braket_async.local serve`` in a child process; yields its ready line."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "braket_async.local", "serve", "--port", "0",
-        "--quota-scale", str(quota_scale), "--workers", str(workers),
-        stdout=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 180)
-        if not line:
-            raise RuntimeError(f"the local service exited with {await proc.wait()}")
-        yield {**json.loads(line), "pid": proc.pid}
-    finally:
-        await _stop(proc)
-
-
-@contextlib.asynccontextmanager
-async def example_app(local: dict[str, Any], rate_scale: float) -> AsyncIterator[str]:
+async def example_app(
+    local: ServiceProcess, rate_scale: float, cores: set[int] | None
+) -> AsyncIterator[str]:
     """The example service in a child process on a free port; yields its base URL."""
     port = _free_port()
     env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "AWS_ENDPOINT_URL_BRAKET": local["endpoint_url"],
-        "AWS_ENDPOINT_URL_S3": local["s3_endpoint_url"],
-        "AWS_DEFAULT_REGION": local["region"],
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "BRAKET_OUTPUT_BUCKET": local["default_bucket"],
+        **local.env(),
+        "BRAKET_OUTPUT_BUCKET": local.default_bucket,
         "BRAKET_RATE_SCALE": str(rate_scale),
     }
-    proc = await asyncio.create_subprocess_exec(sys.executable, str(APP), env=env)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "uvicorn", "fastapi_service:app",
+        "--app-dir", str(APP.parent), "--host", "127.0.0.1", "--port", str(port),
+        "--no-access-log", "--log-level", "warning",
+        env=env,
+    )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=url) as http:
@@ -91,6 +99,8 @@ async def example_app(local: dict[str, Any], rate_scale: float) -> AsyncIterator
                 await asyncio.sleep(0.1)
             else:
                 raise RuntimeError("the example app did not answer /ping within 60 s")
+        if cores is not None:
+            _pin_tree(proc.pid, cores)
         yield url
     finally:
         await _stop(proc)
@@ -147,10 +157,13 @@ def percentiles(latencies: list[float]) -> dict[str, float]:
     }
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
+async def run(args: argparse.Namespace, local: ServiceProcess) -> dict[str, Any]:
+    split = _core_split(args.pin)
+    if split is not None:
+        _pin_tree(local.process.pid, split[0])
+        os.sched_setaffinity(0, split[1])  # this script measures beside the app
     async with (
-        local_service(args.quota_scale, args.workers) as local,
-        example_app(local, args.quota_scale) as url,
+        example_app(local, args.quota_scale, split[1] if split else None) as url,
         httpx.AsyncClient(base_url=url, timeout=30) as http,
     ):
         await ping_until(http, asyncio.Event(), interval=0, limit=50)  # warm up
@@ -168,6 +181,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         seen = await events
         wall = time.perf_counter() - started
         status = (await http.get(f"/batches/{batch['batch_id']}?tasks=false")).json()
+        ledger = (await http.get(f"{local.endpoint_url}/_local/ledger")).json()
     idle_p, busy_p = percentiles(idle), percentiles(busy)
     ratio = busy_p["p99"] / idle_p["p99"]
     return {
@@ -177,6 +191,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "ping_interval_s": args.interval,
         "batch_wall_s": round(wall, 3),
         "batch_counts": status["counts"],
+        "service_calls": ledger["calls"],
+        "service_throttled": ledger["total_throttled"],
+        "pinned": {"service": sorted(split[0]), "app": sorted(split[1])} if split else None,
         "task_events": sum(seen.values()),
         "tasks_reported_once": len(seen) == args.tasks and set(seen.values()) == {1},
         "idle_ms": idle_p,
@@ -195,11 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=0.02, help="seconds between pings")
     parser.add_argument("--idle-pings", type=int, default=500)
     parser.add_argument("--workers", type=int, default=1, help="simulator processes")
+    parser.add_argument("--no-pin", dest="pin", action="store_false", help="share every core")
     args = parser.parse_args(argv)
-    report = asyncio.run(run(args))
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / "loop_responsiveness.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
+    with local_service(quota_scale=args.quota_scale, workers=args.workers) as local:
+        report = asyncio.run(run(args, local))
+    path = write_json("loop_responsiveness.json", report)
     idle, busy = report["idle_ms"], report["busy_ms"]
     print(
         f"batch of {report['tasks']} tasks in {report['batch_wall_s']} s: {report['batch_counts']}"

@@ -103,7 +103,8 @@ async def session_on(info: dict[str, Any], scale: float) -> AsyncIterator[Braket
         s3_endpoint_url=info["s3_endpoint_url"],
         region_name="us-east-1",
         rate_limits=RateLimits.aws_defaults(scale=scale),
-        **CREDENTIALS,
+        aws_access_key_id=CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=CREDENTIALS["aws_secret_access_key"],
     ) as braket:
         yield braket
 

@@ -19,12 +19,15 @@ from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectionClosedError,
     CredentialRetrievalError,
     NoCredentialsError,
     NoRegionError,
     ParamValidationError,
     PartialCredentialsError,
     ProfileNotFound,
+    ReadTimeoutError,
+    ResponseStreamingError,
 )
 from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
@@ -57,6 +60,15 @@ _PARAM_RE: Final = re.compile(r"parameter (\S+?),?\s")
 # botocore's loader caches the model files it reads; one per data path, shared by every
 # session, so opening a second session does not parse endpoints/partitions/models again.
 _LOADERS: dict[str | None, Loader] = {}
+# Transport failures after the request was (at least partly) sent. Checked before the
+# "could not connect" family because botocore's ReadTimeoutError is also an OSError.
+_SENT_ERRORS: Final = (
+    ReadTimeoutError,
+    ConnectionClosedError,
+    ResponseStreamingError,
+    aiohttp.ServerDisconnectedError,
+    TimeoutError,
+)
 
 
 class BraketSession(
@@ -259,11 +271,11 @@ class BraketSession(
         loop = self._loop
         if loop is None or loop is not asyncio.get_running_loop():
             raise self._state_error()
-        await self._rate_limiter.acquire(operation)
         try:
             method = self._methods[operation]
         except KeyError:
             raise self._unknown_operation(operation) from None
+        await self._rate_limiter.acquire(operation)
         try:
             if self._cold:
                 response = await self._first_call(method, params)
@@ -441,9 +453,12 @@ class BraketSession(
             )
         if isinstance(exc, NoCredentialsError | PartialCredentialsError | CredentialRetrievalError):
             return errors.ConfigurationError(f"{operation}: {exc}")
-        if isinstance(exc, BotoConnectionError | aiohttp.ClientConnectionError | OSError) and not (
-            isinstance(exc, aiohttp.ServerDisconnectedError)
-        ):
+        if isinstance(exc, _SENT_ERRORS):
+            # The request (or part of it) went out: it may have taken effect.
+            return errors.ResponseError(
+                f"{operation}: no usable response: {exc}", operation=operation
+            )
+        if isinstance(exc, BotoConnectionError | aiohttp.ClientConnectionError | OSError):
             return errors.ConnectionFailed(
                 f"{operation}: could not connect to {self.endpoint_url}: {exc}",
                 endpoint_url=self.endpoint_url,

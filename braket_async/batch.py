@@ -530,8 +530,7 @@ class Batch:
         for task in (self._results_runner, self._runner):
             if task is not None and not task.done():
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await asyncio.wait({task})  # (a cancellation of our caller still propagates)
         self._notify()
 
     # ------------------------------------------------------------------ consumers
@@ -687,6 +686,12 @@ class Batch:
             await self._finish()
 
     async def _finish(self) -> None:
+        if not self._closed and not self.done:
+            # Stopped from outside (e.g. its task was cancelled): consumers must not wait on.
+            self._fail(errors.SessionStateError(
+                f"batch {self._batch_id} stopped with {len(self._items) - len(self._done)} "
+                "outcomes outstanding"
+            ))
         tracker, self._tracker = self._tracker, None
         if tracker is not None:
             await tracker.aclose()

@@ -28,7 +28,7 @@ from ._operations import (
     structure_response,
 )
 from ._validate import SERVICE_MODEL
-from .errors import ParameterError
+from .errors import ParameterError, ResponseError
 from .models import (
     DeviceSummary,
     JobSummary,
@@ -100,8 +100,6 @@ class PageIterator(Generic[PageT]):
         try:
             page = await self._iterator.__anext__()
         except PaginationError as exc:
-            from .errors import ResponseError
-
             raise ResponseError(f"{self._operation}: {exc}", operation=self._operation) from exc
         return structure_response(self._operation, self._build, page)  # type: ignore[no-any-return]
 

@@ -1,39 +1,42 @@
 """Follow thousands of quantum tasks at once with few status calls (:class:`TaskTracker`).
 
-One background asyncio task (the scheduler) serves every tracked task. Each task has its own
-:class:`~braket_async.polling.PollPolicy` schedule; when some are due, the scheduler checks
-them the cheapest way it can:
+One background asyncio task (the scheduler) serves every tracked task. Each task wants a
+fresh status every ``poll.interval_at(age)`` seconds (a :class:`~braket_async.polling.PollPolicy`
+backoff that grows with the task's age); when some are due, the scheduler checks them the
+cheapest way it can:
 
 * **window sweep** -- SearchQuantumTasks with ``status`` in (COMPLETED, FAILED, CANCELLED),
   ``createdAt`` BETWEEN the oldest and newest pending task's creation time, and ``deviceArn``
-  when known: one page answers up to 100 tasks, and only finished ones come back. It costs
-  ``ceil(W / 100)`` calls, W being the finished tasks in that window (estimated from the last
-  sweep), whatever the number of pending tasks.
-* **ARN sweep** -- SearchQuantumTasks with ``quantumTaskArn`` EQUAL up to 10 ARNs (and no
-  status filter): a status and creation time for 10 tasks per call. Used for tasks whose
-  creation time is unknown (``resume``), for periodic verification, and when it is cheaper
-  than a window sweep.
-* **GetQuantumTask** -- one call per task, when that is no more calls than a sweep (a handful
-  of tasks), and as the fallback for a task a sweep did not find.
+  when known: one page answers up to 100 tasks, and only finished ones come back. One sweep
+  costs ``ceil(W / 100)`` calls (W: finished tasks in that window, estimated from the last
+  sweep) and refreshes every pending task at once. Chosen when sweeps at the pace of the most
+  urgent task cost fewer calls per second than per-task gets would.
+* **ARN sweep** -- SearchQuantumTasks with ``quantumTaskArn`` EQUAL up to 10 ARNs (no status
+  filter): status and creation time of 10 tasks per call. For tasks whose creation time is
+  unknown (:meth:`TaskTracker.resume`) and for periodic verification.
+* **GetQuantumTask** -- one call per task: for a single task, when the window is crowded
+  with other finished tasks, and as the fallback for a task a search did not return.
 
 The arithmetic (DESIGN.md): a search page carries 100 statuses at 5 calls/s, a get carries
 one at 100 calls/s. Searches are paced to ``sweep.search_share`` of the SearchQuantumTasks
-quota (the session's :class:`~braket_async.ratelimit.RateLimits`, else the AWS default 5/s);
-every call also goes through the session's shared rate limiter, so the tracker stays inside
-the per-operation and account-wide quotas together with everything else the session does.
+quota (the session's :class:`~braket_async.ratelimit.RateLimits`, else the AWS default 5/s)
+and at most one sweep per ``sweep.min_interval``; every call also goes through the session's
+shared rate limiter, so the tracker stays inside the per-operation and account-wide quotas
+together with everything else the session does.
 
 A task's creation time is learned from the service (a get or an ARN sweep), given to
-:meth:`TaskTracker.add`, or estimated as the time :meth:`~TaskTracker.add` was called
-plus or minus ``sweep.created_at_slack`` (``add`` is meant for tasks created just before).
-A task that window sweeps keep missing is verified by ARN after ``sweep.verify_after`` seconds,
-which also corrects a wrong estimate.
+:meth:`TaskTracker.add`, or estimated as the time :meth:`~TaskTracker.add` was called plus or
+minus ``sweep.created_at_slack`` (``add`` is meant for tasks created just before). Every task
+is also looked at directly (ARN sweep) ``sweep.verify_after`` seconds after it was added, then
+at doubling intervals: that finds a task whose creation estimate was wrong, or that searches
+missed.
 
 Finished tasks are handed out by :meth:`~TaskTracker.as_completed` and
 :meth:`~TaskTracker.wait_all`, as full ``QuantumTask`` models (one GetQuantumTask per task
-that was seen finished by a sweep) or, with ``details=False``, as the ``QuantumTaskSummary``
-the sweep returned (no extra call). The scheduler runs only while a consumer or the
-``async with`` block holds it and tasks are pending; cancelling either stops it and leaves
-nothing running.
+that was seen finished by a search) or, with ``details=False``, as the
+``QuantumTaskSummary`` the search returned (no extra call). The scheduler runs only while an
+``async with`` block or a consumer holds it and tasks are pending; leaving the block or
+cancelling the consumer stops it and leaves nothing running.
 """
 
 from __future__ import annotations
@@ -363,6 +366,10 @@ class TaskTracker:
     def as_completed(
         self, *, details: Literal[False], until_sealed: bool = ...
     ) -> AsyncIterator[QuantumTaskSummary]: ...
+    @overload
+    def as_completed(
+        self, *, details: bool, until_sealed: bool = ...
+    ) -> AsyncIterator[QuantumTask] | AsyncIterator[QuantumTaskSummary]: ...
     def as_completed(
         self, *, details: bool = True, until_sealed: bool = False
     ) -> AsyncIterator[QuantumTask] | AsyncIterator[QuantumTaskSummary]:
@@ -380,6 +387,8 @@ class TaskTracker:
     async def wait_all(self, *, details: Literal[True] = ...) -> list[QuantumTask]: ...
     @overload
     async def wait_all(self, *, details: Literal[False]) -> list[QuantumTaskSummary]: ...
+    @overload
+    async def wait_all(self, *, details: bool) -> list[QuantumTask] | list[QuantumTaskSummary]: ...
     async def wait_all(
         self, *, details: bool = True
     ) -> list[QuantumTask] | list[QuantumTaskSummary]:

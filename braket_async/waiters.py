@@ -51,6 +51,8 @@ T = TypeVar("T")
 
 #: GetJob answers only the latest this-many events.
 MAX_JOB_EVENTS = 20
+#: follow_job's fastest poll when events arrive densely (GetJob's quota is 5 calls/s).
+_DENSE_DELAY = 0.25
 
 #: Default policy for quantum tasks: 0.5 s growing to 10 s (SV1 asks for 100 ms at least).
 DEFAULT_TASK_POLL = PollPolicy()
@@ -377,10 +379,12 @@ class WaitersMixin(SessionCore):
 
         ``since``: skip events at or before this time (resume a follower). GetJob answers only
         the latest :data:`MAX_JOB_EVENTS` events, so events are matched between polls by
-        aligning windows on (time, type, message), and polling speeds back up to
-        ``poll.initial`` whenever events arrive. If more than 20 events appear between two
-        polls, the ones in between cannot be recovered from the service: ``on_gap`` is called
-        with a :class:`JobEventGap` (default: a warning is logged) and following goes on.
+        aligning windows on (time, type, message); polling speeds back up to ``poll.initial``
+        whenever events arrive, and beyond it (down to 0.25 s) when half a window arrives at
+        once. If more than 20 events still appear between two polls, the ones in between
+        cannot be recovered from the service (job events are not in the job's logs):
+        ``on_gap`` is called with a :class:`JobEventGap` (default: a warning is logged) and
+        following goes on.
         Transient errors are absorbed within ``poll.budget``; other errors propagate.
         """
         ops = cast(_Operations, self)
@@ -428,9 +432,13 @@ class WaitersMixin(SessionCore):
                 settle_polls -= 1  # the final event may trail the status by a moment
                 await do_sleep(policy.initial)
                 continue
-            # Events arriving: poll fast again; quiet: back off.
+            # Events arriving: poll fast again; quiet: back off. Half a window or more in one
+            # poll means events outrun the window: poll faster than the policy's fastest.
             attempt = 0 if fresh else attempt + 1
-            await do_sleep(policy.next_delay(attempt))
+            delay = policy.next_delay(attempt)
+            if len(fresh) >= MAX_JOB_EVENTS // 2:
+                delay = min(delay, max(_DENSE_DELAY, policy.initial / 2))
+            await do_sleep(delay)
 
     # ---------------------------------------------------------------- boto3-style
     @property

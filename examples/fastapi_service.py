@@ -44,6 +44,7 @@ from braket_async import RateLimits
 from braket_async.batch import Batch
 from braket_async.contrib.fastapi import BackgroundDep, BraketDep, BraketLifespan
 from braket_async.errors import BraketError, ParameterError, ServiceError
+from braket_async.tracking import SweepPolicy
 
 __all__ = ["BatchRecord", "EventLog", "Settings", "app", "create_app"]
 
@@ -285,14 +286,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     region_name=settings.region_name or "us-east-1",
                     bucket=settings.bucket or local.default_bucket,
                 )
-                os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-                os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+            # The local service accepts any credentials; elsewhere the usual AWS settings apply.
+            key = "testing" if settings.local else None
             braket_state = await stack.enter_async_context(
                 BraketLifespan(
                     endpoint_url=config.endpoint_url,
                     s3_endpoint_url=config.s3_endpoint_url,
                     region_name=config.region_name,
                     rate_limits=RateLimits.aws_defaults(scale=config.rate_scale),
+                    aws_access_key_id=key,
+                    aws_secret_access_key=key,
                 )(app)
             )
             app.state.settings = config
@@ -345,6 +348,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             output_s3_bucket=config.bucket,
             output_s3_key_prefix=f"{config.prefix}/{record.batch_id}",
             batch_id=record.batch_id,
+            # Few concurrent calls are enough at the quota's pace, and they spread the app's
+            # CPU work over time, so its event loop keeps answering other requests quickly.
+            max_in_flight=max(16, round(16 * config.rate_scale)),
+            sweep=SweepPolicy(max_concurrency=4),
         )
         work.spawn(run_batch(record, record.batch), key=record.batch_id, value=record)
         return {

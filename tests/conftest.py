@@ -129,6 +129,7 @@ async def braket(local_braket: LocalBraket) -> AsyncIterator[Any]:
     async with BraketSession(
         endpoint_url=local_braket.endpoint_url,
         s3_endpoint_url=local_braket.s3_endpoint_url,
+        logs_endpoint_url=local_braket.s3_endpoint_url,
         region_name=TEST_REGION,
         aws_access_key_id=TEST_CREDENTIALS["aws_access_key_id"],
         aws_secret_access_key=TEST_CREDENTIALS["aws_secret_access_key"],

@@ -390,3 +390,40 @@ async def test_cancel_finds_tasks_whose_create_response_was_lost(
     assert all(o.status == QuantumTaskStatus.CANCELLED for o in outcomes)
     ledger = local.ledger.snapshot()
     assert ledger["tasks_created"] == ledger["tasks_cancelled"] == 4
+
+
+async def test_resume_checks_the_manifest(make_local: LocalFactory, tmp_path: Path) -> None:
+    local = await make_local()
+    manifest = tmp_path / "m.jsonl"
+    async with session_on(local) as braket:
+        with pytest.raises(errors.ParameterError, match="does not exist") as missing:
+            await submit(braket, local, [ONE], resume=manifest).wait()
+        assert missing.value.field == "resume"
+        first = await submit(braket, local, [ONE] * 3, manifest=manifest, batch_id="run-1").wait()
+        with pytest.raises(errors.ParameterError, match="belongs to batch 'run-1'"):
+            await submit(braket, local, [ONE] * 3, resume=manifest, batch_id="run-2").wait()
+        # Resuming a finished batch sends nothing and reports every task again.
+        calls = local.ledger.snapshot()["calls"].get("CreateQuantumTask", 0)
+        again = submit(braket, local, [ONE] * 3, resume=manifest)
+        outcomes = await again.wait()
+    assert again.batch_id == "run-1"
+    assert [o.task_arn for o in outcomes] == [o.task_arn for o in first]
+    assert all(o.resumed and o.ok for o in outcomes)
+    assert local.ledger.snapshot()["calls"].get("CreateQuantumTask", 0) == calls
+
+
+async def test_an_error_in_the_progress_callback_stops_the_batch(
+    make_local: LocalFactory,
+) -> None:
+    local = await make_local()
+
+    def broken(progress: BatchProgress) -> None:
+        if progress.submitted:
+            raise RuntimeError("progress bar bug")
+
+    async with session_on(local) as braket:
+        batch = submit(braket, local, [ONE] * 10, progress=broken, max_in_flight=1)
+        async with batch:
+            with pytest.raises(RuntimeError, match="progress bar bug"):
+                await batch.wait()
+    assert local.ledger.snapshot()["tasks_created"] < 10

@@ -230,3 +230,22 @@ async def test_local_service_faults_map_to_errors(
                 await braket.get_device(SV1)
     finally:
         local_braket.faults = previous
+
+
+async def test_read_timeout_is_response_error_not_connection_failed(wire: WireServer) -> None:
+    wire.reply = Reply(200, b"{}", delay=1.0)
+    async with BraketSession(
+        endpoint_url=wire.url, region_name="us-east-1", aws_access_key_id="a",
+        aws_secret_access_key="b", rate_limits=RateLimits.off(),
+        config=Config(retries={"total_max_attempts": 1}, read_timeout=0.1),
+    ) as braket:
+        with pytest.raises(errors.ResponseError) as info:
+            await braket.get_device(SV1)
+    assert not isinstance(info.value, errors.RequestNotSent)
+    assert len(wire.requests) == 1  # the request did reach the server
+
+
+async def test_unknown_operation_in_invoke(on_wire: BraketSession) -> None:
+    with pytest.raises(errors.ParameterError) as info:
+        await on_wire._invoke("GetEverything", {})
+    assert info.value.field == "operation"

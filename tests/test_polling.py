@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import attrs
 import pytest
@@ -76,7 +77,7 @@ def test_policy_is_an_immutable_value() -> None:
         ({"jitter": 1.5}, "jitter"),
     ],
 )
-def test_invalid_policies_name_the_field(kwargs: dict[str, float], field: str) -> None:
+def test_invalid_policies_name_the_field(kwargs: dict[str, Any], field: str) -> None:
     with pytest.raises(ValueError, match=field):
         PollPolicy(**kwargs)
 

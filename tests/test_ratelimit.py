@@ -10,6 +10,7 @@ import re
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+import attrs
 import botocore.session
 import pytest
 
@@ -28,6 +29,7 @@ from braket_async.ratelimit import (
 )
 
 T = TypeVar("T")
+SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 
 
 class VirtualTime:
@@ -408,3 +410,30 @@ def test_observe_throttles_reads_every_attempt(vt: VirtualTime) -> None:
     assert lim.stats()["buckets"]["CreateQuantumTask"]["throttles"] == 0
     handler(parsed_response={"Error": {"Code": "ThrottlingException"}}, event_name=event)
     assert lim.stats()["buckets"]["CreateQuantumTask"]["throttles"] == 1
+
+
+async def test_observe_throttles_on_a_real_client(make_local: Any) -> None:
+    from aiobotocore.config import AioConfig
+    from aiobotocore.session import get_session
+
+    from braket_async.local import FaultConfig, FaultSpec
+
+    local = await make_local(
+        faults=FaultConfig(per_operation={"GetDevice": FaultSpec(throttle=1.0)})
+    )
+    lim = RateLimiter(attrs.evolve(RateLimits.aws_defaults(), adaptive=Adaptive(cooldown=0.0)))
+    config = AioConfig(retries={"mode": "standard", "total_max_attempts": 3})
+    async with get_session().create_client(
+        "braket",
+        endpoint_url=local.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=config,
+    ) as client:
+        observe_throttles(client.meta.events, lim)
+        with pytest.raises(client.exceptions.ThrottlingException):
+            await client.get_device(deviceArn=SV1)
+    # botocore made three attempts; the limiter heard of each, not only the last.
+    assert lim.stats()["buckets"]["GetDevice"]["throttles"] == 3
+    assert local.ledger.snapshot()["calls"]["GetDevice"] == 3

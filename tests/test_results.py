@@ -284,7 +284,7 @@ async def test_large_documents_are_parsed_off_the_loop(
         threaded.append(func)
         return await real_to_thread(func, *args, **kwargs)
 
-    monkeypatch.setattr(results_module.asyncio, "to_thread", to_thread)
+    monkeypatch.setattr(asyncio, "to_thread", to_thread)
     result = await braket.get_quantum_task_result(task)
     assert parse_result in threaded
     assert len(result.measurements) == 40_000

@@ -165,7 +165,7 @@ def _print_report(
             f"{len(random_counts)} of {2**args.qubits} possible outcomes seen"
         )
     out.line()
-    calls = ", ".join(f"{op} {n}" for op, n in figures["calls_by_operation"].items())
+    per_operation = [(f"  {op}", str(n)) for op, n in figures["calls_by_operation"].items()]
     out.table(
         ["figure", "value"],
         [
@@ -177,7 +177,8 @@ def _print_report(
                 f"{figures['quota_bound_s']:.1f} s",
             ),
             ("Braket API calls per task", f"{figures['api_calls_per_task']:.2f}"),
-            ("Braket API calls", f"{figures['api_calls']} ({calls})"),
+            ("Braket API calls", str(figures["api_calls"])),
+            *per_operation,
             ("throttled (429)", str(figures["throttled_429"])),
             ("tasks created on the service", str(figures["tasks_created"])),
             ("results downloaded from S3", str(figures["results_downloaded"])),

@@ -15,7 +15,8 @@ async def list_devices(ctx: Context, args: argparse.Namespace) -> int:
     """Print every device (or those named by ``--arn``): name, provider, type, status, ARN."""
     filters = [DeviceFilter(name="deviceArn", values=tuple(args.arn))] if args.arn else []
     devices = [device async for device in ctx.braket.iter_devices(filters=filters)]
-    devices.sort(key=lambda d: (str(d.device_type), d.provider_name, d.device_name))
+    # Usable devices first, then by type (simulators before QPUs) and name.
+    devices.sort(key=lambda d: (d.device_status != "ONLINE", d.device_type, d.device_name))
     if ctx.out.json_mode:
         ctx.out.json(
             [

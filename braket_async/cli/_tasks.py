@@ -135,9 +135,8 @@ async def result(ctx: Context, args: argparse.Namespace) -> int:
             ctx.out.line(f"  {value.name}: {value.value}")
         return EXIT_OK
     qubits = ",".join(str(q) for q in res.measured_qubits)
-    ctx.out.histogram(
-        counts, top=args.top, title=f"{res.task_arn}\n{res.shots} shots, qubits {qubits}"
-    )
+    ctx.out.raw(res.task_arn)
+    ctx.out.histogram(counts, top=args.top, title=f"{res.shots} shots, qubits {qubits}")
     return EXIT_OK
 
 

@@ -55,3 +55,22 @@ def cli(local_braket: LocalBraket, local_env: dict[str, str]) -> CliRunner:
         return Run(code, stdout.getvalue(), stderr.getvalue())
 
     return run
+
+
+@pytest.fixture
+def quick_local(
+    monkeypatch: pytest.MonkeyPatch, simulator_executor: Any, local_braket: LocalBraket
+) -> None:
+    """``--local`` and ``demo`` start their service on the session's warm simulator pool and
+    moto server, so they start in milliseconds (the subprocess smoke test starts cold)."""
+    from braket_async.cli import _context, _demo
+
+    original = _context.start_local
+
+    async def start(stack: Any, out: Any, **kwargs: Any) -> LocalBraket:
+        kwargs.setdefault("executor", simulator_executor)
+        kwargs.setdefault("s3_endpoint_url", local_braket.s3_endpoint_url)
+        return await original(stack, out, **kwargs)
+
+    monkeypatch.setattr(_context, "start_local", start)
+    monkeypatch.setattr(_demo, "start_local", start)

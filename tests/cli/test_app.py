@@ -120,7 +120,8 @@ def test_exit_codes_by_error() -> None:
     assert EXIT_FAILED == 3
 
 
-async def test_local_flag_runs_the_command_on_an_embedded_service(tmp_path: Any) -> None:
+@pytest.mark.usefixtures("quick_local")
+async def test_local_flag_runs_the_command_on_an_embedded_service() -> None:
     stdout, stderr = io.StringIO(), io.StringIO()
     code = await asyncio.to_thread(
         main, ["devices", "--local", "--json"], stdout=stdout, stderr=stderr

@@ -155,3 +155,74 @@ async def test_search_rejects_an_unknown_status_before_the_network(cli: Any) -> 
     run = await cli("tasks", "search", "--status", "DONE")
     assert run.code == 2
     assert "--status must be one of" in run.err and "DONE" in run.err
+
+
+@pytest.fixture
+def programs(tmp_path: Any) -> tuple[str, str]:
+    bell = tmp_path / "bell.qasm"
+    bell.write_text(
+        "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;\n"
+    )
+    three = tmp_path / "ghz.qasm"
+    three.write_text(ghz(3))
+    return str(bell), str(three)
+
+
+async def test_submit_creates_count_copies_of_each_file_and_prints_their_arns(
+    cli: Any, braket: BraketSession, local_braket: LocalBraket, programs: tuple[str, str]
+) -> None:
+    before = local_braket.ledger.snapshot()["tasks_created"]
+    run = await cli(
+        "task", "submit", *programs, "--count", "3", "--shots", "7",
+        "--bucket", local_braket.default_bucket, "--prefix", "cli-submit",
+    )  # fmt: skip
+    assert run.code == 0, run.err
+    arns = run.out.split()
+    assert len(arns) == 6 == len(set(arns))
+    assert local_braket.ledger.snapshot()["tasks_created"] - before == 6
+    tasks = [await braket.get_quantum_task(arn) for arn in arns]
+    assert {t.shots for t in tasks} == {7}
+    assert {t.output_s3_directory.split("/")[0] for t in tasks} == {"cli-submit"}
+
+
+async def test_submit_wait_follows_every_task_and_reports_them(
+    cli: Any, local_braket: LocalBraket, programs: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRAKET_ASYNC_BUCKET", local_braket.default_bucket)
+    run = await cli("task", "submit", *programs, "--count", "2", "--wait", "--json")
+    assert run.code == 0, run.err
+    rows = run.json()
+    assert [r["file"] for r in rows] == [programs[0]] * 2 + [programs[1]] * 2
+    assert {r["status"] for r in rows} == {"COMPLETED"}
+    assert len({r["task_arn"] for r in rows}) == 4
+
+
+async def test_submit_wait_exits_3_for_a_failing_program(
+    cli: Any, local_braket: LocalBraket, tmp_path: Any
+) -> None:
+    bad = tmp_path / "bad.qasm"
+    bad.write_text(BAD_PROGRAM)
+    run = await cli("task", "submit", str(bad), "--wait", "--bucket", local_braket.default_bucket)
+    assert run.code == 3
+    assert "ended FAILED" in run.err and "not_a_gate" in run.err
+
+
+async def test_submit_refuses_unreadable_or_non_qasm_files_before_the_network(
+    cli: Any, local_braket: LocalBraket, tmp_path: Any
+) -> None:
+    before = local_braket.ledger.snapshot()["total_calls"]
+    missing = await cli("task", "submit", str(tmp_path / "nope.qasm"), "--bucket", "b")
+    assert missing.code == 2 and "cannot read" in missing.err
+    text = tmp_path / "notes.qasm"
+    text.write_text("hello")
+    wrong = await cli("task", "submit", str(text), "--bucket", "b")
+    assert wrong.code == 1 and "items[0]" in wrong.err
+    assert local_braket.ledger.snapshot()["total_calls"] == before
+
+
+async def test_submit_needs_a_bucket(
+    cli: Any, programs: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BRAKET_ASYNC_BUCKET", raising=False)
+    run = await cli("task", "submit", programs[0])
+    assert run.code == 2 and "--bucket is required" in run.err

@@ -40,8 +40,13 @@ def _run_sdk_job() -> tuple[Any, dict[str, Any], dict[str, Any]]:
 
 
 async def test_sdk_hybrid_job_create_result_logs(
-    make_local: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    make_local: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
+    # .result() downloads and extracts model.tar.gz into the working directory
+    monkeypatch.chdir(tmp_path)
     local: LocalBraket = await make_local(job_runner_factory=process_job_runner_factory)
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "BRAKET_JOBS_ROLE_ARN"):
         monkeypatch.delenv(name, raising=False)
