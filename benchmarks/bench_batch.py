@@ -312,7 +312,7 @@ def chart(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [r["peer"] for r in rows]
+    names = [r["peer"] + ("\n(FAILED)" if r.get("error") else "") for r in rows]
     panels = [
         ("wall_seconds", "wall time (s)"),
         ("ratio_to_ideal", "wall / quota-bound ideal"),
@@ -324,7 +324,10 @@ def chart(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     fig, axes = plt.subplots(2, 3, figsize=(13, 7))
     for ax, (key, label) in zip(axes.flat, panels, strict=True):
         values = [r[key] or 0 for r in rows]
-        colors = ["#2a7" if n == "braket_async" else "#888" for n in names]
+        colors = [
+            "#c66" if r.get("error") else "#2a7" if r["peer"] == "braket_async" else "#888"
+            for r in rows
+        ]
         bars = ax.bar(names, values, color=colors)
         ax.set_title(label)
         ax.tick_params(axis="x", labelrotation=20)

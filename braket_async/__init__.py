@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from . import errors, models, programs
 from ._session import BraketSession
+from .batch import Batch, BatchOutcome, BatchProgress, TaskRequest
 from .errors import (
     AccessDeniedException,
     BraketError,
@@ -29,9 +30,11 @@ from .errors import (
     DeviceRetiredException,
     InternalServiceException,
     InvalidArnError,
+    ItemNotSubmitted,
     JobCancelled,
     JobFailed,
     ParameterError,
+    PickledResultError,
     QuantumTaskCancelled,
     QuantumTaskFailed,
     RequestNotSent,
@@ -45,6 +48,7 @@ from .errors import (
     ValidationException,
     WaiterTimeout,
 )
+from .jobs import LogLine
 from .models import (
     TERMINAL_JOB_STATUSES,
     TERMINAL_TASK_STATUSES,
@@ -66,8 +70,12 @@ from .models import (
     SpendingLimit,
     SpendingLimitFilter,
 )
+from .models.results import GateModelResult
+from .polling import PollPolicy, RetryBudget
 from .programs import OpenQASMProgram, gate_model_parameters
-from .ratelimit import Rate, RateLimits
+from .ratelimit import Adaptive, Rate, RateLimiter, RateLimits
+from .tracking import SweepPolicy, TaskTracker, TrackerStats
+from .waiters import BraketWaiter, JobEventGap
 
 __version__ = "0.1.0"
 
@@ -75,8 +83,13 @@ __all__ = [
     "TERMINAL_JOB_STATUSES",
     "TERMINAL_TASK_STATUSES",
     "AccessDeniedException",
+    "Adaptive",
+    "Batch",
+    "BatchOutcome",
+    "BatchProgress",
     "BraketError",
     "BraketSession",
+    "BraketWaiter",
     "ConfigurationError",
     "ConflictException",
     "ConnectionFailed",
@@ -87,18 +100,24 @@ __all__ = [
     "DeviceStatus",
     "DeviceSummary",
     "DeviceType",
+    "GateModelResult",
     "InternalServiceException",
     "InvalidArnError",
+    "ItemNotSubmitted",
     "Job",
     "JobCancelled",
     "JobEvent",
+    "JobEventGap",
     "JobEventType",
     "JobFailed",
     "JobFilter",
     "JobStatus",
     "JobSummary",
+    "LogLine",
     "OpenQASMProgram",
     "ParameterError",
+    "PickledResultError",
+    "PollPolicy",
     "QuantumTask",
     "QuantumTaskCancelled",
     "QuantumTaskFailed",
@@ -106,17 +125,23 @@ __all__ = [
     "QuantumTaskStatus",
     "QuantumTaskSummary",
     "Rate",
+    "RateLimiter",
     "RateLimits",
     "RequestNotSent",
     "ResourceNotFoundException",
     "ResponseError",
     "ResultNotAvailable",
+    "RetryBudget",
     "ServiceError",
     "ServiceQuotaExceededException",
     "SessionStateError",
     "SpendingLimit",
     "SpendingLimitFilter",
+    "SweepPolicy",
+    "TaskRequest",
+    "TaskTracker",
     "ThrottlingException",
+    "TrackerStats",
     "ValidationException",
     "WaiterTimeout",
     "__version__",

@@ -43,7 +43,7 @@ from .batch import BatchMixin
 from .jobs import JobsMixin
 from .models.common import ProgramSetValidationFailure
 from .paginate import PaginationMixin
-from .ratelimit import RateLimiter, RateLimits
+from .ratelimit import RateLimiter, RateLimits, observe_throttles
 from .results import ResultsMixin
 from .waiters import WaitersMixin
 
@@ -188,6 +188,8 @@ class BraketSession(
         self._session = session
         self._region = region
         self._client = client
+        # every throttled attempt, including those botocore retries itself, slows the limiter
+        observe_throttles(client.meta.events, self._rate_limiter)
         self._methods = {op: getattr(client, name) for op, name in _METHOD_NAMES.items()}
         self._lazy_lock = asyncio.Lock()
         self._warm_lock = asyncio.Lock()
@@ -427,8 +429,6 @@ class BraketSession(
             # No error code on the wire (a bare 5xx from a proxy): botocore uses the status
             # as the code; classify by status, keep the code as received.
             cls = errors.error_class_for_status(status)
-        if cls is errors.ThrottlingException:
-            self._rate_limiter.record_throttle(operation)
         if cls is errors.ValidationException:
             return errors.ValidationException(
                 code,

@@ -60,6 +60,7 @@ import attrs
 
 from . import errors
 from ._base import Clock, SessionCore, Sleep
+from .errors import ItemNotSubmitted
 from .models import QuantumTask, QuantumTaskStatus
 from .polling import PollPolicy, RetryBudget, is_transient
 from .programs import OpenQASMProgram, coerce_action, coerce_device_parameters
@@ -94,18 +95,6 @@ _CANCEL_CONCURRENCY = 20
 
 
 # ---------------------------------------------------------------------------------- values
-
-
-class ItemNotSubmitted(errors.BraketError):
-    """An item was never sent: the batch was cancelled (or stopped by ``fail_fast``) first."""
-
-    def __init__(self, index: int, reason: str) -> None:
-        self.index = index
-        self.reason = reason
-        super().__init__(f"item {index} was not submitted: {reason}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.index, self.reason))
 
 
 @attrs.frozen
@@ -914,6 +903,8 @@ class Batch:
             self._writer.append(
                 {"kind": "task", "index": index, "task_arn": arn, "client_token": token}
             )
+            if self._writer.error is not None:  # an earlier write failed (disk full, ...)
+                self._fail(self._writer.error)
         if self._tracker is not None:
             self._tracker.add(arn, device_arn=self._device_of(index))
             self._follow_wakeup.set()

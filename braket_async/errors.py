@@ -25,7 +25,9 @@ Every exception derives from :class:`BraketError`::
     ├── QuantumTaskCancelled              a waited-for task ended CANCELLED
     ├── JobFailed                         a waited-for job ended FAILED
     ├── JobCancelled                      a waited-for job ended CANCELLED
-    └── ResultNotAvailable                no result (yet) for a task or job
+    ├── ResultNotAvailable                no result (yet) for a task or job
+    ├── PickledResultError                job results are pickled and unpickling was not allowed
+    └── ItemNotSubmitted                  a batch item was never sent (cancelled, fail_fast)
 
 Service errors are looked up by their wire code (:func:`error_class_for`); a code this
 release does not know becomes a plain :class:`ServiceError` that keeps the code. An error
@@ -54,9 +56,11 @@ __all__ = [
     "DeviceRetiredException",
     "InternalServiceException",
     "InvalidArnError",
+    "ItemNotSubmitted",
     "JobCancelled",
     "JobFailed",
     "ParameterError",
+    "PickledResultError",
     "QuantumTaskCancelled",
     "QuantumTaskFailed",
     "RequestNotSent",
@@ -334,3 +338,22 @@ class JobCancelled(BraketError):
 
 class ResultNotAvailable(BraketError):
     """No result exists (yet) for the task or job, e.g. it has not completed."""
+
+
+class PickledResultError(BraketError, ValueError):
+    """The job's results are pickled (``pickled_v4``) and the caller did not allow unpickling.
+
+    Unpickling runs arbitrary code: pass ``allow_pickle=True`` only for results you trust.
+    """
+
+
+class ItemNotSubmitted(BraketError):
+    """A batch item was never sent: the batch was cancelled (or stopped by ``fail_fast``) first."""
+
+    def __init__(self, index: int, reason: str) -> None:
+        self.index = index
+        self.reason = reason
+        super().__init__(f"item {index} was not submitted: {reason}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.index, self.reason))

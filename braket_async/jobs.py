@@ -36,6 +36,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import errors
 from ._base import Clock, SessionCore, Sleep
+from .errors import PickledResultError
 from .models.enums import TERMINAL_JOB_STATUSES
 from .models.jobs import Job
 from .polling import PollPolicy, is_transient
@@ -78,13 +79,6 @@ class _JobOperations(Protocol):
     async def get_job(self, job_arn: str) -> Job: ...
     async def create_job(self, **params: Any) -> str: ...
     async def wait_for_job(self, job_arn: str, *, poll: PollPolicy | None = None) -> Job: ...
-
-
-class PickledResultError(errors.BraketError, ValueError):
-    """The job's results are pickled (``pickled_v4``) and the caller did not allow unpickling.
-
-    Unpickling runs arbitrary code: pass ``allow_pickle=True`` only for results you trust.
-    """
 
 
 @attrs.frozen

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from braket_async.local import LocalBraket
+from braket_async.local import LocalBraket, NoScriptJobRunner
 
 LocalFactory = Callable[..., Awaitable[LocalBraket]]
 
@@ -47,8 +47,14 @@ async def simulator_executor() -> AsyncIterator[Any]:
 @pytest.fixture(scope="session")
 async def local_braket(simulator_executor: Any) -> AsyncIterator[LocalBraket]:
     """The session's local Braket service: AWS default quotas, 10 ms queue and run delays
-    (so QUEUED and RUNNING are observable without slowing tests down)."""
-    async with LocalBraket(executor=simulator_executor, queue_delay=0.01, run_delay=0.01) as local:
+    (so QUEUED and RUNNING are observable without slowing tests down). Jobs run no script
+    here; tests of real job scripts start their own service with the process runner."""
+    async with LocalBraket(
+        executor=simulator_executor,
+        queue_delay=0.01,
+        run_delay=0.01,
+        job_runner=NoScriptJobRunner(),
+    ) as local:
         yield local
 
 
@@ -62,6 +68,8 @@ async def make_local(
     async def factory(**kwargs: Any) -> LocalBraket:
         kwargs.setdefault("executor", simulator_executor)
         kwargs.setdefault("s3_endpoint_url", local_braket.s3_endpoint_url)
+        if "job_runner" not in kwargs and "job_runner_factory" not in kwargs:
+            kwargs["job_runner"] = NoScriptJobRunner()
         return await stack.enter_async_context(LocalBraket(**kwargs))
 
     async with stack:

@@ -427,3 +427,15 @@ async def test_an_error_in_the_progress_callback_stops_the_batch(
             with pytest.raises(RuntimeError, match="progress bar bug"):
                 await batch.wait()
     assert local.ledger.snapshot()["tasks_created"] < 10
+
+
+async def test_cancel_before_start_sends_nothing(make_local: LocalFactory) -> None:
+    local = await make_local()
+    async with session_on(local) as braket:
+        batch = submit(braket, local, [ONE] * 5)
+        assert await batch.cancel() == ()
+        outcomes = await batch.wait()
+        assert await batch.wait() == outcomes  # final: awaiting again returns the same
+    assert all(isinstance(o.error, ItemNotSubmitted) and o.attempts == 0 for o in outcomes)
+    assert batch.progress.not_submitted == 5
+    assert local.ledger.snapshot()["total_calls"] == 0

@@ -187,6 +187,23 @@ async def test_throttling_is_reported_to_the_rate_limiter(
     assert seen == ["GetDevice"]
 
 
+async def test_every_throttled_attempt_botocore_retries_reaches_the_rate_limiter(
+    wire: WireServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wire.reply = Reply(429, '{"message": "slow down"}', {"x-amzn-ErrorType": "ThrottlingException"})
+    async with BraketSession(
+        endpoint_url=wire.url, region_name="us-east-1", aws_access_key_id="a",
+        aws_secret_access_key="b",
+        config=Config(retries={"total_max_attempts": 3, "mode": "standard"}),
+    ) as braket:
+        seen: list[str] = []
+        monkeypatch.setattr(braket.rate_limiter, "record_throttle", seen.append)
+        with pytest.raises(errors.ThrottlingException):
+            await braket.get_device(SV1)
+    assert len(wire.requests) == 3
+    assert seen == ["GetDevice"] * 3
+
+
 async def test_connection_refused_is_connection_failed() -> None:
     import socket
 

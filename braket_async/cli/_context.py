@@ -6,7 +6,7 @@ import argparse
 import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -44,23 +44,30 @@ class Context:
         raise CliError(f"--bucket is required (or set ${BUCKET_ENV}): where Braket writes results")
 
 
-async def start_local(stack: AsyncExitStack, out: Output, **kwargs: object) -> LocalBraket:
-    """Start the local Braket service in this process, closed with ``stack``."""
+async def start_local(stack: AsyncExitStack, out: Output, **kwargs: Any) -> LocalBraket:
+    """Start the local Braket service in this process, closed with ``stack``.
+
+    Hybrid jobs created on it run their scripts as local processes.
+    """
     try:
         from ..local import LocalBraket
-    except ImportError as exc:
+        from ..local._jobs import process_job_runner_factory
+    except ModuleNotFoundError as exc:
         raise CliError(
             f"the local service needs extra packages ({exc.name} is missing): "
             "pip install 'braket-async[local]'",
             exit_code=EXIT_USAGE,
         ) from exc
     out.info("[dim]starting the local Braket service…[/]")
-    return await stack.enter_async_context(LocalBraket(**kwargs))  # type: ignore[arg-type]
+    kwargs.setdefault("job_runner_factory", process_job_runner_factory)
+    return await stack.enter_async_context(LocalBraket(**kwargs))
 
 
 @asynccontextmanager
 async def open_context(args: argparse.Namespace, out: Output) -> AsyncIterator[Context]:
     """Open the session the global options describe (``--local`` starts a local service)."""
+    if args.local and (args.endpoint_url or args.s3_endpoint_url):
+        raise CliError("--local starts its own service: drop --endpoint-url/--s3-endpoint-url")
     async with AsyncExitStack() as stack:
         local: LocalBraket | None = None
         endpoint_url: str | None = args.endpoint_url

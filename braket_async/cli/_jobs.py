@@ -7,6 +7,8 @@ import asyncio
 import os
 from typing import Any
 
+from rich.markup import escape
+
 from ..models import TERMINAL_JOB_STATUSES, Job, JobEvent, JobStatus
 from ._context import Context
 from ._errors import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, CliError
@@ -103,7 +105,7 @@ async def cancel(ctx: Context, args: argparse.Namespace) -> int:
             {"job_arn": cancellation.job_arn, "status": str(cancellation.cancellation_status)}
         )
     else:
-        ctx.out.line(f"{cancellation.job_arn}: {cancellation.cancellation_status}")
+        ctx.out.raw(f"{cancellation.job_arn}: {cancellation.cancellation_status}")
     return EXIT_OK
 
 
@@ -114,7 +116,7 @@ async def _follow(ctx: Context, arn: str, *, limit: float | None) -> int:
                 ctx.out.json_line(_event_json(event))
             else:
                 time, kind, message = _event_row(event)
-                ctx.out.line(f"[dim]{time}[/]  [bold]{kind}[/]  {message}")
+                ctx.out.line(f"[dim]{time}[/]  [bold]{kind}[/]  {escape(message)}")
 
     try:
         async with asyncio.timeout(limit):
@@ -128,7 +130,7 @@ async def _follow(ctx: Context, arn: str, *, limit: float | None) -> int:
         ctx.out.error(f"job {arn} ended {job.status}{reason}")
         return EXIT_FAILED
     if not ctx.out.json_mode:
-        ctx.out.line(f"[green]job {job.job_name} COMPLETED[/]")
+        ctx.out.line(f"[green]job {escape(job.job_name)} COMPLETED[/]")
     return EXIT_OK
 
 

@@ -1,25 +1,37 @@
-"""``braket-async local serve``: the local Braket service, run by its own command line."""
+"""``braket-async local serve``: the local Braket service, run until Ctrl-C.
+
+The options are those of ``python -m braket_async.local serve`` (same parser); jobs created on
+this service really run their scripts (as local processes).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Sequence
 
-from ._errors import EXIT_USAGE, CliError
+from ._errors import EXIT_OK, EXIT_USAGE, CliError
 
 __all__ = ["serve"]
 
 
 def serve(serve_args: Sequence[str]) -> int:
-    """Run ``python -m braket_async.local serve SERVE_ARGS...`` in this process."""
+    """Run the service with ``serve_args`` until SIGINT/SIGTERM; prints its ready line."""
     try:
-        from ..local.__main__ import main as local_main
-    except ImportError as exc:
+        from ..local.__main__ import build_parser
+        from ..local.__main__ import serve as serve_local
+        from ..local._jobs import process_job_runner_factory
+    except ModuleNotFoundError as exc:
         raise CliError(
             f"the local service needs extra packages ({exc.name} is missing): "
             "pip install 'braket-async[local]'",
             exit_code=EXIT_USAGE,
         ) from exc
     try:
-        return int(local_main(["serve", *serve_args]) or 0)
-    except SystemExit as exc:  # its parser exits for --help and usage errors
+        args = build_parser(prog="braket-async local").parse_args(["serve", *serve_args])
+    except SystemExit as exc:  # --help, or a usage error argparse has printed
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    options = {k: v for k, v in vars(args).items() if k != "command"}
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_local(**options, job_runner_factory=process_job_runner_factory))
+    return EXIT_OK

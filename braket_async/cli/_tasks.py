@@ -130,9 +130,9 @@ async def result(ctx: Context, args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     if not counts:
-        ctx.out.line(f"{res.task_arn}: no measurements (shots=0); result types:")
+        ctx.out.raw(f"{res.task_arn}: no measurements (shots=0); result types:")
         for value in res.result_types:
-            ctx.out.line(f"  {value.name}: {value.value}")
+            ctx.out.raw(f"  {value.name}: {value.value}")
         return EXIT_OK
     qubits = ",".join(str(q) for q in res.measured_qubits)
     ctx.out.raw(res.task_arn)

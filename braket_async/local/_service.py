@@ -16,7 +16,7 @@ from aiohttp import web
 from ._devices import LocalDevice, default_devices
 from ._faults import FaultConfig
 from ._handlers import Handlers
-from ._jobrun import JobScheduler, NoScriptJobRunner
+from ._jobrun import JobScheduler
 from ._jobseam import JobRunner
 from ._ledger import Ledger
 from ._quotas import Quotas
@@ -47,7 +47,8 @@ class LocalBraket:
     start. ``s3_endpoint_url=None`` starts an embedded moto server; otherwise results go to
     the named S3 endpoint (with botocore's usual credentials unless ``s3_credentials``).
     Jobs run on ``job_runner``, or on ``job_runner_factory(self)`` (called once the endpoints
-    are known), or on :class:`~._jobrun.NoScriptJobRunner` (no script is run).
+    are known), by default the process runner (``_jobs.ProcessJobRunner``: the job's script
+    runs as a local subprocess). Pass ``job_runner=NoScriptJobRunner()`` to run no script.
     ``executor`` replaces the simulator executor (tests); ``devices`` the device catalogue.
     """
 
@@ -244,11 +245,12 @@ class LocalBraket:
         self._store, self._tasks = store, tasks
 
         runner = self._job_runner
-        if runner is None and self._job_runner_factory is not None:
-            runner = self._job_runner_factory(self)
-            stack.push_async_callback(_close_runner, runner)
         if runner is None:
-            runner = NoScriptJobRunner(sleep=self._sleep)
+            # imported here: simulator workers import this package and need none of it
+            from ._jobs import process_job_runner_factory
+
+            runner = (self._job_runner_factory or process_job_runner_factory)(self)
+            stack.push_async_callback(_close_runner, runner)
         jobs = JobScheduler(runner, self.ledger, concurrency=self._quotas.concurrent_jobs)
         stack.push_async_callback(jobs.close)
         self._jobs = jobs

@@ -92,6 +92,12 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "must be >= 1" in capsys.readouterr().err
 
 
+async def test_local_and_an_endpoint_exclude_each_other(cli: Any) -> None:
+    run = await cli("devices", "--local")  # the fixture adds --endpoint-url
+    assert run.code == 2
+    assert "--local starts its own service" in run.err
+
+
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_main("--help")[0] == 0
     text = capsys.readouterr().out
@@ -101,7 +107,9 @@ def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_local_serve_help_is_the_services_own(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_main("local", "serve", "--help")[0] == 0
-    assert "--quota-scale" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "usage: braket-async local serve" in text and "--quota-scale" in text
+    assert run_main("local", "serve", "--port", "not-a-port")[0] == 2
 
 
 def test_local_serve_arguments_pass_through_untouched() -> None:
@@ -164,3 +172,17 @@ async def test_local_serve_runs_until_interrupted_and_the_cli_can_use_it(
     finally:
         proc.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(proc.wait(), 60) == 0
+
+
+def test_without_rich_the_command_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(sys.modules):
+        if (
+            name == "rich"
+            or name.startswith("rich.")
+            or (name.startswith("braket_async.cli.") and name != "braket_async.cli._errors")
+        ):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "rich", None)  # as if it were not installed
+    code, _, err = run_main("devices")
+    assert code == 2
+    assert "pip install 'braket-async[cli]'" in err

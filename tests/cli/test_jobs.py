@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 import pytest
 
 from braket_async import BraketSession
+from braket_async.cli import main
 from braket_async.local import LocalBraket
 from braket_async.local._jobs import process_job_runner_factory
 
@@ -156,3 +159,14 @@ def test_hyperparameters_must_be_key_value() -> None:
     assert _key_value("a=b=c") == ("a", "b=c")
     with pytest.raises(CliError, match="KEY=VALUE"):
         _key_value("novalue")
+
+
+@pytest.mark.usefixtures("quick_local")
+async def test_local_flag_runs_the_jobs_script_with_local_defaults(script: Path) -> None:
+    """``--local``: no role or bucket needed, and the script really runs (here: it fails)."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    argv = ["--local", "job", "create", str(script), "--entry-point", "cli_job:fail", "--wait"]
+    code = await asyncio.to_thread(main, argv, stdout=stdout, stderr=stderr)
+    assert code == 3, stderr.getvalue()
+    assert "the job broke on purpose" in stderr.getvalue()
+    assert "RUNNING" in stdout.getvalue()

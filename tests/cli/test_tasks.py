@@ -226,3 +226,17 @@ async def test_submit_needs_a_bucket(
     monkeypatch.delenv("BRAKET_ASYNC_BUCKET", raising=False)
     run = await cli("task", "submit", programs[0])
     assert run.code == 2 and "--bucket is required" in run.err
+
+
+async def test_result_of_a_shots_0_task_lists_its_result_types(
+    cli: Any, braket: BraketSession, local_braket: LocalBraket
+) -> None:
+    program = "OPENQASM 3; qubit[2] q; h q[0]; cnot q[0], q[1]; #pragma braket result probability"
+    arn = await create(braket, local_braket, program, shots=0)
+    await braket.wait_for_quantum_task(arn)
+    run = await cli("task", "result", arn)
+    assert run.code == 0, run.err
+    assert "no measurements (shots=0)" in run.out
+    expected = (await braket.get_quantum_task_result(arn)).result_type_value("probability")
+    assert f"probability: {expected}" in run.out
+    assert [round(p, 6) for p in expected] == [0.5, 0.0, 0.0, 0.5]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
+import sys
 from typing import Any
 
 import httpx
@@ -234,3 +236,10 @@ def test_lifespan_arguments_are_checked() -> None:
         BraketLifespan(shutdown_timeout=-1)
     with pytest.raises(ValueError, match="keep_finished must be >= 0"):
         BackgroundWork(keep_finished=-1)
+
+
+def test_without_fastapi_the_import_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # as if it were not installed
+    monkeypatch.delitem(sys.modules, "braket_async.contrib.fastapi")
+    with pytest.raises(ImportError, match=r"pip install 'braket-async\[fastapi\]'"):
+        importlib.import_module("braket_async.contrib.fastapi")
