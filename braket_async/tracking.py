@@ -383,6 +383,17 @@ class TaskTracker:
         self._consumers.add(iterator)
         return cast(AsyncIterator[QuantumTask] | AsyncIterator[QuantumTaskSummary], iterator)
 
+    async def details(self, arn: str) -> QuantumTask:
+        """The full ``QuantumTask`` of finished task ``arn`` (one GetQuantumTask, unless a
+        get already returned it): for a consumer of summaries that needs one task's details,
+        e.g. the failure reason of a FAILED task."""
+        if arn not in self._finished:
+            raise errors.ParameterError(
+                "arn", f"must be a task this tracker has seen finished, got {arn!r}"
+            )
+        await self._fetch_details([arn])
+        return cast(QuantumTask, self._finished[arn])
+
     @overload
     async def wait_all(self, *, details: Literal[True] = ...) -> list[QuantumTask]: ...
     @overload

@@ -2,6 +2,13 @@
 
 When ready it prints one JSON line to stdout:
 ``{"endpoint_url": ..., "s3_endpoint_url": ..., "default_bucket": ..., "region": ...}``.
+
+Fault injection from the command line: ``--latency SECONDS``, ``--fault-internal-error P``,
+``--fault-throttle P`` and ``--fault-drop P`` set the spec of every operation;
+``--fault OPERATION:kind=value,...`` (repeatable) gives one operation its own spec, starting
+from those flags, e.g. ``--fault CreateQuantumTask:drop_after_effect=0.1,latency=0``. Kinds
+are :class:`FaultSpec`'s fields (``drop`` is short for ``drop_connection``). Faults and
+quotas can also be changed while it runs: ``PUT /_local/faults``, ``PUT /_local/quotas``.
 """
 
 from __future__ import annotations
@@ -10,15 +17,100 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import signal
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+import attrs
+
+from ._faults import SPEC_FIELDS, FaultConfig, FaultSpec
 from ._quotas import Quotas
 from ._service import DEFAULT_BUCKET, LocalBraket
 
-__all__ = ["build_parser", "main", "serve"]
+__all__ = ["build_parser", "fault_config", "main", "parse_fault_option", "serve"]
+
+#: Short names accepted in ``--fault`` besides the :class:`FaultSpec` field names.
+_KIND_ALIASES = {"drop": "drop_connection"}
+
+
+def _float_in(low: float, high: float, what: str) -> Any:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be a number, got {text!r}") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"{what} must be in [{low:g}, {high:g}], got {text}")
+        return value
+
+    return parse
+
+
+def parse_fault_option(text: str) -> tuple[str, dict[str, float]]:
+    """Parse ``OPERATION:kind=value,...`` (one ``--fault``) into ``(operation, fields)``.
+
+    Raises ``argparse.ArgumentTypeError`` naming the part that is wrong.
+    """
+    from ._model import service_model
+
+    operation, sep, rest = text.partition(":")
+    operation = operation.strip()
+    if not sep or not rest.strip():
+        raise argparse.ArgumentTypeError(
+            f"--fault must be OPERATION:kind=value[,kind=value...], got {text!r}"
+        )
+    if operation not in service_model().operation_names:
+        raise argparse.ArgumentTypeError(f"--fault: {operation!r} is not a Braket operation name")
+    fields: dict[str, float] = {}
+    for item in rest.split(","):
+        key, eq, raw = item.partition("=")
+        kind = key.strip().replace("-", "_")
+        kind = _KIND_ALIASES.get(kind, kind)
+        if not eq or kind not in SPEC_FIELDS:
+            raise argparse.ArgumentTypeError(
+                f"--fault {operation}: {item.strip()!r} must be kind=value with kind one of "
+                f"{', '.join(SPEC_FIELDS)}"
+            )
+        try:
+            fields[kind] = float(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"--fault {operation}: {kind} must be a number, got {raw.strip()!r}"
+            ) from None
+    return operation, fields
+
+
+def fault_config(
+    *,
+    latency: float = 0.0,
+    fault_internal_error: float = 0.0,
+    fault_throttle: float = 0.0,
+    fault_drop: float = 0.0,
+    fault: Sequence[tuple[str, dict[str, float]]] = (),
+    fault_seed: int | None = None,
+) -> FaultConfig | None:
+    """The :class:`FaultConfig` the command-line fault options describe (``None``: none).
+
+    Each ``fault`` entry (from :func:`parse_fault_option`) starts from the default spec and
+    replaces the fields it names. ``ValueError`` when a resulting spec is invalid.
+    """
+    default = FaultSpec(
+        internal_error=fault_internal_error,
+        throttle=fault_throttle,
+        drop_connection=fault_drop,
+        latency=latency,
+    )
+    per_operation: dict[str, FaultSpec] = {}
+    for operation, fields in fault:
+        try:
+            per_operation[operation] = attrs.evolve(per_operation.get(operation, default), **fields)
+        except ValueError as exc:
+            raise ValueError(f"--fault {operation}: {exc}") from None
+    if not default.active and not per_operation:
+        return None
+    return FaultConfig(default=default, per_operation=per_operation, seed=fault_seed)
 
 
 def build_parser(prog: str = "python -m braket_async.local") -> argparse.ArgumentParser:
@@ -50,6 +142,36 @@ def build_parser(prog: str = "python -m braket_async.local") -> argparse.Argumen
     s.add_argument("--no-quotas", action="store_true", help="disable every quota")
     s.add_argument("--workers", type=int, default=None, help="simulator worker processes")
     s.add_argument("--default-bucket", default=DEFAULT_BUCKET)
+    f = s.add_argument_group("fault injection (every operation unless --fault says otherwise)")
+    f.add_argument(
+        "--latency",
+        type=_float_in(0.0, math.inf, "--latency"),
+        default=0.0,
+        metavar="SECONDS",
+        help="seconds added to every call",
+    )
+    for flag, what in (
+        ("--fault-internal-error", "500 InternalServiceException"),
+        ("--fault-throttle", "429 ThrottlingException"),
+        ("--fault-drop", "connection dropped before the call takes effect"),
+    ):
+        f.add_argument(
+            flag,
+            type=_float_in(0.0, 1.0, flag),
+            default=0.0,
+            metavar="P",
+            help=f"probability of {what}",
+        )
+    f.add_argument(
+        "--fault",
+        type=parse_fault_option,
+        action="append",
+        default=[],
+        metavar="OPERATION:kind=value,...",
+        help="one operation's own faults, e.g. CreateQuantumTask:drop_after_effect=0.1 "
+        f"(kinds: {', '.join(SPEC_FIELDS)}; drop = drop_connection); repeatable",
+    )
+    f.add_argument("--fault-seed", type=int, default=None, help="seed of the fault draws")
     return parser
 
 
@@ -66,15 +188,34 @@ async def serve(
     no_quotas: bool = False,
     workers: int | None = None,
     default_bucket: str = DEFAULT_BUCKET,
+    latency: float = 0.0,
+    fault_internal_error: float = 0.0,
+    fault_throttle: float = 0.0,
+    fault_drop: float = 0.0,
+    fault: Sequence[tuple[str, dict[str, float]]] = (),
+    fault_seed: int | None = None,
+    faults: FaultConfig | None = None,
     stop: asyncio.Event | None = None,
     out: TextIO | None = None,
     **local_kwargs: Any,
 ) -> None:
     """Run the service until ``stop`` is set or SIGINT/SIGTERM arrives.
 
-    Prints the ready line (JSON) to ``out`` (stdout by default). Extra keyword arguments go to
-    :class:`LocalBraket` (e.g. ``job_runner_factory``).
+    Prints the ready line (JSON) to ``out`` (stdout by default). The fault options are those
+    of :func:`fault_config`; ``faults`` gives a whole :class:`FaultConfig` instead (not both).
+    Extra keyword arguments go to :class:`LocalBraket` (e.g. ``job_runner_factory``).
     """
+    from_options = fault_config(
+        latency=latency,
+        fault_internal_error=fault_internal_error,
+        fault_throttle=fault_throttle,
+        fault_drop=fault_drop,
+        fault=fault,
+        fault_seed=fault_seed,
+    )
+    if faults is not None and from_options is not None:
+        raise ValueError("give faults or the fault options (latency, fault_*), not both")
+    faults = faults if faults is not None else from_options
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
@@ -97,6 +238,7 @@ async def serve(
             quotas=quotas,
             workers=workers,
             default_bucket=default_bucket,
+            faults=faults,
             **local_kwargs,
         ) as local:
             line = {
@@ -116,8 +258,13 @@ async def serve(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m braket_async.local``; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     kwargs = {k: v for k, v in vars(args).items() if k != "command"}
+    try:  # checked here too, so that a bad combination is a usage error, not a traceback
+        fault_config(**{k: v for k, v in kwargs.items() if k == "latency" or "fault" in k})
+    except ValueError as exc:
+        parser.error(str(exc))
     # SIGINT is handled inside serve(); this covers Ctrl-C before its handler is installed.
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(**kwargs))

@@ -14,17 +14,26 @@ The server consults it for every Braket request after the quota check, in this o
 
 At most one of 2-5 fires per request (one draw, the probabilities stacked in that order).
 Draws come from a ``random.Random(seed)``, so a seeded config replays the same faults.
+
+JSON form (``GET/PUT /_local/faults``; :meth:`FaultConfig.to_json`, :meth:`FaultConfig.from_json`)::
+
+    {"default": {"throttle": 0.1, "latency": 0.05},
+     "per_operation": {"CreateQuantumTask": {"drop_after_effect": 0.2}},
+     "seed": 7}
+
+Every key is optional; a spec's missing fields take their defaults (no fault).
 """
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Mapping
-from typing import Literal
+from collections.abc import Collection, Mapping
+from typing import Any, Literal
 
 import attrs
 
-__all__ = ["FaultConfig", "FaultKind", "FaultSpec"]
+__all__ = ["SPEC_FIELDS", "FaultConfig", "FaultKind", "FaultSpec"]
 
 FaultKind = Literal["internal_error", "throttle", "drop_connection", "drop_after_effect"]
 _KINDS: tuple[FaultKind, ...] = (
@@ -33,6 +42,10 @@ _KINDS: tuple[FaultKind, ...] = (
     "drop_connection",
     "drop_after_effect",
 )
+
+
+#: The fields of :class:`FaultSpec`, in declaration order (its JSON keys).
+SPEC_FIELDS: tuple[str, ...] = (*_KINDS, "latency", "latency_probability")
 
 
 def _probability(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -66,6 +79,27 @@ class FaultSpec:
         """Whether this spec can inject anything."""
         return self.latency > 0 or any(getattr(self, kind) > 0 for kind in _KINDS)
 
+    def to_json(self) -> dict[str, float]:
+        """The JSON form: every field by name."""
+        return {name: getattr(self, name) for name in SPEC_FIELDS}
+
+    @classmethod
+    def from_json(cls, doc: object, *, where: str = "spec") -> FaultSpec:
+        """A spec from its JSON form; ``ValueError`` names the key (``where``) and the rule."""
+        if not isinstance(doc, Mapping):
+            raise ValueError(f"{where} must be a JSON object, got {type(doc).__name__}")
+        fields: dict[str, float] = {}
+        for key, value in doc.items():
+            if key not in SPEC_FIELDS:
+                raise ValueError(
+                    f"{where}.{key} is not a fault field (expected one of {', '.join(SPEC_FIELDS)})"
+                )
+            fields[key] = _number(value, f"{where}.{key}")
+        try:
+            return cls(**fields)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+
 
 @attrs.define
 class FaultConfig:
@@ -78,6 +112,43 @@ class FaultConfig:
 
     def __attrs_post_init__(self) -> None:
         self._rng = random.Random(self.seed)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form: ``{"default": spec, "per_operation": {op: spec}, "seed": int|null}``."""
+        return {
+            "default": self.default.to_json(),
+            "per_operation": {op: spec.to_json() for op, spec in self.per_operation.items()},
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_json(cls, doc: object, *, operations: Collection[str] | None = None) -> FaultConfig:
+        """A config from its JSON form (see the module docstring).
+
+        ``operations``, when given, are the names ``per_operation`` may use (a typo in an
+        operation name would otherwise inject nothing, silently).
+        """
+        if not isinstance(doc, Mapping):
+            raise ValueError(f"faults must be a JSON object, got {type(doc).__name__}")
+        unknown = set(doc) - {"default", "per_operation", "seed"}
+        if unknown:
+            raise ValueError(
+                f"faults.{sorted(unknown)[0]} is not a field "
+                "(expected default, per_operation, seed)"
+            )
+        default = FaultSpec.from_json(doc.get("default", {}), where="faults.default")
+        per_op_doc = doc.get("per_operation", {})
+        if not isinstance(per_op_doc, Mapping):
+            raise ValueError("faults.per_operation must be a JSON object of operation -> spec")
+        per_operation: dict[str, FaultSpec] = {}
+        for op, spec in per_op_doc.items():
+            if operations is not None and op not in operations:
+                raise ValueError(f"faults.per_operation.{op} is not a Braket operation name")
+            per_operation[op] = FaultSpec.from_json(spec, where=f"faults.per_operation.{op}")
+        seed = doc.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(f"faults.seed must be an integer or null, got {seed!r}")
+        return cls(default=default, per_operation=per_operation, seed=seed)
 
     def spec_for(self, operation: str) -> FaultSpec:
         """The spec that applies to ``operation``."""
@@ -102,3 +173,12 @@ class FaultConfig:
             if roll < edge:
                 return kind
         return None
+
+
+def _number(value: object, where: str) -> float:
+    # bool is an int subclass; true/false is never a probability or a latency here.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{where} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{where} must be finite, got {value!r}")
+    return float(value)

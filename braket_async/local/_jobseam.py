@@ -24,6 +24,7 @@ class JobSpec(Protocol):
     def job_token(self) -> str:
         """Tasks created with this ``jobToken`` carry the job's ARN."""
         ...
+
     @property
     def request(self) -> Mapping[str, Any]:
         """The CreateJob request body as received (wire camelCase)."""

@@ -12,8 +12,8 @@ SerializationException) -> validation (400 ValidationException) -> handler. Ever
 errors included, carries ``x-amzn-RequestId``; errors carry ``x-amzn-ErrorType`` and a JSON
 body ``{"message": ...}``.
 
-Outside the Braket routes: ``GET /_local/health``, ``GET /_local/ledger``,
-``POST /_local/ledger/reset``.
+Outside the Braket routes: the ``/_local/*`` control routes of ``_control`` (health, ledger,
+faults, quotas).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ._control import Controls, add_control_routes
 from ._errors import (
     InternalServiceError,
     Serialization,
@@ -157,34 +158,20 @@ class _Dispatcher:
 
 def build_app(
     handlers: Handlers,
-    ledger: Ledger,
+    controls: Controls,
     *,
-    quotas: Callable[[], Quotas],
-    faults: Callable[[], FaultConfig | None],
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    health: Callable[[], dict[str, Any]] | None = None,
 ) -> web.Application:
-    """The aiohttp application: ``/_local/*`` routes, then every Braket route.
+    """The aiohttp application: ``/_local/*`` control routes, then every Braket route.
 
-    ``quotas`` and ``faults`` are read per request, so the service's settings can change
-    while it runs.
+    Quotas and faults are read through ``controls`` per request, so the service's settings
+    can change while it runs (from Python or over ``PUT /_local/...``).
     """
     app = web.Application(client_max_size=MAX_BODY_BYTES)
-
-    async def get_health(_request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", **(health() if health else {})})
-
-    async def get_ledger(_request: web.Request) -> web.Response:
-        return web.json_response(ledger.snapshot())
-
-    async def reset_ledger(_request: web.Request) -> web.Response:
-        ledger.reset()
-        return web.json_response(ledger.snapshot())
-
-    app.router.add_get("/_local/health", get_health)
-    app.router.add_get("/_local/ledger", get_ledger)
-    app.router.add_post("/_local/ledger/reset", reset_ledger)
-    dispatcher = _Dispatcher(handlers, ledger, quotas, faults, sleep)
+    add_control_routes(app, controls)
+    dispatcher = _Dispatcher(
+        handlers, controls.ledger, controls.get_quotas, controls.get_faults, sleep
+    )
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
         return await dispatcher(request)

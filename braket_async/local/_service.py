@@ -13,6 +13,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from ._control import Controls
 from ._devices import LocalDevice, default_devices
 from ._faults import FaultConfig
 from ._handlers import Handlers
@@ -43,9 +44,10 @@ class LocalBraket:
 
     ``queue_delay`` / ``run_delay``: seconds a task stays QUEUED / RUNNING at least.
     ``quotas`` (default :meth:`Quotas.aws_defaults`) and ``faults`` can be replaced while the
-    service runs; the number of task worker coroutines (the concurrent-task quota) is fixed at
-    start. ``s3_endpoint_url=None`` starts an embedded moto server; otherwise results go to
-    the named S3 endpoint (with botocore's usual credentials unless ``s3_credentials``).
+    service runs, from Python or over HTTP (``PUT /_local/quotas``, ``PUT /_local/faults``);
+    the number of task worker coroutines (the concurrent-task quota) is fixed at start.
+    ``s3_endpoint_url=None`` starts an embedded moto server; otherwise results go to the named
+    S3 endpoint (with botocore's usual credentials unless ``s3_credentials``).
     Jobs run on ``job_runner``, or on ``job_runner_factory(self)`` (called once the endpoints
     are known), by default the process runner (``_jobs.ProcessJobRunner``: the job's script
     runs as a local subprocess). Pass ``job_runner=NoScriptJobRunner()`` to run no script.
@@ -116,6 +118,9 @@ class LocalBraket:
 
     @quotas.setter
     def quotas(self, value: Quotas) -> None:
+        self._set_quotas(value)
+
+    def _set_quotas(self, value: Quotas) -> None:
         self._quotas = value
         if self._jobs is not None:
             self._jobs.concurrency = value.concurrent_jobs
@@ -127,6 +132,9 @@ class LocalBraket:
 
     @faults.setter
     def faults(self, value: FaultConfig | None) -> None:
+        self._set_faults(value)
+
+    def _set_faults(self, value: FaultConfig | None) -> None:
         self._faults = value
 
     # State ---------------------------------------------------------------------------------
@@ -256,14 +264,15 @@ class LocalBraket:
         self._jobs = jobs
 
         handlers = Handlers(store, tasks, jobs, objects, self.ledger, lambda: self._quotas)
-        app = build_app(
-            handlers,
-            self.ledger,
-            quotas=lambda: self._quotas,
-            faults=lambda: self._faults,
-            sleep=self._sleep,
+        controls = Controls(
+            ledger=self.ledger,
+            get_quotas=lambda: self._quotas,
+            set_quotas=self._set_quotas,
+            get_faults=lambda: self._faults,
+            set_faults=self._set_faults,
             health=self._health,
         )
+        app = build_app(handlers, controls, sleep=self._sleep)
         app_runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await app_runner.setup()
         stack.push_async_callback(app_runner.cleanup)

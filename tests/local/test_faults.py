@@ -106,3 +106,16 @@ async def test_latency_uses_the_injected_sleep(make_local: Any, clients: RawClie
     await client.search_devices(filters=[])
     assert gate.calls == [2.5]
     assert local.ledger.snapshot()["faults"] == {"SearchDevices": {"latency": 1}}
+
+
+def test_faults_round_trip_through_json() -> None:
+    config = FaultConfig(
+        default=FaultSpec(latency=0.25, latency_probability=0.5, internal_error=0.1),
+        per_operation={"CreateQuantumTask": FaultSpec(drop_after_effect=0.3)},
+        seed=11,
+    )
+    again = FaultConfig.from_json(config.to_json())
+    assert again.to_json() == config.to_json()
+    assert [again.draw("CreateQuantumTask") for _ in range(50)] == [
+        config.draw("CreateQuantumTask") for _ in range(50)
+    ]

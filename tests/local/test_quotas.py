@@ -120,3 +120,14 @@ async def test_burst_above_create_quota_is_throttled_and_counted(
     assert ledger["throttled"]["CreateQuantumTask"] == throttled
     assert ledger["calls"]["CreateQuantumTask"] == burst
     assert ledger["tasks_created"] == created
+
+
+def test_account_override_and_hand_built_quotas_describe_themselves() -> None:
+    quotas = Quotas(concurrent_tasks=7).with_rates_from_json({"overrides": {"Account": [2, 3]}})
+    assert quotas.account == (2.0, 3.0)
+    assert quotas.concurrent_tasks == 7
+    assert quotas.describe()["overrides"] == {"Account": [2.0, 3.0]}
+    hand_built = Quotas({"GetJob": (1.0, 1.0)})
+    assert hand_built.describe()["scale"] is None and hand_built.describe()["off"] is False
+    with pytest.raises(ValueError, match="quota for Account must have rate > 0"):
+        Quotas.aws_defaults(overrides={"Account": (0.0, 5.0)})

@@ -1,0 +1,115 @@
+"""What a batch reports: per-item :class:`BatchOutcome`, counts in :class:`BatchProgress`,
+and the client token that ties an item to its task."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import attrs
+
+from . import errors
+from .models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
+
+if TYPE_CHECKING:
+    from .models.results import GateModelResult
+
+__all__ = [
+    "BatchOutcome",
+    "BatchProgress",
+    "ProgressCallback",
+    "client_token_for",
+    "is_batch_id",
+]
+
+_BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,39}$")
+
+
+def is_batch_id(value: str) -> bool:
+    """1-40 characters of ``[A-Za-z0-9._:-]``, starting with a letter or digit."""
+    return _BATCH_ID.match(value) is not None
+
+
+def client_token_for(batch_id: str, index: int) -> str:
+    """The CreateQuantumTask client token of item ``index`` of batch ``batch_id``."""
+    return f"{batch_id}-{index}"
+
+
+@attrs.frozen
+class BatchOutcome:
+    """What happened to item ``index`` of a batch (reported exactly once per item).
+
+    ``task_arn`` is set once the task exists. When the batch tracks tasks, the terminal
+    state is in ``task`` (the full ``QuantumTask``) or, for a batch submitted with
+    ``details=False``, in ``summary`` (the ``QuantumTaskSummary`` the tracker's search
+    returned, no extra call) -- except that a FAILED or CANCELLED task always has its full
+    ``task`` (for the failure reason). ``status`` reads whichever is there.
+
+    ``error`` says why the item did not complete: its create failed (``ValidationException``,
+    ``ParameterError``, retries exhausted, ...), its task ended FAILED (``QuantumTaskFailed``)
+    or CANCELLED (``QuantumTaskCancelled``), its result could not be fetched, or it was never
+    sent (:class:`~braket_async.errors.ItemNotSubmitted`). ``result`` is the downloaded
+    result when asked for. ``attempts`` counts create calls this run made for it (0 for an
+    item resumed from the manifest, which is then ``resumed``).
+    """
+
+    index: int
+    client_token: str
+    task_arn: str | None = None
+    task: QuantumTask | None = None
+    error: errors.BraketError | None = None
+    result: GateModelResult | None = None
+    attempts: int = 0
+    resumed: bool = False
+    summary: QuantumTaskSummary | None = None
+
+    @property
+    def ok(self) -> bool:
+        """No error: created (and, when tracked, COMPLETED)."""
+        return self.error is None
+
+    @property
+    def status(self) -> QuantumTaskStatus | None:
+        """The task's terminal status when tracked, else ``None``."""
+        if self.task is not None:
+            return self.task.status
+        return self.summary.status if self.summary is not None else None
+
+    @property
+    def final_state(self) -> QuantumTask | QuantumTaskSummary | None:
+        """``task`` if known, else ``summary``: the terminal state the tracker saw."""
+        return self.task if self.task is not None else self.summary
+
+
+@attrs.frozen
+class BatchProgress:
+    """Counts of a batch's items, handed to the ``progress`` callback on every change.
+
+    ``submitted``: tasks created (or found in the manifest); ``submitting``: create calls
+    under way (including those waiting for the rate limiter); ``submit_failed``: items whose
+    create failed for good; ``not_submitted``: items never sent (cancel, ``fail_fast``);
+    ``pending``: created tasks not yet seen terminal, i.e. QUEUED or RUNNING on the service
+    (telling those two apart would cost a status call per task); ``completed`` / ``failed`` /
+    ``cancelled``: tasks seen in that terminal state. ``done`` counts reported outcomes.
+    """
+
+    total: int
+    submitted: int = 0
+    submitting: int = 0
+    submit_failed: int = 0
+    not_submitted: int = 0
+    pending: int = 0
+    completed: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    done: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        """Every item has its outcome."""
+        return self.done >= self.total
+
+
+ProgressCallback = Callable[[BatchProgress], object]
