@@ -8,22 +8,22 @@ clients run in their own processes, and what they cost (wall time, CPU seconds, 
     with local_service(quota_scale=0.5, latency=0.05) as service:
         row = run_peer([sys.executable, "bench_x.py", "--peer", "ours"], env=service.env())
         calls = service.ledger()["total_calls"]
+        service.put_faults({"default": {"throttle": 0.1}})  # change it while it runs
 
-``python benchmarks/_harness.py serve [--quota-scale S] [--latency SECONDS] ...`` runs the
-service (``braket_async.local``'s ``serve``) with an added latency on every call, which the
-stock ``python -m braket_async.local serve`` cannot configure; it prints the same ready line.
+The service is the stock ``python -m braket_async.local serve`` (its ``--latency`` and
+``--fault ...`` options; ``/_local/faults`` and ``/_local/quotas`` to change them later).
 Keep this module generic: nothing here knows about a particular benchmark.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -39,13 +39,11 @@ __all__ = [
     "local_service",
     "measure",
     "run_peer",
-    "serve_main",
     "write_json",
 ]
 
 #: Where benchmarks write their JSON and charts.
 OUT_DIR = Path(__file__).resolve().parent / "out"
-_HERE = Path(__file__).resolve()
 _REGION = "us-east-1"
 
 
@@ -67,11 +65,28 @@ class ServiceProcess:
 
     def reset_ledger(self) -> None:
         """Zero the counters (``POST /_local/ledger/reset``)."""
+        self._send("POST", "ledger/reset", {})
+
+    def put_faults(self, config: dict[str, Any]) -> dict[str, Any]:
+        """Replace the fault injection (``PUT /_local/faults``, ``FaultConfig``'s JSON form:
+        ``{"default": {...}, "per_operation": {op: {...}}, "seed": n}``); returns it."""
+        return self._send("PUT", "faults", config)
+
+    def put_quotas(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """Replace the request-rate quotas (``PUT /_local/quotas``:
+        ``{"scale": s, "overrides": {op: [rate, burst]}}`` or ``{"off": true}``)."""
+        return self._send("PUT", "quotas", settings)
+
+    def _send(self, method: str, route: str, body: dict[str, Any]) -> dict[str, Any]:
         request = urllib.request.Request(
-            f"{self.endpoint_url}/_local/ledger/reset", data=b"", method="POST"
+            f"{self.endpoint_url}/_local/{route}",
+            data=json.dumps(body).encode(),
+            method=method,
+            headers={"Content-Type": "application/json"},
         )
-        with urllib.request.urlopen(request, timeout=30):
-            pass
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            data: dict[str, Any] = json.loads(resp.read())
+        return data
 
     def env(self) -> dict[str, str]:
         """Environment pointing boto3, aiobotocore, braket-async and the Braket SDK here."""
@@ -105,10 +120,13 @@ def local_service(
     queue_delay: float = 0.0,
     run_delay: float = 0.0,
     workers: int | None = None,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[ServiceProcess]:
-    """Start the local service in a child process; stop it (SIGTERM) on exit."""
+    """Start ``python -m braket_async.local serve`` in a child process; stop it (SIGTERM) on
+    exit. ``latency`` is added to every call; ``extra_args`` are more ``serve`` options (e.g.
+    ``["--fault", "CreateQuantumTask:throttle=0.1"]``)."""
     argv = [
-        sys.executable, str(_HERE), "serve",
+        sys.executable, "-m", "braket_async.local", "serve",
         "--quota-scale", str(quota_scale),
         "--latency", str(latency),
         "--queue-delay", str(queue_delay),
@@ -118,35 +136,42 @@ def local_service(
         argv.append("--no-quotas")
     if workers is not None:
         argv += ["--workers", str(workers)]
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()  # the ready line (or EOF if it died)
-        if not line:
-            raise RuntimeError(f"the local service did not start (exit code {proc.poll()})")
-        info = json.loads(line)
-        yield ServiceProcess(
-            endpoint_url=info["endpoint_url"],
-            s3_endpoint_url=info["s3_endpoint_url"],
-            default_bucket=info["default_bucket"],
-            region=info.get("region", _REGION),
-            process=proc,
+    argv += extra_args
+    # stderr goes to a file, not a pipe nobody reads (which could fill and stall the service),
+    # so that a service that dies at start can say why.
+    with tempfile.TemporaryFile(mode="w+") as stderr:
+        proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-    finally:
-        proc.terminate()
         try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+            assert proc.stdout is not None
+            line = proc.stdout.readline()  # the ready line (or EOF if it died)
+            if not line:
+                code = proc.wait(timeout=30)
+                stderr.seek(0)
+                tail = "\n".join(stderr.read().splitlines()[-20:])
+                raise RuntimeError(f"the local service did not start (exit code {code}):\n{tail}")
+            info = json.loads(line)
+            yield ServiceProcess(
+                endpoint_url=info["endpoint_url"],
+                s3_endpoint_url=info["s3_endpoint_url"],
+                default_bucket=info["default_bucket"],
+                region=info.get("region", _REGION),
+                process=proc,
+            )
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
 
 
 @attrs.define
@@ -199,39 +224,3 @@ def write_json(name: str, data: Any, out_dir: Path = OUT_DIR) -> Path:
     path = out_dir / name
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return path
-
-
-def serve_main(argv: Sequence[str] | None = None) -> int:
-    """``_harness.py serve``: the local service with an optional added latency per call."""
-    import asyncio
-
-    from braket_async.local import FaultConfig, FaultSpec
-    from braket_async.local.__main__ import serve
-
-    parser = argparse.ArgumentParser(prog="_harness.py")
-    sub = parser.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("serve")
-    s.add_argument("--quota-scale", type=float, default=1.0)
-    s.add_argument("--no-quotas", action="store_true")
-    s.add_argument("--latency", type=float, default=0.0, help="seconds added to every call")
-    s.add_argument("--queue-delay", type=float, default=0.0)
-    s.add_argument("--run-delay", type=float, default=0.0)
-    s.add_argument("--workers", type=int, default=None)
-    args = parser.parse_args(argv)
-    faults = FaultConfig(default=FaultSpec(latency=args.latency)) if args.latency > 0 else None
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            serve(
-                quota_scale=args.quota_scale,
-                no_quotas=args.no_quotas,
-                queue_delay=args.queue_delay,
-                run_delay=args.run_delay,
-                workers=args.workers,
-                faults=faults,
-            )
-        )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(serve_main())

@@ -4,7 +4,7 @@ Peers, each in its own process against a fresh local Braket service in another p
 default quotas times ``--scale`` for every peer, ``--latency`` seconds added to every call):
 
 * ``braket_async``: ``BraketSession(rate_limits=RateLimits.aws_defaults(scale))``,
-  ``submit_batch(...).wait()``.
+  ``submit_batch(..., details=False).wait()`` (final statuses from the tracker's searches).
 * ``aiobotocore``: one raw client (adaptive retries, 10 attempts, pool of 100) and
   ``asyncio.gather`` of one coroutine per task: create (same client token on retry), then
   GetQuantumTask every second until terminal.
@@ -74,10 +74,11 @@ def peer_braket_async(args: argparse.Namespace) -> Outcome:
                 shots=args.shots,
                 output_s3_bucket=args.bucket,
                 output_s3_key_prefix="bench/braket_async",
+                details=False,  # final statuses are all it needs: no get per task
             )
             outcomes = await batch.wait()
         return (
-            [o.task.status if o.task else None for o in outcomes],
+            [o.status for o in outcomes],
             [o.task_arn or "" for o in outcomes],
         )
 

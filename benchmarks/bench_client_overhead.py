@@ -1,11 +1,11 @@
 """Client CPU per call: braket-async vs raw aiobotocore, same local server, same run.
 
-Starts ``python -m braket_async.local serve --no-quotas`` in a child process (so the server's
-CPU is not counted), then measures ``time.process_time()`` of this process over N sequential
-and N concurrent GetQuantumTask / GetDevice calls, for a raw aiobotocore client and for
-``BraketSession`` with the *same* botocore config (pool, adaptive retries). Rounds alternate
-between the two clients and the median per-call CPU is reported, with the ratio
-ours / raw (target: <= 1.10).
+Starts ``python -m braket_async.local serve --no-quotas`` in a child process
+(``_harness.local_service``, so the server's CPU is not counted), then measures
+``time.process_time()`` of this process over N sequential and N concurrent GetQuantumTask /
+GetDevice calls, for a raw aiobotocore client and for ``BraketSession`` with the *same*
+botocore config (pool, adaptive retries). Rounds alternate between the two clients and the
+median per-call CPU is reported, with the ratio ours / raw (target: <= 1.10).
 
 Reading the numbers: GetDevice has no timestamps, so its ratio is the pure cost of the
 braket-async layer (validation, rate-limiter check, error mapping, structuring into models).
@@ -29,14 +29,13 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import aiobotocore
+from _harness import local_service
 from aiobotocore.session import AioSession
 
 from braket_async import BraketSession, OpenQASMProgram, RateLimits
@@ -48,33 +47,6 @@ CREDENTIALS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
 OUT = Path(__file__).parent / "out" / "bench_client_overhead.json"
 
 Call = Callable[[], Awaitable[Any]]
-
-
-@contextlib.contextmanager
-def local_server() -> Any:
-    """The local Braket service in a child process; yields its ready line."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "braket_async.local", "serve", "--no-quotas", "--workers", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"local service exited with code {proc.wait(timeout=10)}")
-        yield json.loads(line)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 async def measure(call: Call, calls: int, concurrency: int) -> float:
@@ -194,10 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", type=float, default=1.10)
     args = parser.parse_args(argv)
 
-    with local_server() as info:
-        results = asyncio.run(
-            run(args, info["endpoint_url"], info.get("default_bucket", "amazon-braket-local"))
-        )
+    with local_service(no_quotas=True, workers=1) as service:
+        results = asyncio.run(run(args, service.endpoint_url, service.default_bucket))
 
     worst = max(r["ratio"] for r in results.values())
     print(f"{'case':<28}{'raw us/call':>14}{'ours us/call':>14}{'ratio':>8}")

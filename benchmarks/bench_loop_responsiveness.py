@@ -11,7 +11,7 @@ What is measured is the app's event loop, so on a machine with two or more cores
 service (its threads and simulator workers) is pinned to the last core and the app and this
 script to the others (Linux; ``--no-pin`` to share every core): the simulator's CPU work
 then does not compete with the app for a core, only the app's own Braket work does. The
-service is started by ``benchmarks/_harness.py`` (shared with the other benchmarks).
+service is started by ``_harness.local_service`` (shared with the other benchmarks).
 
     python benchmarks/bench_loop_responsiveness.py [--tasks 500] [--quota-scale 1]
 

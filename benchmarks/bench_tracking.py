@@ -1,11 +1,12 @@
 """Status calls to follow N tasks to a terminal state: TaskTracker vs per-task 1 s polling.
 
 Each strategy gets a fresh local Braket service in a child process (``python -m
-braket_async.local serve``) with the same settings: AWS default quotas times ``--quota-scale``
-(the client's rate limits use the same scale), tasks RUNNING at least ``--run-delay`` seconds,
-at most 100 running at once (the SV1 concurrency quota), the rest QUEUED. N Bell-circuit tasks
-are created through a ``BraketSession`` as fast as the CreateQuantumTask quota allows, and
-followed as they are created by:
+braket_async.local serve``, started by ``_harness.local_service``) with the same settings:
+AWS default quotas times ``--quota-scale`` (the client's rate limits use the same scale),
+tasks RUNNING at least ``--run-delay`` seconds, at most 100 running at once (the SV1
+concurrency quota), the rest QUEUED. N Bell-circuit tasks are created through a
+``BraketSession`` as fast as the CreateQuantumTask quota allows, and followed as they are
+created by:
 
 * ``naive`` -- what the official SDK does: one poller per task calling GetQuantumTask once a
   second until the task is terminal, on an aiobotocore client with boto3's default retry
@@ -34,14 +35,14 @@ import contextlib
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+from _harness import ServiceProcess, local_service
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 from botocore.exceptions import ClientError
@@ -57,39 +58,6 @@ TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
 STATUS_OPS = ("GetQuantumTask", "SearchQuantumTasks")
 
 
-@contextlib.contextmanager
-def local_server(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
-    """A fresh local Braket service in a child process; yields its ready line."""
-    command = [
-        sys.executable, "-m", "braket_async.local", "serve",
-        "--quota-scale", str(args.quota_scale),
-        "--run-delay", str(args.run_delay),
-        "--workers", "1",
-    ]  # fmt: skip
-    proc = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"local service exited with code {proc.wait(timeout=10)}")
-        yield json.loads(line)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
-
-
 async def ledger(endpoint_url: str) -> dict[str, Any]:
     async with aiohttp.ClientSession() as http, http.get(f"{endpoint_url}/_local/ledger") as r:
         data: dict[str, Any] = await r.json()
@@ -97,10 +65,10 @@ async def ledger(endpoint_url: str) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
-async def session_on(info: dict[str, Any], scale: float) -> AsyncIterator[BraketSession]:
+async def session_on(service: ServiceProcess, scale: float) -> AsyncIterator[BraketSession]:
     async with BraketSession(
-        endpoint_url=info["endpoint_url"],
-        s3_endpoint_url=info["s3_endpoint_url"],
+        endpoint_url=service.endpoint_url,
+        s3_endpoint_url=service.s3_endpoint_url,
         region_name="us-east-1",
         rate_limits=RateLimits.aws_defaults(scale=scale),
         aws_access_key_id=CREDENTIALS["aws_access_key_id"],
@@ -127,18 +95,18 @@ async def create_all(braket: BraketSession, bucket: str, n: int, on_created: Any
     await asyncio.gather(*(one() for _ in range(n)))
 
 
-async def run_naive(info: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+async def run_naive(service: ServiceProcess, args: argparse.Namespace) -> dict[str, Any]:
     throttled_to_caller = 0
     pollers: list[asyncio.Task[None]] = []
     # boto3's defaults: legacy retries (5 attempts, 429 retried), 10 connections per client;
     # the pool is raised to 100 so the client's pool is not what limits the poller.
     config = AioConfig(retries={"mode": "legacy"}, max_pool_connections=100)
     async with (
-        session_on(info, args.quota_scale) as braket,
+        session_on(service, args.quota_scale) as braket,
         AioSession().create_client(
             "braket",
             region_name="us-east-1",
-            endpoint_url=info["endpoint_url"],
+            endpoint_url=service.endpoint_url,
             config=config,
             **CREDENTIALS,
         ) as raw,
@@ -161,7 +129,7 @@ async def run_naive(info: dict[str, Any], args: argparse.Namespace) -> dict[str,
         start = time.perf_counter()
         await create_all(
             braket,
-            info.get("default_bucket", "amazon-braket-local"),
+            service.default_bucket,
             args.tasks,
             lambda arn: pollers.append(asyncio.create_task(poll(arn))),
         )
@@ -171,10 +139,10 @@ async def run_naive(info: dict[str, Any], args: argparse.Namespace) -> dict[str,
 
 
 async def run_tracker(
-    info: dict[str, Any], args: argparse.Namespace, *, details: bool
+    service: ServiceProcess, args: argparse.Namespace, *, details: bool
 ) -> dict[str, Any]:
     throttled_to_caller = 0
-    async with session_on(info, args.quota_scale) as braket:
+    async with session_on(service, args.quota_scale) as braket:
         tracker = TaskTracker(braket)
         start = time.perf_counter()
         seen = 0
@@ -184,9 +152,7 @@ async def run_tracker(
                 tracker.add(arn, device_arn=SV1)
 
             async def produce() -> None:
-                await create_all(
-                    braket, info.get("default_bucket", "amazon-braket-local"), args.tasks, added
-                )
+                await create_all(braket, service.default_bucket, args.tasks, added)
                 tracker.seal()
 
             producer = asyncio.create_task(produce())
@@ -216,13 +182,21 @@ async def run_tracker(
 
 
 async def run_phase(name: str, args: argparse.Namespace) -> dict[str, Any]:
-    with local_server(args) as info:
-        before = await ledger(info["endpoint_url"])
-        if name == "naive":
-            result = await run_naive(info, args)
-        else:
-            result = await run_tracker(info, args, details=name == "tracker+details")
-        after = await ledger(info["endpoint_url"])
+    with contextlib.ExitStack() as stack:
+        # Starting and stopping the service process block (readline, wait): off the loop.
+        service = await asyncio.to_thread(
+            stack.enter_context,
+            local_service(quota_scale=args.quota_scale, run_delay=args.run_delay, workers=1),
+        )
+        try:
+            before = await ledger(service.endpoint_url)
+            if name == "naive":
+                result = await run_naive(service, args)
+            else:
+                result = await run_tracker(service, args, details=name == "tracker+details")
+            after = await ledger(service.endpoint_url)
+        finally:
+            await asyncio.to_thread(stack.close)
     calls = {op: after["calls"].get(op, 0) - before["calls"].get(op, 0) for op in STATUS_OPS}
     throttled = {
         op: after["throttled"].get(op, 0) - before["throttled"].get(op, 0) for op in STATUS_OPS

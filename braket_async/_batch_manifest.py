@@ -127,7 +127,9 @@ def adopt_header(
     recorded = header.get("batch_id")
     if batch_id is None:
         if not isinstance(recorded, str) or not is_batch_id(recorded):
-            raise errors.ParameterError("resume", f"the manifest has no valid batch_id: {recorded!r}")
+            raise errors.ParameterError(
+                "resume", f"the manifest has no valid batch_id: {recorded!r}"
+            )
         batch_id = recorded
     elif recorded != batch_id:
         raise errors.ParameterError(

@@ -150,6 +150,13 @@ def _hyper_parameters(value: Mapping[str, Any]) -> dict[str, Any]:
 class OperationsMixin(SessionCore):
     """A coroutine per operation of Braket's service model (see docs/ARCHITECTURE.md)."""
 
+    async def _call_operation(
+        self, operation: str, params: dict[str, Any], build: Callable[[Any], T]
+    ) -> T:
+        """Check ``params`` against the model, send ``operation`` and ``build`` its answer."""
+        validate(operation, params)
+        return structure_response(operation, build, await self._invoke(operation, params))
+
     # -- quantum tasks -----------------------------------------------------------------------
 
     async def create_quantum_task(
@@ -192,9 +199,7 @@ class OperationsMixin(SessionCore):
             params["associations"] = _wire(list(associations))
         if experimental_capabilities is not None:
             params["experimentalCapabilities"] = _wire(experimental_capabilities)
-        validate("CreateQuantumTask", params)
-        response = await self._invoke("CreateQuantumTask", params)
-        return structure_response("CreateQuantumTask", _TASK_ARN_OF, response)
+        return await self._call_operation("CreateQuantumTask", params, _TASK_ARN_OF)
 
     async def get_quantum_task(
         self, quantum_task_arn: str, *, additional_attribute_names: Sequence[str] | None = None
@@ -204,9 +209,7 @@ class OperationsMixin(SessionCore):
         params: dict[str, Any] = {"quantumTaskArn": quantum_task_arn}
         if additional_attribute_names is not None:
             params["additionalAttributeNames"] = list(additional_attribute_names)
-        validate("GetQuantumTask", params)
-        response = await self._invoke("GetQuantumTask", params)
-        return structure_response("GetQuantumTask", _TASK, response)
+        return await self._call_operation("GetQuantumTask", params, _TASK)
 
     async def cancel_quantum_task(
         self, quantum_task_arn: str, *, client_token: str | None = None
@@ -215,9 +218,7 @@ class OperationsMixin(SessionCore):
         params: dict[str, Any] = {"quantumTaskArn": quantum_task_arn}
         if client_token is not None:
             params["clientToken"] = client_token
-        validate("CancelQuantumTask", params)
-        response = await self._invoke("CancelQuantumTask", params)
-        return structure_response("CancelQuantumTask", _TASK_CANCEL, response)
+        return await self._call_operation("CancelQuantumTask", params, _TASK_CANCEL)
 
     async def search_quantum_tasks(
         self,
@@ -276,9 +277,7 @@ class OperationsMixin(SessionCore):
         _tags(tags, params)
         if associations is not None:
             params["associations"] = _wire(list(associations))
-        validate("CreateJob", params)
-        response = await self._invoke("CreateJob", params)
-        return structure_response("CreateJob", _JOB_ARN_OF, response)
+        return await self._call_operation("CreateJob", params, _JOB_ARN_OF)
 
     async def get_job(
         self, job_arn: str, *, additional_attribute_names: Sequence[str] | None = None
@@ -287,16 +286,12 @@ class OperationsMixin(SessionCore):
         params: dict[str, Any] = {"jobArn": job_arn}
         if additional_attribute_names is not None:
             params["additionalAttributeNames"] = list(additional_attribute_names)
-        validate("GetJob", params)
-        response = await self._invoke("GetJob", params)
-        return structure_response("GetJob", _JOB, response)
+        return await self._call_operation("GetJob", params, _JOB)
 
     async def cancel_job(self, job_arn: str) -> JobCancellation:
         """Ask the service to cancel a hybrid job."""
         params: dict[str, Any] = {"jobArn": job_arn}
-        validate("CancelJob", params)
-        response = await self._invoke("CancelJob", params)
-        return structure_response("CancelJob", _JOB_CANCEL, response)
+        return await self._call_operation("CancelJob", params, _JOB_CANCEL)
 
     async def search_jobs(
         self,
@@ -315,9 +310,7 @@ class OperationsMixin(SessionCore):
     async def get_device(self, device_arn: str) -> Device:
         """Get a device, its status, queue sizes and capabilities."""
         params: dict[str, Any] = {"deviceArn": device_arn}
-        validate("GetDevice", params)
-        response = await self._invoke("GetDevice", params)
-        return structure_response("GetDevice", _DEVICE, response)
+        return await self._call_operation("GetDevice", params, _DEVICE)
 
     async def search_devices(
         self,
@@ -336,9 +329,7 @@ class OperationsMixin(SessionCore):
     async def list_tags_for_resource(self, resource_arn: str) -> dict[str, str]:
         """The tags of a task, job or spending limit."""
         params: dict[str, Any] = {"resourceArn": resource_arn}
-        validate("ListTagsForResource", params)
-        response = await self._invoke("ListTagsForResource", params)
-        return structure_response("ListTagsForResource", _tag_map, response)
+        return await self._call_operation("ListTagsForResource", params, _tag_map)
 
     async def tag_resource(self, resource_arn: str, *, tags: Mapping[str, str]) -> None:
         """Add (or overwrite) tags on a resource."""
@@ -375,9 +366,7 @@ class OperationsMixin(SessionCore):
         if client_token is not None:
             params["clientToken"] = client_token
         _tags(tags, params)
-        validate("CreateSpendingLimit", params)
-        response = await self._invoke("CreateSpendingLimit", params)
-        return structure_response("CreateSpendingLimit", _LIMIT_ARN_OF, response)
+        return await self._call_operation("CreateSpendingLimit", params, _LIMIT_ARN_OF)
 
     async def update_spending_limit(
         self,

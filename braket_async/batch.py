@@ -27,10 +27,15 @@ How it works:
   :class:`BatchOutcome` with its error and the others go on (unless ``fail_fast``). Transient
   errors (429, 5xx, dropped connections) are retried with backoff within ``retry``.
 * **Tracking**: with ``track=True`` (default) created tasks are followed by one
-  :class:`~braket_async.tracking.TaskTracker`, and an item's outcome arrives when its task is
-  terminal (``QuantumTaskFailed`` / ``QuantumTaskCancelled`` as its error when it did not
-  complete); ``results=True`` on :meth:`Batch.as_completed` (or :meth:`Batch.results`) also
-  downloads each completed task's result.
+  :class:`~braket_async.tracking.TaskTracker`, fed as tasks are created and consumed as one
+  open-ended stream (sealed when submission ends), and an item's outcome arrives when its
+  task is terminal (``QuantumTaskFailed`` / ``QuantumTaskCancelled`` as its error when it did
+  not complete); ``results=True`` on :meth:`Batch.as_completed` (or :meth:`Batch.results`)
+  also downloads each completed task's result.
+* **Summaries only**: ``details=False`` reports a COMPLETED task by the search summary the
+  tracker already has (``outcome.summary``) instead of one GetQuantumTask per task, so a
+  batch costs about one call per item plus a few searches. FAILED and CANCELLED tasks still
+  get their full ``outcome.task`` (for the failure reason).
 * **Manifest**: with ``manifest=path`` each created task is appended to a JSON-lines file
   (written by a thread, never on the event loop). After a crash,
   ``submit_batch(same items, ..., resume=path)`` reports the recorded tasks without sending
@@ -44,26 +49,39 @@ How it works:
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import os
-import re
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import attrs
 
 from . import errors
 from ._base import Clock, SessionCore, Sleep
+from ._batch_items import TaskRequest, build_request, check_items, device_of, is_int
+from ._batch_manifest import (
+    MANIFEST_VERSION,
+    ManifestState,
+    ManifestWriter,
+    adopt_header,
+    manifest_header,
+    manifest_is_fresh,
+    read_manifest,
+)
+from ._batch_outcomes import (
+    BatchOutcome,
+    BatchProgress,
+    ProgressCallback,
+    client_token_for,
+    is_batch_id,
+)
 from .errors import ItemNotSubmitted
-from .models import QuantumTask, QuantumTaskStatus
+from .models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 from .polling import PollPolicy, RetryBudget, is_transient
-from .programs import OpenQASMProgram, coerce_action, coerce_device_parameters
 from .tracking import SweepPolicy, TaskTracker
 
 if TYPE_CHECKING:
@@ -77,260 +95,21 @@ __all__ = [
     "BatchOutcome",
     "BatchProgress",
     "ItemNotSubmitted",
+    "ProgressCallback",
     "TaskRequest",
     "client_token_for",
 ]
 
 #: Retries of one item's CreateQuantumTask (on top of botocore's own attempts).
 DEFAULT_BATCH_RETRY = RetryBudget(max_consecutive=10, max_seconds=300.0, initial=0.5, maximum=15.0)
-#: Format version written in a manifest's header line.
-MANIFEST_VERSION = 1
 
-_BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,39}$")
-_MANIFEST_KIND = "braket-async.batch"
 #: How far before the batch's recorded start a resumed task may have been created (clock skew).
 _RESUME_SLACK = timedelta(minutes=5)
 _RESULT_WORKERS = 8
 _CANCEL_CONCURRENCY = 20
-
-
-# ---------------------------------------------------------------------------------- values
-
-
-@attrs.frozen
-class TaskRequest:
-    """One full CreateQuantumTask request in a batch; ``None`` fields take the batch's value.
-
-    Items may also be plain mappings with an ``"action"`` key and the same keys in snake_case
-    or the wire's camelCase (``{"action": qasm, "shots": 10, "deviceArn": ...}``).
-    ``clientToken`` is not accepted: the batch derives it from its id and the item's index.
-    """
-
-    action: Any
-    device_arn: str | None = None
-    shots: int | None = None
-    output_s3_bucket: str | None = None
-    output_s3_key_prefix: str | None = None
-    device_parameters: Any = None
-    tags: Mapping[str, str] | None = None
-    job_token: str | None = None
-
-
-_REQUEST_KEYS: Mapping[str, str] = {
-    "action": "action",
-    "device_arn": "device_arn",
-    "deviceArn": "device_arn",
-    "shots": "shots",
-    "output_s3_bucket": "output_s3_bucket",
-    "outputS3Bucket": "output_s3_bucket",
-    "output_s3_key_prefix": "output_s3_key_prefix",
-    "outputS3KeyPrefix": "output_s3_key_prefix",
-    "device_parameters": "device_parameters",
-    "deviceParameters": "device_parameters",
-    "tags": "tags",
-    "job_token": "job_token",
-    "jobToken": "job_token",
-}
-_REQUIRED = ("device_arn", "shots", "output_s3_bucket", "output_s3_key_prefix")
-_UNKNOWN_KEY = (
-    "is not a member of a batch item request (the batch sets clientToken); expected one of "
-    f"{sorted(_REQUEST_KEYS)}"
-)
-
-
-@attrs.frozen
-class BatchOutcome:
-    """What happened to item ``index`` of a batch (reported exactly once per item).
-
-    ``task_arn`` is set once the task exists; ``task`` holds its terminal state when the batch
-    tracks tasks; ``error`` says why the item did not complete: its create failed
-    (``ValidationException``, ``ParameterError``, retries exhausted, ...), its task ended
-    FAILED (``QuantumTaskFailed``) or CANCELLED (``QuantumTaskCancelled``), its result could
-    not be fetched, or it was never sent (:class:`ItemNotSubmitted`). ``result`` is the
-    downloaded result when asked for. ``attempts`` counts create calls this run made for it
-    (0 for an item resumed from the manifest, which is then ``resumed``).
-    """
-
-    index: int
-    client_token: str
-    task_arn: str | None = None
-    task: QuantumTask | None = None
-    error: errors.BraketError | None = None
-    result: GateModelResult | None = None
-    attempts: int = 0
-    resumed: bool = False
-
-    @property
-    def ok(self) -> bool:
-        """No error: created (and, when tracked, COMPLETED)."""
-        return self.error is None
-
-    @property
-    def status(self) -> QuantumTaskStatus | None:
-        """The task's terminal status when tracked, else ``None``."""
-        return self.task.status if self.task is not None else None
-
-
-@attrs.frozen
-class BatchProgress:
-    """Counts of a batch's items, handed to the ``progress`` callback on every change.
-
-    ``submitted``: tasks created (or found in the manifest); ``submitting``: create calls
-    under way (including those waiting for the rate limiter); ``submit_failed``: items whose
-    create failed for good; ``not_submitted``: items never sent (cancel, ``fail_fast``);
-    ``pending``: created tasks not yet seen terminal, i.e. QUEUED or RUNNING on the service
-    (telling those two apart would cost a status call per task); ``completed`` / ``failed`` /
-    ``cancelled``: tasks seen in that terminal state. ``done`` counts reported outcomes.
-    """
-
-    total: int
-    submitted: int = 0
-    submitting: int = 0
-    submit_failed: int = 0
-    not_submitted: int = 0
-    pending: int = 0
-    completed: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    done: int = 0
-    elapsed: float = 0.0
-
-    @property
-    def finished(self) -> bool:
-        """Every item has its outcome."""
-        return self.done >= self.total
-
-
-def client_token_for(batch_id: str, index: int) -> str:
-    """The CreateQuantumTask client token of item ``index`` of batch ``batch_id``."""
-    return f"{batch_id}-{index}"
-
-
-# ---------------------------------------------------------------------------------- manifest
-
-
-class _ManifestWriter:
-    """Append-only JSON lines, flushed by a worker thread so the event loop never blocks.
-
-    Lines accumulate in memory and each flush writes everything queued since the previous one
-    (one ``to_thread`` call per burst, not per line).
-    """
-
-    def __init__(self, path: Path, *, fsync: bool) -> None:
-        self.path = path
-        self._fsync = fsync
-        self._file: IO[str] | None = None
-        self._pending: list[str] = []
-        self._flusher: asyncio.Task[None] | None = None
-        self.error: BaseException | None = None
-
-    async def open(self) -> None:
-        self._file = await asyncio.to_thread(self._open)
-
-    def _open(self) -> IO[str]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        return self.path.open("a", encoding="utf-8")
-
-    def append(self, record: Mapping[str, Any]) -> None:
-        self._pending.append(json.dumps(record, separators=(",", ":")) + "\n")
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.get_running_loop().create_task(self._flush_all())
-
-    async def _flush_all(self) -> None:
-        try:
-            while self._pending:
-                lines, self._pending = self._pending, []
-                await asyncio.to_thread(self._write, "".join(lines))
-        except Exception as exc:  # a full disk must not pass silently
-            self.error = exc
-
-    def _write(self, text: str) -> None:
-        assert self._file is not None
-        self._file.write(text)
-        self._file.flush()
-        if self._fsync:
-            os.fsync(self._file.fileno())
-
-    async def flush(self) -> None:
-        """Write everything appended so far."""
-        if self._flusher is not None:
-            await asyncio.shield(self._flusher)
-        if self._pending:
-            await self._flush_all()
-        if self.error is not None:
-            raise self.error
-
-    async def close(self) -> None:
-        try:
-            await self.flush()
-        finally:
-            file, self._file = self._file, None
-            if file is not None:
-                await asyncio.to_thread(file.close)
-
-
-@attrs.frozen
-class _ManifestState:
-    header: Mapping[str, Any]
-    arns: Mapping[int, str]
-
-
-def _read_manifest(path: Path) -> _ManifestState:
-    """Parse a manifest and cut off a torn last line (a crash mid-write), so appending goes
-    on from a clean line end. Blocking: run it in a thread. Any other unreadable line is an
-    error."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise errors.ParameterError("resume", f"manifest {str(path)!r} does not exist") from None
-    header: Mapping[str, Any] | None = None
-    arns: dict[int, str] = {}
-    offset = 0
-    lines = data.split(b"\n")
-    for number, line in enumerate(lines, start=1):
-        end = offset + len(line) + 1
-        last = number == len(lines)
-        if not line.strip():
-            offset = end
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            if last:  # the torn tail of a crash: drop it
-                with path.open("r+b") as file:
-                    file.truncate(offset)
-                break
-            raise errors.ParameterError(
-                "resume", f"manifest {str(path)!r} line {number} is not JSON"
-            ) from None
-        if last:  # a whole record without its newline
-            with path.open("ab") as file:
-                file.write(b"\n")
-        offset = end
-        if header is None:
-            if not isinstance(record, dict) or record.get("kind") != _MANIFEST_KIND:
-                raise errors.ParameterError(
-                    "resume", f"{str(path)!r} is not a braket-async batch manifest"
-                )
-            header = record
-            continue
-        if isinstance(record, dict) and record.get("kind") == "task":
-            index, arn = record.get("index"), record.get("task_arn")
-            if isinstance(index, int) and isinstance(arn, str):
-                arns.setdefault(index, arn)
-    if header is None:
-        raise errors.ParameterError("resume", f"manifest {str(path)!r} is empty")
-    return _ManifestState(header, arns)
-
-
-def _manifest_is_fresh(path: Path) -> bool:
-    try:
-        return path.stat().st_size == 0
-    except FileNotFoundError:
-        return True
-
-
-# ---------------------------------------------------------------------------------- batch
+#: Concurrent GetQuantumTask calls for the failure reason of FAILED / CANCELLED tasks
+#: (``details=False``).
+_DETAIL_CONCURRENCY = 8
 
 
 class _Session(Protocol):
@@ -338,16 +117,15 @@ class _Session(Protocol):
 
     async def cancel_quantum_task(self, quantum_task_arn: str) -> Any: ...
 
-    async def get_quantum_task_result(self, task: QuantumTask) -> GateModelResult: ...
+    async def get_quantum_task_result(
+        self, task: QuantumTask | QuantumTaskSummary
+    ) -> GateModelResult: ...
 
     @property
     def sleep(self) -> Sleep: ...
 
     @property
     def clock(self) -> Clock: ...
-
-
-ProgressCallback = Callable[[BatchProgress], object]
 
 
 class Batch:
@@ -373,6 +151,7 @@ class Batch:
         retry: RetryBudget,
         progress: ProgressCallback | None,
         track: bool,
+        details: bool,
         poll: PollPolicy | None,
         sweep: SweepPolicy | None,
         fsync: bool,
@@ -390,6 +169,7 @@ class Batch:
         self._retry = retry
         self._progress_cb = progress
         self._track = track
+        self._details = details
         self._poll = poll
         self._sweep = sweep
         self._fsync = fsync
@@ -415,7 +195,7 @@ class Batch:
         self._result_queue: asyncio.Queue[int] | None = None
         self._want_results = False
         self._tracker: TaskTracker | None = None
-        self._writer: _ManifestWriter | None = None
+        self._writer: ManifestWriter | None = None
         self._started_at: float | None = None
         self._created_at = datetime.now(UTC)
         self._stopping = False
@@ -423,10 +203,8 @@ class Batch:
         self._closed = False
         self._fatal: BaseException | None = None
         self._submission_done = asyncio.Event()
-        self._follow_wakeup = asyncio.Event()
         self._stop_event = asyncio.Event()
         self._changed = asyncio.Event()
-
     # ------------------------------------------------------------------ public state
 
     @property
@@ -605,7 +383,7 @@ class Batch:
             arn
             for arn, outcome in zip(self._arns, self._outcomes, strict=True)
             if arn is not None
-            and not (outcome is not None and outcome.task is not None)  # seen terminal
+            and not (outcome is not None and outcome.status is not None)  # seen terminal
         ]
         limit = asyncio.Semaphore(_CANCEL_CONCURRENCY)
         failures: list[BaseException] = []
@@ -670,8 +448,7 @@ class Batch:
         except BaseException as exc:
             self._fail(exc)
         finally:
-            self._submission_done.set()
-            self._follow_wakeup.set()
+            self._end_submission()
             await self._finish()
 
     async def _finish(self) -> None:
@@ -704,27 +481,18 @@ class Batch:
         path = self._manifest_path
         if path is not None:
             if self._resume:
-                state = await asyncio.to_thread(_read_manifest, path)
-                self._adopt(state)
-                self._writer = _ManifestWriter(path, fsync=self._fsync)
-                await self._writer.open()
-            else:
-                if not await asyncio.to_thread(_manifest_is_fresh, path):
-                    raise errors.ParameterError(
-                        "manifest",
-                        f"{str(path)!r} already holds a batch; pass resume={str(path)!r} to "
-                        "continue it, or name a new file",
-                    )
-                self._writer = _ManifestWriter(path, fsync=self._fsync)
-                await self._writer.open()
+                self._adopt(await asyncio.to_thread(read_manifest, path))
+            elif not await asyncio.to_thread(manifest_is_fresh, path):
+                raise errors.ParameterError(
+                    "manifest",
+                    f"{str(path)!r} already holds a batch; pass resume={str(path)!r} to "
+                    "continue it, or name a new file",
+                )
+            self._writer = ManifestWriter(path, fsync=self._fsync)
+            await self._writer.open()
+            if not self._resume:
                 self._writer.append(
-                    {
-                        "kind": _MANIFEST_KIND,
-                        "version": MANIFEST_VERSION,
-                        "batch_id": self._batch_id,
-                        "items": len(self._items),
-                        "created_at": self._created_at.isoformat(),
-                    }
+                    manifest_header(self._batch_id, len(self._items), self._created_at)
                 )
         if self._track:
             if self._resumed:
@@ -745,37 +513,19 @@ class Batch:
                     sleep=self._sleep,
                     clock=self._clock,
                 )
-        for index in sorted(self._resumed):
-            if not self._track:
+        else:
+            for index in sorted(self._resumed):
                 self._finalize(index, BatchOutcome(
                     index, self.client_token(index), cast(str, self._arns[index]), resumed=True
                 ))
         self._notify()
 
-    def _adopt(self, state: _ManifestState) -> None:
-        header = state.header
-        recorded = header.get("batch_id")
-        if self._batch_id is None:
-            if not isinstance(recorded, str) or not _BATCH_ID.match(recorded):
-                raise errors.ParameterError(
-                    "resume", f"the manifest has no valid batch_id: {recorded!r}"
-                )
-            self._batch_id = recorded
-        elif recorded != self._batch_id:
-            raise errors.ParameterError(
-                "batch_id",
-                f"the manifest belongs to batch {header.get('batch_id')!r}, not {self._batch_id!r}",
-            )
-        if header.get("items") != len(self._items):
-            raise errors.ParameterError(
-                "items",
-                f"the manifest's batch has {header.get('items')} items, got {len(self._items)}: "
-                "resume with the same items in the same order",
-            )
-        created = header.get("created_at")
-        if isinstance(created, str):
-            with contextlib.suppress(ValueError):
-                self._created_at = datetime.fromisoformat(created)
+    def _adopt(self, state: ManifestState) -> None:
+        self._batch_id, created_at = adopt_header(
+            state.header, batch_id=self._batch_id, items=len(self._items)
+        )
+        if created_at is not None:
+            self._created_at = created_at
         for index, arn in state.arns.items():
             if 0 <= index < len(self._items) and self._arns[index] is None:
                 self._arns[index] = arn
@@ -801,8 +551,13 @@ class Batch:
                 reason = "the batch was cancelled" if self._cancelled else "an earlier item failed"
                 self._mark_not_submitted(reason)
         finally:
-            self._submission_done.set()
-            self._follow_wakeup.set()
+            self._end_submission()
+
+    def _end_submission(self) -> None:
+        """No task will be created any more: the tracker's stream may end once it is idle."""
+        self._submission_done.set()
+        if self._tracker is not None and not self._tracker.sealed:
+            self._tracker.seal()
 
     async def _worker(self, todo: deque[int]) -> None:
         while todo and not self._stopping:
@@ -810,41 +565,7 @@ class Batch:
 
     def _request(self, index: int) -> dict[str, Any]:
         """The create_quantum_task keyword arguments of item ``index`` (no client token)."""
-        item = self._items[index]
-        where = f"items[{index}]"
-        fields = dict(self._defaults)
-        if isinstance(item, TaskRequest):
-            given = {k: v for k, v in attrs.asdict(item, recurse=False).items() if v is not None}
-        elif isinstance(item, Mapping) and "action" in item:
-            given = {}
-            for key, value in item.items():
-                name = _REQUEST_KEYS.get(key)
-                if name is None:
-                    raise errors.ParameterError(f"{where}.{key}", _UNKNOWN_KEY)
-                if value is not None:
-                    given[name] = value
-        else:
-            given = {"action": item}
-        tags = given.pop("tags", None)
-        if tags is not None:
-            fields["tags"] = {**(fields.get("tags") or {}), **tags}
-        fields.update(given)
-        for name in _REQUIRED:
-            if fields.get(name) is None:
-                raise errors.ParameterError(
-                    f"{where}.{name}", "is required: give it to submit_batch or in the item"
-                )
-        fields["action"] = coerce_action(fields["action"], field=f"{where}.action")
-        parameters = coerce_device_parameters(
-            fields.get("device_parameters"), field=f"{where}.device_parameters"
-        )
-        if parameters is None:
-            fields.pop("device_parameters", None)
-        else:
-            fields["device_parameters"] = parameters
-        if not fields.get("tags"):
-            fields.pop("tags", None)
-        return fields
+        return build_request(self._items[index], index, self._defaults)
 
     async def _submit_one(self, index: int) -> None:
         token = self.client_token(index)
@@ -906,22 +627,12 @@ class Batch:
             if self._writer.error is not None:  # an earlier write failed (disk full, ...)
                 self._fail(self._writer.error)
         if self._tracker is not None:
-            self._tracker.add(arn, device_arn=self._device_of(index))
-            self._follow_wakeup.set()
+            self._tracker.add(arn, device_arn=device_of(self._items[index], self._defaults))
             self._notify()
         else:
             self._finalize(index, BatchOutcome(
                 index, self.client_token(index), arn, attempts=self._attempts[index]
             ))
-
-    def _device_of(self, index: int) -> str | None:
-        item = self._items[index]
-        device = None
-        if isinstance(item, TaskRequest):
-            device = item.device_arn
-        elif isinstance(item, Mapping) and "action" in item:
-            device = item.get("device_arn") or item.get("deviceArn")
-        return device or self._defaults.get("device_arn")
 
     def _submit_failed(self, index: int, exc: errors.BraketError) -> None:
         self._counts["submit_failed"] += 1
@@ -958,29 +669,40 @@ class Batch:
     # ------------------------------------------------------------------ tracking
 
     async def _follow(self) -> None:
+        """Report tasks as the tracker sees them finish: one open-ended stream, fed by
+        :meth:`_created` and sealed when submission ends."""
         tracker = self._tracker
         assert tracker is not None
-        reported: set[str] = set()
-        async with tracker:
-            while True:
-                self._follow_wakeup.clear()
-                async for task in tracker.as_completed():
-                    arn = task.quantum_task_arn
-                    if arn in reported:
-                        continue  # a restarted iteration replays earlier tasks
-                    reported.add(arn)
-                    self._finished(task)
-                if self._submission_done.is_set() and not tracker.pending:
-                    return
-                await self._follow_wakeup.wait()
+        lookups = asyncio.Semaphore(_DETAIL_CONCURRENCY)
+        async with tracker, asyncio.TaskGroup() as group:
+            async for state in tracker.as_completed(details=self._details, until_sealed=True):
+                if isinstance(state, QuantumTask):
+                    self._finished(state, None)
+                elif state.status == QuantumTaskStatus.COMPLETED:
+                    self._finished(None, state)
+                else:
+                    # Rare: a FAILED or CANCELLED task's outcome carries its full model.
+                    group.create_task(self._finished_in_full(tracker, state, lookups))
 
-    def _finished(self, task: QuantumTask) -> None:
-        index = self._arn_index.get(task.quantum_task_arn)
+    async def _finished_in_full(
+        self, tracker: TaskTracker, summary: QuantumTaskSummary, limit: asyncio.Semaphore
+    ) -> None:
+        async with limit:
+            task = await tracker.details(summary.quantum_task_arn)
+        self._finished(task, summary)
+
+    def _finished(self, task: QuantumTask | None, summary: QuantumTaskSummary | None) -> None:
+        """A tracked task is terminal: ``task`` (full) and/or ``summary`` (search) say how."""
+        state = task if task is not None else summary
+        assert state is not None
+        index = self._arn_index.get(state.quantum_task_arn)
         if index is None:
             return
         error: errors.BraketError | None = None
-        if task.status == QuantumTaskStatus.COMPLETED:
+        if state.status == QuantumTaskStatus.COMPLETED:
             self._counts["completed"] += 1
+        elif task is None:  # never: _follow fetches the full task of every unsuccessful one
+            raise errors.SessionStateError(f"no details of unsuccessful task {summary}")
         elif task.status == QuantumTaskStatus.CANCELLED:
             self._counts["cancelled"] += 1
             error = errors.QuantumTaskCancelled(task)
@@ -990,11 +712,12 @@ class Batch:
         self._finalize(index, BatchOutcome(
             index,
             self.client_token(index),
-            task.quantum_task_arn,
+            state.quantum_task_arn,
             task=task,
             error=error,
             attempts=self._attempts[index],
             resumed=index in self._resumed,
+            summary=summary,
         ))
 
     # ------------------------------------------------------------------ results
@@ -1015,7 +738,7 @@ class Batch:
     def _queue_result(self, index: int) -> None:
         outcome = self._outcomes[index]
         assert outcome is not None and self._result_queue is not None
-        if outcome.error is None and outcome.task is not None:
+        if outcome.error is None and outcome.final_state is not None:
             self._result_queue.put_nowait(index)
         else:
             self._with_results.append(index)  # nothing to download
@@ -1047,11 +770,13 @@ class Batch:
 
     async def _fetch_result(self, index: int) -> None:
         outcome = self._outcomes[index]
-        assert outcome is not None and outcome.task is not None
+        assert outcome is not None
+        state = outcome.final_state
+        assert state is not None
         budget = self._retry.start(self._clock)
         while True:
             try:
-                result = await self._session.get_quantum_task_result(outcome.task)
+                result = await self._session.get_quantum_task_result(state)
             except errors.BraketError as exc:
                 if is_transient(exc):
                     try:
@@ -1092,6 +817,7 @@ class BatchMixin(SessionCore):
         retry: RetryBudget | None = None,
         progress: ProgressCallback | None = None,
         track: bool = True,
+        details: bool = True,
         poll: PollPolicy | None = None,
         sweep: SweepPolicy | None = None,
         fsync: bool = False,
@@ -1112,7 +838,11 @@ class BatchMixin(SessionCore):
         item that fails and raises its error. ``retry`` bounds retries of transient errors
         per item. ``progress`` is called with a :class:`BatchProgress` on every change (keep
         it quick; an exception from it stops the batch). ``track=False`` reports items once
-        created instead of once terminal. ``poll`` and ``sweep`` tune the tracker. ``fsync``
+        created instead of once terminal. ``details=False`` reports COMPLETED tasks by the
+        tracker's search summary (``outcome.summary``) instead of fetching each one's full
+        model (one GetQuantumTask per task): about one API call per item for a caller that
+        needs only final statuses (FAILED / CANCELLED tasks still get ``outcome.task``).
+        ``poll`` and ``sweep`` tune the tracker. ``fsync``
         syncs the manifest to disk on every write (survives power loss, slower).
         """
         item_list = items if isinstance(items, Sequence) and not isinstance(items, str) else None
@@ -1122,7 +852,7 @@ class BatchMixin(SessionCore):
             item_list = list(items)
         if device_arn is not None and not isinstance(device_arn, str):
             raise errors.ParameterError("device_arn", f"must be a string, got {device_arn!r}")
-        if shots is not None and (not _is_int(shots) or shots < 0):
+        if shots is not None and (not is_int(shots) or shots < 0):
             raise errors.ParameterError("shots", f"must be an int >= 0, got {shots!r}")
         for name, value in (
             ("output_s3_bucket", output_s3_bucket),
@@ -1130,7 +860,7 @@ class BatchMixin(SessionCore):
         ):
             if value is not None and (not isinstance(value, str) or not value):
                 raise errors.ParameterError(name, f"must be a non-empty string, got {value!r}")
-        if not _is_int(max_in_flight) or max_in_flight < 1:
+        if not is_int(max_in_flight) or max_in_flight < 1:
             raise errors.ParameterError(
                 "max_in_flight", f"must be an int >= 1, got {max_in_flight!r}"
             )
@@ -1145,7 +875,7 @@ class BatchMixin(SessionCore):
             )
         if batch_id is None:
             batch_id = uuid.uuid4().hex if resume is None else None
-        if batch_id is not None and not (isinstance(batch_id, str) and _BATCH_ID.match(batch_id)):
+        if batch_id is not None and not (isinstance(batch_id, str) and is_batch_id(batch_id)):
             raise errors.ParameterError(
                 "batch_id", f"must be 1-40 characters of [A-Za-z0-9._:-], got {batch_id!r}"
             )
@@ -1157,7 +887,7 @@ class BatchMixin(SessionCore):
             "device_parameters": device_parameters,
             "tags": dict(tags) if tags else None,
         }
-        _check_items(item_list, defaults)
+        check_items(item_list, defaults)
         return Batch(
             self,
             item_list,
@@ -1170,57 +900,10 @@ class BatchMixin(SessionCore):
             retry=retry or DEFAULT_BATCH_RETRY,
             progress=progress,
             track=track,
+            details=details,
             poll=poll,
             sweep=sweep,
             fsync=fsync,
             sleep=sleep,
             clock=clock,
-        )
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_items(items: Sequence[Any], defaults: Mapping[str, Any]) -> None:
-    """Fail before the network when an item cannot be a program or request at all, or a
-    required member is given neither batch-wide nor by the item. (Programs are converted,
-    and the rest checked, as each item is sent: a bad one then fails alone.)"""
-    missing = [name for name in _REQUIRED if defaults.get(name) is None]
-    for index, item in enumerate(items):
-        where = f"items[{index}]"
-        if isinstance(item, TaskRequest):
-            action: Any = item.action
-            given = {k for k in missing if getattr(item, k) is not None}
-        elif isinstance(item, Mapping) and "action" in item:
-            action = item["action"]
-            for key in item:
-                if key not in _REQUEST_KEYS:
-                    raise errors.ParameterError(f"{where}.{key}", _UNKNOWN_KEY)
-            given = {_REQUEST_KEYS[k] for k, v in item.items() if v is not None}
-        else:
-            action, given = item, set()
-        _check_program(action, f"{where}.action" if action is not item else where)
-        for name in missing:
-            if name not in given:
-                raise errors.ParameterError(
-                    name, f"is required: give it to submit_batch or in every item ({where})"
-                )
-
-
-def _check_program(action: Any, where: str) -> None:
-    if isinstance(action, str):
-        text = action.lstrip()
-        if not text.startswith(("OPENQASM", "{")):
-            raise errors.ParameterError(
-                where, "a string item must be OpenQASM source ('OPENQASM 3; ...') or action JSON"
-            )
-    elif not (
-        isinstance(action, Mapping | OpenQASMProgram) or callable(getattr(action, "to_ir", None))
-    ):
-        raise errors.ParameterError(
-            where,
-            "must be OpenQASM source, an OpenQASMProgram, an action dict or JSON string, an "
-            f"object with to_ir() (a Braket SDK circuit) or a TaskRequest, got "
-            f"{type(action).__name__}",
         )

@@ -92,6 +92,8 @@ class ServiceError(BraketError):
 
     #: The wire code of the class (``""`` on :class:`ServiceError` itself).
     CODE: str = ""
+    #: The HTTP status the service model gives the code (``None`` on :class:`ServiceError`).
+    HTTP_STATUS: int | None = None
 
     def __init__(
         self,
@@ -128,6 +130,7 @@ class ValidationException(ServiceError):
     """
 
     CODE = "ValidationException"
+    HTTP_STATUS = 400
 
     def __init__(
         self,
@@ -149,83 +152,79 @@ class ServiceQuotaExceededException(ServiceError):
     """A service quota (e.g. concurrent tasks or jobs) is exhausted (402)."""
 
     CODE = "ServiceQuotaExceededException"
+    HTTP_STATUS = 402
 
 
 class AccessDeniedException(ServiceError):
     """The caller may not perform the operation (403)."""
 
     CODE = "AccessDeniedException"
+    HTTP_STATUS = 403
 
 
 class ResourceNotFoundException(ServiceError):
     """The task, job, device, spending limit or tagged resource does not exist (404)."""
 
     CODE = "ResourceNotFoundException"
+    HTTP_STATUS = 404
 
 
 class ConflictException(ServiceError):
     """The request conflicts with the resource's state, e.g. a reused client token (409)."""
 
     CODE = "ConflictException"
+    HTTP_STATUS = 409
 
 
 class DeviceRetiredException(ServiceError):
     """The device is retired (410)."""
 
     CODE = "DeviceRetiredException"
+    HTTP_STATUS = 410
 
 
 class DeviceOfflineException(ServiceError):
     """The device is offline (424)."""
 
     CODE = "DeviceOfflineException"
+    HTTP_STATUS = 424
 
 
 class ThrottlingException(ServiceError):
     """The service throttled the request after the client's retries (429)."""
 
     CODE = "ThrottlingException"
+    HTTP_STATUS = 429
 
 
 class InternalServiceException(ServiceError):
     """The service failed (500)."""
 
     CODE = "InternalServiceException"
+    HTTP_STATUS = 500
 
 
+_MODELED: tuple[type[ServiceError], ...] = (
+    ValidationException,
+    ServiceQuotaExceededException,
+    AccessDeniedException,
+    ResourceNotFoundException,
+    ConflictException,
+    DeviceRetiredException,
+    DeviceOfflineException,
+    ThrottlingException,
+    InternalServiceException,
+)
 #: Wire code -> exception class, for every error of Braket's service model.
-SERVICE_ERRORS: Mapping[str, type[ServiceError]] = {
-    cls.CODE: cls
-    for cls in (
-        ValidationException,
-        ServiceQuotaExceededException,
-        AccessDeniedException,
-        ResourceNotFoundException,
-        ConflictException,
-        DeviceRetiredException,
-        DeviceOfflineException,
-        ThrottlingException,
-        InternalServiceException,
-    )
+SERVICE_ERRORS: Mapping[str, type[ServiceError]] = {cls.CODE: cls for cls in _MODELED}
+_BY_STATUS: Mapping[int, type[ServiceError]] = {
+    cls.HTTP_STATUS: cls for cls in _MODELED if cls.HTTP_STATUS is not None
 }
 
 
 def error_class_for(code: str) -> type[ServiceError]:
     """The exception class for a wire error code (:class:`ServiceError` if unknown)."""
     return SERVICE_ERRORS.get(code, ServiceError)
-
-
-_BY_STATUS: Mapping[int, type[ServiceError]] = {
-    400: ValidationException,
-    402: ServiceQuotaExceededException,
-    403: AccessDeniedException,
-    404: ResourceNotFoundException,
-    409: ConflictException,
-    410: DeviceRetiredException,
-    424: DeviceOfflineException,
-    429: ThrottlingException,
-    500: InternalServiceException,
-}
 
 
 def error_class_for_status(status: int) -> type[ServiceError]:

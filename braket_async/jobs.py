@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import contextlib
 import io
 import json
 import os
@@ -26,20 +25,20 @@ import pickle
 import re
 import tarfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, cast
 
 import attrs
-from botocore.exceptions import BotoCoreError, ClientError
 
 from . import errors
 from ._base import Clock, SessionCore, Sleep
 from .errors import PickledResultError
 from .models.enums import TERMINAL_JOB_STATUSES
 from .models.jobs import Job
-from .polling import PollPolicy, is_transient
+from .polling import PollPolicy
+from .results import _aws_errors, _get_s3_object
 
 __all__ = [
     "DEFAULT_INSTANCE_CONFIG",
@@ -69,8 +68,6 @@ _JOB_NAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,50}(?<!-)$")
 _S3_URI = re.compile(r"^[sS]3://([^/]+)/?(.*)$")
 _HTTPS_S3_URI = re.compile(r"^https://([^./]+)\.[sS]3[.-][^/]*/?(.*)$")
 _RESULTS_FILE = "results.json"
-_MISSING_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
-T = TypeVar("T")
 
 
 class _JobOperations(Protocol):
@@ -161,26 +158,6 @@ def _read_results(archive: bytes) -> dict[str, Any] | None:
     return None
 
 
-@contextlib.contextmanager
-def _aws_errors(operation: str, target: str) -> Iterator[None]:
-    """botocore's errors of a raw S3 / CloudWatch Logs call as :mod:`braket_async.errors`."""
-    try:
-        yield
-    except ClientError as exc:
-        error = exc.response.get("Error") or {}
-        code = str(error.get("Code") or "Unknown")
-        metadata = exc.response.get("ResponseMetadata") or {}
-        raise errors.error_class_for(code)(
-            code,
-            f"{target}: {error.get('Message') or exc}",
-            metadata.get("HTTPStatusCode"),
-            metadata.get("RequestId"),
-            operation,
-        ) from exc
-    except BotoCoreError as exc:
-        raise errors.ConnectionFailed(f"{operation} {target}: {exc}", operation=operation) from exc
-
-
 def _millis(value: Any) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value / 1000, tz=UTC)
 
@@ -209,20 +186,6 @@ class JobsMixin(SessionCore):
         policy = poll or DEFAULT_LOG_POLL
         do_sleep = sleep or self.sleep
         budget = policy.budget.start(clock or self.clock)
-
-        async def absorbing(call: Callable[[], Awaitable[T]]) -> T:
-            # throttling, 5xx and dropped connections are retried within the poll budget
-            while True:
-                try:
-                    result = await call()
-                except Exception as exc:
-                    if not is_transient(exc):
-                        raise
-                    await do_sleep(budget.failed(exc))
-                    continue
-                budget.succeeded()
-                return result
-
         job = await ops.get_job(job_arn)
         prefix = job_log_stream_prefix(job.job_name, job.job_arn)
         logs = await self._logs()
@@ -230,14 +193,14 @@ class JobsMixin(SessionCore):
         last_round = not follow or job.status in TERMINAL_JOB_STATUSES
         attempt = 0
         while True:
-            lines = await absorbing(lambda: _read_new_lines(logs, prefix, tokens))
+            lines = await budget.call(lambda: _read_new_lines(logs, prefix, tokens), do_sleep)
             for line in lines:
                 yield line
             if last_round:
                 return
             attempt = 0 if lines else attempt + 1
             await do_sleep(policy.next_delay(attempt))
-            job = await absorbing(lambda: ops.get_job(job_arn))
+            job = await budget.call(lambda: ops.get_job(job_arn), do_sleep)
             # the service ships a job's logs before it turns terminal: one more read drains them
             last_round = job.status in TERMINAL_JOB_STATUSES
 
@@ -259,18 +222,13 @@ class JobsMixin(SessionCore):
             bucket, key = job_results_location(job.output_data_config.s3_path)
         except ValueError as exc:
             raise errors.ResponseError(f"job {job_arn}: outputDataConfig.s3Path: {exc}") from exc
-        s3 = await self._s3()
-        try:
-            with _aws_errors("GetObject", f"s3://{bucket}/{key}"):
-                response = await s3.get_object(Bucket=bucket, Key=key)
-                async with response["Body"] as body:
-                    archive: bytes = await body.read()
-        except errors.ServiceError as exc:
-            if exc.code in _MISSING_CODES:
-                raise errors.ResultNotAvailable(
-                    f"job {job_arn} ({status}) saved no results: nothing at s3://{bucket}/{key}"
-                ) from exc
-            raise
+
+        def missing(_code: str) -> errors.ResultNotAvailable:
+            return errors.ResultNotAvailable(
+                f"job {job_arn} ({status}) saved no results: nothing at s3://{bucket}/{key}"
+            )
+
+        archive = await _get_s3_object(await self._s3(), bucket, key, missing=missing)
         try:
             document = await asyncio.to_thread(_read_results, archive)
         except (tarfile.TarError, OSError, ValueError) as exc:  # gzip, tar and JSON errors

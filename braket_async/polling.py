@@ -14,14 +14,16 @@ waiters, derive variants with :func:`attrs.evolve` or the ``with_*`` helpers.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
 
 import attrs
 
 from . import errors
 
 __all__ = ["BudgetState", "PollPolicy", "RetryBudget", "is_transient"]
+
+T = TypeVar("T")
 
 
 def _positive(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -111,6 +113,23 @@ class BudgetState:
             raise exc
         cap = min(b.maximum, b.initial * b.multiplier ** (self.consecutive - 1))
         return self._rng.uniform(0.0, cap)
+
+    async def call(
+        self, fn: Callable[[], Awaitable[T]], sleep: Callable[[float], Awaitable[None]]
+    ) -> T:
+        """``await fn()`` until it succeeds: after a transient error (:func:`is_transient`)
+        ``sleep`` the backoff delay and call again; any other error, or the transient one that
+        spends the budget, propagates."""
+        while True:
+            try:
+                result = await fn()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                await sleep(self.failed(exc))
+                continue
+            self.succeeded()
+            return result
 
 
 @attrs.frozen

@@ -10,27 +10,31 @@ thread so the event loop keeps serving other coroutines.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import errors
 from ._base import SessionCore
-from .models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
+from .models import TERMINAL_TASK_STATUSES, QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 from .models.results import GateModelResult
 from .polling import PollPolicy
 
-__all__ = ["PARSE_IN_THREAD_BYTES", "RESULTS_FILENAME", "ResultsMixin", "parse_result"]
+__all__ = [
+    "PARSE_IN_THREAD_BYTES",
+    "RESULTS_FILENAME",
+    "ResultsMixin",
+    "parse_result",
+]
 
 #: The object name the service writes in a task's output directory.
 RESULTS_FILENAME = "results.json"
 #: Result documents larger than this are parsed off the event loop (``asyncio.to_thread``).
 PARSE_IN_THREAD_BYTES = 1 << 20
 
-_TERMINAL = frozenset(
-    {QuantumTaskStatus.COMPLETED, QuantumTaskStatus.FAILED, QuantumTaskStatus.CANCELLED}
-)
 _MISSING_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
 
 
@@ -78,7 +82,7 @@ class ResultsMixin(SessionCore):
             current: QuantumTask | QuantumTaskSummary = await session.get_quantum_task(task)
         elif isinstance(task, QuantumTask | QuantumTaskSummary):
             current = task
-            if current.status not in _TERMINAL:
+            if current.status not in TERMINAL_TASK_STATUSES:
                 # The model may be stale: look again before saying "not yet".
                 current = await session.get_quantum_task(task.quantum_task_arn)
         else:
@@ -88,7 +92,7 @@ class ResultsMixin(SessionCore):
                 f"got {type(task).__name__}",
             )
         arn = current.quantum_task_arn
-        if current.status not in _TERMINAL:
+        if current.status not in TERMINAL_TASK_STATUSES:
             if not wait:
                 raise errors.ResultNotAvailable(
                     f"quantum task {arn} is {current.status}: its result exists once it is "
@@ -111,29 +115,52 @@ class ResultsMixin(SessionCore):
         return parse_result(data, source=source)
 
     async def _download(self, arn: str, bucket: str, key: str) -> bytes:
-        s3 = await self._s3()
-        try:
+        def missing(code: str) -> errors.ResultNotAvailable:
+            return errors.ResultNotAvailable(
+                f"quantum task {arn} is COMPLETED but its result object "
+                f"s3://{bucket}/{key} does not exist ({code})"
+            )
+
+        return await _get_s3_object(await self._s3(), bucket, key, missing=missing)
+
+
+async def _get_s3_object(
+    s3: Any, bucket: str, key: str, *, missing: Callable[[str], BaseException]
+) -> bytes:
+    """The bytes of ``s3://bucket/key`` read with the aiobotocore S3 client ``s3``.
+
+    A missing object or bucket raises ``missing(code)``; other failures raise as
+    :mod:`braket_async.errors` (see ``_aws_errors``).
+    """
+    try:
+        with _aws_errors("GetObject", f"s3://{bucket}/{key}"):
             response: dict[str, Any] = await s3.get_object(Bucket=bucket, Key=key)
             async with response["Body"] as body:
                 data: bytes = await body.read()
-        except ClientError as exc:
-            error = exc.response.get("Error") or {}
-            code = str(error.get("Code") or "Unknown")
-            if code in _MISSING_CODES:
-                raise errors.ResultNotAvailable(
-                    f"quantum task {arn} is COMPLETED but its result object "
-                    f"s3://{bucket}/{key} does not exist ({code})"
-                ) from exc
-            metadata = exc.response.get("ResponseMetadata") or {}
-            raise errors.error_class_for(code)(
-                code,
-                f"reading s3://{bucket}/{key}: {error.get('Message') or exc}",
-                metadata.get("HTTPStatusCode"),
-                metadata.get("RequestId"),
-                "GetObject",
-            ) from exc
-        except BotoCoreError as exc:
-            raise errors.ConnectionFailed(
-                f"GetObject s3://{bucket}/{key}: {exc}", operation="GetObject"
-            ) from exc
-        return data
+    except errors.ServiceError as exc:
+        if exc.code in _MISSING_CODES:
+            raise missing(exc.code) from exc
+        raise
+    return data
+
+
+@contextlib.contextmanager
+def _aws_errors(operation: str, target: str) -> Iterator[None]:
+    """botocore's errors of a raw S3 / CloudWatch Logs call as :mod:`braket_async.errors`:
+    a service answer as the :class:`~braket_async.errors.ServiceError` of its code, anything
+    else botocore raises as :class:`~braket_async.errors.ConnectionFailed`."""
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error") or {}
+        code = str(error.get("Code") or "Unknown")
+        metadata = exc.response.get("ResponseMetadata") or {}
+        raise errors.error_class_for(code)(
+            code,
+            f"{target}: {error.get('Message') or exc}",
+            metadata.get("HTTPStatusCode"),
+            metadata.get("RequestId"),
+            operation,
+        ) from exc
+    except BotoCoreError as exc:
+        raise errors.ConnectionFailed(f"{operation} {target}: {exc}", operation=operation) from exc

@@ -34,7 +34,11 @@ missed.
 Finished tasks are handed out by :meth:`~TaskTracker.as_completed` and
 :meth:`~TaskTracker.wait_all`, as full ``QuantumTask`` models (one GetQuantumTask per task
 that was seen finished by a search) or, with ``details=False``, as the
-``QuantumTaskSummary`` the search returned (no extra call). The scheduler runs only while an
+``QuantumTaskSummary`` the search returned (no extra call; :meth:`~TaskTracker.details`
+fetches one task's full model on demand). With ``until_sealed=True`` a consumer and a
+producer that adds tasks as it creates them share one open-ended stream: it waits (with no
+scheduler running and no calls) while nothing is pending, and ends once nothing is pending
+after :meth:`~TaskTracker.seal`. The scheduler runs only while an
 ``async with`` block or a consumer holds it and tasks are pending; leaving the block or
 cancelling the consumer stops it and leaves nothing running.
 """

@@ -30,7 +30,17 @@ from botocore.waiter import SingleWaiterConfig, WaiterModel, xform_name
 from . import errors
 from ._base import Clock, SessionCore, Sleep
 from ._waiter_model import WAITER_MODEL
-from .models import Device, Job, JobEvent, JobEventType, JobStatus, QuantumTask, QuantumTaskStatus
+from .models import (
+    TERMINAL_JOB_STATUSES,
+    TERMINAL_TASK_STATUSES,
+    Device,
+    Job,
+    JobEvent,
+    JobEventType,
+    JobStatus,
+    QuantumTask,
+    QuantumTaskStatus,
+)
 from .polling import PollPolicy, is_transient
 
 if TYPE_CHECKING:
@@ -59,10 +69,6 @@ DEFAULT_TASK_POLL = PollPolicy()
 #: Default policy for hybrid jobs (GetJob's quota is 5/s; jobs run minutes to hours).
 DEFAULT_JOB_POLL = PollPolicy(initial=1.0, multiplier=1.5, maximum=15.0)
 
-_TASK_TERMINAL = frozenset(
-    {QuantumTaskStatus.COMPLETED, QuantumTaskStatus.FAILED, QuantumTaskStatus.CANCELLED}
-)
-_JOB_TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 _TERMINAL_EVENTS = frozenset(
     {
         JobEventType.COMPLETED,
@@ -321,7 +327,7 @@ class WaitersMixin(SessionCore):
         task = await _poll_until(
             lambda: ops.get_quantum_task(quantum_task_arn),
             lambda t: t.status,
-            _TASK_TERMINAL,
+            TERMINAL_TASK_STATUSES,
             arn=quantum_task_arn,
             policy=policy,
             timeout=timeout,
@@ -353,7 +359,7 @@ class WaitersMixin(SessionCore):
         job = await _poll_until(
             lambda: ops.get_job(job_arn),
             lambda j: j.status,
-            _JOB_TERMINAL,
+            TERMINAL_JOB_STATUSES,
             arn=job_arn,
             policy=poll or DEFAULT_JOB_POLL,
             timeout=timeout,
@@ -397,14 +403,7 @@ class WaitersMixin(SessionCore):
         attempt = 0
         settle_polls = 1  # polls allowed after a terminal status whose final event is missing
         while True:
-            try:
-                job = await ops.get_job(job_arn)
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                await do_sleep(budget.failed(exc))
-                continue
-            budget.succeeded()
+            job = await budget.call(lambda: ops.get_job(job_arn), do_sleep)
             events = list(job.events)
             keys = [_event_key(e) for e in events]
             seen = _new_events(previous, keys)
@@ -425,7 +424,7 @@ class WaitersMixin(SessionCore):
                 last_yielded = event
                 yield event
             previous = keys
-            if job.status in _JOB_TERMINAL:
+            if job.status in TERMINAL_JOB_STATUSES:
                 ends_cleanly = bool(events) and events[-1].event_type in _TERMINAL_EVENTS
                 if ends_cleanly or settle_polls <= 0:
                     return

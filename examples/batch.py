@@ -22,11 +22,13 @@ SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 
 
 def ghz(qubits: int) -> str:
+    """An OpenQASM 3 GHZ circuit on ``qubits`` qubits, measuring every qubit."""
     cnots = "".join(f"cnot q[{i}], q[{i + 1}];\n" for i in range(qubits - 1))
     return f"OPENQASM 3;\nqubit[{qubits}] q;\nbit[{qubits}] c;\nh q[0];\n{cnots}c = measure q;\n"
 
 
 def show(progress: BatchProgress) -> None:
+    """Print the batch's progress on one self-overwriting line."""
     print(
         f"\rsubmitted {progress.submitted}/{progress.total}  "
         f"completed {progress.completed}  failed {progress.failed}",
@@ -36,7 +38,8 @@ def show(progress: BatchProgress) -> None:
 
 
 async def main(n: int) -> None:
-    manifest = Path(tempfile.mkdtemp()) / "batch.jsonl"
+    """Submit ``n`` GHZ circuits as one batch and print what came back."""
+    manifest = Path(await asyncio.to_thread(tempfile.mkdtemp)) / "batch.jsonl"
     async with (
         LocalBraket() as local,
         BraketSession(

@@ -25,6 +25,7 @@ c = measure q;
 
 
 async def main() -> None:
+    """Create one Bell-pair task on SV1, wait for it and print its counts."""
     async with (
         LocalBraket() as local,
         BraketSession(

@@ -16,6 +16,7 @@ BAD = "OPENQASM 3; qubit[2] q; no_such_gate q[0];"
 
 
 async def main() -> None:
+    """Wait for tasks three ways: a raising waiter, a boto3-style waiter, a tracker."""
     # queue_delay keeps tasks QUEUED for a moment, so there is something to wait for.
     async with (
         LocalBraket(queue_delay=1.0) as local,

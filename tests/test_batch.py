@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 from botocore.config import Config
 
-from braket_async import BraketSession, OpenQASMProgram, QuantumTaskStatus, RateLimits, errors
+from braket_async import (
+    BraketSession,
+    OpenQASMProgram,
+    QuantumTaskStatus,
+    Rate,
+    RateLimits,
+    errors,
+)
 from braket_async.batch import (
     Batch,
     BatchOutcome,
@@ -211,6 +218,57 @@ async def test_untracked_batch_reports_items_once_created(make_local: LocalFacto
     assert all(o.ok and o.task is None and o.task_arn for o in outcomes)
     calls = local.ledger.snapshot()["calls"]
     assert calls == {"CreateQuantumTask": 10}  # no tracking calls at all
+
+
+async def test_outcomes_stream_while_items_are_still_being_submitted(
+    make_local: LocalFactory,
+) -> None:
+    # One create every half second: each task finishes long before the next exists, so the
+    # tracker falls idle between creates; the batch's one tracking stream carries on.
+    local = await make_local()
+    limits = RateLimits.aws_defaults(CreateQuantumTask=Rate(2.0, 1))
+    n = 4
+    progress: list[BatchProgress] = []
+    seen: list[tuple[int, int]] = []  # (index, tasks created when it was reported)
+    async with session_on(local, rate_limits=limits) as braket:
+        batch = submit(braket, local, [ONE] * n, progress=progress.append)
+        async with batch:
+            async for outcome in batch:
+                seen.append((outcome.index, batch.progress.submitted))
+    assert sorted(index for index, _ in seen) == list(range(n))  # each once
+    assert seen[0][1] < n  # reported before the last item was even created
+    assert any(p.pending == 0 and 0 < p.submitted < n for p in progress)  # idle mid-batch
+    assert progress[-1].completed == n and progress[-1].finished
+    assert local.ledger.snapshot()["tasks_created"] == n
+
+
+async def test_summaries_only_cost_no_get_per_completed_task(make_local: LocalFactory) -> None:
+    local = await make_local()
+    n_ok, n_bad = 40, 2
+    items = [ONE] * n_ok + [BROKEN] * n_bad
+    async with session_on(local) as braket:
+        batch = submit(braket, local, items, details=False)
+        async with batch:
+            streamed = [o async for o in batch.as_completed(results=True)]
+            outcomes = await batch.results()
+    assert_one_outcome_per_item(streamed, len(items))
+    completed, failed = outcomes[:n_ok], outcomes[n_ok:]
+    for o in completed:
+        assert o.ok and o.status == QuantumTaskStatus.COMPLETED
+        assert o.task is None and o.summary is not None  # the search's summary, no get
+        assert o.summary.quantum_task_arn == o.task_arn
+        assert o.final_state is o.summary
+        assert o.result is not None and o.result.counts == {"1": 10}  # read via the summary
+    for o in failed:
+        # An unsuccessful task still gets its full model, for the failure reason.
+        assert o.status == QuantumTaskStatus.FAILED
+        assert isinstance(o.error, errors.QuantumTaskFailed) and o.error.failure_reason
+        assert o.task is not None and o.task.failure_reason == o.error.failure_reason
+    calls = local.ledger.snapshot()["calls"]
+    assert calls["CreateQuantumTask"] == len(items)
+    # Full details cost one GetQuantumTask per task a search saw finish; summaries do not.
+    assert calls.get("GetQuantumTask", 0) < n_ok // 2
+    assert calls["SearchQuantumTasks"] > 0
 
 
 # --------------------------------------------------------------------------- failures

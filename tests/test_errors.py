@@ -31,6 +31,7 @@ def test_every_modeled_service_error_has_a_class_with_its_status() -> None:
         cls = errors.error_class_for(code)
         assert cls.__name__ == code
         assert code == cls.CODE
+        assert status == cls.HTTP_STATUS
         assert issubclass(cls, errors.ServiceError)
         assert errors.error_class_for_status(status) is cls
 

@@ -131,3 +131,60 @@ def test_budget_raises_after_too_long_failing() -> None:
     with pytest.raises(errors.ThrottlingException) as info:
         state.failed(_throttle())
     assert any("max_seconds=10.0" in note for note in info.value.__notes__)
+
+
+class Answers:
+    """A call that raises each error of ``script`` in turn, then returns ``"ok"``."""
+
+    def __init__(self, *script: Exception) -> None:
+        self.script = list(script)
+        self.calls = 0
+
+    async def __call__(self) -> str:
+        self.calls += 1
+        if self.script:
+            raise self.script.pop(0)
+        return "ok"
+
+
+async def test_budget_call_absorbs_transient_errors_with_backoff_then_resets() -> None:
+    slept: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+
+    state = RetryBudget(max_consecutive=3, initial=1.0, maximum=4.0).start(FakeClock())
+    call = Answers(_throttle(), _throttle())
+    assert await state.call(call, sleep) == "ok"
+    assert call.calls == 3
+    assert len(slept) == 2
+    assert all(0.0 <= d <= cap for d, cap in zip(slept, (1.0, 2.0), strict=True))
+    assert (state.consecutive, state.total) == (0, 2)
+
+
+async def test_budget_call_raises_other_errors_at_once() -> None:
+    async def sleep(delay: float) -> None:
+        raise AssertionError("a non-transient error must not be retried")
+
+    state = RetryBudget().start(FakeClock())
+    denied = errors.AccessDeniedException(message="no")
+    call = Answers(denied)
+    with pytest.raises(errors.AccessDeniedException) as info:
+        await state.call(call, sleep)
+    assert info.value is denied
+    assert call.calls == 1
+    assert state.total == 0
+
+
+async def test_budget_call_raises_the_error_that_spends_the_budget() -> None:
+    async def sleep(delay: float) -> None:
+        pass
+
+    state = RetryBudget(max_consecutive=2).start(FakeClock())
+    last = _throttle()
+    call = Answers(_throttle(), _throttle(), last)
+    with pytest.raises(errors.ThrottlingException) as info:
+        await state.call(call, sleep)
+    assert info.value is last
+    assert call.calls == 3
+    assert any("max_consecutive=2" in note for note in info.value.__notes__)

@@ -17,6 +17,7 @@ import pytest
 from braket_async import (
     BraketSession,
     InvalidArnError,
+    ParameterError,
     QuantumTask,
     QuantumTaskFilter,
     QuantumTaskStatus,
@@ -316,6 +317,50 @@ async def test_tasks_can_be_added_while_it_runs() -> None:
                 for _ in range(20):
                     tracker.add(fake.create(3.0))
     assert len(seen) == 21 == len(set(seen)) == len(tracker)
+
+
+async def test_an_open_ended_stream_outlives_idle_spells_until_sealed() -> None:
+    fake = FakeBraket()
+    tracker = TaskTracker(fake)
+    seen: list[str] = []
+    calls_while_idle: list[int] = []
+    async with tracker:
+        stream = tracker.as_completed(details=False, until_sealed=True)
+        for round_ in range(3):
+            arn = fake.create(2.0)
+            tracker.add(arn, device_arn=SV1)
+            seen.append((await anext(stream)).quantum_task_arn)
+            assert seen[-1] == arn and not tracker.pending
+            # Nothing pending, not sealed: the stream waits, with no scheduler and no calls.
+            before = sum(fake.calls.values())
+            await fake.sleep(60.0)
+            calls_while_idle.append(sum(fake.calls.values()) - before)
+            assert tracker._runner is None or tracker._runner.done(), round_
+        tracker.seal()
+        with pytest.raises(StopAsyncIteration):
+            await anext(stream)
+    assert len(seen) == 3 == len(set(seen))
+    assert calls_while_idle == [0, 0, 0]
+    with pytest.raises(ParameterError, match="sealed"):
+        tracker.add(new_arn())
+
+
+async def test_details_of_one_finished_task_on_demand() -> None:
+    fake = FakeBraket()
+    arns = [fake.create(3.0) for _ in range(20)] + [fake.create(4.0, status="FAILED")]
+    tracker = TaskTracker(fake)
+    for arn in arns:
+        tracker.add(arn, device_arn=SV1)
+    summaries = await tracker.wait_all(details=False)
+    assert all(isinstance(s, QuantumTaskSummary) for s in summaries)
+    detail_calls = tracker.stats.detail_calls
+    task = await tracker.details(arns[-1])
+    assert isinstance(task, QuantumTask) and task.failure_reason == "bad program"
+    assert tracker.stats.detail_calls - detail_calls <= 1
+    assert await tracker.details(arns[-1]) == task  # known now: no second call
+    assert tracker.stats.detail_calls - detail_calls <= 1
+    with pytest.raises(ParameterError, match="seen finished"):
+        await tracker.details(new_arn())
 
 
 async def test_transient_errors_are_absorbed() -> None:

@@ -11,18 +11,18 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .. import BraketSession
-from ._errors import EXIT_USAGE, CliError
+from ._errors import CliError, local_extras_missing
 from ._output import Output
 
 if TYPE_CHECKING:
     from ..local import LocalBraket
 
-__all__ = ["BUCKET_ENV", "Context", "open_context", "start_local"]
+__all__ = ["BUCKET_ENV", "LOCAL_CREDENTIALS", "Context", "open_context", "start_local"]
 
 #: Environment variable naming the default output bucket (``--bucket`` wins).
 BUCKET_ENV = "BRAKET_ASYNC_BUCKET"
-# The local service accepts any credentials; botocore still needs some to sign with.
-_LOCAL_CREDENTIALS = ("testing", "testing")
+#: Access key id and secret for the local service: it accepts any, botocore needs some to sign.
+LOCAL_CREDENTIALS = ("testing", "testing")
 
 
 @attrs.define
@@ -53,11 +53,7 @@ async def start_local(stack: AsyncExitStack, out: Output, **kwargs: Any) -> Loca
         from ..local import LocalBraket
         from ..local._jobs import process_job_runner_factory
     except ModuleNotFoundError as exc:
-        raise CliError(
-            f"the local service needs extra packages ({exc.name} is missing): "
-            "pip install 'braket-async[local]'",
-            exit_code=EXIT_USAGE,
-        ) from exc
+        raise local_extras_missing(exc) from exc
     out.info("[dim]starting the local Braket service…[/]")
     kwargs.setdefault("job_runner_factory", process_job_runner_factory)
     return await stack.enter_async_context(LocalBraket(**kwargs))
@@ -80,7 +76,7 @@ async def open_context(args: argparse.Namespace, out: Output) -> AsyncIterator[C
             endpoint_url = local.endpoint_url
             s3_endpoint_url = local.s3_endpoint_url
             region = region or "us-east-1"
-            key_id, secret = _LOCAL_CREDENTIALS
+            key_id, secret = LOCAL_CREDENTIALS
         session = BraketSession(
             region_name=region,
             endpoint_url=endpoint_url,

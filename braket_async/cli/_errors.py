@@ -10,6 +10,7 @@ __all__ = [
     "EXIT_TIMEOUT",
     "EXIT_USAGE",
     "CliError",
+    "local_extras_missing",
 ]
 
 #: Success.
@@ -33,3 +34,12 @@ class CliError(Exception):
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
+
+
+def local_extras_missing(exc: ModuleNotFoundError) -> CliError:
+    """The error for a command that needs the local service when its extras are missing."""
+    return CliError(
+        f"the local service needs extra packages ({exc.name} is missing): "
+        "pip install 'braket-async[local]'",
+        exit_code=EXIT_USAGE,
+    )

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 
-from ._errors import EXIT_OK, EXIT_USAGE, CliError
+from ._errors import EXIT_OK, EXIT_USAGE, local_extras_missing
 
 __all__ = ["serve"]
 
@@ -22,11 +22,7 @@ def serve(serve_args: Sequence[str]) -> int:
         from ..local.__main__ import serve as serve_local
         from ..local._jobs import process_job_runner_factory
     except ModuleNotFoundError as exc:
-        raise CliError(
-            f"the local service needs extra packages ({exc.name} is missing): "
-            "pip install 'braket-async[local]'",
-            exit_code=EXIT_USAGE,
-        ) from exc
+        raise local_extras_missing(exc) from exc
     try:
         args = build_parser(prog="braket-async local").parse_args(["serve", *serve_args])
     except SystemExit as exc:  # --help, or a usage error argparse has printed

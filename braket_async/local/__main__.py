@@ -31,18 +31,23 @@ from ._service import DEFAULT_BUCKET, LocalBraket
 
 __all__ = ["build_parser", "fault_config", "main", "parse_fault_option", "serve"]
 
+#: The ``serve`` options (dests) that :func:`fault_config` reads.
+_FAULT_OPTIONS = frozenset(
+    ("latency", "fault_internal_error", "fault_throttle", "fault_drop", "fault", "fault_seed")
+)
 #: Short names accepted in ``--fault`` besides the :class:`FaultSpec` field names.
 _KIND_ALIASES = {"drop": "drop_connection"}
 
 
-def _float_in(low: float, high: float, what: str) -> Any:
+def _float_in(low: float, high: float) -> Any:
+    # argparse prefixes these messages with "argument --flag: ".
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} must be a number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
         if not (math.isfinite(value) and low <= value <= high):
-            raise argparse.ArgumentTypeError(f"{what} must be in [{low:g}, {high:g}], got {text}")
+            raise argparse.ArgumentTypeError(f"must be in [{low:g}, {high:g}], got {text}")
         return value
 
     return parse
@@ -51,7 +56,8 @@ def _float_in(low: float, high: float, what: str) -> Any:
 def parse_fault_option(text: str) -> tuple[str, dict[str, float]]:
     """Parse ``OPERATION:kind=value,...`` (one ``--fault``) into ``(operation, fields)``.
 
-    Raises ``argparse.ArgumentTypeError`` naming the part that is wrong.
+    Raises ``argparse.ArgumentTypeError`` naming the part that is wrong (argparse prefixes
+    its message with "argument --fault: ").
     """
     from ._model import service_model
 
@@ -59,10 +65,10 @@ def parse_fault_option(text: str) -> tuple[str, dict[str, float]]:
     operation = operation.strip()
     if not sep or not rest.strip():
         raise argparse.ArgumentTypeError(
-            f"--fault must be OPERATION:kind=value[,kind=value...], got {text!r}"
+            f"expected OPERATION:kind=value[,kind=value...], got {text!r}"
         )
     if operation not in service_model().operation_names:
-        raise argparse.ArgumentTypeError(f"--fault: {operation!r} is not a Braket operation name")
+        raise argparse.ArgumentTypeError(f"{operation!r} is not a Braket operation name")
     fields: dict[str, float] = {}
     for item in rest.split(","):
         key, eq, raw = item.partition("=")
@@ -70,14 +76,14 @@ def parse_fault_option(text: str) -> tuple[str, dict[str, float]]:
         kind = _KIND_ALIASES.get(kind, kind)
         if not eq or kind not in SPEC_FIELDS:
             raise argparse.ArgumentTypeError(
-                f"--fault {operation}: {item.strip()!r} must be kind=value with kind one of "
+                f"{operation}: {item.strip()!r} must be kind=value with kind one of "
                 f"{', '.join(SPEC_FIELDS)}"
             )
         try:
             fields[kind] = float(raw)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"--fault {operation}: {kind} must be a number, got {raw.strip()!r}"
+                f"{operation}: {kind} must be a number, got {raw.strip()!r}"
             ) from None
     return operation, fields
 
@@ -145,7 +151,7 @@ def build_parser(prog: str = "python -m braket_async.local") -> argparse.Argumen
     f = s.add_argument_group("fault injection (every operation unless --fault says otherwise)")
     f.add_argument(
         "--latency",
-        type=_float_in(0.0, math.inf, "--latency"),
+        type=_float_in(0.0, math.inf),
         default=0.0,
         metavar="SECONDS",
         help="seconds added to every call",
@@ -157,7 +163,7 @@ def build_parser(prog: str = "python -m braket_async.local") -> argparse.Argumen
     ):
         f.add_argument(
             flag,
-            type=_float_in(0.0, 1.0, flag),
+            type=_float_in(0.0, 1.0),
             default=0.0,
             metavar="P",
             help=f"probability of {what}",
@@ -171,7 +177,9 @@ def build_parser(prog: str = "python -m braket_async.local") -> argparse.Argumen
         help="one operation's own faults, e.g. CreateQuantumTask:drop_after_effect=0.1 "
         f"(kinds: {', '.join(SPEC_FIELDS)}; drop = drop_connection); repeatable",
     )
-    f.add_argument("--fault-seed", type=int, default=None, help="seed of the fault draws")
+    f.add_argument(
+        "--fault-seed", type=int, default=None, metavar="N", help="seed of the fault draws"
+    )
     return parser
 
 
@@ -188,12 +196,6 @@ async def serve(
     no_quotas: bool = False,
     workers: int | None = None,
     default_bucket: str = DEFAULT_BUCKET,
-    latency: float = 0.0,
-    fault_internal_error: float = 0.0,
-    fault_throttle: float = 0.0,
-    fault_drop: float = 0.0,
-    fault: Sequence[tuple[str, dict[str, float]]] = (),
-    fault_seed: int | None = None,
     faults: FaultConfig | None = None,
     stop: asyncio.Event | None = None,
     out: TextIO | None = None,
@@ -201,18 +203,14 @@ async def serve(
 ) -> None:
     """Run the service until ``stop`` is set or SIGINT/SIGTERM arrives.
 
-    Prints the ready line (JSON) to ``out`` (stdout by default). The fault options are those
-    of :func:`fault_config`; ``faults`` gives a whole :class:`FaultConfig` instead (not both).
-    Extra keyword arguments go to :class:`LocalBraket` (e.g. ``job_runner_factory``).
+    Prints the ready line (JSON) to ``out`` (stdout by default). The command-line fault
+    options (``latency``, ``fault_internal_error``, ``fault_throttle``, ``fault_drop``,
+    ``fault``, ``fault_seed``: see :func:`fault_config`) are accepted as keywords; ``faults``
+    gives a whole :class:`FaultConfig` instead (not both). Other keyword arguments go to
+    :class:`LocalBraket` (e.g. ``job_runner_factory``).
     """
-    from_options = fault_config(
-        latency=latency,
-        fault_internal_error=fault_internal_error,
-        fault_throttle=fault_throttle,
-        fault_drop=fault_drop,
-        fault=fault,
-        fault_seed=fault_seed,
-    )
+    options = {k: local_kwargs.pop(k) for k in _FAULT_OPTIONS if k in local_kwargs}
+    from_options = fault_config(**options)
     if faults is not None and from_options is not None:
         raise ValueError("give faults or the fault options (latency, fault_*), not both")
     faults = faults if faults is not None else from_options
@@ -262,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     kwargs = {k: v for k, v in vars(args).items() if k != "command"}
     try:  # checked here too, so that a bad combination is a usage error, not a traceback
-        fault_config(**{k: v for k, v in kwargs.items() if k == "latency" or "fault" in k})
+        fault_config(**{k: v for k, v in kwargs.items() if k in _FAULT_OPTIONS})
     except ValueError as exc:
         parser.error(str(exc))
     # SIGINT is handled inside serve(); this covers Ctrl-C before its handler is installed.

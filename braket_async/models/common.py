@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import attrs
 
 from .enums import AssociationType, ExperimentalCapabilitiesEnablement
@@ -31,3 +34,11 @@ class ProgramSetValidationFailure:
     program_index: int
     inputs_index: int | None = None
     errors: tuple[str, ...] = ()
+
+
+def _parse_json_object(raw: str) -> dict[str, Any]:
+    """A wire JSON string as a dict (``{}`` when empty; a non-object under ``"value"``)."""
+    if not raw:
+        return {}
+    value = json.loads(raw)
+    return value if isinstance(value, dict) else {"value": value}

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from functools import cached_property
 from typing import Any
 
 import attrs
 
+from .common import _parse_json_object
 from .enums import DeviceStatus, DeviceType, QueueName, QueuePriority
 
 __all__ = ["Device", "DeviceQueueInfo", "DeviceSummary"]
@@ -40,8 +40,7 @@ class Device:
     @cached_property
     def capabilities(self) -> dict[str, Any]:
         """``device_capabilities`` parsed."""
-        value = json.loads(self.device_capabilities) if self.device_capabilities else {}
-        return value if isinstance(value, dict) else {"value": value}
+        return _parse_json_object(self.device_capabilities)
 
     @property
     def is_available(self) -> bool:

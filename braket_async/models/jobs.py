@@ -12,6 +12,7 @@ import attrs
 
 from .common import Association
 from .enums import (
+    TERMINAL_JOB_STATUSES,
     CancellationStatus,
     CompressionType,
     InstanceType,
@@ -173,7 +174,7 @@ class Job:
     @property
     def is_terminal(self) -> bool:
         """Whether the job reached COMPLETED, FAILED or CANCELLED."""
-        return self.status in _TERMINAL
+        return self.status in TERMINAL_JOB_STATUSES
 
 
 @attrs.frozen
@@ -192,7 +193,7 @@ class JobSummary:
     @property
     def is_terminal(self) -> bool:
         """Whether the job reached COMPLETED, FAILED or CANCELLED."""
-        return self.status in _TERMINAL
+        return self.status in TERMINAL_JOB_STATUSES
 
 
 @attrs.frozen
@@ -202,5 +203,3 @@ class JobCancellation:
     job_arn: str
     cancellation_status: CancellationStatus
 
-
-_TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})

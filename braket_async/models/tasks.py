@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
 import attrs
 
-from .common import Association, ExperimentalCapabilities
-from .enums import CancellationStatus, QuantumTaskStatus, QueueName, QueuePriority
+from .common import Association, ExperimentalCapabilities, _parse_json_object
+from .enums import (
+    TERMINAL_TASK_STATUSES,
+    CancellationStatus,
+    QuantumTaskStatus,
+    QueueName,
+    QueuePriority,
+)
 
 __all__ = [
     "ActionMetadata",
@@ -73,7 +78,7 @@ class QuantumTask:
     @property
     def is_terminal(self) -> bool:
         """Whether the task reached COMPLETED, FAILED or CANCELLED."""
-        return self.status in _TERMINAL
+        return self.status in TERMINAL_TASK_STATUSES
 
     @property
     def results_uri(self) -> str:
@@ -98,7 +103,7 @@ class QuantumTaskSummary:
     @property
     def is_terminal(self) -> bool:
         """Whether the task reached COMPLETED, FAILED or CANCELLED."""
-        return self.status in _TERMINAL
+        return self.status in TERMINAL_TASK_STATUSES
 
 
 @attrs.frozen
@@ -107,15 +112,3 @@ class QuantumTaskCancellation:
 
     quantum_task_arn: str
     cancellation_status: CancellationStatus
-
-
-_TERMINAL = frozenset(
-    {QuantumTaskStatus.COMPLETED, QuantumTaskStatus.FAILED, QuantumTaskStatus.CANCELLED}
-)
-
-
-def _parse_json_object(raw: str) -> dict[str, Any]:
-    if not raw:
-        return {}
-    value = json.loads(raw)
-    return value if isinstance(value, dict) else {"value": value}

@@ -8,6 +8,7 @@ answering other requests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import json
 import sys
@@ -47,21 +48,30 @@ async def fast_local(make_local: Any) -> LocalBraket:
     return local
 
 
-@pytest.fixture
-async def http(
-    service_module: ModuleType, fast_local: LocalBraket, local_env: dict[str, str], serve: Any
+@contextlib.asynccontextmanager
+async def app_client(
+    service_module: ModuleType, local: LocalBraket, serve: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
+    """The example app, configured for ``local``, served over HTTP; an HTTP client on it."""
     settings = service_module.Settings(
-        endpoint_url=fast_local.endpoint_url,
-        s3_endpoint_url=fast_local.s3_endpoint_url,
+        endpoint_url=local.endpoint_url,
+        s3_endpoint_url=local.s3_endpoint_url,
         region_name="us-east-1",
-        bucket=fast_local.default_bucket,
+        bucket=local.default_bucket,
         rate_scale=SCALE,
     )
     async with (
         serve(service_module.create_app(settings)) as url,
         httpx.AsyncClient(base_url=url, timeout=60) as client,
     ):
+        yield client
+
+
+@pytest.fixture
+async def http(
+    service_module: ModuleType, fast_local: LocalBraket, local_env: dict[str, str], serve: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(service_module, fast_local, serve) as client:
         yield client
 
 
@@ -208,17 +218,7 @@ async def test_cancel_a_running_batch(
     service_module: ModuleType, make_local: Any, local_env: dict[str, str], serve: Any
 ) -> None:
     slow = await make_local(quotas=Quotas.aws_defaults(scale=SCALE), queue_delay=30.0)
-    settings = service_module.Settings(
-        endpoint_url=slow.endpoint_url,
-        s3_endpoint_url=slow.s3_endpoint_url,
-        region_name="us-east-1",
-        bucket=slow.default_bucket,
-        rate_scale=SCALE,
-    )
-    async with (
-        serve(service_module.create_app(settings)) as url,
-        httpx.AsyncClient(base_url=url, timeout=60) as http,
-    ):
+    async with app_client(service_module, slow, serve) as http:
         batch_id = (await http.post("/batches", json={"n": 5})).json()["batch_id"]
         for _ in range(400):  # until all 5 are created (they then wait 30 s in the queue)
             if (await http.get(f"/batches/{batch_id}")).json()["counts"].get("PENDING") == 5:

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from botocore.exceptions import ClientError
 
-from braket_async.local import FaultConfig, FaultSpec, LocalBraket, Quotas
+from braket_async.local import FaultSpec, LocalBraket, Quotas
 
 from ._helpers import SV1, RawClients
 
@@ -75,7 +75,10 @@ async def test_faults_put_over_http_inject_and_get_reads_them_back(
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"per_operation": {"GetDevices": {"throttle": 1}}}, "GetDevices is not a Braket operation"),
+        (
+            {"per_operation": {"GetDevices": {"throttle": 1}}},
+            "GetDevices is not a Braket operation",
+        ),
         ({"default": {"throttle": 1.5}}, "throttle must be a probability in [0, 1]"),
         ({"default": {"throttle": 0.6, "internal_error": 0.6}}, "must sum to at most 1"),
         ({"default": {"throttel": 0.1}}, "faults.default.throttel is not a fault field"),

@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import sys
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import pytest
 
-from braket_async.local import LocalBraket
-from braket_async.local.__main__ import build_parser, serve
+from braket_async.local import FaultConfig, FaultSpec, LocalBraket
+from braket_async.local.__main__ import build_parser, fault_config, main, serve
+
+from ._helpers import SV1
 
 
 def test_parser_reads_every_option() -> None:
@@ -84,3 +89,141 @@ async def test_subprocess_service_answers_braket_calls(
             ledger = await resp.json()
     assert {d["deviceName"] for d in devices} >= {"SV1", "DM1", "TN1"}
     assert ledger["calls"]["SearchDevices"] >= 1
+
+
+def test_fault_options_parse_into_a_config() -> None:
+    args = build_parser().parse_args(
+        [
+            "serve",
+            "--latency",
+            "0.05",
+            "--fault-internal-error",
+            "0.1",
+            "--fault-throttle",
+            "0.2",
+            "--fault-drop",
+            "0.05",
+            "--fault",
+            "CreateQuantumTask:drop_after_effect=0.5,latency=0",
+            "--fault",
+            "GetDevice:drop=1,internal-error=0,throttle=0",
+            "--fault-seed",
+            "9",
+        ]
+    )
+    options = {k: v for k, v in vars(args).items() if k == "latency" or k.startswith("fault")}
+    config = fault_config(**options)
+    assert config is not None and config.seed == 9
+    assert config.default == FaultSpec(
+        internal_error=0.1, throttle=0.2, drop_connection=0.05, latency=0.05
+    )
+    # an operation's spec starts from the default one and replaces what it names
+    assert config.per_operation["CreateQuantumTask"] == FaultSpec(
+        internal_error=0.1, throttle=0.2, drop_connection=0.05, drop_after_effect=0.5
+    )
+    assert config.per_operation["GetDevice"] == FaultSpec(drop_connection=1.0, latency=0.05)
+    assert fault_config() is None  # no option: no fault injection at all
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--fault-throttle", "1.5"], "argument --fault-throttle: must be in [0, 1], got 1.5"),
+        (["--latency", "-1"], "argument --latency: must be in [0, inf], got -1"),
+        (["--fault", "GetDevice"], "argument --fault: expected OPERATION:kind=value"),
+        (
+            ["--fault", "GetDevices:throttle=1"],
+            "argument --fault: 'GetDevices' is not a Braket operation name",
+        ),
+        (
+            ["--fault", "GetDevice:slow=1"],
+            "GetDevice: 'slow=1' must be kind=value with kind one of",
+        ),
+        (["--fault", "GetDevice:throttle=x"], "throttle must be a number, got 'x'"),
+        (["--fault-throttle", "0.6", "--fault-drop", "0.6"], "must sum to at most 1"),
+        (["--fault", "GetDevice:throttle=0.5,drop=0.6"], "--fault GetDevice: FaultSpec"),
+    ],
+)
+def test_bad_fault_options_are_usage_errors(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["serve", *argv])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+async def test_serve_applies_fault_options(
+    local_braket: LocalBraket, simulator_executor: Any
+) -> None:
+    args = build_parser().parse_args(
+        ["serve", "--no-quotas", "--fault", "SearchDevices:throttle=1", "--fault-seed", "1"]
+    )
+    options = {k: v for k, v in vars(args).items() if k != "command"}
+    options["s3_endpoint_url"] = local_braket.s3_endpoint_url
+    stop = asyncio.Event()
+    out = io.StringIO()
+    server = asyncio.create_task(serve(**options, stop=stop, out=out, executor=simulator_executor))
+    try:
+        line = await _ready_line(out, server)
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{line['endpoint_url']}/_local/faults") as resp:
+                faults = await resp.json()
+            async with http.post(f"{line['endpoint_url']}/devices", json={"filters": []}) as r:
+                status, error_type = r.status, r.headers["x-amzn-ErrorType"]
+        assert faults["per_operation"]["SearchDevices"]["throttle"] == 1.0
+        assert faults["seed"] == 1
+        assert (status, error_type) == (429, "ThrottlingException")
+    finally:
+        stop.set()
+        await server
+    with pytest.raises(ValueError, match="not both"):
+        await serve(latency=1.0, faults=FaultConfig(), executor=simulator_executor)
+
+
+async def _ready_line(out: io.StringIO, server: asyncio.Task[None]) -> dict[str, Any]:
+    for _ in range(500):
+        if out.getvalue() or server.done():
+            break
+        await asyncio.sleep(0.01)
+    line: dict[str, Any] = json.loads(out.getvalue())
+    return line
+
+
+async def test_cli_service_in_another_process_is_controlled_over_http(
+    local_braket: LocalBraket,
+) -> None:
+    argv = [
+        sys.executable, "-m", "braket_async.local", "serve",
+        "--workers", "1", "--s3-endpoint-url", local_braket.s3_endpoint_url,
+        "--latency", "0.001", "--fault", "GetDevice:internal_error=1",
+    ]  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        url = json.loads(await proc.stdout.readline())["endpoint_url"]
+        device = f"{url}/device/{quote(SV1, safe='')}"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{url}/_local/faults") as r:
+                faults = await r.json()
+            assert faults["default"]["latency"] == 0.001
+            assert faults["per_operation"]["GetDevice"]["internal_error"] == 1.0
+            async with http.get(device) as r:
+                assert r.status == 500
+            async with http.put(f"{url}/_local/faults", json={}) as r:
+                assert r.status == 200
+            async with http.put(f"{url}/_local/quotas", json={"off": True}) as r:
+                assert (await r.json())["off"] is True
+            async with http.get(device) as r:
+                assert r.status == 200
+            async with http.get(f"{url}/_local/ledger") as r:
+                ledger = await r.json()
+        assert ledger["faults"]["GetDevice"] == {"internal_error": 1, "latency": 1}
+    finally:
+        proc.terminate()
+        await proc.wait()
