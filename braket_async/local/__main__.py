@@ -254,9 +254,10 @@ async def serve(
             loop.remove_signal_handler(sig)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m braket_async.local``; returns the exit code."""
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
+    """Entry point of ``python -m braket_async.local`` (and ``braket-async local``); returns the
+    exit code."""
+    parser = build_parser() if prog is None else build_parser(prog=prog)
     args = parser.parse_args(argv)
     kwargs = {k: v for k, v in vars(args).items() if k != "command"}
     try:  # checked here too, so that a bad combination is a usage error, not a traceback
