@@ -79,6 +79,8 @@ async def run(args: argparse.Namespace, out: Output) -> int:
                 output_s3_bucket=local.default_bucket,
                 output_s3_key_prefix="demo",
                 progress=on_progress,
+                # final statuses come from the tracker's sweeps: no GetQuantumTask per task
+                details=False,
             )
             async with batch:
                 # results=True: each result is downloaded as soon as its task completes.

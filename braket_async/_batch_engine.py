@@ -1,0 +1,726 @@
+"""The engine behind :class:`~braket_async.batch.Batch`: workers creating tasks through the
+session's rate limiter, one open-ended tracker stream, result downloads, cancel and resume
+(see :mod:`braket_async.batch` for the behaviour)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+import attrs
+
+from . import errors
+from ._base import Clock, Sleep
+from ._batch_items import build_request, device_of
+from ._batch_manifest import (
+    ManifestState,
+    ManifestWriter,
+    adopt_header,
+    manifest_header,
+    manifest_is_fresh,
+    read_manifest,
+)
+from ._batch_outcomes import BatchOutcome, BatchProgress, ProgressCallback, client_token_for
+from .errors import ItemNotSubmitted
+from .models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
+from .polling import PollPolicy, RetryBudget, is_transient
+from .tracking import SweepPolicy, TaskTracker
+
+if TYPE_CHECKING:
+    from .models.results import GateModelResult
+
+__all__ = ["Batch"]
+
+#: How far before the batch's recorded start a resumed task may have been created (clock skew).
+_RESUME_SLACK = timedelta(minutes=5)
+_RESULT_WORKERS = 8
+_CANCEL_CONCURRENCY = 20
+#: Concurrent GetQuantumTask calls for the failure reason of FAILED / CANCELLED tasks
+#: (``details=False``).
+_DETAIL_CONCURRENCY = 8
+
+
+class _Session(Protocol):
+    async def create_quantum_task(self, **kwargs: Any) -> str: ...
+
+    async def cancel_quantum_task(self, quantum_task_arn: str) -> Any: ...
+
+    async def get_quantum_task_result(
+        self, task: QuantumTask | QuantumTaskSummary
+    ) -> GateModelResult: ...
+
+    @property
+    def sleep(self) -> Sleep: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+
+class Batch:
+    """A batch of quantum-task creations and their outcomes (see :mod:`braket_async.batch`).
+
+    Use it as an async context manager (leaving the block stops everything the batch runs
+    in the background, without cancelling tasks on the service) and/or consume it:
+    ``async for outcome in batch``, :meth:`as_completed`, :meth:`wait`, :meth:`results`.
+    Iterating twice, or from several consumers, sees every outcome each time.
+    """
+
+    def __init__(
+        self,
+        session: Any,
+        items: Sequence[Any],
+        *,
+        defaults: Mapping[str, Any],
+        batch_id: str | None,
+        max_in_flight: int,
+        manifest: Path | None,
+        resume: Path | None,
+        fail_fast: bool,
+        retry: RetryBudget,
+        progress: ProgressCallback | None,
+        track: bool,
+        details: bool,
+        poll: PollPolicy | None,
+        sweep: SweepPolicy | None,
+        fsync: bool,
+        sleep: Sleep | None,
+        clock: Clock | None,
+    ) -> None:
+        self._session = cast(_Session, session)
+        self._items = items
+        self._defaults = dict(defaults)
+        self._batch_id = batch_id
+        self._max_in_flight = max_in_flight
+        self._manifest_path = resume if resume is not None else manifest
+        self._resume = resume is not None
+        self._fail_fast = fail_fast
+        self._retry = retry
+        self._progress_cb = progress
+        self._track = track
+        self._details = details
+        self._poll = poll
+        self._sweep = sweep
+        self._fsync = fsync
+        self._sleep: Sleep = sleep or self._session.sleep
+        self._clock: Clock = clock or self._session.clock
+
+        n = len(items)
+        self._arns: list[str | None] = [None] * n
+        self._attempts = [0] * n
+        self._outcomes: list[BatchOutcome | None] = [None] * n
+        self._resumed: set[int] = set()
+        self._uncertain: set[int] = set()  # a create may have taken effect, ARN unknown
+        self._in_flight: set[int] = set()
+        self._arn_index: dict[str, int] = {}
+        self._done: list[int] = []  # indices in the order their outcome became final
+        self._with_results: list[int] = []  # same, once any result was fetched
+        self._counts = dict.fromkeys(
+            ("submitted", "submit_failed", "not_submitted", "completed", "failed", "cancelled"), 0
+        )
+
+        self._runner: asyncio.Task[None] | None = None
+        self._results_runner: asyncio.Task[None] | None = None
+        self._result_queue: asyncio.Queue[int] | None = None
+        self._want_results = False
+        self._tracker: TaskTracker | None = None
+        self._writer: ManifestWriter | None = None
+        self._started_at: float | None = None
+        self._created_at = datetime.now(UTC)
+        self._stopping = False
+        self._cancelled = False
+        self._closed = False
+        self._fatal: BaseException | None = None
+        self._submission_done = asyncio.Event()
+        self._stop_event = asyncio.Event()
+        self._changed = asyncio.Event()
+    # ------------------------------------------------------------------ public state
+
+    @property
+    def batch_id(self) -> str | None:
+        """The batch id (client tokens are ``f"{batch_id}-{index}"``); ``None`` until a batch
+        resumed without an explicit id has read it from its manifest."""
+        return self._batch_id
+
+    @property
+    def manifest_path(self) -> Path | None:
+        """The manifest file, if any."""
+        return self._manifest_path
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def client_token(self, index: int) -> str:
+        """The client token of item ``index``."""
+        if self._batch_id is None:
+            raise errors.SessionStateError("the batch id is read from the manifest at start")
+        return client_token_for(self._batch_id, index)
+
+    @property
+    def task_arns(self) -> dict[int, str]:
+        """Item index -> ARN of every task created (or resumed) so far."""
+        return {i: arn for i, arn in enumerate(self._arns) if arn is not None}
+
+    @property
+    def progress(self) -> BatchProgress:
+        """Current counts."""
+        c = self._counts
+        terminal = c["completed"] + c["failed"] + c["cancelled"]
+        elapsed = 0.0 if self._started_at is None else self._clock() - self._started_at
+        return BatchProgress(
+            total=len(self._items),
+            submitted=c["submitted"],
+            submitting=len(self._in_flight),
+            submit_failed=c["submit_failed"],
+            not_submitted=c["not_submitted"],
+            pending=c["submitted"] - terminal if self._track else 0,
+            completed=c["completed"],
+            failed=c["failed"],
+            cancelled=c["cancelled"],
+            done=len(self._done),
+            elapsed=elapsed,
+        )
+
+    @property
+    def done(self) -> bool:
+        """Every item has its outcome."""
+        return len(self._done) == len(self._items)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> Batch:
+        """Start submitting (idempotent; iterating or awaiting the batch starts it too)."""
+        if self._closed:
+            raise errors.SessionStateError("this batch is closed; submit a new one")
+        if self._runner is None:
+            asyncio.get_running_loop()  # a clear error when called outside the event loop
+            self._started_at = self._clock()
+            self._runner = asyncio.get_running_loop().create_task(
+                self._run(), name=f"braket-async batch {self._batch_id}"
+            )
+        return self
+
+    async def __aenter__(self) -> Batch:
+        return self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop everything the batch runs in the background and flush the manifest.
+
+        Tasks already created keep running on the service (see :meth:`cancel`); create calls
+        in flight are abandoned (a later ``resume`` sends them again with the same token).
+        Outcomes not reported yet never will be; iterators end.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._stopping = True
+        self._stop_event.set()
+        for task in (self._results_runner, self._runner):
+            if task is not None and not task.done():
+                task.cancel()
+                await asyncio.wait({task})  # (a cancellation of our caller still propagates)
+        self._notify()
+
+    # ------------------------------------------------------------------ consumers
+
+    def __aiter__(self) -> AsyncIterator[BatchOutcome]:
+        return self.as_completed()
+
+    async def as_completed(self, *, results: bool = False) -> AsyncIterator[BatchOutcome]:
+        """Each item's outcome once, in completion order (those already final first).
+
+        ``results=True`` also downloads the result of every COMPLETED task first (needs
+        ``track=True``). Raises the batch's fatal error, if any, once the outcomes before it
+        are delivered (``fail_fast``, a tracker or manifest failure).
+        """
+        self.start()
+        if results:
+            self._request_results()
+        order = self._with_results if results else self._done
+        index = 0
+        while True:
+            while index < len(order):
+                outcome = self._outcomes[order[index]]
+                index += 1
+                assert outcome is not None
+                yield outcome
+            if self._fatal is not None:
+                raise self._fatal
+            if len(order) == len(self._items) or self._closed:
+                return
+            await self._wait_change()
+
+    async def wait(self) -> list[BatchOutcome]:
+        """Every item's outcome, in item order, once all are final."""
+        async for _ in self.as_completed():
+            pass
+        return self._collect()
+
+    async def results(self) -> list[BatchOutcome]:
+        """Like :meth:`wait`, with each COMPLETED task's result downloaded (``outcome.result``)."""
+        async for _ in self.as_completed(results=True):
+            pass
+        return self._collect()
+
+    def _collect(self) -> list[BatchOutcome]:
+        if not self.done:
+            raise errors.SessionStateError(
+                f"batch {self._batch_id} was closed with {len(self._items) - len(self._done)} "
+                "outcomes outstanding"
+            )
+        return [cast(BatchOutcome, o) for o in self._outcomes]
+
+    async def _wait_change(self) -> None:
+        await self._changed.wait()
+
+    def _notify(self) -> None:
+        event, self._changed = self._changed, asyncio.Event()
+        event.set()
+        if self._progress_cb is not None:
+            try:
+                self._progress_cb(self.progress)
+            except Exception as exc:
+                self._fail(exc)
+
+    # ------------------------------------------------------------------ cancel
+
+    async def cancel(self) -> tuple[str, ...]:
+        """Stop submitting and cancel on the service every task the batch created.
+
+        Create calls under way are let finish (so no task is created behind our back); an
+        item whose create response was lost is first resolved by sending its create again
+        with the same client token. Items never sent get :class:`ItemNotSubmitted`. Tasks
+        already terminal are skipped. Returns the ARNs whose cancellation was requested.
+        CancelQuantumTask is limited to 2 calls/s by default: cancelling many tasks takes time.
+        """
+        if self._closed:
+            raise errors.SessionStateError("this batch is closed; cancel it before closing")
+        self._cancelled = True
+        self._stopping = True
+        self._stop_event.set()
+        self.start()
+        await self._submission_done.wait()
+        targets = [
+            arn
+            for arn, outcome in zip(self._arns, self._outcomes, strict=True)
+            if arn is not None
+            and not (outcome is not None and outcome.status is not None)  # seen terminal
+        ]
+        limit = asyncio.Semaphore(_CANCEL_CONCURRENCY)
+        failures: list[BaseException] = []
+
+        async def cancel_one(arn: str) -> None:
+            async with limit:
+                budget = self._retry.start(self._clock)
+                while True:
+                    try:
+                        await self._session.cancel_quantum_task(arn)
+                        return
+                    except errors.ConflictException:
+                        return  # already COMPLETED or FAILED
+                    except errors.BraketError as exc:
+                        if not is_transient(exc):
+                            failures.append(exc)
+                            return
+                        try:
+                            delay = budget.failed(exc)
+                        except errors.BraketError as final:
+                            failures.append(final)
+                            return
+                        await self._sleep(delay)
+
+        async with asyncio.TaskGroup() as group:
+            for arn in targets:
+                group.create_task(cancel_one(arn))
+        if failures:
+            raise failures[0]
+        return tuple(targets)
+
+    async def _resolve(self, index: int) -> None:
+        """Learn the ARN of an item whose create may have taken effect (same token)."""
+        budget = self._retry.start(self._clock)
+        request = self._request(index)
+        while True:
+            try:
+                arn = await self._session.create_quantum_task(
+                    **request, client_token=self.client_token(index)
+                )
+            except errors.BraketError as exc:
+                if not is_transient(exc):
+                    return  # a definite answer: no task exists
+                await self._sleep(budget.failed(exc))
+                continue
+            self._attempts[index] += 1
+            self._uncertain.discard(index)
+            self._created(index, arn)
+            return
+
+    # ------------------------------------------------------------------ the run
+
+    async def _run(self) -> None:
+        try:
+            await self._prepare()
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._submit_all())
+                if self._track:
+                    group.create_task(self._follow())
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self._fail(exc)
+        finally:
+            self._end_submission()
+            await self._finish()
+
+    async def _finish(self) -> None:
+        if not self._closed and not self.done:
+            # Stopped from outside (e.g. its task was cancelled): consumers must not wait on.
+            self._fail(errors.SessionStateError(
+                f"batch {self._batch_id} stopped with {len(self._items) - len(self._done)} "
+                "outcomes outstanding"
+            ))
+        tracker, self._tracker = self._tracker, None
+        if tracker is not None:
+            await tracker.aclose()
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            try:
+                await writer.close()
+            except Exception as exc:
+                self._fail(exc)
+        self._notify()
+
+    def _fail(self, exc: BaseException) -> None:
+        while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+            exc = exc.exceptions[0]  # a TaskGroup wraps the one error that stopped it
+        if self._fatal is None:
+            self._fatal = exc
+        self._stopping = True
+        self._stop_event.set()
+
+    async def _prepare(self) -> None:
+        path = self._manifest_path
+        if path is not None:
+            if self._resume:
+                self._adopt(await asyncio.to_thread(read_manifest, path))
+            elif not await asyncio.to_thread(manifest_is_fresh, path):
+                raise errors.ParameterError(
+                    "manifest",
+                    f"{str(path)!r} already holds a batch; pass resume={str(path)!r} to "
+                    "continue it, or name a new file",
+                )
+            self._writer = ManifestWriter(path, fsync=self._fsync)
+            await self._writer.open()
+            if not self._resume:
+                self._writer.append(
+                    manifest_header(self._batch_id, len(self._items), self._created_at)
+                )
+        if self._track:
+            if self._resumed:
+                self._tracker = TaskTracker.resume(
+                    self._session,
+                    [cast(str, self._arns[i]) for i in sorted(self._resumed)],
+                    created_after=self._created_at - _RESUME_SLACK,
+                    poll=self._poll,
+                    sweep=self._sweep,
+                    sleep=self._sleep,
+                    clock=self._clock,
+                )
+            else:
+                self._tracker = TaskTracker(
+                    self._session,
+                    poll=self._poll,
+                    sweep=self._sweep,
+                    sleep=self._sleep,
+                    clock=self._clock,
+                )
+        else:
+            for index in sorted(self._resumed):
+                self._finalize(index, BatchOutcome(
+                    index, self.client_token(index), cast(str, self._arns[index]), resumed=True
+                ))
+        self._notify()
+
+    def _adopt(self, state: ManifestState) -> None:
+        self._batch_id, created_at = adopt_header(
+            state.header, batch_id=self._batch_id, items=len(self._items)
+        )
+        if created_at is not None:
+            self._created_at = created_at
+        for index, arn in state.arns.items():
+            if 0 <= index < len(self._items) and self._arns[index] is None:
+                self._arns[index] = arn
+                self._arn_index[arn] = index
+                self._resumed.add(index)
+                self._counts["submitted"] += 1
+
+    # ------------------------------------------------------------------ submission
+
+    async def _submit_all(self) -> None:
+        todo = deque(i for i, arn in enumerate(self._arns) if arn is None)
+        workers = min(self._max_in_flight, len(todo))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(workers):
+                    group.create_task(self._worker(todo))
+            if self._cancelled or self._fatal is not None:
+                # Stopped early: learn the ARN of every create that may have taken effect,
+                # so that no task exists the batch does not know (and cancel() can reach).
+                for index in sorted(self._uncertain):
+                    if self._arns[index] is None:
+                        await self._resolve(index)
+                reason = "the batch was cancelled" if self._cancelled else "an earlier item failed"
+                self._mark_not_submitted(reason)
+        finally:
+            self._end_submission()
+
+    def _end_submission(self) -> None:
+        """No task will be created any more: the tracker's stream may end once it is idle."""
+        self._submission_done.set()
+        if self._tracker is not None and not self._tracker.sealed:
+            self._tracker.seal()
+
+    async def _worker(self, todo: deque[int]) -> None:
+        while todo and not self._stopping:
+            await self._submit_one(todo.popleft())
+
+    def _request(self, index: int) -> dict[str, Any]:
+        """The create_quantum_task keyword arguments of item ``index`` (no client token)."""
+        return build_request(self._items[index], index, self._defaults)
+
+    async def _submit_one(self, index: int) -> None:
+        token = self.client_token(index)
+        try:
+            request = self._request(index)
+        except errors.BraketError as exc:
+            self._submit_failed(index, exc)
+            return
+        budget = self._retry.start(self._clock)
+        self._in_flight.add(index)
+        try:
+            while True:
+                self._attempts[index] += 1
+                try:
+                    arn = await self._session.create_quantum_task(**request, client_token=token)
+                except errors.BraketError as exc:
+                    if not is_transient(exc):
+                        self._uncertain.discard(index)
+                        self._submit_failed(index, exc)
+                        return
+                    self._uncertain.add(index)
+                    try:
+                        delay = budget.failed(exc)
+                    except errors.BraketError as final:
+                        self._submit_failed(index, final)
+                        return
+                    if not await self._backoff(delay):
+                        return  # stopping: left uncertain for cancel() / resume
+                    continue
+                self._uncertain.discard(index)
+                self._created(index, arn)
+                return
+        finally:
+            self._in_flight.discard(index)
+
+    async def _backoff(self, delay: float) -> bool:
+        """Sleep ``delay`` unless the batch stops first; False when it stopped."""
+        if self._stopping:
+            return False
+        sleeper = asyncio.ensure_future(self._sleep(delay))
+        stopper = asyncio.ensure_future(self._stop_event.wait())
+        try:
+            await asyncio.wait((sleeper, stopper), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, stopper):
+                task.cancel()
+            await asyncio.gather(sleeper, stopper, return_exceptions=True)
+        return not self._stopping
+
+    def _created(self, index: int, arn: str) -> None:
+        self._arns[index] = arn
+        self._arn_index[arn] = index
+        self._counts["submitted"] += 1
+        if self._writer is not None:
+            token = self.client_token(index)
+            self._writer.append(
+                {"kind": "task", "index": index, "task_arn": arn, "client_token": token}
+            )
+            if self._writer.error is not None:  # an earlier write failed (disk full, ...)
+                self._fail(self._writer.error)
+        if self._tracker is not None:
+            self._tracker.add(arn, device_arn=device_of(self._items[index], self._defaults))
+            self._notify()
+        else:
+            self._finalize(index, BatchOutcome(
+                index, self.client_token(index), arn, attempts=self._attempts[index]
+            ))
+
+    def _submit_failed(self, index: int, exc: errors.BraketError) -> None:
+        self._counts["submit_failed"] += 1
+        if self._writer is not None:
+            self._writer.append(
+                {"kind": "error", "index": index, "error": type(exc).__name__, "message": str(exc)}
+            )
+        self._finalize(index, BatchOutcome(
+            index, self.client_token(index), error=exc, attempts=self._attempts[index]
+        ))
+        if self._fail_fast:
+            self._fail(exc)
+
+    def _mark_not_submitted(self, reason: str) -> None:
+        for index, arn in enumerate(self._arns):
+            if arn is None and self._outcomes[index] is None and index not in self._in_flight:
+                self._counts["not_submitted"] += 1
+                self._finalize(index, BatchOutcome(
+                    index, self.client_token(index), error=ItemNotSubmitted(index, reason),
+                    attempts=self._attempts[index],
+                ), notify=False)
+        self._notify()
+
+    def _finalize(self, index: int, outcome: BatchOutcome, *, notify: bool = True) -> None:
+        if self._outcomes[index] is not None:
+            return  # reported once
+        self._outcomes[index] = outcome
+        self._done.append(index)
+        if self._want_results:
+            self._queue_result(index)
+        if notify:
+            self._notify()
+
+    # ------------------------------------------------------------------ tracking
+
+    async def _follow(self) -> None:
+        """Report tasks as the tracker sees them finish: one open-ended stream, fed by
+        :meth:`_created` and sealed when submission ends."""
+        tracker = self._tracker
+        assert tracker is not None
+        lookups = asyncio.Semaphore(_DETAIL_CONCURRENCY)
+        async with tracker, asyncio.TaskGroup() as group:
+            async for state in tracker.as_completed(details=self._details, until_sealed=True):
+                if isinstance(state, QuantumTask):
+                    self._finished(state, None)
+                elif state.status == QuantumTaskStatus.COMPLETED:
+                    self._finished(None, state)
+                else:
+                    # Rare: a FAILED or CANCELLED task's outcome carries its full model.
+                    group.create_task(self._finished_in_full(tracker, state, lookups))
+
+    async def _finished_in_full(
+        self, tracker: TaskTracker, summary: QuantumTaskSummary, limit: asyncio.Semaphore
+    ) -> None:
+        async with limit:
+            task = await tracker.details(summary.quantum_task_arn)
+        self._finished(task, summary)
+
+    def _finished(self, task: QuantumTask | None, summary: QuantumTaskSummary | None) -> None:
+        """A tracked task is terminal: ``task`` (full) and/or ``summary`` (search) say how."""
+        state = task if task is not None else summary
+        assert state is not None
+        index = self._arn_index.get(state.quantum_task_arn)
+        if index is None:
+            return
+        error: errors.BraketError | None = None
+        if state.status == QuantumTaskStatus.COMPLETED:
+            self._counts["completed"] += 1
+        elif task is None:  # never: _follow fetches the full task of every unsuccessful one
+            raise errors.SessionStateError(f"no details of unsuccessful task {summary}")
+        elif task.status == QuantumTaskStatus.CANCELLED:
+            self._counts["cancelled"] += 1
+            error = errors.QuantumTaskCancelled(task)
+        else:
+            self._counts["failed"] += 1
+            error = errors.QuantumTaskFailed(task)
+        self._finalize(index, BatchOutcome(
+            index,
+            self.client_token(index),
+            state.quantum_task_arn,
+            task=task,
+            error=error,
+            attempts=self._attempts[index],
+            resumed=index in self._resumed,
+            summary=summary,
+        ))
+
+    # ------------------------------------------------------------------ results
+
+    def _request_results(self) -> None:
+        if self._want_results:
+            return
+        if not self._track:
+            raise errors.ParameterError("results", "needs a batch submitted with track=True")
+        self._want_results = True
+        self._result_queue = asyncio.Queue()
+        for index in self._done:
+            self._queue_result(index)
+        self._results_runner = asyncio.get_running_loop().create_task(
+            self._fetch_results(), name=f"braket-async batch {self._batch_id} results"
+        )
+
+    def _queue_result(self, index: int) -> None:
+        outcome = self._outcomes[index]
+        assert outcome is not None and self._result_queue is not None
+        if outcome.error is None and outcome.final_state is not None:
+            self._result_queue.put_nowait(index)
+        else:
+            self._with_results.append(index)  # nothing to download
+
+    async def _fetch_results(self) -> None:
+        queue = self._result_queue
+        assert queue is not None
+
+        async def worker() -> None:
+            while True:
+                index = await queue.get()
+                try:
+                    await self._fetch_result(index)
+                finally:
+                    queue.task_done()
+
+        workers = [asyncio.ensure_future(worker()) for _ in range(_RESULT_WORKERS)]
+        try:
+            while len(self._with_results) < len(self._items) and self._fatal is None:
+                await self._wait_change()
+                for w in workers:
+                    if w.done() and w.exception() is not None:
+                        self._fail(cast(BaseException, w.exception()))
+        finally:
+            for w in workers:
+                w.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            self._notify()
+
+    async def _fetch_result(self, index: int) -> None:
+        outcome = self._outcomes[index]
+        assert outcome is not None
+        state = outcome.final_state
+        assert state is not None
+        budget = self._retry.start(self._clock)
+        while True:
+            try:
+                result = await self._session.get_quantum_task_result(state)
+            except errors.BraketError as exc:
+                if is_transient(exc):
+                    try:
+                        await self._sleep(budget.failed(exc))
+                        continue
+                    except errors.BraketError:
+                        pass
+                outcome = attrs.evolve(outcome, error=exc)
+                break
+            outcome = attrs.evolve(outcome, result=result)
+            break
+        self._outcomes[index] = outcome
+        self._with_results.append(index)
+        self._notify()
