@@ -170,6 +170,18 @@ class Batch:
         """Current counts."""
         c = self._counts
         terminal = c["completed"] + c["failed"] + c["cancelled"]
+        pending = c["submitted"] - terminal if self._track else 0
+        queued = running = 0
+        if self._tracker is not None:
+            # Last statuses the tracker saw; a task it saw finish before the batch counted
+            # it stays in pending's remainder for that moment.
+            seen = self._tracker.status_counts()
+            queued = seen.get(QuantumTaskStatus.CREATED.value, 0) + seen.get(
+                QuantumTaskStatus.QUEUED.value, 0
+            )
+            running = seen.get(QuantumTaskStatus.RUNNING.value, 0)
+            queued = min(queued, pending)
+            running = min(running, pending - queued)
         elapsed = 0.0 if self._started_at is None else self._clock() - self._started_at
         return BatchProgress(
             total=len(self._items),
@@ -177,7 +189,9 @@ class Batch:
             submitting=len(self._in_flight),
             submit_failed=c["submit_failed"],
             not_submitted=c["not_submitted"],
-            pending=c["submitted"] - terminal if self._track else 0,
+            pending=pending,
+            queued=queued,
+            running=running,
             completed=c["completed"],
             failed=c["failed"],
             cancelled=c["cancelled"],
@@ -437,6 +451,10 @@ class Batch:
                     sweep=self._sweep,
                     sleep=self._sleep,
                     clock=self._clock,
+                    # QUEUED / RUNNING cost extra search pages: learnt only for a
+                    # progress callback, which hears of every change.
+                    observe_active=self._progress_cb is not None,
+                    on_status_change=self._notify if self._progress_cb is not None else None,
                 )
             else:
                 self._tracker = TaskTracker(
@@ -445,6 +463,10 @@ class Batch:
                     sweep=self._sweep,
                     sleep=self._sleep,
                     clock=self._clock,
+                    # QUEUED / RUNNING cost extra search pages: learnt only for a
+                    # progress callback, which hears of every change.
+                    observe_active=self._progress_cb is not None,
+                    on_status_change=self._notify if self._progress_cb is not None else None,
                 )
         else:
             for index in sorted(self._resumed):

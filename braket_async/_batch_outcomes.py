@@ -89,9 +89,16 @@ class BatchProgress:
     ``submitted``: tasks created (or found in the manifest); ``submitting``: create calls
     under way (including those waiting for the rate limiter); ``submit_failed``: items whose
     create failed for good; ``not_submitted``: items never sent (cancel, ``fail_fast``);
-    ``pending``: created tasks not yet seen terminal, i.e. QUEUED or RUNNING on the service
-    (telling those two apart would cost a status call per task); ``completed`` / ``failed`` /
+    ``pending``: created tasks not yet reported terminal; ``completed`` / ``failed`` /
     ``cancelled``: tasks seen in that terminal state. ``done`` counts reported outcomes.
+
+    ``queued`` (CREATED or QUEUED) and ``running`` (RUNNING) split ``pending`` by the
+    status the batch's tracker last saw: ``pending = queued + running + unknown``, where
+    unknown counts tasks not seen since their creation, CANCELLING ones, and a task seen
+    terminal whose outcome is not reported yet. They are learnt only when a ``progress``
+    callback is set (the tracker then drops its status filter on a window sweep every
+    ``sweep.active_interval`` seconds), so they lag the service by up to that long plus the
+    tracker's poll interval; without a callback, and with ``track=False``, they stay 0.
     """
 
     total: int
@@ -100,6 +107,8 @@ class BatchProgress:
     submit_failed: int = 0
     not_submitted: int = 0
     pending: int = 0
+    queued: int = 0
+    running: int = 0
     completed: int = 0
     failed: int = 0
     cancelled: int = 0

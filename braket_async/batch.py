@@ -36,6 +36,8 @@ How it works:
   tracker already has (``outcome.summary``) instead of one GetQuantumTask per task, so a
   batch costs about one call per item plus a few searches. FAILED and CANCELLED tasks still
   get their full ``outcome.task`` (for the failure reason).
+* **Progress**: a ``progress`` callback gets a :class:`BatchProgress` on every change,
+  including queued / running counts learnt from the tracker's searches (bounded extra pages).
 * **Manifest**: with ``manifest=path`` each created task is appended to a JSON-lines file
   (written by a thread, never on the event loop). After a crash,
   ``submit_batch(same items, ..., resume=path)`` reports the recorded tasks without sending
@@ -128,7 +130,10 @@ class BatchMixin(SessionCore):
         items, same order; the batch id is read from it). ``fail_fast`` stops at the first
         item that fails and raises its error. ``retry`` bounds retries of transient errors
         per item. ``progress`` is called with a :class:`BatchProgress` on every change (keep
-        it quick; an exception from it stops the batch). ``track=False`` reports items once
+        it quick; an exception from it stops the batch); with it the tracker also learns
+        which tasks are QUEUED or RUNNING (``BatchProgress.queued`` / ``running``) from a
+        window sweep without status filter at most every ``sweep.active_interval`` seconds
+        (a few extra search pages). ``track=False`` reports items once
         created instead of once terminal. ``details=False`` reports COMPLETED tasks by the
         tracker's search summary (``outcome.summary``) instead of fetching each one's full
         model (one GetQuantumTask per task): about one API call per item for a caller that

@@ -31,6 +31,14 @@ is also looked at directly (ARN sweep) ``sweep.verify_after`` seconds after it w
 at doubling intervals: that finds a task whose creation estimate was wrong, or that searches
 missed.
 
+The last status each pending task was seen in (CREATED, QUEUED, RUNNING) is kept:
+:meth:`TaskTracker.status_counts` and :meth:`TaskTracker.last_status`. Gets and ARN sweeps
+report it for free; window sweeps ask only for finished tasks, so with ``observe_active=True``
+a window sweep drops its status filter at most once every ``sweep.active_interval`` seconds
+and learns every pending task's status from the same pages (it costs ``ceil(N / 100)`` calls
+for N tasks in the window instead of ``ceil(W / 100)``, paced like every search).
+``on_status_change`` is called after a round in which a pending task's known status changed.
+
 Finished tasks are handed out by :meth:`~TaskTracker.as_completed` and
 :meth:`~TaskTracker.wait_all`, as full ``QuantumTask`` models (one GetQuantumTask per task
 that was seen finished by a search) or, with ``details=False``, as the
@@ -50,7 +58,7 @@ import contextlib
 import math
 import re
 import weakref
-from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, overload
@@ -71,7 +79,13 @@ from .polling import BudgetState, PollPolicy, is_transient
 if TYPE_CHECKING:
     from .ratelimit import RateLimiter
 
-__all__ = ["DEFAULT_TRACKER_POLL", "SweepPolicy", "TaskTracker", "TrackerStats"]
+__all__ = [
+    "DEFAULT_TRACKER_POLL",
+    "UNKNOWN_STATUS",
+    "SweepPolicy",
+    "TaskTracker",
+    "TrackerStats",
+]
 
 #: Per-task schedule of a tracker: first check 1 s after ``add``, backing off to 30 s.
 DEFAULT_TRACKER_POLL = PollPolicy(initial=1.0, multiplier=1.5, maximum=30.0)
@@ -82,6 +96,8 @@ _TERMINAL = (
     QuantumTaskStatus.CANCELLED,
 )
 _TERMINAL_SET = frozenset(_TERMINAL)
+#: The key of :meth:`TaskTracker.status_counts` for pending tasks never seen yet.
+UNKNOWN_STATUS = "UNKNOWN"
 _ARNS_PER_FILTER = 10  # SearchQuantumTasks: 1-10 values per filter
 _DEVICES_PER_FILTER = 10
 _TASK_ARN = re.compile(r"^arn:aws[a-z-]*:braket:[a-z0-9-]*:\d*:quantum-task/[A-Za-z0-9_.:/-]+$")
@@ -119,6 +135,8 @@ class SweepPolicy:
     limit, else 5/s). ``created_at_slack`` widens creation-time estimates for clock skew.
     A task unresolved by window sweeps is verified by ARN after ``verify_after`` seconds, then
     at doubling intervals up to ``verify_max``. ``max_concurrency`` bounds concurrent gets.
+    With ``TaskTracker(observe_active=True)`` a window sweep learns QUEUED / RUNNING
+    statuses (no status filter) at most every ``active_interval`` seconds.
     """
 
     enabled: bool = True
@@ -136,6 +154,7 @@ class SweepPolicy:
     page_size: int = attrs.field(
         default=100, validator=[attrs.validators.ge(1), attrs.validators.le(100)]
     )
+    active_interval: float = attrs.field(default=5.0, validator=attrs.validators.ge(0.0))
 
 
 @attrs.define
@@ -145,6 +164,7 @@ class TrackerStats:
     get_calls: int = 0
     search_calls: int = 0
     window_sweeps: int = 0
+    active_sweeps: int = 0  # window sweeps without a status filter (observe_active)
     arn_sweeps: int = 0
     detail_calls: int = 0
     transient_errors: int = 0
@@ -183,7 +203,7 @@ class _Entry:
         self.created_lo: datetime | None = created[0] if created else None
         self.created_hi: datetime | None = created[1] if created else None
         self.device_arn = device_arn
-        self.status: str | None = None
+        self.status: QuantumTaskStatus | None = None  # last seen non-terminal status
         self.force_get = False
         self.next_due = now
         self.verify_due = now
@@ -250,6 +270,11 @@ class TaskTracker:
     COMPLETED ones (check ``task.status``). An error the tracker cannot absorb (a task the
     service does not know, access denied, transient errors beyond ``poll.budget``) stops the
     scheduler and is raised by the consumers.
+
+    ``observe_active=True`` also learns which pending tasks are QUEUED or RUNNING from
+    window sweeps (see :meth:`status_counts`), at most every ``sweep.active_interval``
+    seconds; ``on_status_change`` is called (no arguments) after a round in which a pending
+    task's known status changed (an exception from it stops the scheduler).
     """
 
     def __init__(
@@ -260,6 +285,8 @@ class TaskTracker:
         sweep: SweepPolicy | None = None,
         sleep: Sleep | None = None,
         clock: Clock | None = None,
+        observe_active: bool = False,
+        on_status_change: Callable[[], object] | None = None,
     ) -> None:
         self._session = cast(_Session, session)
         self.poll = poll or DEFAULT_TRACKER_POLL
@@ -286,6 +313,12 @@ class TaskTracker:
         self._mono0 = self._clock()
         self._search_ready_at = -math.inf
         self._window_pages = 1  # pages the last window sweep took
+        self.observe_active = observe_active
+        self._on_status_change = on_status_change
+        self._active_ready_at = -math.inf  # the next window sweep without status filter
+        self._status_changed = False
+        # Tracked tasks by last seen status, kept up to date (progress reads it often).
+        self._counts: dict[str, int] = {}
 
     def _wall_now(self) -> datetime:
         return self._wall0 + timedelta(seconds=self._clock() - self._mono0)
@@ -302,13 +335,23 @@ class TaskTracker:
         sweep: SweepPolicy | None = None,
         sleep: Sleep | None = None,
         clock: Clock | None = None,
+        observe_active: bool = False,
+        on_status_change: Callable[[], object] | None = None,
     ) -> TaskTracker:
         """A tracker following ``arns`` created earlier (e.g. saved before a restart).
 
         Their creation times are learned by ARN sweeps (10 tasks per call) unless
         ``created_after`` bounds them.
         """
-        tracker = cls(session, poll=poll, sweep=sweep, sleep=sleep, clock=clock)
+        tracker = cls(
+            session,
+            poll=poll,
+            sweep=sweep,
+            sleep=sleep,
+            clock=clock,
+            observe_active=observe_active,
+            on_status_change=on_status_change,
+        )
         now = tracker._wall_now()
         for arn in arns:
             if created_after is None:
@@ -343,6 +386,21 @@ class TaskTracker:
     def pending(self) -> frozenset[str]:
         """ARNs not yet seen in a terminal state."""
         return frozenset(self._pending)
+
+    def last_status(self, arn: str) -> QuantumTaskStatus | None:
+        """The status task ``arn`` was last seen in: its terminal status once finished,
+        else CREATED / QUEUED / RUNNING, or ``None`` while it was never seen."""
+        if arn in self._finished:
+            return self._finished[arn].status
+        entry = self._pending.get(arn)
+        if entry is None:
+            raise errors.ParameterError("arn", f"must be a tracked task ARN, got {arn!r}")
+        return entry.status
+
+    def status_counts(self) -> dict[str, int]:
+        """Tracked tasks by last seen status (:meth:`last_status`); pending tasks never
+        seen count under :data:`UNKNOWN_STATUS`. Statuses with no task are left out."""
+        return {key: count for key, count in self._counts.items() if count}
 
     @property
     def arns(self) -> tuple[str, ...]:
@@ -548,6 +606,7 @@ class TaskTracker:
             raise errors.ParameterError("arn", f"the tracker is sealed: cannot add {arn}")
         self._tracked[arn] = None
         self._pending[arn] = entry
+        self._count(None, UNKNOWN_STATUS)
         self._ensure_running()
         self._notify()
 
@@ -594,6 +653,10 @@ class TaskTracker:
         try:
             while self._pending:
                 await self._tick()
+                if self._status_changed:
+                    self._status_changed = False
+                    if self._on_status_change is not None:
+                        self._on_status_change()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -687,9 +750,27 @@ class TaskTracker:
         # task early without speeding up its backoff.
         entry.next_due = now + self.poll.delay_at(now - entry.added)
 
+    def _count(self, old: str | None, new: str) -> None:
+        if old is not None:
+            self._counts[old] -= 1
+        self._counts[new] = self._counts.get(new, 0) + 1
+
+    @staticmethod
+    def _key(entry: _Entry) -> str:
+        return UNKNOWN_STATUS if entry.status is None else entry.status.value
+
+    def _set_status(self, entry: _Entry, status: QuantumTaskStatus) -> None:
+        if entry.status != status:
+            old = self._key(entry)
+            entry.status = status
+            self._count(old, status.value)
+            self._status_changed = True
+
     def _complete(self, arn: str, item: QuantumTask | QuantumTaskSummary) -> None:
-        if self._pending.pop(arn, None) is None:
+        entry = self._pending.pop(arn, None)
+        if entry is None:
             return
+        self._count(self._key(entry), item.status.value)
         self._finished[arn] = item
         self._order.append(arn)
 
@@ -734,23 +815,35 @@ class TaskTracker:
         now = self._clock()
         lo = min(cast(datetime, e.created_lo) for e in anchored) - timedelta(seconds=1)
         hi = max(cast(datetime, e.created_hi) for e in anchored) + timedelta(seconds=1)
-        filters = [
-            QuantumTaskFilter.status(*_TERMINAL),
-            QuantumTaskFilter("createdAt", "BETWEEN", (lo, hi)),
-        ]
+        # Now and then (observe_active) the same window without the status filter: the
+        # pages then also say which pending tasks are QUEUED or RUNNING.
+        active = self.observe_active and now >= self._active_ready_at
+        filters = [QuantumTaskFilter("createdAt", "BETWEEN", (lo, hi))]
+        if not active:
+            filters.insert(0, QuantumTaskFilter.status(*_TERMINAL))
         devices = {e.device_arn for e in anchored}
         if None not in devices and len(devices) <= _DEVICES_PER_FILTER:
             filters.append(QuantumTaskFilter("deviceArn", "EQUAL", sorted(cast(set[str], devices))))
         self.stats.window_sweeps += 1
+        if active:
+            self.stats.active_sweeps += 1
+            self._active_ready_at = now + self.sweep.active_interval
         found = await self._search_pages(filters)
         if found is None:
             return
-        self._window_pages = max(1, math.ceil(len(found) / self.sweep.page_size))
+        # The cost model of terminal sweeps counts finished tasks only.
+        terminal = sum(1 for summary in found if summary.status in _TERMINAL_SET)
+        self._window_pages = max(1, math.ceil(terminal / self.sweep.page_size))
         finished = 0
         for summary in found:
-            if summary.quantum_task_arn in self._pending and summary.status in _TERMINAL_SET:
+            entry = self._pending.get(summary.quantum_task_arn)
+            if entry is None:
+                continue
+            if summary.status in _TERMINAL_SET:
                 self._complete(summary.quantum_task_arn, summary)
                 finished += 1
+            else:
+                self._set_status(entry, summary.status)
         for entry in anchored:
             if entry.arn in self._pending:
                 self._reschedule(entry, now)
@@ -779,6 +872,7 @@ class TaskTracker:
                     finished += 1
                 else:
                     self._observe(entry, summary.created_at, summary.device_arn, now)
+                    self._set_status(entry, summary.status)
         if finished:
             self._notify()
 
@@ -809,6 +903,7 @@ class TaskTracker:
                 finished += 1
             else:
                 self._observe(entry, task.created_at, task.device_arn, self._clock())
+                self._set_status(entry, task.status)
 
         await _all(check(entry) for entry in entries)
         if finished:

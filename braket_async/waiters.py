@@ -467,11 +467,24 @@ class WaitersMixin(SessionCore):
         *,
         poll: PollPolicy | None = None,
         sweep: SweepPolicy | None = None,
+        observe_active: bool = False,
+        on_status_change: Callable[[], object] | None = None,
     ) -> TaskTracker:
-        """A :class:`~braket_async.tracking.TaskTracker` on this session, following ``arns``."""
+        """A :class:`~braket_async.tracking.TaskTracker` on this session, following ``arns``.
+
+        ``observe_active`` also learns which pending tasks are QUEUED or RUNNING
+        (``tracker.status_counts()``) at a bounded extra cost; ``on_status_change`` is called
+        after each round in which one changed.
+        """
         from .tracking import TaskTracker
 
-        tracker = TaskTracker(self, poll=poll, sweep=sweep)
+        tracker = TaskTracker(
+            self,
+            poll=poll,
+            sweep=sweep,
+            observe_active=observe_active,
+            on_status_change=on_status_change,
+        )
         for arn in arns:
             tracker.add(arn)
         return tracker

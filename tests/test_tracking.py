@@ -29,7 +29,7 @@ from braket_async import (
 from braket_async.local import LocalBraket, Quotas
 from braket_async.models import SearchQuantumTasksPage
 from braket_async.polling import PollPolicy
-from braket_async.tracking import SweepPolicy, TaskTracker
+from braket_async.tracking import UNKNOWN_STATUS, SweepPolicy, TaskTracker
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 DM1 = "arn:aws:braket:::device/quantum-simulator/amazon/dm1"
@@ -435,6 +435,84 @@ async def test_sweeps_can_be_turned_off() -> None:
     assert fake.calls["GetQuantumTask"] >= 30
 
 
+# --------------------------------------------------------------------------- active statuses
+
+
+async def test_gets_report_queued_and_running_for_free() -> None:
+    fake = FakeBraket()
+    arn = fake.create(10.0)
+    seen: list[QuantumTaskStatus | None] = []
+    tracker = TaskTracker(fake, on_status_change=lambda: seen.append(tracker.last_status(arn)))
+    tracker.add(arn)
+    assert tracker.last_status(arn) is None
+    assert tracker.status_counts() == {UNKNOWN_STATUS: 1}
+    await tracker.wait_all(details=False)
+    assert seen == [QuantumTaskStatus.QUEUED, QuantumTaskStatus.RUNNING]
+    assert tracker.last_status(arn) == QuantumTaskStatus.COMPLETED
+    assert tracker.status_counts() == {"COMPLETED": 1}
+    assert fake.calls["SearchQuantumTasks"] == 0 and tracker.stats.active_sweeps == 0
+    with pytest.raises(ParameterError, match="arn"):
+        tracker.last_status(new_arn())
+
+
+async def run_feed(
+    fake: FakeBraket, durations: Sequence[float], **kwargs: Any
+) -> tuple[TaskTracker, list[dict[str, int]], float]:
+    """Track tasks created at 20/s; the status counts at every change, and the time taken."""
+    snapshots: list[dict[str, int]] = []
+    tracker = TaskTracker(
+        fake, on_status_change=lambda: snapshots.append(tracker.status_counts()), **kwargs
+    )
+    start = fake.now
+    async with tracker:
+        feeder = asyncio.create_task(feed(fake, tracker, durations, rate=20.0))
+        done = [t async for t in tracker.as_completed(details=False, until_sealed=True)]
+        await feeder
+    assert len(done) == len(durations)
+    return tracker, snapshots, fake.now - start
+
+
+async def test_observe_active_learns_queued_and_running_from_window_sweeps() -> None:
+    durations = [20.0 + (i * 7919 % 13) for i in range(1000)]  # 20-32 s: QUEUED, then RUNNING
+    plain, plain_snaps, _ = await run_feed(FakeBraket(), durations)
+    fake = FakeBraket()
+    active, snaps, span = await run_feed(
+        fake, durations, observe_active=True, sweep=SweepPolicy(active_interval=5.0)
+    )
+    # Without observe_active window sweeps only ever see finished tasks.
+    assert plain.stats.active_sweeps == 0
+    assert not any(s.get("QUEUED") and s.get("RUNNING") for s in plain_snaps)
+    # With it, the pending tasks are seen queued and then running, from the sweeps' pages.
+    assert any(s.get("QUEUED", 0) > 100 for s in snaps)
+    assert any(s.get("RUNNING", 0) > 100 for s in snaps)
+    assert any(s.get("QUEUED", 0) > 0 and s.get("RUNNING", 0) > 0 for s in snaps)
+    assert snaps[-1].get("COMPLETED", 0) == len(durations) - sum(
+        v for k, v in snaps[-1].items() if k != "COMPLETED"
+    )
+    # Bounded: at most one unfiltered sweep per active_interval (of fake time), and the whole
+    # run stays well inside the tracker's budget of a tenth of a 1 s poller's calls.
+    assert 2 <= active.stats.active_sweeps <= span / 5.0 + 1
+    calls = fake.calls["SearchQuantumTasks"] + fake.calls["GetQuantumTask"]
+    assert active.stats.status_calls == calls
+    assert active.stats.status_calls <= 0.1 * naive_calls(fake, list(fake.tasks))
+    extra = active.stats.status_calls - plain.stats.status_calls
+    # Each unfiltered sweep reads at most every task of the window: ceil(1000 / 100) pages.
+    assert extra <= active.stats.active_sweeps * math.ceil(len(durations) / 100)
+
+
+async def test_a_failing_status_hook_stops_the_tracker() -> None:
+    fake = FakeBraket()
+    arn = fake.create(10.0)
+
+    def hook() -> None:
+        raise RuntimeError("progress display broke")
+
+    tracker = TaskTracker(fake, on_status_change=hook)
+    tracker.add(arn)
+    with pytest.raises(RuntimeError, match="progress display broke"):
+        await tracker.wait_all()
+
+
 # --------------------------------------------------------------------------- local service
 
 SCALE = 5.0
@@ -542,3 +620,33 @@ async def test_poll_policy_is_used_per_task(quota_local: LocalBraket) -> None:
     # Tasks run 1 s; polling at most every 0.2 s means a handful of gets, and no search.
     assert tracker.stats.search_calls == 0
     assert tracker.stats.get_calls >= 2
+
+
+async def test_local_tasks_are_seen_queued_then_running(make_local: Any) -> None:
+    """Through the real service: tasks sit QUEUED, then RUNNING, long enough to be seen."""
+    local = await make_local(queue_delay=1.5, run_delay=1.5, quotas=Quotas.off())
+    snapshots: list[dict[str, int]] = []
+    braket = await open_session(local)
+    try:
+        n = 40
+        tracker = braket.track(  # the session's public door to a tracker
+            observe_active=True,
+            poll=PollPolicy(initial=0.2, maximum=0.5),
+            sweep=SweepPolicy(min_interval=0.2, active_interval=0.5),
+            on_status_change=lambda: snapshots.append(tracker.status_counts()),
+        )
+        async with tracker:
+            for arn in await create_many(braket, local, n):
+                tracker.add(arn, device_arn=SV1)
+            done = [s async for s in tracker.as_completed(details=False)]
+        calls = local.ledger.snapshot()["calls"]
+    finally:
+        await braket.close()
+    assert len({s.quantum_task_arn for s in done}) == n
+    assert any(s.get("QUEUED", 0) + s.get("CREATED", 0) > 0 for s in snapshots)
+    assert any(s.get("RUNNING", 0) > 0 for s in snapshots)
+    assert tracker.status_counts() == {"COMPLETED": n}
+    # Every status call is on the ledger; unfiltered sweeps read one page each here.
+    searches = calls.get("SearchQuantumTasks", 0)
+    assert calls.get("GetQuantumTask", 0) + searches == tracker.stats.status_calls
+    assert 1 <= tracker.stats.active_sweeps <= tracker.stats.window_sweeps <= searches

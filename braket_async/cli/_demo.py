@@ -69,7 +69,7 @@ async def run(args: argparse.Namespace, out: Output) -> int:
                 bar.update(
                     submitted=p.submitted + p.submit_failed,
                     finished=p.done,
-                    extra=f"{rate:.0f} tasks/s",
+                    extra=f"queued {p.queued}, running {p.running}, {rate:.0f} tasks/s",
                 )
 
             batch = braket.submit_batch(

@@ -35,7 +35,11 @@ async def submit(ctx: Context, args: argparse.Namespace) -> int:
     with ctx.out.progress(len(items), fields=fields) as bar:
 
         def on_progress(p: BatchProgress) -> None:
-            bar.update(submitted=p.submitted + p.submit_failed, finished=p.done)
+            bar.update(
+                submitted=p.submitted + p.submit_failed,
+                finished=p.done,
+                extra=_active_note(p.queued, p.running) if args.wait else "",
+            )
 
         batch = ctx.braket.submit_batch(
             items,
@@ -185,13 +189,23 @@ async def _track(
     finished: list[QuantumTask] = []
     timed_out = False
     with out.progress(len(arns), fields=("finished",)) as bar:
+
+        def show() -> None:
+            seen = tracker.status_counts()
+            queued = seen.get(QuantumTaskStatus.CREATED.value, 0)
+            queued += seen.get(QuantumTaskStatus.QUEUED.value, 0)
+            running = seen.get(QuantumTaskStatus.RUNNING.value, 0)
+            bar.update(finished=len(finished), extra=_active_note(queued, running))
+
+        # observe_active: the bar also shows how many tasks are queued / running.
+        tracker = TaskTracker(ctx.braket, observe_active=True, on_status_change=show)
         try:
-            async with asyncio.timeout(limit), TaskTracker(ctx.braket) as tracker:
+            async with asyncio.timeout(limit), tracker:
                 for arn in arns:
                     tracker.add(arn)
                 async for task in tracker.as_completed():
                     finished.append(task)
-                    bar.update(finished=len(finished))
+                    show()
         except TimeoutError:
             timed_out = True
     return finished, timed_out
@@ -264,3 +278,8 @@ def _read_program(path: str) -> str:
     if not text.strip():
         raise CliError(f"{path} is empty: expected an OpenQASM 3 program")
     return text
+
+
+def _active_note(queued: int, running: int) -> str:
+    """The progress bar's note on tasks not finished yet (as last seen by the tracker)."""
+    return f"queued {queued}, running {running}"

@@ -46,5 +46,5 @@ async def test_the_demo_command_works_cold_without_a_terminal() -> None:
     assert "GHZ, 4 qubits" in text and "0000" in text and "1111" in text
     assert "tasks completed" in text and "10 of 10" in text
     assert "Braket API calls per task" in text and "throttled (429)" in text
-    assert "submitted 10/10, finished 10/10" in log  # plain progress lines off a terminal
+    assert "submitted 10/10, finished 10/10 (queued 0, running 0," in log  # plain lines off a TTY
     assert "\x1b[" not in text + log  # no terminal escapes in logs

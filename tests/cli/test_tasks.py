@@ -78,6 +78,24 @@ async def test_wait_follows_tasks_to_the_end(
     assert {t["status"] for t in run.json()} == {"COMPLETED"}
 
 
+async def test_wait_shows_how_many_tasks_are_queued_and_running(cli: Any, make_local: Any) -> None:
+    slow = await make_local(queue_delay=3.0)
+    session = BraketSession(
+        endpoint_url=slow.endpoint_url,
+        s3_endpoint_url=slow.s3_endpoint_url,
+        region_name="us-east-1",
+    )
+    async with session as braket:
+        arns = [await create(braket, slow, ghz(2)) for _ in range(2)]
+    run = await cli("task", "wait", *arns, local=slow)
+    assert run.code == 0, run.err
+    # Plain progress lines off a terminal: the first one, before any task finished, says
+    # both are still queued; the last one that none is left.
+    lines = [line for line in run.err.splitlines() if line.startswith("finished ")]
+    assert lines[0] == "finished 0/2 (queued 2, running 0)"
+    assert lines[-1] == "finished 2/2 (queued 0, running 0)"
+
+
 async def test_wait_exits_3_when_a_task_fails_and_says_why(
     cli: Any, braket: BraketSession, local_braket: LocalBraket
 ) -> None:
