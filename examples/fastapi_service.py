@@ -249,12 +249,14 @@ async def run_batch(record: BatchRecord, batch: Batch) -> None:
     try:
         async with batch:
             async for outcome in batch:
-                if outcome.task is not None:  # the task ran: COMPLETED, FAILED or CANCELLED
+                state = outcome.final_state  # the full task, or its search summary
+                if state is not None:  # the task ran: COMPLETED, FAILED or CANCELLED
                     record.finished(
                         outcome.index,
-                        outcome.task.quantum_task_arn,
-                        str(outcome.task.status),
-                        outcome.task.failure_reason,
+                        state.quantum_task_arn,
+                        str(state.status),
+                        # failed and cancelled tasks always come with the full task
+                        outcome.task.failure_reason if outcome.task is not None else None,
                     )
                 else:  # never created (validation error, retries exhausted, cancelled first)
                     record.errors[outcome.index] = str(outcome.error)
@@ -352,6 +354,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # CPU work over time, so its event loop keeps answering other requests quickly.
             max_in_flight=max(16, round(16 * config.rate_scale)),
             sweep=SweepPolicy(max_concurrency=4),
+            # statuses from the tracker's sweeps: no GetQuantumTask (nor its parsing on this
+            # loop) per completed task
+            details=False,
         )
         work.spawn(run_batch(record, record.batch), key=record.batch_id, value=record)
         return {
