@@ -1,0 +1,19 @@
+"""Braket state-change events (EventBridge), and the feeds that deliver them."""
+
+from ._types import (
+    BraketEvent,
+    EventCallback,
+    EventFeed,
+    JobStateChange,
+    TaskStateChange,
+    Unsubscribe,
+)
+
+__all__ = [
+    "BraketEvent",
+    "EventCallback",
+    "EventFeed",
+    "JobStateChange",
+    "TaskStateChange",
+    "Unsubscribe",
+]
