@@ -74,6 +74,7 @@ from .models.results import GateModelResult
 from .polling import PollPolicy, RetryBudget
 from .programs import OpenQASMProgram, gate_model_parameters
 from .ratelimit import Adaptive, Rate, RateLimiter, RateLimits
+from .telemetry import Telemetry
 from .tracking import SweepPolicy, TaskTracker, TrackerStats
 from .waiters import BraketWaiter, JobEventGap
 
@@ -140,6 +141,7 @@ __all__ = [
     "SweepPolicy",
     "TaskRequest",
     "TaskTracker",
+    "Telemetry",
     "ThrottlingException",
     "TrackerStats",
     "ValidationException",

@@ -45,6 +45,7 @@ from .models.common import ProgramSetValidationFailure
 from .paginate import PaginationMixin
 from .ratelimit import RateLimiter, RateLimits, observe_throttles
 from .results import ResultsMixin
+from .telemetry import CallRecord, Telemetry
 from .waiters import WaitersMixin
 
 __all__ = ["BraketSession"]
@@ -111,6 +112,7 @@ class BraketSession(
         logs_endpoint_url: str | None = None,
         max_pool_connections: int = 100,
         rate_limits: RateLimits | None = None,
+        telemetry: Telemetry | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.monotonic,
     ) -> None:
@@ -136,6 +138,7 @@ class BraketSession(
             clock=clock,
             sleep=sleep,
         )
+        self._telemetry = telemetry if telemetry is not None else Telemetry()
         self._state: str = _NEW
         self._loop: asyncio.AbstractEventLoop | None = None
         self._region: str | None = region_name
@@ -190,6 +193,7 @@ class BraketSession(
         self._client = client
         # every throttled attempt, including those botocore retries itself, slows the limiter
         observe_throttles(client.meta.events, self._rate_limiter)
+        self._telemetry.register(client.meta.events)
         self._methods = {op: getattr(client, name) for op, name in _METHOD_NAMES.items()}
         self._lazy_lock = asyncio.Lock()
         self._warm_lock = asyncio.Lock()
@@ -263,6 +267,11 @@ class BraketSession(
         return self._clock
 
     @property
+    def telemetry(self) -> Telemetry:
+        """Where this session reports spans and metrics (see :mod:`braket_async.telemetry`)."""
+        return self._telemetry
+
+    @property
     def rate_limiter(self) -> RateLimiter:
         """The client-side rate limiter shared by every call of this session."""
         return self._rate_limiter
@@ -270,6 +279,14 @@ class BraketSession(
     # -- SessionCore -------------------------------------------------------------------------
 
     async def _invoke(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        if self._telemetry.recording:
+            with self._telemetry.operation(operation) as record:
+                return await self._send(operation, params, record)
+        return await self._send(operation, params, None)
+
+    async def _send(
+        self, operation: str, params: dict[str, Any], record: CallRecord | None
+    ) -> dict[str, Any]:
         loop = self._loop
         if loop is None or loop is not asyncio.get_running_loop():
             raise self._state_error()
@@ -277,7 +294,12 @@ class BraketSession(
             method = self._methods[operation]
         except KeyError:
             raise self._unknown_operation(operation) from None
-        await self._rate_limiter.acquire(operation)
+        if record is None:
+            await self._rate_limiter.acquire(operation)
+        else:
+            started = self._clock()
+            await self._rate_limiter.acquire(operation)
+            record.limiter_wait = self._clock() - started
         try:
             if self._cold:
                 response = await self._first_call(method, params)

@@ -69,6 +69,7 @@ EXPECTED = {
     "SweepPolicy",
     "TaskRequest",
     "TaskTracker",
+    "Telemetry",
     "ThrottlingException",
     "TrackerStats",
     "ValidationException",

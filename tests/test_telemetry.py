@@ -1,0 +1,192 @@
+"""OpenTelemetry spans and metrics, read back from the SDK's in-memory exporters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from braket_async import BraketSession, RateLimits, ResourceNotFoundException, Telemetry
+from braket_async.local import LocalBraket
+from tests._wire import Reply, wire_server
+from tests.conftest import TEST_CREDENTIALS, TEST_REGION
+
+SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+NOT_FOUND = Reply(404, '{"message": "no"}', {"x-amzn-ErrorType": "ResourceNotFoundException"})
+
+
+class Signals:
+    """One session's telemetry, kept apart from every other test's."""
+
+    def __init__(self) -> None:
+        self.spans = InMemorySpanExporter()
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
+        self.reader = InMemoryMetricReader()
+        self.telemetry = Telemetry(
+            tracer_provider=tracer_provider,
+            meter_provider=MeterProvider(metric_readers=[self.reader]),
+        )
+
+    def finished(self, name: str) -> list[ReadableSpan]:
+        return [s for s in self.spans.get_finished_spans() if s.name == name]
+
+    def points(self, metric: str) -> list[Any]:
+        data = self.reader.get_metrics_data()
+        found = []
+        for resource in data.resource_metrics if data else ():
+            for scope in resource.scope_metrics:
+                for m in scope.metrics:
+                    if m.name == metric:
+                        found.extend(m.data.data_points)
+        return found
+
+
+@pytest.fixture
+def signals() -> Iterator[Signals]:
+    yield Signals()
+
+
+def session_on(endpoint_url: str, telemetry: Telemetry, **kwargs: Any) -> BraketSession:
+    return BraketSession(
+        endpoint_url=endpoint_url,
+        region_name=TEST_REGION,
+        telemetry=telemetry,
+        **TEST_CREDENTIALS,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+async def traced(local_braket: LocalBraket, signals: Signals) -> AsyncIterator[BraketSession]:
+    async with session_on(local_braket.endpoint_url, signals.telemetry) as session:
+        yield session
+
+
+async def test_one_call_is_one_client_span_with_aws_sdk_attributes(
+    traced: BraketSession, signals: Signals
+) -> None:
+    await traced.get_device(SV1)
+
+    (span,) = signals.finished("Braket.GetDevice")
+    assert span.kind is SpanKind.CLIENT
+    attributes = dict(span.attributes or {})
+    assert attributes["rpc.system"] == "aws-api"
+    assert attributes["rpc.service"] == "Braket"
+    assert attributes["rpc.method"] == "GetDevice"
+    assert attributes["http.response.status_code"] == 200
+    assert len(str(attributes["aws.request_id"])) == 36  # the service's uuid4
+    assert attributes["braket_async.attempts"] == 1
+    assert attributes["braket_async.throttled_attempts"] == 0
+    assert float(attributes["braket_async.limiter_wait_s"]) >= 0.0  # type: ignore[arg-type]
+    assert span.status.status_code is StatusCode.UNSET
+
+    (calls,) = signals.points("braket_async.calls")
+    assert calls.value == 1
+    assert dict(calls.attributes) == {"rpc.method": "GetDevice"}
+    (wait,) = signals.points("braket_async.limiter.wait")
+    assert wait.count == 1
+
+
+async def test_a_failed_call_records_its_error_code(
+    traced: BraketSession, signals: Signals
+) -> None:
+    missing = "arn:aws:braket:us-east-1:123456789012:quantum-task/does-not-exist"
+    with pytest.raises(ResourceNotFoundException):
+        await traced.get_quantum_task(missing)
+
+    (span,) = signals.finished("Braket.GetQuantumTask")
+    attributes = dict(span.attributes or {})
+    assert attributes["error.type"] == "ResourceNotFoundException"
+    assert attributes["http.response.status_code"] == 404
+    assert span.status.status_code is StatusCode.ERROR
+    (calls,) = signals.points("braket_async.calls")
+    assert dict(calls.attributes) == {
+        "rpc.method": "GetQuantumTask",
+        "error.type": "ResourceNotFoundException",
+    }
+
+
+async def test_a_throttled_then_successful_call_counts_both_attempts(signals: Signals) -> None:
+    device = json.dumps(
+        {
+            "deviceArn": SV1,
+            "deviceName": "SV1",
+            "deviceType": "SIMULATOR",
+            "deviceStatus": "ONLINE",
+            "providerName": "Amazon Braket",
+            "deviceCapabilities": "{}",
+        }
+    )
+    replies = [
+        Reply(429, '{"message": "slow down"}', {"x-amzn-ErrorType": "ThrottlingException"}),
+        Reply(200, device, {"x-amzn-RequestId": "req-2"}),
+    ]
+    async with wire_server() as server:
+
+        async def script(_request: Any) -> Any:
+            from aiohttp import web
+
+            reply = replies.pop(0)
+            return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
+
+        server.handler = script
+        async with session_on(
+            server.url, signals.telemetry, rate_limits=RateLimits.off()
+        ) as session:
+            await session.get_device(SV1)
+
+    assert len(server.requests) == 2  # botocore retried the 429 inside one call
+    (span,) = signals.finished("Braket.GetDevice")
+    attributes = dict(span.attributes or {})
+    assert attributes["braket_async.attempts"] == 2
+    assert attributes["braket_async.throttled_attempts"] == 1
+    assert attributes["aws.request_id"] == "req-2"
+    (throttles,) = signals.points("braket_async.throttles")
+    assert throttles.value == 1
+    assert dict(throttles.attributes) == {"rpc.method": "GetDevice"}
+
+
+async def test_the_trace_context_travels_in_the_request_headers(signals: Signals) -> None:
+    async with wire_server() as server:
+        server.reply = NOT_FOUND
+        async with session_on(server.url, signals.telemetry) as session:
+            with pytest.raises(ResourceNotFoundException):
+                await session.get_device(SV1)
+
+    (span,) = signals.finished("Braket.GetDevice")
+    traceparent = server.headers[0]["traceparent"]
+    assert traceparent.split("-")[1] == format(span.context.trace_id, "032x")
+    assert traceparent.split("-")[2] == format(span.context.span_id, "016x")
+
+
+async def test_telemetry_off_reports_nothing(local_braket: LocalBraket) -> None:
+    off = Telemetry.off()
+    assert not off.recording
+    async with wire_server() as server:
+        server.reply = NOT_FOUND
+        async with session_on(server.url, off) as session:
+            with pytest.raises(ResourceNotFoundException):
+                await session.get_device(SV1)
+    assert "traceparent" not in server.headers[0]
+
+
+async def test_feature_spans_nest_the_calls_they_make(
+    traced: BraketSession, signals: Signals
+) -> None:
+    with signals.telemetry.span("braket_async.test.parent", {"arn": SV1, "skip": None}) as parent:
+        assert parent.is_recording()
+        await traced.get_device(SV1)
+
+    (outer,) = signals.finished("braket_async.test.parent")
+    (call,) = signals.finished("Braket.GetDevice")
+    assert dict(outer.attributes or {}) == {"arn": SV1}
+    assert call.parent is not None and call.parent.span_id == outer.context.span_id
