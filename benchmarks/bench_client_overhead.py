@@ -13,8 +13,14 @@ GetQuantumTask carries two timestamps; braket-async installs a ``datetime.fromis
 timestamp parser (aware UTC datetimes, ~0.2 us) in place of botocore's dateutil one (~35 us),
 which is why it can come out cheaper than raw aiobotocore.
 
+Telemetry: the default session (OpenTelemetry installed but no SDK configured, so every call
+pays only the ``Telemetry.recording`` check) is measured beside ``braket_async_telemetry_off``
+(``Telemetry.off()``: no check at all) and ``braket_async_traced`` (an SDK tracer and meter
+provider, spans batched to an exporter that drops them), so the cost of tracing off and on is
+read from the same run: ``off_cost`` = default / telemetry-off (target <= 1.02).
+
     python benchmarks/bench_client_overhead.py [--calls N] [--rounds R] [--concurrency C]
-                                               [--with-rate-limits]
+                                               [--with-rate-limits] [--no-tracing]
 
 Writes ``benchmarks/out/bench_client_overhead.json``.
 """
@@ -38,7 +44,7 @@ import aiobotocore
 from _harness import local_service
 from aiobotocore.session import AioSession
 
-from braket_async import BraketSession, OpenQASMProgram, RateLimits
+from braket_async import BraketSession, OpenQASMProgram, RateLimits, Telemetry
 from braket_async._session import _merge_config
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
@@ -78,18 +84,49 @@ async def raw_client(endpoint_url: str) -> AsyncIterator[Any]:
         yield client
 
 
+def traced_telemetry() -> Telemetry:
+    """SDK providers as a service would configure them, exporting into the void."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
+
+    class Drop(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(BatchSpanProcessor(Drop()))
+    return Telemetry(tracer_provider=tracer_provider, meter_provider=MeterProvider())
+
+
 async def run(args: argparse.Namespace, endpoint_url: str, bucket: str) -> dict[str, Any]:
     limits = None if args.with_rate_limits else RateLimits.off()
-    async with (
-        BraketSession(
+
+    def session(telemetry: Telemetry | None = None) -> BraketSession:
+        return BraketSession(
             endpoint_url=endpoint_url,
             region_name="us-east-1",
             rate_limits=limits,
+            telemetry=telemetry,
             aws_access_key_id=CREDENTIALS["aws_access_key_id"],
             aws_secret_access_key=CREDENTIALS["aws_secret_access_key"],
-        ) as ours,
-        raw_client(endpoint_url) as raw,
-    ):
+        )
+
+    async with contextlib.AsyncExitStack() as stack:
+        ours = await stack.enter_async_context(session())
+        raw = await stack.enter_async_context(raw_client(endpoint_url))
+        variants = {"braket_async": ours}
+        if args.tracing:
+            variants["braket_async_telemetry_off"] = await stack.enter_async_context(
+                session(Telemetry.off())
+            )
+            variants["braket_async_traced"] = await stack.enter_async_context(
+                session(traced_telemetry())
+            )
         arn = await ours.create_quantum_task(
             device_arn=SV1,
             action=OpenQASMProgram(BELL),
@@ -107,11 +144,12 @@ async def run(args: argparse.Namespace, endpoint_url: str, bucket: str) -> dict[
                 "GetQuantumTask": lambda: raw.get_quantum_task(quantumTaskArn=arn),
                 "GetDevice": lambda: raw.get_device(deviceArn=SV1),
             },
-            "braket_async": {
-                "GetQuantumTask": lambda: ours.get_quantum_task(arn),
-                "GetDevice": lambda: ours.get_device(SV1),
-            },
         }
+        for name, variant in variants.items():
+            clients[name] = {
+                "GetQuantumTask": lambda v=variant: v.get_quantum_task(arn),
+                "GetDevice": lambda v=variant: v.get_device(SV1),
+            }
         for calls in clients.values():  # warm both: connections, caches, code paths
             for call in calls.values():
                 await measure(call, 50, args.concurrency)
@@ -131,25 +169,33 @@ async def run(args: argparse.Namespace, endpoint_url: str, bucket: str) -> dict[
                         for client in order:
                             call = clients[client][operation]
                             spent[client] += await measure(call, size, concurrency) * size
-                        order.reverse()
+                        order = order[1:] + order[:1]  # rotate: each client leads in turn
                     for client, cpu in spent.items():
                         samples.setdefault(key, {}).setdefault(client, []).append(cpu / args.calls)
+
+    def ratio(top: list[float], bottom: list[float]) -> tuple[float, list[float]]:
+        rounds = [t / b for t, b in zip(top, bottom, strict=True)]
+        return round(statistics.median(rounds), 3), [round(r, 3) for r in rounds]
 
     results: dict[str, Any] = {}
     for key, by_client in samples.items():
         raw_us = statistics.median(by_client["raw_aiobotocore"]) * 1e6
         ours_us = statistics.median(by_client["braket_async"]) * 1e6
-        ratios = [
-            o / r
-            for o, r in zip(by_client["braket_async"], by_client["raw_aiobotocore"], strict=True)
-        ]
+        median_ratio, round_ratios = ratio(by_client["braket_async"], by_client["raw_aiobotocore"])
         results[key] = {
             "raw_aiobotocore_cpu_us_per_call": round(raw_us, 1),
             "braket_async_cpu_us_per_call": round(ours_us, 1),
             "overhead_us_per_call": round(ours_us - raw_us, 1),
-            "ratio": round(statistics.median(ratios), 3),
-            "round_ratios": [round(r, 3) for r in ratios],
+            "ratio": median_ratio,
+            "round_ratios": round_ratios,
         }
+        if "braket_async_traced" in by_client:
+            off = by_client["braket_async_telemetry_off"]
+            traced = by_client["braket_async_traced"]
+            results[key]["telemetry_off_cpu_us_per_call"] = round(statistics.median(off) * 1e6, 1)
+            results[key]["traced_cpu_us_per_call"] = round(statistics.median(traced) * 1e6, 1)
+            results[key]["off_cost"] = ratio(by_client["braket_async"], off)[0]
+            results[key]["traced_vs_off"] = ratio(traced, off)[0]
     return results
 
 
@@ -162,6 +208,12 @@ def main(argv: list[str] | None = None) -> int:
         "--with-rate-limits",
         action="store_true",
         help="keep braket-async's AWS default client-side rate limits on",
+    )
+    parser.add_argument(
+        "--no-tracing",
+        dest="tracing",
+        action="store_false",
+        help="skip the telemetry-off and traced sessions",
     )
     parser.add_argument("--target", type=float, default=1.10)
     args = parser.parse_args(argv)
@@ -177,6 +229,17 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['braket_async_cpu_us_per_call']:>14}{r['ratio']:>8}"
         )
     print("ratio = median over rounds of (ours CPU / raw CPU), chunks interleaved")
+    if args.tracing:
+        print(
+            f"{'case':<28}{'off us/call':>14}{'traced us/call':>16}"
+            f"{'off_cost':>10}{'traced/off':>12}"
+        )
+        for key, r in results.items():
+            print(
+                f"{key:<28}{r['telemetry_off_cpu_us_per_call']:>14}"
+                f"{r['traced_cpu_us_per_call']:>16}{r['off_cost']:>10}{r['traced_vs_off']:>12}"
+            )
+        print("off_cost = default session (no SDK configured) / Telemetry.off() (target <= 1.02)")
     verdict = "PASS" if worst <= args.target else "FAIL"
     print(f"worst ratio {worst} (target <= {args.target}): {verdict}")
 
