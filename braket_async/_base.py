@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .telemetry import Telemetry
 
 __all__ = ["Clock", "SessionCore", "Sleep"]
 
@@ -43,6 +46,11 @@ class SessionCore(abc.ABC):
     @abc.abstractmethod
     def sleep(self) -> Sleep:
         """The session's sleep function (``asyncio.sleep`` unless injected)."""
+
+    @property
+    @abc.abstractmethod
+    def telemetry(self) -> Telemetry:
+        """Where the session reports spans and metrics."""
 
     @property
     @abc.abstractmethod

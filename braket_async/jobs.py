@@ -300,10 +300,11 @@ class JobsMixin(SessionCore):
                 "s3_bucket", "required: pass s3_bucket or set AMZN_BRAKET_OUT_S3_BUCKET"
             )
         base = f"s3://{bucket}/jobs/{name}/{_now_millis()}"
-        script_uri, entry = await self._upload_source(
-            source_module, entry_point, code_location or f"{base}/script"
-        )
-        channels = await self._upload_input_data(input_data, f"{base}/data")
+        with self.telemetry.span("braket_async.job.upload", {"job_name": name}):
+            script_uri, entry = await self._upload_source(
+                source_module, entry_point, code_location or f"{base}/script"
+            )
+            channels = await self._upload_input_data(input_data, f"{base}/data")
 
         algorithm: dict[str, Any] = {
             "scriptModeConfig": {

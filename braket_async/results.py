@@ -121,7 +121,10 @@ class ResultsMixin(SessionCore):
                 f"s3://{bucket}/{key} does not exist ({code})"
             )
 
-        return await _get_s3_object(await self._s3(), bucket, key, missing=missing)
+        data = await _get_s3_object(await self._s3(), bucket, key, missing=missing)
+        self.telemetry.count("results")
+        self.telemetry.count("result_bytes", len(data))
+        return data
 
 
 async def _get_s3_object(

@@ -67,7 +67,11 @@ def session_on(endpoint_url: str, telemetry: Telemetry, **kwargs: Any) -> Braket
 
 @pytest.fixture
 async def traced(local_braket: LocalBraket, signals: Signals) -> AsyncIterator[BraketSession]:
-    async with session_on(local_braket.endpoint_url, signals.telemetry) as session:
+    async with session_on(
+        local_braket.endpoint_url,
+        signals.telemetry,
+        s3_endpoint_url=local_braket.s3_endpoint_url,
+    ) as session:
         yield session
 
 
@@ -190,3 +194,47 @@ async def test_feature_spans_nest_the_calls_they_make(
     (call,) = signals.finished("Braket.GetDevice")
     assert dict(outer.attributes or {}) == {"arn": SV1}
     assert call.parent is not None and call.parent.span_id == outer.context.span_id
+
+
+async def test_downloaded_results_are_counted_with_their_bytes(
+    traced: BraketSession, signals: Signals, local_braket: LocalBraket
+) -> None:
+    arn = await traced.create_quantum_task(
+        device_arn=SV1,
+        action="OPENQASM 3; qubit[2] q; bit[2] c; h q[0]; cnot q[0], q[1]; c = measure q;",
+        shots=10,
+        output_s3_bucket=local_braket.default_bucket,
+        output_s3_key_prefix="telemetry",
+    )
+    task = await traced.wait_for_quantum_task(arn, timeout=60)
+    await traced.get_quantum_task_result(arn)
+
+    stored = await local_braket.objects.get_bytes(
+        local_braket.default_bucket, f"{task.output_s3_directory}/results.json"
+    )
+    (downloaded,) = signals.points("braket_async.results.downloaded")
+    (size,) = signals.points("braket_async.results.bytes")
+    assert downloaded.value == 1
+    assert size.value == len(stored) > 0
+
+
+async def test_a_hybrid_job_upload_is_a_span_that_ends_before_create_job(
+    traced: BraketSession, signals: Signals, local_braket: LocalBraket, tmp_path: Any
+) -> None:
+    script = tmp_path / "job.py"
+    script.write_text("def main():\n    pass\n")
+    await traced.create_hybrid_job(
+        source_module=script,
+        entry_point="job:main",
+        device=SV1,
+        job_name=f"telemetry-{tmp_path.name[-8:]}".replace("_", "-"),
+        role_arn="arn:aws:iam::123456789012:role/braket-jobs",
+        s3_bucket=local_braket.default_bucket,
+    )
+
+    (upload,) = signals.finished("braket_async.job.upload")
+    (create,) = signals.finished("Braket.CreateJob")
+    assert dict(upload.attributes or {})["job_name"].startswith("telemetry-")
+    assert create.parent is None  # a sibling of the upload, not inside it
+    assert upload.end_time is not None and create.start_time is not None
+    assert upload.end_time <= create.start_time  # the upload happens before the create
