@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import time
@@ -49,6 +50,8 @@ from .telemetry import CallRecord, Telemetry
 from .waiters import WaitersMixin
 
 __all__ = ["BraketSession"]
+
+_log = logging.getLogger("braket_async.session")
 
 _NEW: Final = "new"
 _OPEN: Final = "open"
@@ -279,10 +282,24 @@ class BraketSession(
     # -- SessionCore -------------------------------------------------------------------------
 
     async def _invoke(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        if self._telemetry.recording:
-            with self._telemetry.operation(operation) as record:
-                return await self._send(operation, params, record)
-        return await self._send(operation, params, None)
+        try:
+            if self._telemetry.recording:
+                with self._telemetry.operation(operation) as record:
+                    return await self._send(operation, params, record)
+            return await self._send(operation, params, None)
+        except errors.BraketError as exc:
+            if _log.isEnabledFor(logging.DEBUG):
+                _log.debug(
+                    "%s failed: %s",
+                    operation,
+                    exc,
+                    extra={
+                        "operation": operation,
+                        "error_code": getattr(exc, "code", None),
+                        "request_id": getattr(exc, "request_id", None),
+                    },
+                )
+            raise
 
     async def _send(
         self, operation: str, params: dict[str, Any], record: CallRecord | None

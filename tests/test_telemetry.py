@@ -238,3 +238,26 @@ async def test_a_hybrid_job_upload_is_a_span_that_ends_before_create_job(
     assert create.parent is None  # a sibling of the upload, not inside it
     assert upload.end_time is not None and create.start_time is not None
     assert upload.end_time <= create.start_time  # the upload happens before the create
+
+
+async def test_a_failed_call_is_logged_at_debug_with_stable_fields(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with wire_server() as server:
+        server.reply = Reply(
+            404,
+            '{"message": "no such device"}',
+            {"x-amzn-ErrorType": "ResourceNotFoundException", "x-amzn-RequestId": "req-9"},
+        )
+        async with session_on(server.url, Telemetry.off()) as session:
+            with (
+                caplog.at_level("DEBUG", logger="braket_async"),
+                pytest.raises(ResourceNotFoundException),
+            ):
+                await session.get_device(SV1)
+
+    (record,) = [r for r in caplog.records if r.name == "braket_async.session"]
+    assert record.levelname == "DEBUG"
+    assert record.__dict__["operation"] == "GetDevice"
+    assert record.__dict__["error_code"] == "ResourceNotFoundException"
+    assert record.__dict__["request_id"] == "req-9"
