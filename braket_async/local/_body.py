@@ -19,6 +19,7 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "check_content_length",
     "check_json_content_type",
+    "parse_json",
     "parse_json_object",
     "read_body",
 ]
@@ -81,9 +82,9 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
-def parse_json_object(raw: bytes, *, what: str = "Request body") -> dict[str, Any]:
-    """``raw`` as a JSON object (``{}`` when blank); 400 SerializationException when it is not
-    JSON, not an object, or nested deeper than :data:`MAX_JSON_DEPTH`."""
+def parse_json(raw: bytes, *, what: str = "Request body") -> Any:
+    """``raw`` as JSON (``{}`` when blank); 400 SerializationException when it is not JSON or
+    is nested deeper than :data:`MAX_JSON_DEPTH`."""
     if not raw.strip():
         return {}
     try:
@@ -95,11 +96,17 @@ def parse_json_object(raw: bytes, *, what: str = "Request body") -> dict[str, An
         ) from None
     except ValueError as exc:
         raise Serialization(f"{what} is not valid JSON: {exc}") from None
-    if not isinstance(doc, dict):
-        raise Serialization(f"{what} must be a JSON object")
     if _depth_exceeds(doc, MAX_JSON_DEPTH):
         raise Serialization(
             f"{what} is nested too deeply: at most {MAX_JSON_DEPTH} levels of JSON objects "
             "and arrays"
         )
+    return doc
+
+
+def parse_json_object(raw: bytes, *, what: str = "Request body") -> dict[str, Any]:
+    """:func:`parse_json`, and the document must be a JSON object."""
+    doc = parse_json(raw, what=what)
+    if not isinstance(doc, dict):
+        raise Serialization(f"{what} must be a JSON object")
     return doc

@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from ._body import check_json_content_type, parse_json_object, read_body
+from ._body import check_json_content_type, parse_json, read_body
 from ._errors import AccessDenied, ServiceError
 from ._faults import FaultConfig
 from ._guard import bound_host, browser_refusal, check_control_token
@@ -71,7 +71,7 @@ def _bad_request(message: str) -> web.Response:
 async def _read_json(request: web.Request) -> object:
     raw = await read_body(request)
     check_json_content_type(request, raw)
-    return parse_json_object(raw, what="body")
+    return parse_json(raw, what="body")
 
 
 def _guarded(handler: Handler, token: str | None) -> Handler:
