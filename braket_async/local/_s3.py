@@ -126,7 +126,7 @@ def _make_server(host: str, port: int, credentials: tuple[str, str]) -> Any:
     from ._aws_guard import SignedOnly
     from ._sigv4 import SigV4Verifier
 
-    verifier = SigV4Verifier(*credentials, allow_unsigned_payload=True)
+    verifier = SigV4Verifier(*credentials, s3=True)
     app = SignedOnly(DomainDispatcherApplication(create_backend_app), verifier, host)
     return make_server(host, port, app, threaded=True, request_handler=_Handler)
 

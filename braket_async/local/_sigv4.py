@@ -11,7 +11,9 @@ Both forms are accepted: the ``Authorization`` header and presigned query parame
 (``X-Amz-Algorithm``, ``X-Amz-Credential``, ``X-Amz-Date``, ``X-Amz-Expires``,
 ``X-Amz-SignedHeaders``, ``X-Amz-Signature``). A declared ``X-Amz-Content-SHA256`` is a
 signed value: a hex digest must match the body; ``UNSIGNED-PAYLOAD`` and ``STREAMING-*``
-are accepted only where ``allow_unsigned_payload`` (S3).
+are accepted only where ``s3`` is set. With ``s3`` set, S3's legacy presigned URLs
+(``AWSAccessKeyId``, ``Expires``, ``Signature``: what botocore's ``generate_presigned_url``
+makes for S3 by default) are verified too, with botocore's ``HmacV1QueryAuth``.
 
 Failures raise :class:`AuthFailure` with a :class:`FailureKind`; each front end renders it in
 its own protocol's codes (see ``docs/security.md``).
@@ -28,10 +30,10 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import attrs
-from botocore.auth import S3SigV4Auth, SigV4Auth
+from botocore.auth import HmacV1QueryAuth, S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
 from botocore.credentials import Credentials
@@ -108,6 +110,7 @@ class SignedRequest:
     signature: str
     presigned: bool
     declared_payload: str | None  # the X-Amz-Content-SHA256 header, if any
+    legacy_expires: str | None = None  # set for an S3 legacy (SigV2) presigned URL
 
     @property
     def needs_body(self) -> bool:
@@ -209,14 +212,24 @@ class _S3Signer(_DeclaredHeaders, S3SigV4Auth):  # type: ignore[misc]
     pass
 
 
+class _LegacyQuerySigner(HmacV1QueryAuth):  # type: ignore[misc]
+    # The string to sign carries the URL's Expires where a header signature has Date.
+    def __init__(self, credentials: Credentials, expires: str) -> None:
+        super().__init__(credentials)
+        self._expires_at = expires
+
+    def _get_date(self) -> str:
+        return self._expires_at
+
+
 class SigV4Verifier:
     """Verifies requests signed with one key pair.
 
     ``service``: the only signing name accepted in the credential scope (``None``: any,
     for the embedded server that serves several services on one port). Any region is
     accepted; the signature is recomputed with the region of the credential scope.
-    ``allow_unsigned_payload``: accept ``UNSIGNED-PAYLOAD`` / ``STREAMING-*`` as the declared
-    payload hash (S3 only).
+    ``s3``: accept ``UNSIGNED-PAYLOAD`` / ``STREAMING-*`` as the declared payload hash, and
+    S3's legacy presigned URLs.
     """
 
     def __init__(
@@ -225,7 +238,7 @@ class SigV4Verifier:
         secret_access_key: str,
         *,
         service: str | None = None,
-        allow_unsigned_payload: bool = False,
+        s3: bool = False,
         max_skew: float = MAX_CLOCK_SKEW,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -233,7 +246,7 @@ class SigV4Verifier:
             raise ValueError("access_key_id and secret_access_key must be non-empty strings")
         self._credentials = Credentials(access_key_id, secret_access_key)
         self._service = service
-        self._allow_unsigned = allow_unsigned_payload
+        self._s3 = s3
         self._max_skew = max_skew
         self._clock = clock
 
@@ -242,7 +255,7 @@ class SigV4Verifier:
     def check(self, request: Received) -> SignedRequest:
         """Parse and check the claims (key id, scope, date); raise :class:`AuthFailure`."""
         authorization = request.header("Authorization")
-        query = _query_pairs(request.query) if "X-Amz-" in request.query else []
+        query = _query_pairs(request.query)
         query_auth = {k: v for k, v in query if k.startswith("X-Amz-")}
         if authorization is not None:
             fields = _parse_authorization(authorization)
@@ -278,6 +291,8 @@ class SigV4Verifier:
             signed_headers = query_auth["X-Amz-SignedHeaders"]
             signature = query_auth["X-Amz-Signature"]
             amz_date = query_auth["X-Amz-Date"]
+        elif self._s3 and {"AWSAccessKeyId", "Signature", "Expires"} <= {k for k, _ in query}:
+            return self._check_legacy_query(dict(query))
         else:
             raise AuthFailure(FailureKind.MISSING, "Missing Authentication Token")
 
@@ -326,7 +341,7 @@ class SigV4Verifier:
         declared = request.header("X-Amz-Content-SHA256")
         if declared is not None and not (
             _HEX_SHA256.match(declared)
-            or (self._allow_unsigned and declared.startswith(_UNSIGNED_VALUES))
+            or (self._s3 and declared.startswith(_UNSIGNED_VALUES))
         ):
             raise AuthFailure(
                 FailureKind.PAYLOAD_MISMATCH,
@@ -344,6 +359,47 @@ class SigV4Verifier:
             presigned=presigned,
             declared_payload=declared,
         )
+
+    def _check_legacy_query(self, query: dict[str, str]) -> SignedRequest:
+        if not hmac.compare_digest(
+            query["AWSAccessKeyId"].encode(), self._credentials.access_key.encode()
+        ):
+            raise AuthFailure(
+                FailureKind.UNKNOWN_KEY,
+                "The AWS Access Key Id you provided does not exist in our records.",
+                presigned=True,
+            )
+        try:
+            expires = int(query["Expires"])
+        except ValueError:
+            raise _incomplete("Expires must be a number of seconds since the epoch", True) from None
+        if self._clock() > expires:
+            raise AuthFailure(FailureKind.EXPIRED, "Request has expired", presigned=True)
+        return SignedRequest(
+            access_key_id=query["AWSAccessKeyId"],
+            timestamp="",
+            region="",
+            service="s3",
+            signed_headers=(),
+            signature=query["Signature"],
+            presigned=True,
+            declared_payload="UNSIGNED-PAYLOAD",
+            legacy_expires=query["Expires"],
+        )
+
+    def _verify_legacy_query(self, request: Received, signed: SignedRequest) -> None:
+        assert signed.legacy_expires is not None
+        headers = HTTPHeaders()
+        for name in ("Content-MD5", "Content-Type"):
+            for value in request.header_values(name):
+                headers[name] = value
+        signer = _LegacyQuerySigner(self._credentials, signed.legacy_expires)
+        split = urlsplit(f"http://local{request.path}?{request.query}")
+        expected = signer.get_signature(request.method, split, headers)
+        if not hmac.compare_digest(expected.encode(), signed.signature.encode()):
+            raise AuthFailure(
+                FailureKind.BAD_SIGNATURE, _SIGNATURE_MISMATCH, presigned=True
+            )
 
     def _check_time(self, when: datetime, expires: str | None) -> None:
         now = datetime.fromtimestamp(self._clock(), UTC)
@@ -384,6 +440,9 @@ class SigV4Verifier:
     def verify(self, request: Received, signed: SignedRequest, body: bytes | None) -> None:
         """Recompute the signature over ``request`` (and ``body`` when
         ``signed.needs_body``); raise :class:`AuthFailure` unless it matches."""
+        if signed.legacy_expires is not None:
+            self._verify_legacy_query(request, signed)
+            return
         body_hash = hashlib.sha256(body or b"").hexdigest()
         declared = signed.declared_payload
         if declared is not None and _HEX_SHA256.match(declared):

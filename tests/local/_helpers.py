@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -253,9 +254,11 @@ class SignedHttp:
         all_headers.update(headers or {})
         if sign:
             all_headers = sigv4_headers(method, url, data, headers=all_headers, **sign_options)
-        # encoded=True: send the path exactly as signed (no re-quoting of %3A and the like)
+        # encoded=True: send the path exactly as signed (no re-quoting of %3A and the like);
+        # a large body goes as a stream (aiohttp warns about large raw bytes)
+        payload: Any = io.BytesIO(data) if len(data) > 1024 * 1024 else data
         return self.session.request(
-            method, yarl.URL(url, encoded=True), data=data, headers=all_headers
+            method, yarl.URL(url, encoded=True), data=payload, headers=all_headers
         )
 
     def get(self, url: str, **kwargs: Any) -> Any:
