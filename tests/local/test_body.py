@@ -43,9 +43,7 @@ async def test_oversized_chunked_body_without_length_is_413(
 ) -> None:
     chunk = b"x" * (1024 * 1024)
     url = f"{local_braket.endpoint_url}/quantum-task"
-    headers = sigv4_headers(
-        "POST", url, chunk * 12, headers={"Content-Type": "application/json"}
-    )
+    headers = sigv4_headers("POST", url, chunk * 12, headers={"Content-Type": "application/json"})
 
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(12):

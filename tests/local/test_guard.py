@@ -132,9 +132,7 @@ async def test_tampered_body_is_refused_and_has_no_effect(
     url = f"{local_braket.endpoint_url}/quantum-task"
     signed_body = json.dumps(task_request(local_braket, shots=10)).encode()
     tampered = json.dumps(task_request(local_braket, shots=1000)).encode()
-    headers = sigv4_headers(
-        "POST", url, signed_body, headers={"Content-Type": "application/json"}
-    )
+    headers = sigv4_headers("POST", url, signed_body, headers={"Content-Type": "application/json"})
     before = local_braket.ledger.snapshot()["tasks_created"]
     async with (
         aiohttp.ClientSession() as session,
@@ -154,9 +152,7 @@ async def test_tampered_path_and_query_are_refused(
     headers = sigv4_headers("GET", signed_url)
     async with (
         aiohttp.ClientSession() as session,
-        session.get(
-            f"{signed_url}?additionalAttributeNames=QueueInfo", headers=headers
-        ) as resp,
+        session.get(f"{signed_url}?additionalAttributeNames=QueueInfo", headers=headers) as resp,
     ):
         assert (await _error(resp))[:2] == (403, "InvalidSignatureException")
 

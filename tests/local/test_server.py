@@ -51,9 +51,7 @@ async def test_errors_carry_type_header_and_message(
         assert arn in (await r.json())["message"]
 
 
-async def test_unknown_route_and_bad_json(
-    local_braket: LocalBraket, http: SignedHttp
-) -> None:
+async def test_unknown_route_and_bad_json(local_braket: LocalBraket, http: SignedHttp) -> None:
     async with http.get(f"{local_braket.endpoint_url}/no-such-thing") as r:
         assert r.status == 404
         assert r.headers["x-amzn-ErrorType"] == "UnknownOperationException"
@@ -107,15 +105,15 @@ async def test_query_list_members_are_read(local_braket: LocalBraket, raw: Any) 
     await wait_task(raw, arn)
 
 
-async def test_local_routes_are_outside_braket(
-    local_braket: LocalBraket, http: SignedHttp
-) -> None:
+async def test_local_routes_are_outside_braket(local_braket: LocalBraket, http: SignedHttp) -> None:
     async with http.get(f"{local_braket.endpoint_url}/_local/health", sign=False) as r:
         health = await r.json()
     assert health["status"] == "ok"
     assert health["endpoint_url"] == local_braket.endpoint_url
     headers = control_headers(local_braket)
-    async with http.get(f"{local_braket.endpoint_url}/_local/ledger", headers=headers, sign=False) as r:
+    async with http.get(
+        f"{local_braket.endpoint_url}/_local/ledger", headers=headers, sign=False
+    ) as r:
         ledger = await r.json()
     assert set(ledger) >= {"calls", "throttled", "faults", "tasks_created"}
     assert "_local" not in json.dumps(ledger["calls"])
