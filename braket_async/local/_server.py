@@ -6,17 +6,17 @@ members are gathered from path / query / JSON body per their ``location``, valid
 the input shape, handed to ``_handlers.Handlers`` and the result rendered per the output shape
 with the operation's ``responseCode``.
 
-Order for each request: browser refusal (403 AccessDeniedException for a request carrying
-``Origin`` / ``Sec-Fetch-*``, or a non-loopback ``Host`` on a loopback bind) -> route ->
-ledger call count -> declared size (413 RequestTooLargeException) -> SigV4 claims (403
-MissingAuthenticationTokenException, IncompleteSignatureException,
-UnrecognizedClientException, InvalidSignatureException) -> body read (size-limited) ->
-content type (415 UnsupportedMediaTypeException unless ``application/json``) -> signature
-over the received bytes (403 InvalidSignatureException) -> 404 UnknownOperationException when
-no route -> quota (429 "Rate exceeded") -> injected latency and faults -> body parse (400
-SerializationException, also for JSON nested too deeply) -> validation (400
-ValidationException) -> handler. Every response, errors included, carries
-``x-amzn-RequestId``; errors carry ``x-amzn-ErrorType`` and a JSON body ``{"message": ...}``.
+Order for each request: route -> ledger call count -> browser refusal (403
+AccessDeniedException for a request carrying ``Origin`` / ``Sec-Fetch-*``, or a non-loopback
+``Host`` on a loopback bind) -> SigV4 claims (403 MissingAuthenticationTokenException,
+IncompleteSignatureException, UnrecognizedClientException, InvalidSignatureException) -> body
+read, declared size first (413 RequestTooLargeException) -> content type (415
+UnsupportedMediaTypeException unless ``application/json``) -> signature over the received bytes
+(403 InvalidSignatureException) -> 404 UnknownOperationException when no route -> quota (429
+"Rate exceeded") -> injected latency and faults -> body parse (400 SerializationException, also
+for JSON nested too deeply) -> validation (400 ValidationException) -> handler. Every response,
+errors included, carries ``x-amzn-RequestId``; errors carry ``x-amzn-ErrorType`` and a JSON
+body ``{"message": ...}``.
 No response carries CORS headers; an ``OPTIONS`` preflight is an unsigned request like any
 other.
 
@@ -54,7 +54,7 @@ from ._model import find_route, parse_request_params, render_output
 from ._quotas import Quotas
 from ._validation import check_request
 
-__all__ = ["MAX_BODY_BYTES", "build_app"]
+__all__ = ["build_app"]
 
 _log = logging.getLogger(__name__)
 
