@@ -56,10 +56,21 @@ class ServiceProcess:
     default_bucket: str
     region: str
     process: subprocess.Popen[str]
+    #: Bearer token of the ``/_local/*`` routes and the key pair requests are signed with
+    #: (all from the ready line; the secret is serve's default unless overridden).
+    control_token: str = ""
+    credentials: tuple[str, str] = ("testing", "testing")
+
+    def control_headers(self) -> dict[str, str]:
+        """The header the ``/_local/*`` control routes require."""
+        return {"Authorization": f"Bearer {self.control_token}"}
 
     def ledger(self) -> dict[str, Any]:
         """The service's counters (``GET /_local/ledger``)."""
-        with urllib.request.urlopen(f"{self.endpoint_url}/_local/ledger", timeout=30) as resp:
+        request = urllib.request.Request(
+            f"{self.endpoint_url}/_local/ledger", headers=self.control_headers()
+        )
+        with urllib.request.urlopen(request, timeout=30) as resp:
             data: dict[str, Any] = json.loads(resp.read())
         return data
 
@@ -82,7 +93,7 @@ class ServiceProcess:
             f"{self.endpoint_url}/_local/{route}",
             data=json.dumps(body).encode(),
             method=method,
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **self.control_headers()},
         )
         with urllib.request.urlopen(request, timeout=30) as resp:
             data: dict[str, Any] = json.loads(resp.read())
@@ -101,8 +112,8 @@ class ServiceProcess:
                 "AWS_ENDPOINT_URL_S3": self.s3_endpoint_url,
                 "AWS_ENDPOINT_URL_STS": self.s3_endpoint_url,
                 "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": self.s3_endpoint_url,
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_ACCESS_KEY_ID": self.credentials[0],
+                "AWS_SECRET_ACCESS_KEY": self.credentials[1],
                 "AWS_DEFAULT_REGION": self.region,
                 "AWS_REGION": self.region,
                 "PYTHONUNBUFFERED": "1",
@@ -162,6 +173,7 @@ def local_service(
                 default_bucket=info["default_bucket"],
                 region=info.get("region", _REGION),
                 process=proc,
+                control_token=info["control_token"],
             )
         finally:
             proc.terminate()

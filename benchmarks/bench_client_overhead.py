@@ -49,7 +49,8 @@ from braket_async._session import _merge_config
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 BELL = "OPENQASM 3; qubit[2] q; bit[2] c; h q[0]; cnot q[0], q[1]; c = measure q;"
-CREDENTIALS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
+# the local service verifies SigV4 with its credentials (serve's default: testing/testing)
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 OUT = Path(__file__).parent / "out" / "bench_client_overhead.json"
 
 Call = Callable[[], Awaitable[Any]]

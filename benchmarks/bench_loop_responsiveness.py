@@ -181,7 +181,9 @@ async def run(args: argparse.Namespace, local: ServiceProcess) -> dict[str, Any]
         seen = await events
         wall = time.perf_counter() - started
         status = (await http.get(f"/batches/{batch['batch_id']}?tasks=false")).json()
-        ledger = (await http.get(f"{local.endpoint_url}/_local/ledger")).json()
+        ledger = (
+            await http.get(f"{local.endpoint_url}/_local/ledger", headers=local.control_headers())
+        ).json()
     idle_p, busy_p = percentiles(idle), percentiles(busy)
     ratio = busy_p["p99"] / idle_p["p99"]
     return {

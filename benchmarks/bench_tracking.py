@@ -52,14 +52,18 @@ from braket_async.tracking import TaskTracker
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 BELL = "OPENQASM 3; qubit[2] q; bit[2] c; h q[0]; cnot q[0], q[1]; c = measure q;"
-CREDENTIALS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
+# the local service verifies SigV4 with its credentials (serve's default: testing/testing)
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 OUT = Path(__file__).parent / "out" / "bench_tracking.json"
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
 STATUS_OPS = ("GetQuantumTask", "SearchQuantumTasks")
 
 
-async def ledger(endpoint_url: str) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as http, http.get(f"{endpoint_url}/_local/ledger") as r:
+async def ledger(service: ServiceProcess) -> dict[str, Any]:
+    async with (
+        aiohttp.ClientSession(headers=service.control_headers()) as http,
+        http.get(f"{service.endpoint_url}/_local/ledger") as r,
+    ):
         data: dict[str, Any] = await r.json()
         return data
 
@@ -189,12 +193,12 @@ async def run_phase(name: str, args: argparse.Namespace) -> dict[str, Any]:
             local_service(quota_scale=args.quota_scale, run_delay=args.run_delay, workers=1),
         )
         try:
-            before = await ledger(service.endpoint_url)
+            before = await ledger(service)
             if name == "naive":
                 result = await run_naive(service, args)
             else:
                 result = await run_tracker(service, args, details=name == "tracker+details")
-            after = await ledger(service.endpoint_url)
+            after = await ledger(service)
         finally:
             await asyncio.to_thread(stack.close)
     calls = {op: after["calls"].get(op, 0) - before["calls"].get(op, 0) for op in STATUS_OPS}

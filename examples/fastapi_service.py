@@ -288,16 +288,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     region_name=settings.region_name or "us-east-1",
                     bucket=settings.bucket or local.default_bucket,
                 )
-            # The local service accepts any credentials; elsewhere the usual AWS settings apply.
-            key = "testing" if settings.local else None
+            # The embedded local service verifies SigV4 with its own credentials; elsewhere the
+            # usual AWS settings apply.
+            key_id, secret = local.credentials if settings.local else (None, None)
             braket_state = await stack.enter_async_context(
                 BraketLifespan(
                     endpoint_url=config.endpoint_url,
                     s3_endpoint_url=config.s3_endpoint_url,
                     region_name=config.region_name,
                     rate_limits=RateLimits.aws_defaults(scale=config.rate_scale),
-                    aws_access_key_id=key,
-                    aws_secret_access_key=key,
+                    aws_access_key_id=key_id,
+                    aws_secret_access_key=secret,
                 )(app)
             )
             app.state.settings = config

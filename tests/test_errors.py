@@ -241,7 +241,7 @@ async def test_local_service_faults_map_to_errors(
     try:
         async with BraketSession(
             endpoint_url=local_braket.endpoint_url, region_name="us-east-1",
-            aws_access_key_id="a", aws_secret_access_key="b", config=NO_RETRIES,
+            aws_access_key_id="testing", aws_secret_access_key="testing", config=NO_RETRIES,
             rate_limits=RateLimits.off(),
         ) as braket:
             with pytest.raises(expected):

@@ -43,7 +43,8 @@ async def run_command(args: argparse.Namespace, out: Output) -> int:
         out.error(str(exc))
         if isinstance(exc, errors.ConfigurationError) and _is_loopback(args.endpoint_url):
             out.info(
-                "hint: the local service accepts any credentials: "
+                "hint: the local service verifies requests with its own credentials "
+                "(default testing/testing): "
                 "export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
             )
         return exit_code_for(exc)

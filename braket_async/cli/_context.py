@@ -21,7 +21,7 @@ __all__ = ["BUCKET_ENV", "LOCAL_CREDENTIALS", "Context", "open_context", "start_
 
 #: Environment variable naming the default output bucket (``--bucket`` wins).
 BUCKET_ENV = "BRAKET_ASYNC_BUCKET"
-#: Access key id and secret for the local service: it accepts any, botocore needs some to sign.
+#: The local service's default credentials: every request must be SigV4-signed with them.
 LOCAL_CREDENTIALS = ("testing", "testing")
 
 
@@ -76,7 +76,7 @@ async def open_context(args: argparse.Namespace, out: Output) -> AsyncIterator[C
             endpoint_url = local.endpoint_url
             s3_endpoint_url = local.s3_endpoint_url
             region = region or "us-east-1"
-            key_id, secret = LOCAL_CREDENTIALS
+            key_id, secret = local.credentials
         session = BraketSession(
             region_name=region,
             endpoint_url=endpoint_url,

@@ -17,7 +17,7 @@ from typing import Any
 from .. import BraketSession
 from ..batch import BatchOutcome, BatchProgress
 from ._circuits import ghz, is_ghz_outcome, random_circuit
-from ._context import LOCAL_CREDENTIALS, start_local
+from ._context import start_local
 from ._errors import EXIT_FAILED, EXIT_OK
 from ._histogram import merge_counts
 from ._output import Output
@@ -42,7 +42,7 @@ async def run(args: argparse.Namespace, out: Output) -> int:
     async with AsyncExitStack() as stack:
         local = await start_local(stack, out)
         startup = time.perf_counter() - began
-        key_id, secret = LOCAL_CREDENTIALS
+        key_id, secret = local.credentials
         braket = await stack.enter_async_context(
             BraketSession(
                 endpoint_url=local.endpoint_url,

@@ -1,7 +1,13 @@
 """``python -m braket_async.local serve``: run the local Braket service until SIGINT/SIGTERM.
 
 When ready it prints one JSON line to stdout:
-``{"endpoint_url": ..., "s3_endpoint_url": ..., "default_bucket": ..., "region": ...}``.
+``{"endpoint_url": ..., "s3_endpoint_url": ..., "default_bucket": ..., "region": ...,
+"access_key_id": ..., "control_token": ...}``. Requests must be SigV4-signed with the
+service's credentials (``--access-key-id`` / ``--secret-access-key``, else
+``$BRAKET_ASYNC_LOCAL_ACCESS_KEY_ID`` / ``$BRAKET_ASYNC_LOCAL_SECRET_ACCESS_KEY``, else
+``testing`` / ``testing``); ``/_local/*`` needs ``Authorization: Bearer <control_token>``.
+A ``--host`` that is not loopback prints a warning on stderr: the service runs hybrid-job
+code as the user who started it.
 
 Fault injection from the command line: ``--latency SECONDS``, ``--fault-internal-error P``,
 ``--fault-throttle P`` and ``--fault-drop P`` set the spec of every operation;
@@ -18,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import math
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -25,11 +32,24 @@ from typing import Any, TextIO
 
 import attrs
 
-from ._faults import SPEC_FIELDS, FaultConfig, FaultSpec
+from ._faults import MAX_LATENCY, SPEC_FIELDS, FaultConfig, FaultSpec
+from ._guard import is_loopback
 from ._quotas import Quotas
 from ._service import DEFAULT_BUCKET, LocalBraket
 
-__all__ = ["build_parser", "fault_config", "main", "parse_fault_option", "serve"]
+__all__ = [
+    "ACCESS_KEY_ENV",
+    "SECRET_KEY_ENV",
+    "build_parser",
+    "fault_config",
+    "main",
+    "parse_fault_option",
+    "serve",
+]
+
+#: Environment variables giving the service's credentials (the flags win).
+ACCESS_KEY_ENV = "BRAKET_ASYNC_LOCAL_ACCESS_KEY_ID"
+SECRET_KEY_ENV = "BRAKET_ASYNC_LOCAL_SECRET_ACCESS_KEY"
 
 #: The ``serve`` options (dests) that :func:`fault_config` reads.
 _FAULT_OPTIONS = frozenset(
@@ -148,13 +168,25 @@ def build_parser(prog: str = "python -m braket_async.local") -> argparse.Argumen
     s.add_argument("--no-quotas", action="store_true", help="disable every quota")
     s.add_argument("--workers", type=int, default=None, help="simulator worker processes")
     s.add_argument("--default-bucket", default=DEFAULT_BUCKET)
+    s.add_argument(
+        "--access-key-id",
+        default=None,
+        help=f"access key id requests must be signed with (default ${ACCESS_KEY_ENV}, "
+        "else testing)",
+    )
+    s.add_argument(
+        "--secret-access-key",
+        default=None,
+        help=f"secret access key requests must be signed with (default ${SECRET_KEY_ENV}, "
+        "else testing)",
+    )
     f = s.add_argument_group("fault injection (every operation unless --fault says otherwise)")
     f.add_argument(
         "--latency",
-        type=_float_in(0.0, math.inf),
+        type=_float_in(0.0, MAX_LATENCY),
         default=0.0,
         metavar="SECONDS",
-        help="seconds added to every call",
+        help=f"seconds added to every call (at most {MAX_LATENCY:g})",
     )
     for flag, what in (
         ("--fault-internal-error", "500 InternalServiceException"),
@@ -197,13 +229,19 @@ async def serve(
     workers: int | None = None,
     default_bucket: str = DEFAULT_BUCKET,
     faults: FaultConfig | None = None,
+    access_key_id: str | None = None,
+    secret_access_key: str | None = None,
     stop: asyncio.Event | None = None,
     out: TextIO | None = None,
+    err: TextIO | None = None,
     **local_kwargs: Any,
 ) -> None:
     """Run the service until ``stop`` is set or SIGINT/SIGTERM arrives.
 
-    Prints the ready line (JSON) to ``out`` (stdout by default). The command-line fault
+    Prints the ready line (JSON) to ``out`` (stdout by default), and to ``err`` (stderr by
+    default) a warning when ``host`` is not loopback. ``access_key_id`` /
+    ``secret_access_key`` default to ``$BRAKET_ASYNC_LOCAL_ACCESS_KEY_ID`` /
+    ``$BRAKET_ASYNC_LOCAL_SECRET_ACCESS_KEY``, else ``testing``. The command-line fault
     options (``latency``, ``fault_internal_error``, ``fault_throttle``, ``fault_drop``,
     ``fault``, ``fault_seed``: see :func:`fault_config`) are accepted as keywords; ``faults``
     gives a whole :class:`FaultConfig` instead (not both). Other keyword arguments go to
@@ -224,6 +262,18 @@ async def serve(
         except (NotImplementedError, RuntimeError, ValueError):
             pass  # not the main thread, or not supported on this platform
     quotas = Quotas.off() if no_quotas else Quotas.aws_defaults(scale=quota_scale)
+    credentials = (
+        access_key_id or os.environ.get(ACCESS_KEY_ENV) or "testing",
+        secret_access_key or os.environ.get(SECRET_KEY_ENV) or "testing",
+    )
+    if not is_loopback(host):
+        (err or sys.stderr).write(
+            f"warning: the local Braket service listens on {host}, not loopback: anyone who "
+            "can reach it and knows its credentials can run code as this user (hybrid jobs). "
+            "Use --host 127.0.0.1 unless you mean it, and set --access-key-id / "
+            "--secret-access-key.\n"
+        )
+        (err or sys.stderr).flush()
     try:
         async with LocalBraket(
             host=host,
@@ -237,6 +287,7 @@ async def serve(
             workers=workers,
             default_bucket=default_bucket,
             faults=faults,
+            credentials=credentials,
             **local_kwargs,
         ) as local:
             line = {
@@ -244,6 +295,8 @@ async def serve(
                 "s3_endpoint_url": local.s3_endpoint_url,
                 "default_bucket": local.default_bucket,
                 "region": local.region,
+                "access_key_id": local.credentials[0],
+                "control_token": local.control_token,
             }
             stream = out or sys.stdout
             stream.write(json.dumps(line) + "\n")

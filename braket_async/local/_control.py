@@ -9,19 +9,29 @@
 
 So a benchmark or a test in another process can change the service while it runs. A bad
 body is answered 400 with ``x-amzn-ErrorType: ValidationException`` and a message naming
-the key and the rule it breaks; nothing changes then.
+the key and the rule it breaks; nothing changes then. Bodies follow the Braket routes' rules
+(``_body``): at most 10 MB (413), ``application/json`` (415), JSON nested at most 64 deep
+(400 SerializationException).
+
+Every route but ``GET /_local/health`` needs ``Authorization: Bearer <control token>`` (403
+AccessDeniedException otherwise). Health stays open: it changes nothing and tells only what a
+readiness probe needs (status, endpoints, counts, quotas), and probes do not hold the token.
+No route answers a web browser (``_guard.browser_refusal``), health included.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
 from aiohttp import web
 
+from ._body import check_json_content_type, parse_json, read_body
+from ._errors import AccessDenied, ServiceError
 from ._faults import FaultConfig
+from ._guard import bound_host, browser_refusal, check_control_token
 from ._ledger import Ledger
 from ._model import service_model
 from ._quotas import Quotas
@@ -41,6 +51,17 @@ class Controls:
     health: Callable[[], dict[str, Any]] | None = None
 
 
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def _error(err: ServiceError) -> web.Response:
+    return web.json_response(
+        err.body(),
+        status=err.status,
+        headers={"x-amzn-ErrorType": err.code, "x-amzn-RequestId": str(uuid.uuid4())},
+    )
+
+
 def _bad_request(message: str) -> web.Response:
     return web.json_response(
         {"message": message}, status=400, headers={"x-amzn-ErrorType": "ValidationException"}
@@ -48,19 +69,34 @@ def _bad_request(message: str) -> web.Response:
 
 
 async def _read_json(request: web.Request) -> object:
-    raw = await request.read()
-    try:
-        return json.loads(raw) if raw.strip() else {}
-    except ValueError as exc:
-        raise ValueError(f"body is not valid JSON: {exc}") from None
+    raw = await read_body(request)
+    check_json_content_type(request, raw)
+    return parse_json(raw, what="body")
+
+
+def _guarded(handler: Handler, token: str | None) -> Handler:
+    # token None: the route is open (health), still never to a browser.
+    async def guarded(request: web.Request) -> web.Response:
+        try:
+            refusal = browser_refusal(request.headers.get, bound_host(request))
+            if refusal is not None:
+                raise AccessDenied(refusal)
+            if token is not None:
+                check_control_token(request, token)
+            return await handler(request)
+        except ServiceError as err:
+            return _error(err)
+
+    return guarded
 
 
 def _faults_doc(config: FaultConfig | None) -> dict[str, Any]:
     return (config or FaultConfig()).to_json()
 
 
-def add_control_routes(app: web.Application, controls: Controls) -> None:
-    """Register the ``/_local/*`` routes on ``app`` (before any catch-all route)."""
+def add_control_routes(app: web.Application, controls: Controls, token: str) -> None:
+    """Register the ``/_local/*`` routes on ``app`` (before any catch-all route); all but
+    health need ``token``."""
     operations = frozenset(service_model().operation_names)
 
     async def get_health(_request: web.Request) -> web.Response:
@@ -97,10 +133,10 @@ def add_control_routes(app: web.Application, controls: Controls) -> None:
         controls.set_quotas(quotas)
         return web.json_response(quotas.describe())
 
-    app.router.add_get("/_local/health", get_health)
-    app.router.add_get("/_local/ledger", get_ledger)
-    app.router.add_post("/_local/ledger/reset", reset_ledger)
-    app.router.add_get("/_local/faults", get_faults)
-    app.router.add_put("/_local/faults", put_faults)
-    app.router.add_get("/_local/quotas", get_quotas)
-    app.router.add_put("/_local/quotas", put_quotas)
+    app.router.add_get("/_local/health", _guarded(get_health, None))
+    app.router.add_get("/_local/ledger", _guarded(get_ledger, token))
+    app.router.add_post("/_local/ledger/reset", _guarded(reset_ledger, token))
+    app.router.add_get("/_local/faults", _guarded(get_faults, token))
+    app.router.add_put("/_local/faults", _guarded(put_faults, token))
+    app.router.add_get("/_local/quotas", _guarded(get_quotas, token))
+    app.router.add_put("/_local/quotas", _guarded(put_quotas, token))

@@ -14,13 +14,19 @@ __all__ = [
     "Conflict",
     "DeviceOffline",
     "DeviceRetired",
+    "IncompleteSignature",
     "InternalServiceError",
+    "InvalidSignature",
+    "MissingAuthenticationToken",
+    "RequestTooLarge",
     "ResourceNotFound",
     "Serialization",
     "ServiceError",
     "ServiceQuotaExceeded",
     "Throttling",
     "UnknownOperation",
+    "UnrecognizedClient",
+    "UnsupportedMediaType",
     "Validation",
 ]
 
@@ -118,3 +124,49 @@ class InternalServiceError(ServiceError):
 
     code = "InternalServiceException"
     status = 500
+
+
+# Authentication and transport errors: not in Braket's service model, answered by AWS's front
+# end (codes, statuses and messages in docs/security.md).
+
+
+class MissingAuthenticationToken(ServiceError):
+    """403 MissingAuthenticationTokenException: the request is not signed."""
+
+    code = "MissingAuthenticationTokenException"
+    status = 403
+
+
+class IncompleteSignature(ServiceError):
+    """403 IncompleteSignatureException: the signature is malformed."""
+
+    code = "IncompleteSignatureException"
+    status = 403
+
+
+class UnrecognizedClient(ServiceError):
+    """403 UnrecognizedClientException: the access key id is not the service's."""
+
+    code = "UnrecognizedClientException"
+    status = 403
+
+
+class InvalidSignature(ServiceError):
+    """403 InvalidSignatureException: wrong signature, scope or date (expired)."""
+
+    code = "InvalidSignatureException"
+    status = 403
+
+
+class RequestTooLarge(ServiceError):
+    """413 RequestTooLargeException: the body is larger than the service accepts."""
+
+    code = "RequestTooLargeException"
+    status = 413
+
+
+class UnsupportedMediaType(ServiceError):
+    """415 UnsupportedMediaTypeException: a body that is not ``application/json``."""
+
+    code = "UnsupportedMediaTypeException"
+    status = 415

@@ -33,7 +33,10 @@ from typing import Any, Literal
 
 import attrs
 
-__all__ = ["SPEC_FIELDS", "FaultConfig", "FaultKind", "FaultSpec"]
+__all__ = ["MAX_LATENCY", "SPEC_FIELDS", "FaultConfig", "FaultKind", "FaultSpec"]
+
+#: Longest injected latency, in seconds (a held request must not outlive a test run).
+MAX_LATENCY = 600.0
 
 FaultKind = Literal["internal_error", "throttle", "drop_connection", "drop_after_effect"]
 _KINDS: tuple[FaultKind, ...] = (
@@ -53,9 +56,11 @@ def _probability(instance: object, attribute: attrs.Attribute[float], value: flo
         raise ValueError(f"FaultSpec.{attribute.name} must be a probability in [0, 1], got {value}")
 
 
-def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if value < 0:
-        raise ValueError(f"FaultSpec.{attribute.name} must be >= 0 seconds, got {value}")
+def _latency(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0 <= value <= MAX_LATENCY:
+        raise ValueError(
+            f"FaultSpec.{attribute.name} must be in [0, {MAX_LATENCY:g}] seconds, got {value}"
+        )
 
 
 @attrs.frozen
@@ -66,7 +71,7 @@ class FaultSpec:
     throttle: float = attrs.field(default=0.0, validator=_probability)
     drop_connection: float = attrs.field(default=0.0, validator=_probability)
     drop_after_effect: float = attrs.field(default=0.0, validator=_probability)
-    latency: float = attrs.field(default=0.0, validator=_non_negative)
+    latency: float = attrs.field(default=0.0, validator=_latency)
     latency_probability: float = attrs.field(default=1.0, validator=_probability)
 
     def __attrs_post_init__(self) -> None:

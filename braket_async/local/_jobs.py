@@ -73,6 +73,8 @@ class LocalEndpointsSource(Protocol):
     def s3_endpoint_url(self) -> str: ...
     @property
     def region(self) -> str: ...
+    @property
+    def credentials(self) -> tuple[str, str]: ...
 
 
 class _JobFailure(Exception):
@@ -447,6 +449,8 @@ def process_job_runner_factory(local: LocalEndpointsSource) -> ProcessJobRunner:
             braket_endpoint_url=local.endpoint_url,
             s3_endpoint_url=local.s3_endpoint_url,
             region=local.region,
+            aws_access_key_id=local.credentials[0],
+            aws_secret_access_key=local.credentials[1],
         )
 
     return ProcessJobRunner(endpoints)

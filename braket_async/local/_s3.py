@@ -2,6 +2,8 @@
 
 :class:`EmbeddedAws` runs moto's server (in a thread) on a free loopback port; one port
 serves every service because moto dispatches on the credential scope of the signed request.
+Only requests signed with the server's credentials reach moto, and no web browser does
+(``_aws_guard.SignedOnly``).
 moto's backends are process-global, so two embedded servers in one process share their data, and
 ``moto.mock_aws`` used elsewhere in the same process resets it.
 
@@ -24,7 +26,7 @@ from botocore.exceptions import ClientError
 
 __all__ = ["TEST_CREDENTIALS", "EmbeddedAws", "ObjectStore"]
 
-#: Credentials the embedded server accepts (moto accepts any; these are its documented ones).
+#: Default credentials of the embedded server (moto's documented test credentials).
 TEST_CREDENTIALS = ("testing", "testing")
 
 _MISSING_BUCKET_CODES = frozenset({"404", "NoSuchBucket", "NotFound"})
@@ -40,14 +42,24 @@ class EmbeddedAws:
     aiohttp >= 3.13.4, hence aiobotocore, rejects the duplicate: getmoto/moto#9930), and the
     listening socket is closed on stop. Request logging is off (errors are still logged).
 
-    Usable as ``async with EmbeddedAws() as endpoint_url: ...``.
+    Requests must be SigV4-signed with ``credentials`` (access key id, secret): see
+    ``_aws_guard``. Usable as ``async with EmbeddedAws() as endpoint_url: ...``.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        credentials: tuple[str, str] = TEST_CREDENTIALS,
+    ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be in 0..65535, got {port}")
+        if not (credentials[0] and credentials[1]):
+            raise ValueError("credentials must be a non-empty (access key id, secret) pair")
         self._host = host
         self._port = port
+        self._credentials = credentials
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._endpoint_url: str | None = None
@@ -64,7 +76,7 @@ class EmbeddedAws:
         if self._server is not None:
             raise RuntimeError("EmbeddedAws is already started")
         # Importing moto and binding the socket both block: do them off the loop.
-        server = await asyncio.to_thread(_make_server, self._host, self._port)
+        server = await asyncio.to_thread(_make_server, self._host, self._port, self._credentials)
         thread = threading.Thread(
             target=server.serve_forever, name=f"braket-async-moto-{server.port}", daemon=True
         )
@@ -95,7 +107,7 @@ class EmbeddedAws:
         await self.close()
 
 
-def _make_server(host: str, port: int) -> Any:
+def _make_server(host: str, port: int, credentials: tuple[str, str]) -> Any:
     # moto is an optional ("local") dependency and slow to import: only here, in a thread.
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -111,7 +123,11 @@ def _make_server(host: str, port: int) -> Any:
             self.send_response_only(code, message)
             self.send_header("Date", self.date_time_string())
 
-    app = DomainDispatcherApplication(create_backend_app)
+    from ._aws_guard import SignedOnly
+    from ._sigv4 import SigV4Verifier
+
+    verifier = SigV4Verifier(*credentials, s3=True)
+    app = SignedOnly(DomainDispatcherApplication(create_backend_app), verifier, host)
     return make_server(host, port, app, threaded=True, request_handler=_Handler)
 
 

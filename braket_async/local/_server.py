@@ -6,11 +6,22 @@ members are gathered from path / query / JSON body per their ``location``, valid
 the input shape, handed to ``_handlers.Handlers`` and the result rendered per the output shape
 with the operation's ``responseCode``.
 
-Order for each request: route (404 UnknownOperationException when none) -> ledger call count
--> quota (429 "Rate exceeded") -> injected latency and faults -> body parse (400
-SerializationException) -> validation (400 ValidationException) -> handler. Every response,
+Order for each request: route -> ledger call count -> browser refusal (403
+AccessDeniedException for a request carrying ``Origin`` / ``Sec-Fetch-*``, or a non-loopback
+``Host`` on a loopback bind) -> SigV4 claims (403 MissingAuthenticationTokenException,
+IncompleteSignatureException, UnrecognizedClientException, InvalidSignatureException) -> body
+read, declared size first (413 RequestTooLargeException) -> content type (415
+UnsupportedMediaTypeException unless ``application/json``) -> signature over the received bytes
+(403 InvalidSignatureException) -> 404 UnknownOperationException when no route -> quota (429
+"Rate exceeded") -> injected latency and faults -> body parse (400 SerializationException, also
+for JSON nested too deeply) -> validation (400 ValidationException) -> handler. Every response,
 errors included, carries ``x-amzn-RequestId``; errors carry ``x-amzn-ErrorType`` and a JSON
 body ``{"message": ...}``.
+No response carries CORS headers; an ``OPTIONS`` preflight is an unsigned request like any
+other.
+
+Injected latency is cancelled when the application shuts down (``on_shutdown``), so a held
+request never delays ``close()``.
 
 Outside the Braket routes: the ``/_local/*`` control routes of ``_control`` (health, ledger,
 faults, quotas).
@@ -19,7 +30,6 @@ faults, quotas).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -27,31 +37,34 @@ from typing import Any
 
 from aiohttp import web
 
+from ._body import MAX_BODY_BYTES, check_json_content_type, parse_json_object, read_body
 from ._control import Controls, add_control_routes
 from ._errors import (
+    AccessDenied,
     InternalServiceError,
-    Serialization,
     ServiceError,
     Throttling,
     UnknownOperation,
 )
 from ._faults import FaultConfig
+from ._guard import BraketAuth, bound_host, browser_refusal
 from ._handlers import Handlers
 from ._ledger import Ledger
 from ._model import find_route, parse_request_params, render_output
 from ._quotas import Quotas
 from ._validation import check_request
 
-__all__ = ["MAX_BODY_BYTES", "build_app"]
+__all__ = ["build_app"]
 
 _log = logging.getLogger(__name__)
-
-#: Largest request body accepted (actions may be large OpenQASM programs).
-MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 class _Dropped(Exception):
     """The connection was dropped on purpose (fault injection); nothing is answered."""
+
+
+class _ShuttingDown(Exception):
+    """Injected latency was cut short because the service is closing."""
 
 
 def _error_response(err: ServiceError, request_id: str) -> web.Response:
@@ -78,28 +91,56 @@ class _Dispatcher:
         quotas: Callable[[], Quotas],
         faults: Callable[[], FaultConfig | None],
         sleep: Callable[[float], Awaitable[None]],
+        auth: BraketAuth,
     ) -> None:
         self._handlers = handlers
         self._ledger = ledger
         self._quotas = quotas
         self._faults = faults
         self._sleep = sleep
+        self._auth = auth
+        self._latencies: set[asyncio.Future[None]] = set()
+        self._closing = False
+
+    async def close(self) -> None:
+        """Cut every injected latency short (at application shutdown)."""
+        self._closing = True
+        for waiter in list(self._latencies):
+            waiter.cancel()
+
+    async def _latency(self, delay: float) -> None:
+        if self._closing:
+            raise _ShuttingDown
+        waiter = asyncio.ensure_future(self._sleep(delay))
+        self._latencies.add(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if self._closing and waiter.cancelled():
+                raise _ShuttingDown from None
+            raise
+        finally:
+            self._latencies.discard(waiter)
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         request_id = str(uuid.uuid4())
         operation = "Unknown"
         try:
             match = find_route(request.method, request.rel_url.raw_path)
+            if match is not None:
+                operation = match[0].operation
+                self._ledger.record_call(operation)
+            body = await self._authenticate(request)
             if match is None:
                 raise UnknownOperation(
                     f"No Braket operation for {request.method} {request.rel_url.path}"
                 )
             route, labels = match
-            operation = route.operation
-            response = await self._serve(request, route, labels, operation)
-        except _Dropped:
-            # aiohttp needs a response object; the transport is already gone.
-            return web.Response(status=500)
+            response = await self._serve(request, route, labels, operation, body)
+        except (_Dropped, _ShuttingDown):
+            # aiohttp needs a response object; the transport is already gone (or going).
+            _drop_quietly(request)
+            return web.Response(status=503)
         except ServiceError as err:
             self._ledger.record_error(operation, err.code)
             return _error_response(err, request_id)
@@ -111,10 +152,25 @@ class _Dispatcher:
         response.headers["x-amzn-RequestId"] = request_id
         return response
 
+    async def _authenticate(self, request: web.Request) -> bytes:
+        # Browser check, SigV4 claims, size-limited body, content type, then the signature.
+        refusal = browser_refusal(request.headers.get, bound_host(request))
+        if refusal is not None:
+            raise AccessDenied(refusal)
+        received, signed = self._auth.check(request)
+        body = await read_body(request)
+        check_json_content_type(request, body)
+        self._auth.verify(received, signed, body)
+        return body
+
     async def _serve(
-        self, request: web.Request, route: Any, labels: dict[str, str], operation: str
+        self,
+        request: web.Request,
+        route: Any,
+        labels: dict[str, str],
+        operation: str,
+        raw: bytes,
     ) -> web.StreamResponse:
-        self._ledger.record_call(operation)
         if not self._quotas().try_acquire(operation):
             self._ledger.record_throttle(operation)
             raise Throttling()
@@ -124,7 +180,7 @@ class _Dispatcher:
             delay = faults.latency_for(operation)
             if delay > 0:
                 self._ledger.record_fault(operation, "latency")
-                await self._sleep(delay)
+                await self._latency(delay)
             fault = faults.draw(operation)
             if fault is not None:
                 self._ledger.record_fault(operation, fault)
@@ -136,15 +192,7 @@ class _Dispatcher:
                 raise Throttling("Rate exceeded")
             if fault == "drop_connection":
                 _drop(request)
-        raw = await request.read()
-        body: Any = {}
-        if raw.strip():
-            try:
-                body = json.loads(raw)
-            except ValueError as exc:
-                raise Serialization(f"Request body is not valid JSON: {exc}") from None
-            if not isinstance(body, dict):
-                raise Serialization("Request body must be a JSON object")
+        body = parse_json_object(raw)
         query = {key: request.rel_url.query.getall(key) for key in request.rel_url.query}
         params = parse_request_params(route, labels, query, body)
         model = route.model
@@ -156,25 +204,41 @@ class _Dispatcher:
         return web.json_response(rendered, status=route.status)
 
 
+def _drop_quietly(request: web.Request) -> None:
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+
+
 def build_app(
     handlers: Handlers,
     controls: Controls,
     *,
+    auth: BraketAuth,
+    control_token: str,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> web.Application:
     """The aiohttp application: ``/_local/*`` control routes, then every Braket route.
 
-    Quotas and faults are read through ``controls`` per request, so the service's settings
-    can change while it runs (from Python or over ``PUT /_local/...``).
+    ``auth`` verifies the SigV4 signature of every Braket request; ``control_token`` is the
+    bearer token the control routes require. Quotas and faults are read through ``controls``
+    per request, so the service's settings can change while it runs (from Python or over
+    ``PUT /_local/...``).
     """
+    if len(control_token) < 16:
+        raise ValueError("control_token must be at least 16 characters")
     app = web.Application(client_max_size=MAX_BODY_BYTES)
-    add_control_routes(app, controls)
+    add_control_routes(app, controls, control_token)
     dispatcher = _Dispatcher(
-        handlers, controls.ledger, controls.get_quotas, controls.get_faults, sleep
+        handlers, controls.ledger, controls.get_quotas, controls.get_faults, sleep, auth
     )
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
         return await dispatcher(request)
 
+    async def cancel_latency(_app: web.Application) -> None:
+        await dispatcher.close()
+
+    app.on_shutdown.append(cancel_latency)
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import secrets
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
@@ -16,6 +17,7 @@ from aiohttp import web
 from ._control import Controls
 from ._devices import LocalDevice, default_devices
 from ._faults import FaultConfig
+from ._guard import BraketAuth
 from ._handlers import Handlers
 from ._jobrun import JobScheduler
 from ._jobseam import JobRunner
@@ -23,6 +25,7 @@ from ._ledger import Ledger
 from ._quotas import Quotas
 from ._s3 import EmbeddedAws, ObjectStore
 from ._server import build_app
+from ._sigv4 import SigV4Verifier
 from ._store import Store
 from ._tasks import Executor, TaskScheduler
 
@@ -41,13 +44,19 @@ class LocalBraket:
             local.endpoint_url      # http://127.0.0.1:PORT (Braket)
             local.s3_endpoint_url   # embedded moto: S3, CloudWatch Logs, STS
             local.ledger.snapshot()
+            local.control_token     # bearer token of the /_local/* control routes
 
+    Every Braket request must be SigV4-signed with ``credentials`` (access key id, secret;
+    default ``("testing", "testing")``), as AWS requires; so must every request to the
+    embedded moto server. Requests a web browser sends are refused. ``control_token`` (default:
+    a random one per start) guards ``/_local/*`` except ``GET /_local/health``.
     ``queue_delay`` / ``run_delay``: seconds a task stays QUEUED / RUNNING at least.
     ``quotas`` (default :meth:`Quotas.aws_defaults`) and ``faults`` can be replaced while the
     service runs, from Python or over HTTP (``PUT /_local/quotas``, ``PUT /_local/faults``);
     the number of task worker coroutines (the concurrent-task quota) is fixed at start.
-    ``s3_endpoint_url=None`` starts an embedded moto server; otherwise results go to the named
-    S3 endpoint (with botocore's usual credentials unless ``s3_credentials``).
+    ``s3_endpoint_url=None`` starts an embedded moto server (same ``credentials``); otherwise
+    results go to the named S3 endpoint (with botocore's usual credentials unless
+    ``s3_credentials``).
     Jobs run on ``job_runner``, or on ``job_runner_factory(self)`` (called once the endpoints
     are known), by default the process runner (``_jobs.ProcessJobRunner``: the job's script
     runs as a local subprocess). Pass ``job_runner=NoScriptJobRunner()`` to run no script.
@@ -67,6 +76,8 @@ class LocalBraket:
         faults: FaultConfig | None = None,
         s3_endpoint_url: str | None = None,
         s3_credentials: tuple[str, str] | None = ("testing", "testing"),
+        credentials: tuple[str, str] = ("testing", "testing"),
+        control_token: str | None = None,
         workers: int | None = None,
         default_bucket: str = DEFAULT_BUCKET,
         job_runner: JobRunner | None = None,
@@ -83,6 +94,10 @@ class LocalBraket:
             raise ValueError(f"account_id must be 12 digits, got {account_id!r}")
         if job_runner is not None and job_runner_factory is not None:
             raise ValueError("give job_runner or job_runner_factory, not both")
+        if len(credentials) != 2 or not all(isinstance(c, str) and c for c in credentials):
+            raise ValueError("credentials must be a (access key id, secret access key) pair")
+        if control_token is not None and len(control_token) < 16:
+            raise ValueError("control_token must be at least 16 characters")
         self.host = host
         self.region = region
         self.account_id = account_id
@@ -96,6 +111,9 @@ class LocalBraket:
         self._s3_endpoint_url_given = s3_endpoint_url
         self._s3_endpoint_url = s3_endpoint_url
         self._s3_credentials = s3_credentials
+        self._credentials = (credentials[0], credentials[1])
+        self._control_token_given = control_token
+        self._control_token: str | None = None
         self._workers = workers
         self._job_runner = job_runner
         self._job_runner_factory = job_runner_factory
@@ -158,6 +176,18 @@ class LocalBraket:
         return self._s3_endpoint_url
 
     @property
+    def credentials(self) -> tuple[str, str]:
+        """(access key id, secret access key) every request must be signed with."""
+        return self._credentials
+
+    @property
+    def control_token(self) -> str:
+        """Bearer token of the ``/_local/*`` control routes (``Authorization: Bearer ...``)."""
+        self._started()
+        assert self._control_token is not None
+        return self._control_token
+
+    @property
     def store(self) -> Store:
         """The in-memory records (for tests)."""
         self._started()
@@ -211,7 +241,7 @@ class LocalBraket:
         starts: list[Awaitable[Any]] = []
         self._s3_endpoint_url = self._s3_endpoint_url_given
         if self._s3_endpoint_url is None:
-            aws = EmbeddedAws(host=self.host)
+            aws = EmbeddedAws(host=self.host, credentials=self._credentials)
             stack.push_async_callback(aws.close)
             starts.append(aws.start())
         if self._executor is None:
@@ -221,7 +251,7 @@ class LocalBraket:
         if aws is not None:
             self._s3_endpoint_url = str(results[0])
         assert self._s3_endpoint_url is not None
-        creds = self._s3_credentials
+        creds = self._s3_credentials if aws is None else self._credentials
         objects = ObjectStore(
             self._s3_endpoint_url,
             self.region,
@@ -272,7 +302,11 @@ class LocalBraket:
             set_faults=self._set_faults,
             health=self._health,
         )
-        app = build_app(handlers, controls, sleep=self._sleep)
+        self._control_token = self._control_token_given or secrets.token_urlsafe(32)
+        auth = BraketAuth(SigV4Verifier(*self._credentials, service="braket"))
+        app = build_app(
+            handlers, controls, auth=auth, control_token=self._control_token, sleep=self._sleep
+        )
         app_runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await app_runner.setup()
         stack.push_async_callback(app_runner.cleanup)
@@ -300,6 +334,7 @@ class LocalBraket:
         if stack is not None:
             await stack.aclose()
         self._endpoint_url = None
+        self._control_token = None
 
     async def __aenter__(self) -> Self:
         await self.start()

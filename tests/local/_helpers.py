@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections.abc import Callable
 from contextlib import AsyncExitStack
+from datetime import datetime
 from typing import Any
 
+import aiohttp
+import yarl
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from braket_async.local import LocalBraket
@@ -178,3 +185,87 @@ class GatedSleep:
         """Let ``count`` blocked (or future) calls return."""
         for _ in range(count):
             self._permits.release()
+
+
+class _SignerAt(SigV4Auth):  # type: ignore[misc]
+    """botocore's SigV4 signer with a fixed clock (for stale / future dates)."""
+
+    def __init__(self, credentials: Credentials, service: str, region: str, when: datetime):
+        super().__init__(credentials, service, region)
+        self._when = when
+
+    def add_auth(self, request: AWSRequest) -> None:
+        request.context["timestamp"] = self._when.strftime("%Y%m%dT%H%M%SZ")
+        self._modify_request_before_signing(request)
+        canonical = self.canonical_request(request)
+        signature = self.signature(self.string_to_sign(request, canonical), request)
+        self._inject_signature_to_request(request, signature)
+
+
+def sigv4_headers(
+    method: str,
+    url: str,
+    body: bytes = b"",
+    *,
+    headers: dict[str, str] | None = None,
+    credentials: tuple[str, str] = ("testing", "testing"),
+    region: str = "us-east-1",
+    service: str = "braket",
+    when: datetime | None = None,
+) -> dict[str, str]:
+    """``headers`` plus the SigV4 headers botocore's signer adds for this request."""
+    request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
+    creds = Credentials(*credentials)
+    signer = (
+        SigV4Auth(creds, service, region)
+        if when is None
+        else _SignerAt(creds, service, region, when)
+    )
+    signer.add_auth(request)
+    return {k: str(v) for k, v in request.headers.items()}
+
+
+def control_headers(local: LocalBraket) -> dict[str, str]:
+    """The bearer header of the ``/_local/*`` control routes."""
+    return {"Authorization": f"Bearer {local.control_token}"}
+
+
+class SignedHttp:
+    """Raw HTTP to the local service, SigV4-signed like botocore signs (``sign=False``: not)."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        data: bytes = b"",
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        sign: bool = True,
+        **sign_options: Any,
+    ) -> Any:
+        if json_body is not None:
+            data = json.dumps(json_body).encode()
+        all_headers = {"Content-Type": content_type} if data else {}
+        all_headers.update(headers or {})
+        if sign:
+            all_headers = sigv4_headers(method, url, data, headers=all_headers, **sign_options)
+        # encoded=True: send the path exactly as signed (no re-quoting of %3A and the like);
+        # a large body goes as a stream (aiohttp warns about large raw bytes)
+        payload: Any = io.BytesIO(data) if len(data) > 1024 * 1024 else data
+        return self.session.request(
+            method, yarl.URL(url, encoded=True), data=payload, headers=all_headers
+        )
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> Any:
+        return self.request("PUT", url, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -17,8 +18,11 @@ DROPPED = (ConnectionClosedError, EndpointConnectionError)
 def test_spec_rejects_bad_values() -> None:
     with pytest.raises(ValueError, match="internal_error must be a probability"):
         FaultSpec(internal_error=1.5)
-    with pytest.raises(ValueError, match="latency must be >= 0"):
+    with pytest.raises(ValueError, match=r"latency must be in \[0, 600\] seconds, got -1"):
         FaultSpec(latency=-1)
+    with pytest.raises(ValueError, match=r"latency must be in \[0, 600\] seconds, got 1e\+300"):
+        FaultSpec(latency=1e300)
+    assert FaultSpec(latency=600).latency == 600
     with pytest.raises(ValueError, match="sum to at most 1"):
         FaultSpec(throttle=0.6, drop_connection=0.6)
 
@@ -106,6 +110,24 @@ async def test_latency_uses_the_injected_sleep(make_local: Any, clients: RawClie
     await client.search_devices(filters=[])
     assert gate.calls == [2.5]
     assert local.ledger.snapshot()["faults"] == {"SearchDevices": {"latency": 1}}
+
+
+async def test_close_cuts_injected_latency_short(make_local: Any, clients: RawClients) -> None:
+    # A sleep that never returns on its own: a request held by a (600 s) latency.
+    gate = GatedSleep()
+    local: LocalBraket = await make_local(
+        sleep=gate, faults=FaultConfig(default=FaultSpec(latency=600))
+    )
+    client = await clients.braket(local)
+    held = asyncio.ensure_future(client.get_device(deviceArn="arn:aws:braket:::device/x"))
+    while gate.waiting == 0:
+        assert not held.done(), held
+        await asyncio.sleep(0.01)
+    # Without the cancellation aiohttp waits up to 60 s for the handler; 5 s is far from both.
+    await asyncio.wait_for(local.close(), timeout=5)
+    with pytest.raises(DROPPED):
+        await held
+    assert gate.calls == [600]
 
 
 def test_faults_round_trip_through_json() -> None:

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from braket_async.local import Ledger, LocalBraket, Quotas
 
-from ._helpers import RawClients, task_request, wait_task
+from ._helpers import RawClients, control_headers, task_request, wait_task
 
 
 def test_counters_and_reset() -> None:
@@ -44,7 +44,7 @@ async def test_ledger_over_http_counts_calls_and_resets(
         await client.get_device(deviceArn=task_request(local)["deviceArn"])
     except ClientError as exc:
         assert exc.response["Error"]["Code"] == "ThrottlingException"
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=control_headers(local)) as http:
         async with http.get(f"{local.endpoint_url}/_local/ledger") as resp:
             snap = await resp.json()
         assert snap["calls"]["CreateQuantumTask"] == 1

@@ -14,9 +14,16 @@ import aiohttp
 import pytest
 
 from braket_async.local import FaultConfig, FaultSpec, LocalBraket
-from braket_async.local.__main__ import build_parser, fault_config, main, serve
+from braket_async.local.__main__ import (
+    ACCESS_KEY_ENV,
+    SECRET_KEY_ENV,
+    build_parser,
+    fault_config,
+    main,
+    serve,
+)
 
-from ._helpers import SV1
+from ._helpers import SV1, SignedHttp
 
 
 def test_parser_reads_every_option() -> None:
@@ -66,7 +73,15 @@ async def test_serve_prints_ready_line_and_stops_on_event(
             break
         await asyncio.sleep(0.01)
     line = json.loads(out.getvalue())
-    assert set(line) == {"endpoint_url", "s3_endpoint_url", "default_bucket", "region"}
+    assert set(line) == {
+        "endpoint_url",
+        "s3_endpoint_url",
+        "default_bucket",
+        "region",
+        "access_key_id",
+        "control_token",
+    }
+    assert line["access_key_id"] == "testing" and len(line["control_token"]) >= 32
     async with (
         aiohttp.ClientSession() as http,
         http.get(f"{line['endpoint_url']}/_local/health") as resp,
@@ -81,11 +96,13 @@ async def test_subprocess_service_answers_braket_calls(
     local_braket_subprocess: dict[str, Any],
 ) -> None:
     url = local_braket_subprocess["endpoint_url"]
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{url}/devices", json={"filters": []}) as resp:
+    token = {"Authorization": f"Bearer {local_braket_subprocess['control_token']}"}
+    async with aiohttp.ClientSession() as session:
+        http = SignedHttp(session)
+        async with http.post(f"{url}/devices", json_body={"filters": []}) as resp:
             assert resp.status == 200
             devices = (await resp.json())["devices"]
-        async with http.get(f"{url}/_local/ledger") as resp:
+        async with http.get(f"{url}/_local/ledger", headers=token, sign=False) as resp:
             ledger = await resp.json()
     assert {d["deviceName"] for d in devices} >= {"SV1", "DM1", "TN1"}
     assert ledger["calls"]["SearchDevices"] >= 1
@@ -129,7 +146,8 @@ def test_fault_options_parse_into_a_config() -> None:
     ("argv", "message"),
     [
         (["--fault-throttle", "1.5"], "argument --fault-throttle: must be in [0, 1], got 1.5"),
-        (["--latency", "-1"], "argument --latency: must be in [0, inf], got -1"),
+        (["--latency", "-1"], "argument --latency: must be in [0, 600], got -1"),
+        (["--latency", "1e300"], "argument --latency: must be in [0, 600], got 1e300"),
         (["--fault", "GetDevice"], "argument --fault: expected OPERATION:kind=value"),
         (
             ["--fault", "GetDevices:throttle=1"],
@@ -166,10 +184,14 @@ async def test_serve_applies_fault_options(
     server = asyncio.create_task(serve(**options, stop=stop, out=out, executor=simulator_executor))
     try:
         line = await _ready_line(out, server)
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"{line['endpoint_url']}/_local/faults") as resp:
+        token = {"Authorization": f"Bearer {line['control_token']}"}
+        async with aiohttp.ClientSession() as session:
+            http = SignedHttp(session)
+            async with http.get(
+                f"{line['endpoint_url']}/_local/faults", headers=token, sign=False
+            ) as resp:
                 faults = await resp.json()
-            async with http.post(f"{line['endpoint_url']}/devices", json={"filters": []}) as r:
+            async with http.post(f"{line['endpoint_url']}/devices", json_body={"filters": []}) as r:
                 status, error_type = r.status, r.headers["x-amzn-ErrorType"]
         assert faults["per_operation"]["SearchDevices"]["throttle"] == 1.0
         assert faults["seed"] == 1
@@ -206,24 +228,96 @@ async def test_cli_service_in_another_process_is_controlled_over_http(
     )
     try:
         assert proc.stdout is not None
-        url = json.loads(await proc.stdout.readline())["endpoint_url"]
+        line = json.loads(await proc.stdout.readline())
+        url = line["endpoint_url"]
+        token = {"Authorization": f"Bearer {line['control_token']}"}
         device = f"{url}/device/{quote(SV1, safe='')}"
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"{url}/_local/faults") as r:
+        async with aiohttp.ClientSession() as session:
+            http = SignedHttp(session)
+            async with http.get(f"{url}/_local/faults", headers=token, sign=False) as r:
                 faults = await r.json()
             assert faults["default"]["latency"] == 0.001
             assert faults["per_operation"]["GetDevice"]["internal_error"] == 1.0
             async with http.get(device) as r:
                 assert r.status == 500
-            async with http.put(f"{url}/_local/faults", json={}) as r:
+            async with http.put(
+                f"{url}/_local/faults", json_body={}, headers=token, sign=False
+            ) as r:
                 assert r.status == 200
-            async with http.put(f"{url}/_local/quotas", json={"off": True}) as r:
+            async with http.put(
+                f"{url}/_local/quotas", json_body={"off": True}, headers=token, sign=False
+            ) as r:
                 assert (await r.json())["off"] is True
             async with http.get(device) as r:
                 assert r.status == 200
-            async with http.get(f"{url}/_local/ledger") as r:
+            async with http.get(f"{url}/_local/ledger", headers=token, sign=False) as r:
                 ledger = await r.json()
         assert ledger["faults"]["GetDevice"] == {"internal_error": 1, "latency": 1}
     finally:
         proc.terminate()
         await proc.wait()
+
+
+async def test_non_loopback_host_warns_and_credentials_come_from_the_environment(
+    local_braket: LocalBraket, simulator_executor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = os.urandom(8).hex()
+    monkeypatch.setenv(ACCESS_KEY_ENV, "AKIDFROMENV")
+    monkeypatch.setenv(SECRET_KEY_ENV, secret)
+    stop = asyncio.Event()
+    out, err = io.StringIO(), io.StringIO()
+    server = asyncio.create_task(
+        serve(
+            host="0.0.0.0",
+            stop=stop,
+            out=out,
+            err=err,
+            no_quotas=True,
+            executor=simulator_executor,
+            s3_endpoint_url=local_braket.s3_endpoint_url,
+        )
+    )
+    try:
+        line = await _ready_line(out, server)
+        assert line["access_key_id"] == "AKIDFROMENV"
+        assert "warning: the local Braket service listens on 0.0.0.0, not loopback" in (
+            err.getvalue()
+        )
+        port = line["endpoint_url"].rsplit(":", 1)[1]
+        url = f"http://127.0.0.1:{port}/devices"
+        async with aiohttp.ClientSession() as session:
+            http = SignedHttp(session)
+            async with http.post(url, json_body={"filters": []}) as resp:
+                assert resp.status == 403  # testing/testing is not the key any more
+            async with http.post(
+                url, json_body={"filters": []}, credentials=("AKIDFROMENV", secret)
+            ) as resp:
+                assert resp.status == 200
+    finally:
+        stop.set()
+        await server
+
+
+async def test_loopback_host_does_not_warn(
+    local_braket: LocalBraket, simulator_executor: Any
+) -> None:
+    stop = asyncio.Event()
+    out, err = io.StringIO(), io.StringIO()
+    server = asyncio.create_task(
+        serve(
+            stop=stop,
+            out=out,
+            err=err,
+            access_key_id="AKIDFLAG",
+            secret_access_key="flag-secret",
+            executor=simulator_executor,
+            s3_endpoint_url=local_braket.s3_endpoint_url,
+        )
+    )
+    try:
+        line = await _ready_line(out, server)
+        assert line["access_key_id"] == "AKIDFLAG"
+        assert err.getvalue() == ""
+    finally:
+        stop.set()
+        await server

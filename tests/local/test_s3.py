@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -12,6 +13,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from braket_async.local._s3 import EmbeddedAws, ObjectStore
+
+from ._helpers import sigv4_headers
 
 
 def _bucket() -> str:
@@ -42,12 +45,14 @@ async def test_endpoint_is_loopback_with_a_free_port(aws: EmbeddedAws) -> None:
 
 async def test_responses_carry_one_server_header(aws: EmbeddedAws) -> None:
     # werkzeug + moto used to send two, which aiohttp (so aiobotocore) refuses.
-    scope = "Credential=testing/20250101/us-east-1/s3/aws4_request"
-    headers = {"Authorization": f"AWS4-HMAC-SHA256 {scope}"}
+    url = aws.endpoint_url + "/"
+    empty = hashlib.sha256(b"").hexdigest()
+    headers = sigv4_headers("GET", url, headers={"X-Amz-Content-SHA256": empty}, service="s3")
     async with (
         aiohttp.ClientSession() as http,
-        http.get(aws.endpoint_url + "/", headers=headers) as response,
+        http.get(url, headers=headers) as response,
     ):
+        assert response.status == 200
         assert len(response.headers.getall("Server")) == 1
         await response.read()
 

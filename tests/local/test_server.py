@@ -14,20 +14,20 @@ from botocore.exceptions import ClientError
 
 from braket_async.local import LocalBraket
 
-from ._helpers import SV1, RawClients, task_request, wait_task
+from ._helpers import SV1, RawClients, SignedHttp, control_headers, task_request, wait_task
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
+async def http() -> AsyncIterator[SignedHttp]:
     async with aiohttp.ClientSession() as session:
-        yield session
+        yield SignedHttp(session)
 
 
 async def test_create_answers_201_with_request_id(
-    local_braket: LocalBraket, http: aiohttp.ClientSession
+    local_braket: LocalBraket, http: SignedHttp
 ) -> None:
     body = {**task_request(local_braket), "clientToken": "wire-201"}
-    async with http.post(f"{local_braket.endpoint_url}/quantum-task", json=body) as resp:
+    async with http.post(f"{local_braket.endpoint_url}/quantum-task", json_body=body) as resp:
         assert resp.status == 201
         assert resp.headers["x-amzn-RequestId"]
         doc = await resp.json()
@@ -41,7 +41,7 @@ async def test_create_answers_201_with_request_id(
 
 
 async def test_errors_carry_type_header_and_message(
-    local_braket: LocalBraket, http: aiohttp.ClientSession
+    local_braket: LocalBraket, http: SignedHttp
 ) -> None:
     arn = "arn:aws:braket:us-east-1:123456789012:quantum-task/missing"
     async with http.get(f"{local_braket.endpoint_url}/quantum-task/{quote(arn, safe='')}") as r:
@@ -51,9 +51,7 @@ async def test_errors_carry_type_header_and_message(
         assert arn in (await r.json())["message"]
 
 
-async def test_unknown_route_and_bad_json(
-    local_braket: LocalBraket, http: aiohttp.ClientSession
-) -> None:
+async def test_unknown_route_and_bad_json(local_braket: LocalBraket, http: SignedHttp) -> None:
     async with http.get(f"{local_braket.endpoint_url}/no-such-thing") as r:
         assert r.status == 404
         assert r.headers["x-amzn-ErrorType"] == "UnknownOperationException"
@@ -65,11 +63,11 @@ async def test_unknown_route_and_bad_json(
 
 
 async def test_service_side_validation_names_member_and_rule(
-    local_braket: LocalBraket, http: aiohttp.ClientSession
+    local_braket: LocalBraket, http: SignedHttp
 ) -> None:
     body = {**task_request(local_braket, shots=-5), "clientToken": "v-1"}
     del body["deviceArn"]
-    async with http.post(f"{local_braket.endpoint_url}/quantum-task", json=body) as r:
+    async with http.post(f"{local_braket.endpoint_url}/quantum-task", json_body=body) as r:
         assert r.status == 400
         assert r.headers["x-amzn-ErrorType"] == "ValidationException"
         message = (await r.json())["message"]
@@ -107,14 +105,15 @@ async def test_query_list_members_are_read(local_braket: LocalBraket, raw: Any) 
     await wait_task(raw, arn)
 
 
-async def test_local_routes_are_outside_braket(
-    local_braket: LocalBraket, http: aiohttp.ClientSession
-) -> None:
-    async with http.get(f"{local_braket.endpoint_url}/_local/health") as r:
+async def test_local_routes_are_outside_braket(local_braket: LocalBraket, http: SignedHttp) -> None:
+    async with http.get(f"{local_braket.endpoint_url}/_local/health", sign=False) as r:
         health = await r.json()
     assert health["status"] == "ok"
     assert health["endpoint_url"] == local_braket.endpoint_url
-    async with http.get(f"{local_braket.endpoint_url}/_local/ledger") as r:
+    headers = control_headers(local_braket)
+    async with http.get(
+        f"{local_braket.endpoint_url}/_local/ledger", headers=headers, sign=False
+    ) as r:
         ledger = await r.json()
     assert set(ledger) >= {"calls", "throttled", "faults", "tasks_created"}
     assert "_local" not in json.dumps(ledger["calls"])
