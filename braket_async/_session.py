@@ -207,8 +207,11 @@ class BraketSession(
         stack, self._stack = self._stack, None
         self._client = self._s3_client = self._logs_client = None
         self._methods = {}
-        if stack is not None:
-            await stack.aclose()
+        try:
+            await self._rate_limiter.aclose()
+        finally:
+            if stack is not None:
+                await stack.aclose()
 
     async def __aenter__(self) -> Self:
         return await self.open()
