@@ -280,11 +280,11 @@ class BraketSession(
             method = self._methods[operation]
         except KeyError:
             raise self._unknown_operation(operation) from None
-        await self._rate_limiter.acquire(operation)
         try:
             if self._cold:
-                response = await self._first_call(method, params)
+                response = await self._first_call(operation, method, params)
             else:
+                await self._rate_limiter.acquire(operation)
                 response = await method(**params)
         except ClientError as exc:
             raise self._service_error(operation, exc) from exc
@@ -368,16 +368,23 @@ class BraketSession(
             return client
 
     async def _first_call(
-        self, method: Callable[..., Coroutine[Any, Any, dict[str, Any]]], params: dict[str, Any]
+        self,
+        operation: str,
+        method: Callable[..., Coroutine[Any, Any, dict[str, Any]]],
+        params: dict[str, Any],
     ) -> dict[str, Any]:
         assert self._warm_lock is not None
+        # Tokens are taken only when the call can go out: a token taken before waiting for the
+        # first call would be spent late, bunched with later ones (429s at the quota's edge).
         async with self._warm_lock:
             if self._cold:
+                await self._rate_limiter.acquire(operation)
                 try:
                     return await method(**params)
                 finally:
                     self._cold = False
         # Warm now: the calls that queued behind the first one go out concurrently.
+        await self._rate_limiter.acquire(operation)
         return await method(**params)
 
     def _check_state(self) -> None:
