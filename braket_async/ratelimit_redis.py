@@ -290,6 +290,8 @@ class RedisBuckets:
         return self._script
 
     def _failed(self, exc: Exception) -> None:
+        if self._closed:
+            return  # a call cut short by aclose: not an outage
         self._counts["failures"] += 1
         self._retry_at = self._clock() + self.quota.retry_interval
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -311,6 +313,8 @@ class RedisBuckets:
 
     def _spawn(self, func: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
         """Run ``func(*args)`` in the background (tracked, finished by :meth:`aclose`)."""
+        if self._closed:
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

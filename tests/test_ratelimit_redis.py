@@ -351,3 +351,15 @@ async def test_whatever_redis_answers_the_limiter_does_not_raise(
         assert limiter.stats()["buckets"][OP]["acquired"] == 1
     finally:
         await limiter.aclose()
+
+
+def test_without_redis_server_the_tests_skip_but_fail_under_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="redis-server is not installed"):
+        redis_server_binary()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true requires it"):
+        redis_server_binary()
