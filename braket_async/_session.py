@@ -214,8 +214,11 @@ class BraketSession(
         stack, self._stack = self._stack, None
         self._client = self._s3_client = self._logs_client = None
         self._methods = {}
-        if stack is not None:
-            await stack.aclose()
+        try:
+            await self._rate_limiter.aclose()
+        finally:
+            if stack is not None:
+                await stack.aclose()
 
     async def __aenter__(self) -> Self:
         return await self.open()
@@ -311,16 +314,11 @@ class BraketSession(
             method = self._methods[operation]
         except KeyError:
             raise self._unknown_operation(operation) from None
-        if record is None:
-            await self._rate_limiter.acquire(operation)
-        else:
-            started = self._clock()
-            await self._rate_limiter.acquire(operation)
-            record.limiter_wait = self._clock() - started
         try:
             if self._cold:
-                response = await self._first_call(method, params)
+                response = await self._first_call(operation, method, params, record)
             else:
+                await self._acquire(operation, record)
                 response = await method(**params)
         except ClientError as exc:
             raise self._service_error(operation, exc) from exc
@@ -404,17 +402,34 @@ class BraketSession(
             return client
 
     async def _first_call(
-        self, method: Callable[..., Coroutine[Any, Any, dict[str, Any]]], params: dict[str, Any]
+        self,
+        operation: str,
+        method: Callable[..., Coroutine[Any, Any, dict[str, Any]]],
+        params: dict[str, Any],
+        record: CallRecord | None,
     ) -> dict[str, Any]:
         assert self._warm_lock is not None
+        # Tokens are taken only when the call can go out: a token taken before waiting for the
+        # first call would be spent late, bunched with later ones (429s at the quota's edge).
         async with self._warm_lock:
             if self._cold:
+                await self._acquire(operation, record)
                 try:
                     return await method(**params)
                 finally:
                     self._cold = False
         # Warm now: the calls that queued behind the first one go out concurrently.
+        await self._acquire(operation, record)
         return await method(**params)
+
+    async def _acquire(self, operation: str, record: CallRecord | None) -> None:
+        """Take the rate limiter's token for one call (timed when telemetry records)."""
+        if record is None:
+            await self._rate_limiter.acquire(operation)
+            return
+        started = self._clock()
+        await self._rate_limiter.acquire(operation)
+        record.limiter_wait = self._clock() - started
 
     def _check_state(self) -> None:
         loop = self._loop

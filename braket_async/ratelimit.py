@@ -25,6 +25,10 @@ periodically. This module is about 200 lines instead.
   multiplicatively and empties it (the service says its bucket is empty); the rate then
   recovers linearly with time up to the configured one (:class:`Adaptive`). Throttles within
   a cooldown of the last cut are the same episode and cut nothing more.
+* **Shared** (optional): ``RateLimits(shared=...)`` (e.g. ``RedisQuota`` from
+  :mod:`braket_async.ratelimit_redis`) paces calls with buckets that every process of the
+  account and region shares; the buckets here stay as the fallback while the store is out of
+  reach. The seam is :class:`SharedQuota` / :class:`SharedBuckets`.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -45,9 +49,12 @@ __all__ = [
     "AWS_DEFAULT_RATES",
     "BRAKET_OPERATIONS",
     "Adaptive",
+    "BucketParams",
     "Rate",
     "RateLimiter",
     "RateLimits",
+    "SharedBuckets",
+    "SharedQuota",
     "observe_throttles",
 ]
 
@@ -151,6 +158,57 @@ class Adaptive:
     cooldown: float = attrs.field(default=0.5, validator=_interval(0.0, math.inf, open_high=True))
 
 
+class BucketParams(Protocol):
+    """A bucket's effective parameters (headroom applied), as a shared store must mirror them."""
+
+    @property
+    def base_rate(self) -> float: ...
+    @property
+    def burst(self) -> float: ...
+    @property
+    def min_rate(self) -> float: ...
+    @property
+    def recovery(self) -> float: ...
+
+
+class SharedBuckets(Protocol):
+    """One limiter's live connection to buckets shared with other processes."""
+
+    async def acquire(self, operation: str) -> bool:
+        """Wait for ``operation``'s turn in the shared buckets. ``False`` (at once, never an
+        exception) when the store is unavailable: the caller paces with its local buckets."""
+        ...
+
+    def record_throttle(self, operation: str) -> None:
+        """Report a 429 to every process sharing the buckets (in the background)."""
+
+    def current_rate(self, operation: str) -> float | None:
+        """The shared rate last seen for ``operation``; ``None`` if unknown or unavailable."""
+
+    def stats(self) -> dict[str, Any]:
+        """A JSON-ready view of the shared side."""
+        ...
+
+    async def aclose(self) -> None:
+        """Finish background work and close connections."""
+
+
+class SharedQuota(Protocol):
+    """Configuration of a shared bucket store (``RateLimits(shared=...)``), e.g. ``RedisQuota``."""
+
+    def connect(
+        self,
+        buckets: Mapping[str, BucketParams],
+        adaptive: Adaptive | None,
+        *,
+        clock: Clock,
+        sleep: Sleep,
+    ) -> SharedBuckets:
+        """The live side for one limiter: ``buckets`` by operation name and ``"account"``.
+        Must not do I/O (it runs in ``RateLimiter.__init__``, maybe outside an event loop)."""
+        ...
+
+
 @attrs.frozen
 class RateLimits:
     """Per-operation and account-wide rates; ``None`` account means no account-wide bucket.
@@ -158,6 +216,8 @@ class RateLimits:
     ``enabled=False`` turns client-side limiting off. ``adaptive=None`` keeps the rates fixed.
     ``rate_headroom`` / ``burst_headroom`` are the fractions of each rate / burst the client
     leaves unused (at least one token of a burst above 1), to absorb network jitter.
+    ``shared`` puts the buckets in a store shared by every process of the account and region
+    (e.g. :class:`~braket_async.ratelimit_redis.RedisQuota`); the local ones are the fallback.
     """
 
     account: Rate | None = None
@@ -166,6 +226,7 @@ class RateLimits:
     adaptive: Adaptive | None = attrs.field(factory=Adaptive)
     rate_headroom: float = attrs.field(default=0.02, validator=_interval(0.0, 1.0, open_high=True))
     burst_headroom: float = attrs.field(default=0.05, validator=_interval(0.0, 1.0, open_high=True))
+    shared: SharedQuota | None = None
 
     @operations.validator
     def _check_operations(self, attribute: attrs.Attribute[Any], value: Mapping[str, Rate]) -> None:
@@ -175,12 +236,14 @@ class RateLimits:
                 raise TypeError(f"RateLimits.operations[{name!r}] must be a Rate, got {rate!r}")
 
     @classmethod
-    def aws_defaults(cls, scale: float = 1.0, **overrides: Rate | None) -> RateLimits:
+    def aws_defaults(
+        cls, scale: float = 1.0, *, shared: SharedQuota | None = None, **overrides: Rate | None
+    ) -> RateLimits:
         """The AWS default quotas, rates and bursts multiplied by ``scale``.
 
         ``overrides`` (unscaled) replace a quota, e.g. a raised one:
         ``RateLimits.aws_defaults(CreateQuantumTask=Rate(40, 80), account=Rate(280, 1200))``;
-        ``None`` removes a bucket.
+        ``None`` removes a bucket. ``shared``: see :class:`RateLimits`.
         """
         operations: dict[str, Rate] = {op: r.scaled(scale) for op, r in AWS_DEFAULT_RATES.items()}
         account: Rate | None = AWS_ACCOUNT_RATE.scaled(scale)
@@ -195,7 +258,7 @@ class RateLimits:
                 operations.pop(name, None)
             else:
                 operations[name] = rate
-        return cls(account=account, operations=operations)
+        return cls(account=account, operations=operations, shared=shared)
 
     @classmethod
     def off(cls) -> RateLimits:
@@ -329,6 +392,12 @@ class RateLimiter:
             _Bucket("account", limits.account, limits, now) if limits.account else None
         )
         self._adaptive = limits.adaptive
+        self._shared: SharedBuckets | None = None
+        if self._enabled and limits.shared is not None:
+            params: dict[str, BucketParams] = dict(self._buckets)
+            if self._account is not None:
+                params["account"] = self._account
+            self._shared = limits.shared.connect(params, limits.adaptive, clock=clock, sleep=sleep)
 
     @property
     def enabled(self) -> bool:
@@ -338,6 +407,8 @@ class RateLimiter:
     async def acquire(self, operation: str) -> None:
         """Wait until ``operation`` may be sent (FIFO among callers of the same bucket)."""
         if not self._enabled:
+            return
+        if self._shared is not None and await self._shared.acquire(operation):
             return
         bucket = self._buckets.get(operation)
         if bucket is not None and (bucket.waiters or bucket.take(self._clock()) > 0.0):
@@ -383,6 +454,8 @@ class RateLimiter:
         """
         if not self._enabled or self._adaptive is None:
             return
+        if self._shared is not None:
+            self._shared.record_throttle(operation)
         bucket = self._buckets.get(operation) or self._account
         if bucket is not None:
             bucket.cut(self._clock(), self._adaptive)
@@ -391,6 +464,9 @@ class RateLimiter:
         """The rate (requests/s) the client currently allows ``operation``; None if unlimited."""
         if not self._enabled:
             return None
+        shared = self._shared.current_rate(operation) if self._shared is not None else None
+        if shared is not None:
+            return shared
         bucket = self._buckets.get(operation)
         account = self._account
         now = self._clock()
@@ -412,7 +488,15 @@ class RateLimiter:
         for b in buckets:
             b._refill(now)
             out["buckets"][b.name] = b.snapshot()
+        if self._shared is not None:
+            out["shared"] = self._shared.stats()
         return out
+
+    async def aclose(self) -> None:
+        """Release what a shared store holds (connections, background reports); idempotent.
+        ``BraketSession.close`` calls it."""
+        if self._shared is not None:
+            await self._shared.aclose()
 
 
 def observe_throttles(events: Any, limiter: RateLimiter, service: str = "braket") -> None:

@@ -20,7 +20,21 @@ or against any endpoint with the usual AWS settings (``AWS_ENDPOINT_URL_BRAKET``
 ``AWS_ENDPOINT_URL_S3``, ``AWS_DEFAULT_REGION``, credentials) plus ``BRAKET_OUTPUT_BUCKET``.
 Settings (environment): ``BRAKET_LOCAL``, ``BRAKET_DEVICE_ARN``, ``BRAKET_OUTPUT_BUCKET``,
 ``BRAKET_OUTPUT_PREFIX``, ``BRAKET_SHOTS``, ``BRAKET_RATE_SCALE`` (client rate limits for raised
-quotas), ``HOST``, ``PORT``.
+quotas), ``BRAKET_ASYNC_REDIS_URL`` / ``BRAKET_ASYNC_REDIS_KEY`` (share the quotas through
+Redis; the key names the account and region), ``HOST``, ``PORT``.
+
+Several worker processes share the account's quotas through Redis (``pip install
+'braket-async[redis]'``; a local service started on its own, not ``BRAKET_LOCAL``)::
+
+    braket-async local serve --port 8080 &
+    export AWS_ENDPOINT_URL_BRAKET=http://127.0.0.1:8080 AWS_ENDPOINT_URL_S3=<its s3_endpoint_url>
+    export AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+    export BRAKET_OUTPUT_BUCKET=amazon-braket-local
+    export BRAKET_ASYNC_REDIS_URL=redis://127.0.0.1:6379/0 BRAKET_ASYNC_REDIS_KEY=local:us-east-1
+    uvicorn --app-dir examples fastapi_service:app --workers 4
+
+A batch lives in the worker that accepted it: ``/batches/{id}`` routes answer from that worker
+(the others say 404); ``/tasks`` and ``/results`` work from any.
 """
 
 from __future__ import annotations
@@ -44,6 +58,7 @@ from braket_async import RateLimits
 from braket_async.batch import Batch
 from braket_async.contrib.fastapi import BackgroundDep, BraketDep, BraketLifespan
 from braket_async.errors import BraketError, ParameterError, ServiceError
+from braket_async.ratelimit import SharedQuota
 from braket_async.tracking import SweepPolicy
 
 __all__ = ["BatchRecord", "EventLog", "Settings", "app", "create_app"]
@@ -65,6 +80,8 @@ class Settings:
     prefix: str = "fastapi-service"
     shots: int = 100
     rate_scale: float = 1.0
+    redis_url: str | None = None
+    redis_key: str = "default"
     local: bool = False
     max_batch: int = 10_000
     local_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -78,6 +95,8 @@ class Settings:
             prefix=environ.get("BRAKET_OUTPUT_PREFIX", "fastapi-service"),
             shots=int(environ.get("BRAKET_SHOTS", "100")),
             rate_scale=float(environ.get("BRAKET_RATE_SCALE", "1")),
+            redis_url=environ.get("BRAKET_ASYNC_REDIS_URL") or None,
+            redis_key=environ.get("BRAKET_ASYNC_REDIS_KEY", "default"),
             local=environ.get("BRAKET_LOCAL", "") not in ("", "0", "false"),
         )
 
@@ -296,7 +315,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     endpoint_url=config.endpoint_url,
                     s3_endpoint_url=config.s3_endpoint_url,
                     region_name=config.region_name,
-                    rate_limits=RateLimits.aws_defaults(scale=config.rate_scale),
+                    rate_limits=RateLimits.aws_defaults(
+                        scale=config.rate_scale, shared=_shared_quota(config)
+                    ),
                     aws_access_key_id=key_id,
                     aws_secret_access_key=secret,
                 )(app)
@@ -428,6 +449,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return StreamingResponse(_sse(events()), media_type="text/event-stream")
 
     return app
+
+
+def _shared_quota(settings: Settings) -> SharedQuota | None:
+    """Quotas shared by every worker process through Redis, when a URL is configured."""
+    if settings.redis_url is None:
+        return None
+    from braket_async.ratelimit_redis import RedisQuota
+
+    return RedisQuota(settings.redis_url, key=settings.redis_key)
 
 
 async def _sse(events: AsyncIterator[tuple[int, str, dict[str, Any]] | None]) -> AsyncIterator[str]:

@@ -1,0 +1,328 @@
+"""Braket quotas shared by every worker process and host of one account and region, in Redis.
+
+Braket's quotas are per account and region, not per process: four workers that each pace
+themselves at the full quota send four times too much. With a shared store the buckets live
+in Redis and every process draws from the same ones::
+
+    from braket_async import BraketSession, RateLimits
+    from braket_async.ratelimit_redis import RedisQuota
+
+    limits = RateLimits.aws_defaults(
+        shared=RedisQuota("redis://redis.internal:6379/0", key="123456789012:us-east-1")
+    )
+    async with BraketSession(rate_limits=limits) as braket:
+        ...
+
+Needs the ``redis`` extra (``pip install 'braket-async[redis]'``, redis-py's asyncio client)
+and Redis >= 5.
+
+* **Atomic, one clock**: one Lua script (sent once, then run by SHA) updates the buckets; it
+  reads the Redis server's ``TIME``, so the hosts' clocks never matter.
+* **One key per account, region and operation**, plus the account-wide bucket:
+  ``{prefix}:{{key}}:{operation}`` (the braces keep a key's buckets in one Redis Cluster slot).
+  Every process sharing a ``key`` should use the same :class:`~braket_async.RateLimits`.
+* **Shared adaptation**: a 429 seen by any process cuts the shared rate for all of them, and
+  the recovery (linear in server time) is shared too.
+* **Fair turns**: when a bucket is empty a process reserves the next token and sleeps until it
+  is due; each process keeps at most one reservation per bucket (its other callers queue
+  locally, FIFO), so under contention turns go round the processes and none is starved.
+* **Failures never stop a call**: when Redis cannot be reached or does not answer within
+  ``timeout`` seconds, the limiter paces with the process's own buckets, logs one warning for
+  the outage, and tries Redis again every ``retry_interval`` seconds (on the session's clock).
+  Nothing from here ever raises into a Braket call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import math
+import urllib.parse
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from importlib import resources
+from typing import Any
+
+import attrs
+
+try:
+    import redis.asyncio as aioredis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "braket_async.ratelimit_redis needs redis-py: pip install 'braket-async[redis]'"
+    ) from exc
+
+from ._base import Clock, Sleep
+from .ratelimit import Adaptive, BucketParams, SharedBuckets
+
+__all__ = ["RedisQuota"]
+
+logger = logging.getLogger(__name__)
+
+#: The bucket name of the account-wide quota (the others are operation names).
+ACCOUNT = "account"
+_SCHEMES = ("redis", "rediss", "unix")
+#: The script's answer: a count (buckets done, or 1 if cut), seconds to wait, bucket rates.
+_Reply = tuple[int, float, list[float]]
+_SCRIPT = resources.files(__package__).joinpath("_redis_script.lua").read_text(encoding="utf-8")
+
+
+def _check_url(instance: RedisQuota, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or urllib.parse.urlsplit(value).scheme not in _SCHEMES:
+        raise ValueError(
+            f"RedisQuota.url must be a redis://, rediss:// or unix:// URL, got {_redact(value)!r}"
+        )
+
+
+def _check_key(instance: RedisQuota, attribute: attrs.Attribute[str], value: str) -> None:
+    name = f"RedisQuota.{attribute.name}"
+    if not isinstance(value, str) or not value or len(value) > 200:
+        raise ValueError(f"{name} must be a non-empty string of at most 200 characters")
+    if any(c in value for c in "{} \t\r\n"):
+        raise ValueError(f"{name} must not contain braces or whitespace, got {value!r}")
+
+
+def _check_seconds(instance: RedisQuota, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise ValueError(f"RedisQuota.{attribute.name} must be a finite number > 0, got {value!r}")
+
+
+def _redact(url: object) -> str:
+    """``url`` without its password, for messages and logs."""
+    text = str(url)
+    try:
+        parts = urllib.parse.urlsplit(text)
+        if parts.password is None:
+            return text
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    except ValueError:
+        return "<unparsable URL>"
+
+
+@attrs.frozen
+class RedisQuota:
+    """Where shared buckets live: ``RateLimits(shared=RedisQuota(url, key=...))``.
+
+    ``url``: ``redis://[[user]:password@]host:port/db``, ``rediss://`` (TLS) or ``unix://``.
+    ``key``: names the account and region, e.g. ``"123456789012:us-east-1"`` (processes of
+    other accounts or regions must use another key). ``prefix`` starts every Redis key.
+    ``timeout``: seconds one Redis round trip may take before the limiter falls back to the
+    process's own buckets. ``retry_interval``: seconds between attempts while Redis is out.
+    """
+
+    url: str = attrs.field(validator=_check_url, repr=_redact)
+    key: str = attrs.field(validator=_check_key)
+    prefix: str = attrs.field(default="braket-async", validator=_check_key)
+    timeout: float = attrs.field(default=0.5, validator=_check_seconds)
+    retry_interval: float = attrs.field(default=5.0, validator=_check_seconds)
+
+    def bucket_key(self, bucket: str) -> str:
+        """The Redis key of one bucket (an operation name or ``"account"``)."""
+        return f"{self.prefix}:{{{self.key}}}:{bucket}"
+
+    def connect(
+        self,
+        buckets: Mapping[str, BucketParams],
+        adaptive: Adaptive | None,
+        *,
+        clock: Clock,
+        sleep: Sleep,
+    ) -> SharedBuckets:
+        """The live side for one :class:`~braket_async.RateLimiter` (no I/O until used)."""
+        return RedisBuckets(self, buckets, adaptive, clock=clock, sleep=sleep)
+
+
+def _ttl_ms(params: BucketParams) -> int:
+    # Idle long enough to be full again at the floor rate and fully recovered, a bucket is the
+    # same as a new one: let Redis drop it then (plus a minute of margin).
+    seconds = 60.0 + params.burst / params.min_rate
+    if params.recovery > 0:
+        seconds += (params.base_rate - params.min_rate) / params.recovery
+    return math.ceil(seconds * 1000)
+
+
+class RedisBuckets:
+    """One limiter's connection to the shared buckets (made by :meth:`RedisQuota.connect`)."""
+
+    def __init__(
+        self,
+        quota: RedisQuota,
+        buckets: Mapping[str, BucketParams],
+        adaptive: Adaptive | None,
+        *,
+        clock: Clock,
+        sleep: Sleep,
+    ) -> None:
+        self.quota = quota
+        self._clock = clock
+        self._sleep = sleep
+        self._keys = {name: quota.bucket_key(name) for name in buckets}
+        self._args = {
+            name: (repr(p.base_rate), repr(p.burst), repr(p.min_rate), repr(p.recovery),
+                   str(_ttl_ms(p)))
+            for name, p in buckets.items()
+        }  # fmt: skip
+        self._adaptive_args = (
+            (repr(adaptive.decrease), repr(adaptive.cooldown)) if adaptive else ("1", "0")
+        )
+        # one reservation per bucket per process: the head of each local queue holds the lock
+        self._locks = {name: asyncio.Lock() for name in buckets}
+        self._client: aioredis.Redis | None = None
+        self._script: Any = None
+        self._down = False
+        self._retry_at = -math.inf
+        self._closed = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._rates: dict[str, float] = {}
+        self._counts = dict.fromkeys(
+            ("acquired", "delayed", "fallbacks", "failures", "outages", "throttles"), 0
+        )
+
+    # -- SharedBuckets -------------------------------------------------------------------------
+
+    async def acquire(self, operation: str) -> bool:
+        names = self._names(operation)
+        if not self._usable():
+            self._counts["fallbacks"] += 1
+            return False
+        if not names:
+            return True
+        taken: list[str] = []  # buckets holding a token of this call, given back if cancelled
+        try:
+            done = 0
+            while done < len(names):
+                pending = names[done:]
+                async with self._locks[pending[0]]:
+                    step = await self._call("acquire", pending) if self._usable() else None
+                    if step is None:
+                        self._counts["fallbacks"] += 1
+                        return False
+                    count, wait, _ = step
+                    count = max(1, count)  # the first bucket always answers
+                    taken += pending[:count]
+                    done += count
+                    if wait > 0:
+                        self._counts["delayed"] += 1
+                        await self._sleep(wait)
+        except BaseException:
+            if taken:
+                self._spawn(self._call, "give", taken)
+            raise
+        self._counts["acquired"] += 1
+        return True
+
+    def record_throttle(self, operation: str) -> None:
+        names = self._names(operation)
+        if names and self._usable():
+            self._counts["throttles"] += 1
+            self._spawn(self._call, "cut", names[:1])
+
+    def current_rate(self, operation: str) -> float | None:
+        if self._down:
+            return None
+        rates = [self._rates[n] for n in self._names(operation) if n in self._rates]
+        return min(rates) if rates else None
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "store": "redis",
+            "url": _redact(self.quota.url),
+            "key": self.quota.key,
+            "available": not self._down,
+            "rates": dict(self._rates),
+            **self._counts,
+        }
+
+    async def aclose(self) -> None:
+        self._closed = True
+        tasks = set(self._tasks)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self.quota.timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        client, self._client, self._script = self._client, None, None
+        if client is not None:
+            await client.aclose()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _names(self, operation: str) -> list[str]:
+        """The shared buckets a call to ``operation`` draws from, in order."""
+        names = [operation] if operation != ACCOUNT and operation in self._keys else []
+        if ACCOUNT in self._keys:
+            names.append(ACCOUNT)
+        return names
+
+    def _usable(self) -> bool:
+        return not self._closed and (not self._down or self._clock() >= self._retry_at)
+
+    async def _call(self, command: str, names: Sequence[str]) -> _Reply | None:
+        """Run the script on ``names``' buckets; ``None`` (and fallback) on any failure."""
+        keys = [self._keys[n] for n in names]
+        args = [command, *self._adaptive_args, *itertools.chain(*(self._args[n] for n in names))]
+        try:
+            async with asyncio.timeout(self.quota.timeout):
+                raw = await self._connect()(keys=keys, args=args)
+            count, wait = int(raw[0]), float(raw[1])
+            rates = [float(r) for r in raw[2:]]
+        except Exception as exc:  # whatever Redis does, the call goes on with local limits
+            self._failed(exc)
+            return None
+        self._recovered()
+        self._rates.update(zip(names, rates, strict=False))
+        return count, wait, rates
+
+    def _connect(self) -> Any:
+        if self._script is None:
+            timeout = self.quota.timeout
+            self._client = aioredis.Redis.from_url(
+                self.quota.url,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                # one quick retry heals a connection Redis dropped (a restart); no backoff sleeps
+                retry=Retry(NoBackoff(), 1),
+            )
+            self._script = self._client.register_script(_SCRIPT)
+        return self._script
+
+    def _failed(self, exc: Exception) -> None:
+        if self._closed:
+            return  # a call cut short by aclose: not an outage
+        self._counts["failures"] += 1
+        self._retry_at = self._clock() + self.quota.retry_interval
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        if self._down:
+            logger.debug("shared rate limits: Redis still unavailable (%s)", reason)
+            return
+        self._down = True
+        self._counts["outages"] += 1
+        logger.warning(
+            "shared rate limits: Redis at %s is unavailable (%s); pacing with this process's "
+            "own limits and trying Redis again every %gs",
+            _redact(self.quota.url), reason, self.quota.retry_interval,
+        )  # fmt: skip
+
+    def _recovered(self) -> None:
+        if self._down:
+            self._down = False
+            logger.info("shared rate limits: Redis at %s is back", _redact(self.quota.url))
+
+    def _spawn(self, func: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
+        """Run ``func(*args)`` in the background (tracked, finished by :meth:`aclose`)."""
+        if self._closed:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop (a throttle reported from elsewhere): the local limiter adapts
+
+        async def run() -> None:
+            await func(*args)
+
+        task = loop.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

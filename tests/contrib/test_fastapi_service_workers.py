@@ -1,0 +1,132 @@
+"""The example FastAPI service under ``uvicorn --workers 4``, the quotas shared through a real
+Redis (``BRAKET_ASYNC_REDIS_URL``): batches posted to several workers at once stay inside the
+service's quota together."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from _redis import RedisServer, redis_server_binary
+
+from braket_async.local import LocalBraket, Quotas
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SCALE = 0.5  # the service: CreateQuantumTask 10/s, burst 20
+# the workers' limits, a little lower: margin for a loaded test machine's scheduling jitter
+# (four workers on their own limits would still send about 3.5x the quota)
+CLIENT_SCALE = 0.45
+WORKERS = 4
+BATCHES, TASKS = 8, 10
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer(redis_server_binary())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def until(check: Callable[[], Any], within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not after {within}s")
+        await asyncio.sleep(0.1)
+
+
+async def test_four_workers_share_the_quota_through_redis(
+    make_local: Callable[..., Any], redis_server: RedisServer
+) -> None:
+    local: LocalBraket = await make_local(quotas=Quotas.aws_defaults(scale=SCALE))
+    key = f"example-{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BRAKET_"))},
+        "AWS_ENDPOINT_URL_BRAKET": local.endpoint_url,
+        "AWS_ENDPOINT_URL_S3": local.s3_endpoint_url,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "BRAKET_OUTPUT_BUCKET": local.default_bucket,
+        "BRAKET_RATE_SCALE": str(CLIENT_SCALE),
+        "BRAKET_SHOTS": "10",
+        "BRAKET_ASYNC_REDIS_URL": redis_server.url,
+        "BRAKET_ASYNC_REDIS_KEY": key,
+    }
+    argv = [
+        sys.executable, "-m", "uvicorn", "--app-dir", str(EXAMPLES), "fastapi_service:app",
+        "--workers", str(WORKERS), "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "warning",
+    ]  # fmt: skip
+    server = await asyncio.create_subprocess_exec(
+        *argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        async def up() -> bool:
+            if server.returncode is not None:
+                raise AssertionError(f"uvicorn exited with {server.returncode}")
+            try:
+                async with httpx.AsyncClient(timeout=5) as http:
+                    return (await http.get(f"{base}/ping")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await until(up, 90, "the example app answering /ping")
+        local.ledger.reset()
+
+        async def post(seed: int) -> str:
+            # a client (a connection) each, so the kernel spreads them over the workers
+            async with httpx.AsyncClient(timeout=60) as http:
+                reply = await http.post(
+                    f"{base}/batches", json={"n": TASKS, "kind": "ghz", "seed": seed}
+                )
+            assert reply.status_code == 202, reply.text
+            batch_id: str = reply.json()["batch_id"]
+            return batch_id
+
+        await asyncio.gather(*(post(i) for i in range(BATCHES)))
+
+        async def all_done() -> bool:
+            return int(local.ledger.snapshot()["tasks_completed"]) >= BATCHES * TASKS
+
+        await until(all_done, 120, "every task of every batch completed")
+        ledger = local.ledger.snapshot()
+        assert ledger["tasks_created"] == BATCHES * TASKS
+        assert ledger["total_throttled"] == 0, ledger["throttled"]
+        client = aioredis.Redis.from_url(redis_server.url)
+        try:
+            assert await client.exists(f"braket-async:{{{key}}}:CreateQuantumTask") == 1
+        finally:
+            await client.aclose()
+    finally:
+        server.terminate()
+        try:
+            async with asyncio.timeout(60):
+                await server.wait()
+        except TimeoutError:
+            server.kill()
+            await server.wait()
