@@ -603,9 +603,10 @@ async def _failure_reason(
     return f"AlgorithmError: {text}, exit code: {returncode}"[:_MAX_REASON]
 
 
-def process_job_runner_factory(local: LocalEndpointsSource) -> ProcessJobRunner:
+def process_job_runner_factory(local: LocalEndpointsSource, **options: Any) -> ProcessJobRunner:
     """``LocalBraket(job_runner_factory=...)`` hook: a :class:`ProcessJobRunner` whose jobs
-    reach ``local``'s endpoints (read when each job starts)."""
+    reach ``local``'s endpoints (read when each job starts). ``options`` go to
+    :class:`ProcessJobRunner` (bind them with ``functools.partial``)."""
 
     def endpoints() -> JobEndpoints:
         return JobEndpoints(
@@ -614,4 +615,4 @@ def process_job_runner_factory(local: LocalEndpointsSource) -> ProcessJobRunner:
             region=local.region,
         )
 
-    return ProcessJobRunner(endpoints)
+    return ProcessJobRunner(endpoints, **options)
