@@ -17,9 +17,9 @@ SLEEPER = (
     "import os, signal, sys, time\n"
     "if sys.argv[2] == '1':\n"
     "    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    "print('sleeper up', flush=True)\n"  # before the pid: a listed sleeper has printed
     "with open(sys.argv[1], 'a') as f:\n"
     "    f.write(f'{os.getpid()}\\n')\n"
-    "print('sleeper up', flush=True)\n"
     "time.sleep(600)\n"
 )
 
