@@ -150,7 +150,7 @@ class ProcessJobRunner(JobRunner):
         keep_work_dirs: bool = False,
         python: str = sys.executable,
         log_flush_interval: float = 0.25,
-        stop_grace: float = 2.0,
+        stop_grace: float = 1.0,
         drain_timeout: float = 1.0,
         sleep: Sleep = asyncio.sleep,
     ) -> None:

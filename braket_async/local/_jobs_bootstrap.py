@@ -324,7 +324,7 @@ def main() -> int:
     failure_file = environ.pop(FAILURE_FILE_ENV, None)
     parent = environ.pop(PARENT_PID_ENV, None)
     lifeline = 0 if environ.pop(LIFELINE_ENV, None) == "1" else None
-    grace = float(environ.pop(STOP_GRACE_ENV, "") or 2.0)
+    grace = float(environ.pop(STOP_GRACE_ENV, "") or 1.0)
     entry_point = environ["AMZN_BRAKET_SCRIPT_ENTRY_POINT"]
 
     _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
