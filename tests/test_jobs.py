@@ -96,10 +96,13 @@ async def test_job_runs_end_to_end(session: BraketSession, bell_job: str) -> Non
     assert str(job.status) == "COMPLETED"
     assert job.hyper_parameters == {"shots": str(SHOTS), "label": "bell"}
 
-    # the script's own output, each line once and in order
+    # the script's own output, each line once and in order, framed by the job image's
+    # launcher lines as in the Braket job container
     messages = [line.message for line in logged]
-    assert len(messages) == len(set(messages))
-    assert messages[0] == "Beginning Setup" and messages[-1] == "Code Run Finished"
+    script = messages[messages.index("Beginning Setup") : messages.index("Code Run Finished") + 1]
+    assert len(script) == len(set(script))
+    assert messages[0].endswith(" INFO     Invoking user script")
+    assert messages[-1].endswith(" INFO     Reporting training SUCCESS")
     submitted_lines = [m for m in messages if m.startswith("bell: submitted")]
     assert len(submitted_lines) == 2
     assert all(line.stream_name.startswith(job.job_name) for line in logged)

@@ -11,12 +11,18 @@ One job run, as the Braket service does it (events in this order)::
 
 or ``FAILED`` (failureReason ``AlgorithmError: <the script's exception>, exit code: N``),
 ``MAX_RUNTIME_EXCEEDED`` (status FAILED) when ``stoppingCondition.maxRuntimeInSeconds`` passes,
-``CANCELLED`` when :meth:`ProcessJobRunner.cancel` stops it. The process runs in its own
-process group, killed whole (SIGTERM, then SIGKILL after a grace period) on timeout, cancel
-or service shutdown. stdout and stderr go line by line, shipped in batches, to CloudWatch Logs
-group ``/aws/braket/jobs``, stream ``{jobName}/{uuid}/algo-1-{epoch}``. Checkpoints are
-uploaded to ``checkpointConfig.s3Uri`` whatever the outcome, results only if the script saved
-any or completed.
+``CANCELLED`` when :meth:`ProcessJobRunner.cancel` stops it.
+
+The entry point runs under ``braket_container.py`` (``_jobs_bootstrap``), a supervisor in its
+own session that owns the job's whole process tree (child subreaper): it ends every
+descendant, detached ones included, when the entry point returns, on SIGTERM (timeout, cancel,
+service shutdown) and when the service dies (its lifeline pipe closes). The job ends when the
+supervisor exits; output still held by a stray process is drained for ``drain_timeout`` s at
+most. stdout and stderr go line by line, shipped in batches, to CloudWatch Logs group
+``/aws/braket/jobs``, stream ``{jobName}/{uuid}/algo-1-{epoch}``, between the lines the job
+image's launcher writes (``_jobs_container``). Checkpoints are uploaded to
+``checkpointConfig.s3Uri`` whatever the outcome, results only if the script saved any or
+completed. How process trees and directories are owned: ``docs/jobs.md``.
 """
 
 from __future__ import annotations
@@ -24,14 +30,15 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import json
 import logging
 import os
 import shutil
 import signal
 import sys
-import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -40,8 +47,24 @@ from typing import Any, Protocol
 from .._base import Sleep
 from ..jobs import JOB_LOG_GROUP, job_log_stream_prefix, job_results_location, parse_s3_uri
 from . import _jobs_bootstrap
+from ._jobs_bootstrap import (
+    CODE_DIR_ENV,
+    JOB_MARKER_ENV,
+    LIFELINE_ENV,
+    PARENT_PID_ENV,
+    STOP_GRACE_ENV,
+)
+from ._jobs_container import (
+    CONTAINER_SCRIPT,
+    command_line,
+    failure_lines,
+    invocation_lines,
+    success_lines,
+    training_env,
+)
 from ._jobs_env import JobEndpoints, JobLayout, build_environment
 from ._jobs_logs import LogShipper
+from ._jobs_procs import Owner, kill_marked
 from ._jobs_s3 import (
     ChannelEmpty,
     download_channel,
@@ -50,6 +73,13 @@ from ._jobs_s3 import (
     pack_directory,
     unpack_script,
     upload_directory,
+)
+from ._jobs_workdirs import (
+    default_work_root,
+    make_job_dir,
+    prepare_root,
+    remove_owned,
+    remove_stale,
 )
 from ._jobseam import JobControl, JobRunner, JobSpec
 from ._s3 import ObjectStore
@@ -61,6 +91,9 @@ _log = logging.getLogger(__name__)
 _BOOTSTRAP = Path(_jobs_bootstrap.__file__)
 _STDERR_TAIL = 20
 _MAX_REASON = 1024
+_SUPERVISOR_MARGIN = 1.0  # s the supervisor may take beyond its grace to end its tree
+# not shown in the launcher's "Environment variables" log section
+_HIDDEN_VARIABLES = frozenset({"AMZN_BRAKET_JOB_TOKEN"})
 
 
 class LocalEndpointsSource(Protocol):
@@ -101,8 +134,14 @@ class ProcessJobRunner(JobRunner):
 
     ``endpoints`` (or a callable returning them, read when each job starts) say where the
     job's clients reach Braket, S3, CloudWatch Logs and STS. ``work_root`` holds the job
-    directories (a temp dir by default); they are deleted after the run unless
-    ``keep_work_dirs``. ``python`` runs the bootstrap (this interpreter by default).
+    directories (``{temp dir}/braket-async-jobs-{uid}`` by default); each is deleted after its
+    run and at :meth:`close` unless ``keep_work_dirs``. ``python`` runs the job's supervisor
+    (this interpreter by default). ``stop_grace`` is the time between SIGTERM and SIGKILL when
+    a job's processes are stopped; ``drain_timeout`` how long output still held by a stray
+    process is waited for once the supervisor has exited.
+
+    :meth:`start` cleans what a killed service left (directories and processes whose owner
+    process is gone); :meth:`close` kills any process still carrying this runner's marker.
     """
 
     def __init__(
@@ -113,20 +152,59 @@ class ProcessJobRunner(JobRunner):
         keep_work_dirs: bool = False,
         python: str = sys.executable,
         log_flush_interval: float = 0.25,
-        stop_grace: float = 2.0,
+        stop_grace: float = 1.0,
+        drain_timeout: float = 1.0,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._endpoints = endpoints
-        self._work_root = None if work_root is None else Path(work_root)
+        self.work_root = default_work_root() if work_root is None else Path(work_root)
         self._keep = keep_work_dirs
         self._python = python
         self._log_flush_interval = log_flush_interval
         self._stop_grace = stop_grace
+        self._drain_timeout = drain_timeout
         self._sleep = sleep
         self._runs: dict[str, _Run] = {}
+        self._owner = Owner()
+
+    @property
+    def owner(self) -> str:
+        """This runner's owner id (``_jobs_procs``): in its directories' names and its
+        processes' ``AMZN_BRAKET_LOCAL_JOB`` marker."""
+        return self._owner.id
 
     def _resolve_endpoints(self) -> JobEndpoints:
         return self._endpoints() if callable(self._endpoints) else self._endpoints
+
+    async def start(self) -> None:
+        """Clean what a killed service left: processes and work directories whose owner
+        process is gone."""
+        await asyncio.to_thread(self._clean_stale)
+
+    def _clean_stale(self) -> None:
+        killed = kill_marked(only_dead_owners=True)
+        prepare_root(self.work_root)
+        removed = [] if self._keep else remove_stale(self.work_root)
+        if killed or removed:
+            _log.info(
+                "removed %d stale job directories and %d stray job processes",
+                len(removed),
+                len(killed),
+            )
+
+    async def close(self) -> None:
+        """Kill every process of this runner's jobs still alive and remove their
+        directories (after the scheduler has stopped the jobs)."""
+        await asyncio.to_thread(self._clean_own)
+
+    def _clean_own(self) -> None:
+        kill_marked(self.owner)
+        if not self._keep:
+            remove_owned(self.work_root, self.owner)
+
+    def _new_job_dir(self, job_name: str) -> Path:
+        prepare_root(self.work_root)
+        return make_job_dir(self.work_root, self.owner, job_name)
 
     async def cancel(self, job_arn: str) -> None:
         """Stop the job now: before its process starts it never starts; a running process
@@ -167,12 +245,8 @@ class ProcessJobRunner(JobRunner):
                 )
             )
             s3, logs = store.s3, await store.logs_client()
-            root = await asyncio.to_thread(
-                tempfile.mkdtemp,
-                prefix=f"braket-job-{job.job_name}-",
-                dir=None if self._work_root is None else str(self._work_root),
-            )
-            layout = JobLayout(Path(root))
+            root = await asyncio.to_thread(self._new_job_dir, job.job_name)
+            layout = JobLayout(root)
             if not self._keep:
                 stack.push_async_callback(asyncio.to_thread, shutil.rmtree, root, True)
 
@@ -220,8 +294,7 @@ class ProcessJobRunner(JobRunner):
                 layout=layout,
                 endpoints=endpoints,
             )
-            max_runtime = request.get("stoppingCondition", {}).get("maxRuntimeInSeconds")
-            outcome, reason = await self._execute(layout, env, shipper, run, max_runtime)
+            outcome, reason = await self._execute(layout, env, shipper, run, request)
             await shipper.close()
 
             checkpoint = request.get("checkpointConfig")
@@ -247,6 +320,7 @@ class ProcessJobRunner(JobRunner):
             if outcome == _Outcome.CANCELLED:
                 _finish_cancelled(run, control)
             elif outcome == _Outcome.TIMEOUT:
+                max_runtime = request["stoppingCondition"]["maxRuntimeInSeconds"]
                 reason = f"Job exceeded its maximum runtime of {max_runtime} seconds"
                 run.finished = True
                 control.emit("MAX_RUNTIME_EXCEEDED", reason)
@@ -321,63 +395,154 @@ class ProcessJobRunner(JobRunner):
         env: dict[str, str],
         shipper: LogShipper,
         run: _Run,
-        max_runtime: int | None,
+        request: Any,
     ) -> tuple[str, str]:
-        """Run the bootstrap; returns the outcome and, for FAILED, the failure reason."""
-        process = await asyncio.create_subprocess_exec(
-            self._python,
-            str(_BOOTSTRAP),
-            str(layout.code_dir),
-            env=env,
-            cwd=str(layout.code_dir),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,  # its own process group: stopped whole
+        """Run the job's supervisor; returns the outcome and, for FAILED, the failure reason."""
+        max_runtime = request.get("stoppingCondition", {}).get("maxRuntimeInSeconds")
+        hyperparameters = dict(request.get("hyperParameters") or {})
+        channels = [c["channelName"] for c in request.get("inputDataConfig") or ()]
+        command = command_line(self._python, hyperparameters)
+        marker = self._owner.marker(uuid.uuid4().hex)
+        visible = {
+            key: value
+            for key, value in env.items()
+            if key.startswith("AMZN_BRAKET_")
+            and not key.startswith("AMZN_BRAKET_LOCAL_")
+            and key not in _HIDDEN_VARIABLES
+        }
+        env = {
+            **env,
+            CODE_DIR_ENV: str(layout.code_dir),
+            PARENT_PID_ENV: str(os.getpid()),
+            LIFELINE_ENV: "1",
+            STOP_GRACE_ENV: str(self._stop_grace),
+            JOB_MARKER_ENV: marker,
+        }
+        await asyncio.to_thread(
+            shutil.copyfile, _BOOTSTRAP, layout.container_dir / CONTAINER_SCRIPT
         )
+        for line in invocation_lines(
+            command,
+            training_env(layout, env["AMZN_BRAKET_JOB_NAME"], hyperparameters, channels),
+            visible,
+        ):
+            shipper.add(line)
+
         stderr_tail: collections.deque[str] = collections.deque(maxlen=_STDERR_TAIL)
-        assert process.stdout is not None and process.stderr is not None
-        pumps = [
-            asyncio.create_task(_pump(process.stdout, shipper, None)),
-            asyncio.create_task(_pump(process.stderr, shipper, stderr_tail)),
-        ]
-        exited = asyncio.create_task(process.wait())
-        cancel_wait = asyncio.create_task(run.cancelled.wait())
-        outcome = _Outcome.FAILED
-        try:
-            done, _ = await asyncio.wait(
-                {exited, cancel_wait},
-                timeout=max_runtime,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            if exited not in done:
-                outcome = _Outcome.CANCELLED if cancel_wait in done else _Outcome.TIMEOUT
+        async with _JobProcess(command, env, layout.container_dir) as job_process:
+            process = job_process.process
+            pumps = [
+                asyncio.create_task(_pump(job_process.stdout, shipper, None)),
+                asyncio.create_task(_pump(job_process.stderr, shipper, stderr_tail)),
+            ]
+            exited = asyncio.create_task(process.wait())
+            cancel_wait = asyncio.create_task(run.cancelled.wait())
+            outcome = _Outcome.FAILED
+            try:
+                done, _ = await asyncio.wait(
+                    {exited, cancel_wait},
+                    timeout=max_runtime,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if exited not in done:
+                    outcome = _Outcome.CANCELLED if cancel_wait in done else _Outcome.TIMEOUT
+            finally:
+                cancel_wait.cancel()
+                # also when the runner itself is cancelled (service shutdown)
                 await self._stop(process)
-        finally:
-            cancel_wait.cancel()
-            if process.returncode is None:  # the runner itself was cancelled (shutdown)
-                _killpg(process.pid, signal.SIGKILL)
-                await asyncio.shield(process.wait())
-            # whatever the script left running in its group dies with the instance
-            _killpg(process.pid, signal.SIGKILL)
-            await asyncio.gather(*pumps, return_exceptions=True)
-            with contextlib.suppress(asyncio.CancelledError):
-                await exited
+                with contextlib.suppress(asyncio.CancelledError):
+                    await exited
+                # strays (the supervisor killed before it ended its tree) carry the marker
+                await asyncio.to_thread(kill_marked, marker)
+                # output still held by a stray is not waited for: a bounded drain
+                await asyncio.wait(pumps, timeout=self._drain_timeout)
+                job_process.close_output()
+                await asyncio.gather(*pumps, return_exceptions=True)
         returncode = process.returncode
         assert returncode is not None  # waited for above
         if outcome != _Outcome.FAILED:
             return outcome, ""
         if returncode == 0:
+            for line in success_lines():
+                shipper.add(line)
             return _Outcome.COMPLETED, ""
+        for line in failure_lines(command, returncode):
+            shipper.add(line)
         return _Outcome.FAILED, await _failure_reason(layout, stderr_tail, returncode)
 
     async def _stop(self, process: asyncio.subprocess.Process) -> None:
-        _killpg(process.pid, signal.SIGTERM)
+        """Ask the supervisor to end its tree (SIGTERM, grace, SIGKILL); kill it if it does not
+        finish within its grace and a margin."""
+        if process.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
         try:
-            await asyncio.wait_for(process.wait(), self._stop_grace)
+            await asyncio.shield(
+                asyncio.wait_for(process.wait(), self._stop_grace + _SUPERVISOR_MARGIN)
+            )
         except TimeoutError:
             _killpg(process.pid, signal.SIGKILL)
-            await process.wait()
+            await asyncio.shield(process.wait())
+
+
+class _JobProcess:
+    """The supervisor process with its three pipes: the lifeline on its stdin (only this
+    service holds the write end, so the supervisor sees end of file when the service dies, even
+    by SIGKILL) and stdout/stderr, read through transports this runner can close whoever else
+    still holds the write ends."""
+
+    def __init__(self, command: list[str], env: dict[str, str], cwd: Path) -> None:
+        self._command, self._env, self._cwd = command, env, cwd
+        self._lifeline = -1
+        self._transports: list[asyncio.ReadTransport] = []
+        self.stdout = asyncio.StreamReader()
+        self.stderr = asyncio.StreamReader()
+        self.process: asyncio.subprocess.Process
+
+    async def __aenter__(self) -> _JobProcess:
+        loop = asyncio.get_running_loop()
+        lifeline_r, self._lifeline = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        try:
+            for fd, reader in ((out_r, self.stdout), (err_r, self.stderr)):
+                transport, _ = await loop.connect_read_pipe(
+                    functools.partial(asyncio.StreamReaderProtocol, reader),
+                    os.fdopen(fd, "rb", buffering=0),
+                )
+                self._transports.append(transport)
+            self.process = await asyncio.create_subprocess_exec(
+                *self._command,
+                env=self._env,
+                cwd=str(self._cwd),
+                stdin=lifeline_r,
+                stdout=out_w,
+                stderr=err_w,
+                start_new_session=True,  # its own session and process group
+            )
+        except BaseException:
+            self._close_lifeline()
+            self.close_output()
+            raise
+        finally:
+            for fd in (lifeline_r, out_w, err_w):
+                os.close(fd)
+        return self
+
+    def _close_lifeline(self) -> None:
+        fd, self._lifeline = self._lifeline, -1
+        if fd >= 0:
+            os.close(fd)
+
+    def close_output(self) -> None:
+        """Stop reading stdout/stderr (the readers get end of file)."""
+        for transport in self._transports:
+            transport.close()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._close_lifeline()
+        self.close_output()
 
 
 def _finish_cancelled(run: _Run, control: JobControl) -> None:
@@ -440,9 +605,10 @@ async def _failure_reason(
     return f"AlgorithmError: {text}, exit code: {returncode}"[:_MAX_REASON]
 
 
-def process_job_runner_factory(local: LocalEndpointsSource) -> ProcessJobRunner:
+def process_job_runner_factory(local: LocalEndpointsSource, **options: Any) -> ProcessJobRunner:
     """``LocalBraket(job_runner_factory=...)`` hook: a :class:`ProcessJobRunner` whose jobs
-    reach ``local``'s endpoints (read when each job starts)."""
+    reach ``local``'s endpoints (read when each job starts). ``options`` go to
+    :class:`ProcessJobRunner` (bind them with ``functools.partial``)."""
 
     def endpoints() -> JobEndpoints:
         return JobEndpoints(
@@ -453,4 +619,4 @@ def process_job_runner_factory(local: LocalEndpointsSource) -> ProcessJobRunner:
             aws_secret_access_key=local.credentials[1],
         )
 
-    return ProcessJobRunner(endpoints)
+    return ProcessJobRunner(endpoints, **options)

@@ -10,6 +10,7 @@ the same shape::
     {root}/model/                AMZN_BRAKET_JOB_RESULTS_DIR, packed into model.tar.gz
     {root}/checkpoints/          AMZN_BRAKET_CHECKPOINT_DIR, synced with checkpointConfig.s3Uri
     {root}/failure               the bootstrap's failure line
+    {root}/container/            braket_container.py, the job's supervisor (the image's script)
 """
 
 from __future__ import annotations
@@ -72,6 +73,10 @@ class JobLayout:
     def failure_file(self) -> Path:
         return self.root / "failure"
 
+    @property
+    def container_dir(self) -> Path:
+        return self.root / "container"
+
     def create(self) -> None:
         """Make every directory (blocking: call it off the event loop)."""
         for path in (
@@ -81,6 +86,7 @@ class JobLayout:
             self.input_dir,
             self.results_dir,
             self.checkpoint_dir,
+            self.container_dir,
         ):
             path.mkdir(parents=True, exist_ok=True)
 

@@ -289,6 +289,7 @@ class LocalBraket:
 
             runner = (self._job_runner_factory or process_job_runner_factory)(self)
             stack.push_async_callback(_close_runner, runner)
+            await _start_runner(runner)
         jobs = JobScheduler(runner, self.ledger, concurrency=self._quotas.concurrent_jobs)
         stack.push_async_callback(jobs.close)
         self._jobs = jobs
@@ -347,6 +348,15 @@ class LocalBraket:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+async def _start_runner(runner: object) -> None:
+    # e.g. the process runner cleans what a killed service left behind
+    start = getattr(runner, "start", None)
+    if callable(start):
+        result = start()
+        if inspect.isawaitable(result):
+            await result
 
 
 async def _close_runner(runner: object) -> None:

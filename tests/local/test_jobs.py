@@ -24,7 +24,11 @@ from braket_async.jobs import (
 )
 from braket_async.local import LocalBraket
 from braket_async.local._jobs import process_job_runner_factory
-from braket_async.local._jobs_bootstrap import FAILURE_FILE_ENV, bind_hyperparameters
+from braket_async.local._jobs_bootstrap import (
+    CODE_DIR_ENV,
+    FAILURE_FILE_ENV,
+    bind_hyperparameters,
+)
 from braket_async.local._jobs_env import JobEndpoints, JobLayout, build_environment
 from braket_async.local._jobs_logs import LogShipper
 from braket_async.local._jobs_s3 import ChannelEmpty, download_channel, download_prefix
@@ -148,26 +152,27 @@ def test_hyperparameters_bind_with_annotations(
     assert bind_hyperparameters(other) == {}
 
 
-async def _bootstrap(code: Path, entry_point: str, tmp_path: Path) -> tuple[int, str, str]:
+async def _bootstrap(code: Path, entry_point: str, tmp_path: Path) -> tuple[int, str, str, str]:
     failure = tmp_path / "failure"
     env = {
         **os.environ,
         "AMZN_BRAKET_SCRIPT_ENTRY_POINT": entry_point,
         FAILURE_FILE_ENV: str(failure),
+        CODE_DIR_ENV: str(code),
     }
     env.pop("AMZN_BRAKET_HP_FILE", None)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(BOOTSTRAP),
-        str(code),
         env=env,
+        stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, _ = await process.communicate()
+    out, err = await process.communicate()
     reason = failure.read_text() if failure.exists() else ""
     assert process.returncode is not None
-    return process.returncode, out.decode(), reason
+    return process.returncode, out.decode(), err.decode(), reason
 
 
 async def test_bootstrap_runs_module_as_main_and_records_failures(tmp_path: Path) -> None:
@@ -178,11 +183,20 @@ async def test_bootstrap_runs_module_as_main_and_records_failures(tmp_path: Path
         "def main():\n    raise KeyError('missing')\n"
         "if __name__ == '__main__':\n    print('as main in', os.getcwd())\n"
     )
-    (rc, out, reason), (rc2, _, reason2) = await asyncio.gather(
+    (tmp_path / "a").mkdir()
+    (rc, out, _, reason), (rc2, out2, err2, reason2) = await asyncio.gather(
         _bootstrap(code, "algo", tmp_path / "a"), _bootstrap(code, "algo:main", tmp_path)
     )
     assert rc == 0 and f"as main in {code}" in out and reason == ""
     assert rc2 == 1 and reason2 == "KeyError: 'missing'"
+    # the container's lines, in its order, the finish line after a failure too
+    lines = out2.splitlines()
+    assert lines.index("Beginning Setup") < lines.index("Running Code As Process")
+    assert lines.index("Running Code As Process") < lines.index("Code Run Finished")
+    # the traceback starts in the user's code: none of the supervisor's frames
+    assert err2.startswith("Traceback (most recent call last):\n")
+    assert f'File "{code / "algo.py"}", line 3, in main' in err2
+    assert BOOTSTRAP.name not in err2 and "KeyError: 'missing'" in err2
 
 
 # ------------------------------------------------------------------ S3 and logs (moto)
