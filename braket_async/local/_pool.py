@@ -282,6 +282,11 @@ class WorkerPool:
         worker = await self._acquire()
         try:
             reply = await self._supervise(worker, job)
+        except WorkerDied as exc:
+            self._discard(worker)
+            if self._closed:  # close() killed it
+                raise PoolClosed from exc
+            raise
         except BaseException:
             self._discard(worker)
             raise
