@@ -114,11 +114,15 @@ class _Worker:
         """The worker's resident memory, or ``None`` where it cannot be read."""
         return _resident_bytes(self.pid)
 
-    async def kill(self) -> None:
-        """SIGKILL the worker and reap it."""
+    def signal_kill(self) -> None:
+        """SIGKILL the worker now (reap it with :meth:`kill`)."""
         if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.kill()
+
+    async def kill(self) -> None:
+        """SIGKILL the worker and reap it."""
+        self.signal_kill()
         await self._reap()
 
     async def retire(self, grace: float = 5.0) -> None:
@@ -382,6 +386,7 @@ class WorkerPool:
         """Kill ``worker`` (its job is over one way or another) and start a replacement."""
         self._free(worker)
         self._live.discard(worker)
+        worker.signal_kill()  # at once: the simulation stops before the caller moves on
         self._in_background(worker.kill())
         self._replenish()
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
-__all__ = ["alive", "child_pids"]
+__all__ = ["alive", "child_pids", "gone"]
 
 
 def child_pids(parent: int | None = None) -> set[int]:
@@ -31,3 +32,12 @@ def alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+async def gone(pid: int, within: float = 10.0) -> bool:
+    """Wait up to ``within`` seconds for ``pid`` to end; whether it has."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while alive(pid) and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    return not alive(pid)
