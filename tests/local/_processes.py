@@ -36,8 +36,9 @@ def alive(pid: int) -> bool:
 
 async def gone(pid: int, within: float = 10.0) -> bool:
     """Wait up to ``within`` seconds for ``pid`` to end; whether it has."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while alive(pid) and loop.time() < deadline:
-        await asyncio.sleep(0.05)
+    step = 0.05
+    for _ in range(int(within / step)):
+        if not alive(pid):
+            return True
+        await asyncio.sleep(step)
     return not alive(pid)
