@@ -31,8 +31,6 @@ __all__ = ["LimitExceeded", "PoolClosed", "WorkerDied", "WorkerPool"]
 _log = logging.getLogger(__name__)
 _PREFIX = struct.Struct(">II")
 _PACKAGE = Path(__file__).resolve().parent
-# Messages from a worker are results.json documents: allow big ones (1 GiB).
-_MAX_MESSAGE = 1 << 30
 
 
 class WorkerDied(Exception):
@@ -67,7 +65,6 @@ class _Worker:
             str(os.getpid()),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            limit=_MAX_MESSAGE,
         )
         worker = cls(process)
         starting.add(process)
@@ -327,8 +324,7 @@ class WorkerPool:
         finally:
             if not reply.done():
                 reply.cancel()
-                with contextlib.suppress(BaseException):
-                    await reply
+                await asyncio.wait({reply})  # never raises: a cancel of ours still reaches us
 
     async def _acquire(self) -> _Worker:
         if self._closed:
