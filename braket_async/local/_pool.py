@@ -427,6 +427,8 @@ class WorkerPool:
         except PoolClosed:
             return
         except Exception as exc:
+            if self._closed:
+                return  # close() stopped it while it started
             _log.warning("local Braket: a simulator worker failed to start: %r", exc)
             if not self._live and not self._spawning:
                 error = RuntimeError(
