@@ -12,9 +12,9 @@ upload verbatim; :attr:`ExecutionOutcome.result` is that document parsed.
 
 What ends a task FAILED (never an exception): a device with no local engine, shots outside the
 device's ``shotsRange``, an action the device does not list, a malformed action or device
-parameters, a program the simulator rejects, more qubits than the device has, or more qubits than
-the local engine simulates (``max_local_qubits``; TN1's 50 qubits run on the state-vector engine
-only up to that limit).
+parameters, a program the simulator rejects, more qubits than the device has or than the local
+engine simulates (``max_local_qubits``; TN1's 50 qubits run on the state-vector engine only up
+to that limit), a simulation past the time or memory limit per task, or a worker that died.
 
 Device parameters: ``paradigmParameters.qubitCount`` is checked against the device's qubit count
 (as the service does); ``disableQubitRewiring`` is accepted and has no effect, as on the managed
@@ -25,6 +25,7 @@ but needs only two qubits of engine memory.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -32,9 +33,9 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -60,6 +61,7 @@ _RESULT_HEADER = {"name": "braket.task_result.gate_model_task_result", "version"
 _METADATA_HEADER = {"name": "braket.task_result.task_metadata", "version": "1"}
 _SIMULATOR_METADATA_HEADER = {"name": "braket.task_result.simulator_metadata", "version": "1"}
 _WARM_TIMEOUT = 120.0
+_T = TypeVar("_T")
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -177,6 +179,7 @@ class SimulatorExecutor:
         self._started = False
         self._starting = False
         self._closed = False
+        self._home: asyncio.AbstractEventLoop | None = None
 
     @property
     def workers(self) -> int:
@@ -202,6 +205,7 @@ class SimulatorExecutor:
         if self._starting:
             raise RuntimeError("SimulatorExecutor is already starting")
         self._starting = True
+        self._home = asyncio.get_running_loop()
         try:
             await self._pool.start()
         except Exception as exc:
@@ -223,7 +227,25 @@ class SimulatorExecutor:
         ``close_grace``. Idempotent."""
         self._closed = True
         self._started = False
-        await self._pool.close(self._close_grace)
+        if self._home is None or self._home.is_closed():
+            await self._pool.close(self._close_grace)
+        else:
+            await self._on_home_loop(self._pool.close(self._close_grace))
+
+    async def _on_home_loop(self, work: Coroutine[Any, Any, _T]) -> _T:
+        """Await ``work`` on the loop that started the workers (their pipes belong to it):
+        a service on another loop (another thread) may share this executor. Cancelling the
+        caller cancels ``work`` there."""
+        home = self._home
+        if home is None or home is asyncio.get_running_loop():
+            return await work
+        if home.is_closed() or not home.is_running():
+            work.close()
+            raise RuntimeError(
+                "SimulatorExecutor's event loop is not running: use the executor while the "
+                "loop that started it runs"
+            )
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, home))
 
     async def __aenter__(self) -> SimulatorExecutor:
         await self.start()
@@ -265,7 +287,7 @@ class SimulatorExecutor:
             format_timestamp(request.created_at),
         )
         try:
-            header, body = await self._pool.run(list(job))
+            header, body = await self._on_home_loop(self._pool.run(list(job)))
         except LimitExceeded as exc:
             return ExecutionOutcome.failed(str(exc))
         except WorkerDied:

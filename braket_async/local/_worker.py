@@ -121,10 +121,13 @@ def main(parent_pid: int) -> None:
     # anything the simulator prints goes to stderr instead of corrupting the protocol.
     requests = os.fdopen(os.dup(0), "rb", buffering=0)
     replies = os.fdopen(os.dup(1), "wb")
-    devnull = os.open(os.devnull, os.O_RDONLY)
+    devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
+    try:
+        os.dup2(2, 1)
+    except OSError:  # no stderr (a detached service): print nowhere
+        os.dup2(devnull, 1)
     os.close(devnull)
-    os.dup2(2, 1)
     jobs: queue.SimpleQueue[list[Any]] = queue.SimpleQueue()
     threading.Thread(target=_read_jobs, args=(requests, jobs), daemon=True).start()
 

@@ -122,3 +122,25 @@ async def test_a_runaway_on_the_only_worker_starves_no_one() -> None:
 def test_limits_reject_bad_values(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SimulatorExecutor(**kwargs)  # type: ignore[arg-type]
+
+
+async def test_a_service_on_another_loop_shares_the_executor(
+    simulator_executor: SimulatorExecutor,
+) -> None:
+    # The workers' pipes belong to the loop that started them; a call from another thread's
+    # loop runs there, and cancelling it there still stops the simulation.
+    async def elsewhere() -> tuple[ExecutionOutcome, bool]:
+        outcome = await simulator_executor.run(request(BELL))
+        runaway = asyncio.ensure_future(simulator_executor.run(request(RUNAWAY, 1)))
+        await asyncio.sleep(0.5)
+        runaway.cancel()
+        await asyncio.wait({runaway})
+        return outcome, runaway.cancelled()
+
+    before = set(simulator_executor.worker_pids)
+    outcome, cancelled = await asyncio.to_thread(asyncio.run, elsewhere())
+    completed(outcome)
+    assert cancelled
+    [killed] = before - set(simulator_executor.worker_pids)  # the runaway's worker
+    assert await gone(killed)
+    completed(await simulator_executor.run(request(BELL)))
