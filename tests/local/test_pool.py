@@ -141,6 +141,11 @@ async def test_a_service_on_another_loop_shares_the_executor(
     outcome, cancelled = await asyncio.to_thread(asyncio.run, elsewhere())
     completed(outcome)
     assert cancelled
+    # The cancel reaches the owning loop through call_soon_threadsafe: moments later.
+    for _ in range(100):
+        if before - set(simulator_executor.worker_pids):
+            break
+        await asyncio.sleep(0.05)
     [killed] = before - set(simulator_executor.worker_pids)  # the runaway's worker
     assert await gone(killed)
     completed(await simulator_executor.run(request(BELL)))
