@@ -52,5 +52,5 @@ async def main() -> None:
         print("counts", dict(result.counts))  # about half '00', half '11'
 
 
-if __name__ == "__main__":  # the local service's simulator workers re-import this module
+if __name__ == "__main__":
     asyncio.run(main())

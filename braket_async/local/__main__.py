@@ -34,6 +34,7 @@ import attrs
 
 from ._faults import MAX_LATENCY, SPEC_FIELDS, FaultConfig, FaultSpec
 from ._guard import is_loopback
+from ._limits import DEFAULT_TASK_MEMORY_LIMIT, DEFAULT_TASK_TIME_LIMIT
 from ._quotas import Quotas
 from ._service import DEFAULT_BUCKET, LocalBraket
 
@@ -69,6 +70,22 @@ def _float_in(low: float, high: float) -> Any:
         if not (math.isfinite(value) and low <= value <= high):
             raise argparse.ArgumentTypeError(f"must be in [{low:g}, {high:g}], got {text}")
         return value
+
+    return parse
+
+
+def _limit(unit: float, *, integer: bool = False) -> Any:
+    # A limit in the flag's unit; 0 means none (None).
+    def parse(text: str) -> float | int | None:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        if not (math.isfinite(value) and value >= 0):
+            raise argparse.ArgumentTypeError(f"must be >= 0 (0: no limit), got {text}")
+        if value == 0:
+            return None
+        return max(1, int(value * unit)) if integer else value * unit
 
     return parse
 
@@ -167,6 +184,27 @@ def build_parser(prog: str = "python -m braket_async.local") -> argparse.Argumen
     )
     s.add_argument("--no-quotas", action="store_true", help="disable every quota")
     s.add_argument("--workers", type=int, default=None, help="simulator worker processes")
+    s.add_argument(
+        "--max-workers",
+        type=int,
+        default=None,
+        help="worker processes allowed while long tasks hold every worker (default workers+2)",
+    )
+    s.add_argument(
+        "--task-time-limit",
+        type=_limit(1.0),
+        default=DEFAULT_TASK_TIME_LIMIT,
+        metavar="SECONDS",
+        help=f"seconds a task may simulate, 0 for no limit (default {DEFAULT_TASK_TIME_LIMIT:g})",
+    )
+    s.add_argument(
+        "--task-memory-limit",
+        type=_limit(float(1 << 20), integer=True),
+        default=DEFAULT_TASK_MEMORY_LIMIT,
+        metavar="MIB",
+        help="MiB of memory a task's worker may use, 0 for no limit "
+        f"(default {DEFAULT_TASK_MEMORY_LIMIT >> 20})",
+    )
     s.add_argument("--default-bucket", default=DEFAULT_BUCKET)
     s.add_argument(
         "--access-key-id",

@@ -1,19 +1,20 @@
 """Runs quantum tasks on ``amazon-braket-default-simulator`` in worker processes.
 
-The event loop never simulates: :class:`SimulatorExecutor` owns a ``ProcessPoolExecutor`` whose
-workers are started with the ``spawn`` method (never ``fork``: the parent has threads and an event
-loop) and warmed at :meth:`SimulatorExecutor.start`, so the simulator's ~2 s import is paid once.
-Like any ``spawn`` pool, the workers re-import ``__main__``: scripts that start the executor need
-an ``if __name__ == "__main__":`` guard.
-A task crosses the process boundary as a tuple of plain values and comes back as the
+The event loop never simulates: :class:`SimulatorExecutor` runs tasks on a
+:class:`~._pool.WorkerPool` of worker processes (``_worker.py``), each a fresh ``python`` that
+imports only the simulator modules (never the user's ``__main__``, so scripts need no
+``if __name__ == "__main__":`` guard) and is warmed at :meth:`SimulatorExecutor.start`, so the
+simulator's ~2 s import is paid once. The pool enforces the limits per task (time, memory),
+kills the worker of a cancelled task, and grows for a while when a runaway holds every worker.
+A task crosses the process boundary as a JSON list of plain values and comes back as the
 ``results.json`` text (``braket.task_result.gate_model_task_result`` v1), which the service can
 upload verbatim; :attr:`ExecutionOutcome.result` is that document parsed.
 
 What ends a task FAILED (never an exception): a device with no local engine, shots outside the
 device's ``shotsRange``, an action the device does not list, a malformed action or device
-parameters, a program the simulator rejects, more qubits than the device has, or more qubits than
-the local engine simulates (``max_local_qubits``; TN1's 50 qubits run on the state-vector engine
-only up to that limit).
+parameters, a program the simulator rejects, more qubits than the device has or than the local
+engine simulates (``max_local_qubits``; TN1's 50 qubits run on the state-vector engine only up
+to that limit), a simulation past the time or memory limit per task, or a worker that died.
 
 Device parameters: ``paradigmParameters.qubitCount`` is checked against the device's qubit count
 (as the service does); ``disableQubitRewiring`` is accepted and has no effect, as on the managed
@@ -28,19 +29,19 @@ import asyncio
 import contextlib
 import io
 import json
-import multiprocessing
+import math
 import os
 import time
 import warnings
-from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Coroutine, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
 from ._devices import SIMULATOR_ENGINES, LocalDevice
+from ._limits import DEFAULT_BURST_AFTER, DEFAULT_TASK_MEMORY_LIMIT, DEFAULT_TASK_TIME_LIMIT
+from ._pool import LimitExceeded, PoolClosed, WorkerDied, WorkerPool
 
 __all__ = [
     "DEFAULT_MAX_LOCAL_QUBITS",
@@ -60,6 +61,7 @@ _RESULT_HEADER = {"name": "braket.task_result.gate_model_task_result", "version"
 _METADATA_HEADER = {"name": "braket.task_result.task_metadata", "version": "1"}
 _SIMULATOR_METADATA_HEADER = {"name": "braket.task_result.simulator_metadata", "version": "1"}
 _WARM_TIMEOUT = 120.0
+_T = TypeVar("_T")
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -107,7 +109,13 @@ class SimulatorExecutor:
 
     ``await start()`` before :meth:`run`; ``await close()`` (or ``async with``) to stop the
     workers. ``max_local_qubits`` overrides :data:`DEFAULT_MAX_LOCAL_QUBITS` per engine.
-    :meth:`close` gives running simulations ``close_grace`` seconds, then terminates them.
+    :meth:`close` gives running simulations ``close_grace`` seconds, then kills them.
+
+    Limits per task (``None``: none): ``time_limit`` seconds of simulation and
+    ``memory_limit`` bytes of worker memory; past either, the worker is killed and replaced and
+    the task ends FAILED with the reason. Cancelling :meth:`run` kills the worker running it.
+    When every worker has been busy for ``burst_after`` seconds and tasks wait, extra workers
+    start, up to ``max_workers`` (default ``workers + 2``), so one runaway starves no one.
     """
 
     def __init__(
@@ -116,10 +124,15 @@ class SimulatorExecutor:
         *,
         max_local_qubits: Mapping[str, int] | None = None,
         close_grace: float = 5.0,
+        time_limit: float | None = DEFAULT_TASK_TIME_LIMIT,
+        memory_limit: int | None = DEFAULT_TASK_MEMORY_LIMIT,
+        max_workers: int | None = None,
+        burst_after: float = DEFAULT_BURST_AFTER,
+        poll_interval: float = 0.25,
     ) -> None:
         if workers is None:
             workers = min(2, os.cpu_count() or 1)
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        if not _positive_int(workers):
             raise ValueError(f"workers must be a positive int, got {workers!r}")
         limits = dict(DEFAULT_MAX_LOCAL_QUBITS)
         for engine, limit in (max_local_qubits or {}).items():
@@ -132,62 +145,107 @@ class SimulatorExecutor:
             limits[engine] = limit
         if close_grace < 0:
             raise ValueError(f"close_grace must be >= 0 seconds, got {close_grace}")
+        if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
+            raise ValueError(f"time_limit must be > 0 seconds or None, got {time_limit}")
+        if memory_limit is not None and not _positive_int(memory_limit):
+            raise ValueError(
+                f"memory_limit must be a positive int (bytes) or None, got {memory_limit!r}"
+            )
+        if max_workers is None:
+            max_workers = workers + 2
+        if not _positive_int(max_workers) or max_workers < workers:
+            raise ValueError(
+                f"max_workers must be an int >= workers ({workers}), got {max_workers!r}"
+            )
+        if not (math.isfinite(burst_after) and burst_after >= 0):
+            raise ValueError(f"burst_after must be >= 0 seconds, got {burst_after}")
+        if not (math.isfinite(poll_interval) and poll_interval > 0):
+            raise ValueError(f"poll_interval must be > 0 seconds, got {poll_interval}")
         self._workers = workers
         self._limits = limits
         self._close_grace = close_grace
-        self._pool: ProcessPoolExecutor | None = None
-        self._restart: asyncio.Future[None] | None = None
-        self._restart_error: Exception | None = None
-        self._closed = False
+        self.time_limit = time_limit
+        self.memory_limit = memory_limit
+        self.max_workers = max_workers
+        self._pool = WorkerPool(
+            workers,
+            max_size=max_workers,
+            burst_after=burst_after,
+            time_limit=time_limit,
+            memory_limit=memory_limit,
+            poll_interval=poll_interval,
+            start_timeout=_WARM_TIMEOUT,
+        )
+        self._started = False
         self._starting = False
+        self._closed = False
+        self._home: asyncio.AbstractEventLoop | None = None
 
     @property
     def workers(self) -> int:
-        """Number of worker processes."""
+        """Number of worker processes kept (more run for a while when all are busy)."""
         return self._workers
 
     @property
     def started(self) -> bool:
         """Whether the pool is running."""
-        return self._pool is not None
+        return self._started
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """Process ids of the worker processes now alive."""
+        return self._pool.pids
 
     async def start(self) -> None:
-        """Spawn the workers and wait until each has imported and exercised the simulator."""
+        """Start the workers and wait until each has imported and exercised the simulator."""
         if self._closed:
             raise RuntimeError("SimulatorExecutor is closed")
-        if self._pool is not None:
+        if self._started:
             raise RuntimeError("SimulatorExecutor is already started")
         if self._starting:
             raise RuntimeError("SimulatorExecutor is already starting")
         self._starting = True
+        self._home = asyncio.get_running_loop()
         try:
-            # Spawning and warming block for seconds: off the loop, and never abandoned half
-            # way (a cancelled start still stops the workers it made).
-            starting = asyncio.ensure_future(asyncio.to_thread(_start_pool, self._workers))
-            try:
-                pool = await asyncio.shield(starting)
-            except asyncio.CancelledError:
-                with contextlib.suppress(Exception):
-                    await asyncio.to_thread(_stop_pool, await starting, 0.0)
-                raise
+            await self._pool.start()
+        except Exception as exc:
+            if self._closed:
+                raise RuntimeError("SimulatorExecutor was closed while starting") from exc
+            raise RuntimeError(
+                "The simulator worker processes exited while starting; their error output "
+                "(stderr) says why."
+            ) from exc
         finally:
             self._starting = False
         if self._closed:
-            await asyncio.to_thread(_stop_pool, pool, 0.0)
+            await self._pool.close(0.0)
             raise RuntimeError("SimulatorExecutor was closed while starting")
-        self._pool = pool
+        self._started = True
 
     async def close(self) -> None:
-        """Stop the workers: queued tasks are cancelled, running ones end FAILED if they outlast
+        """Stop the workers: waiting tasks end FAILED, running ones too if they outlast
         ``close_grace``. Idempotent."""
         self._closed = True
-        restart = self._restart
-        if restart is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(restart)
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await asyncio.to_thread(_stop_pool, pool, self._close_grace)
+        self._started = False
+        if self._home is None or self._home.is_closed():
+            await self._pool.close(self._close_grace)
+        else:
+            await self._on_home_loop(self._pool.close(self._close_grace))
+
+    async def _on_home_loop(self, work: Coroutine[Any, Any, _T]) -> _T:
+        """Await ``work`` on the loop that started the workers (their pipes belong to it):
+        a service on another loop (another thread) may share this executor. Cancelling the
+        caller cancels ``work`` there."""
+        home = self._home
+        if home is None or home is asyncio.get_running_loop():
+            return await work
+        if home.is_closed() or not home.is_running():
+            work.close()
+            raise RuntimeError(
+                "SimulatorExecutor's event loop is not running: use the executor while the "
+                "loop that started it runs"
+            )
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, home))
 
     async def __aenter__(self) -> SimulatorExecutor:
         await self.start()
@@ -198,8 +256,12 @@ class SimulatorExecutor:
 
     async def run(self, request: ExecutionRequest) -> ExecutionOutcome:
         """Run one task in a worker. Bad programs give a FAILED outcome, never an exception;
-        using the executor before :meth:`start` or after :meth:`close` raises RuntimeError."""
-        pool = await self._running_pool()
+        using the executor before :meth:`start` or after :meth:`close` raises RuntimeError.
+        Cancelling the call stops the simulation (its worker is killed and replaced)."""
+        if not self._started:
+            if self._closed:
+                raise RuntimeError("SimulatorExecutor is closed")
+            raise RuntimeError("SimulatorExecutor is not started: await start() first")
         device = request.device
         if device.simulator is None:
             return ExecutionOutcome.failed(
@@ -224,113 +286,33 @@ class SimulatorExecutor:
             request.shots,
             format_timestamp(request.created_at),
         )
-        loop = asyncio.get_running_loop()
         try:
-            status, text, reason = await loop.run_in_executor(pool, _execute, job)
-        except BrokenProcessPool:
-            # A worker died (e.g. killed for memory). Every task then in the pool fails (which
-            # one killed it is unknowable); later tasks run on a fresh pool.
-            self._replace(pool)
+            header, body = await self._on_home_loop(self._pool.run(list(job)))
+        except LimitExceeded as exc:
+            return ExecutionOutcome.failed(str(exc))
+        except WorkerDied:
+            # Killed from outside (e.g. by the OOM killer), or it crashed: the task fails and
+            # a fresh worker takes its place.
             return ExecutionOutcome.failed(
                 "The local simulator worker running this task exited unexpectedly."
             )
-        if status != "COMPLETED" or text is None:
+        except PoolClosed:
+            return ExecutionOutcome.failed("The local service closed before this task ended.")
+        status, reason = header.get("status"), header.get("reason")
+        if status != "COMPLETED" or not body:
             return ExecutionOutcome.failed(reason or "The local simulator failed without a reason.")
+        text = body.decode()
         return ExecutionOutcome("COMPLETED", json.loads(text), None, result_json=text)
 
-    async def _running_pool(self) -> ProcessPoolExecutor:
-        restart = self._restart
-        if restart is not None:
-            # A replacement pool is starting: wait for it rather than failing the task.
-            with contextlib.suppress(Exception):
-                await asyncio.shield(restart)
-        if self._pool is None:
-            if self._closed:
-                raise RuntimeError("SimulatorExecutor is closed")
-            if self._restart_error is not None:
-                raise RuntimeError(
-                    "SimulatorExecutor lost its workers and could not restart them"
-                ) from self._restart_error
-            raise RuntimeError("SimulatorExecutor is not started: await start() first")
-        return self._pool
 
-    def _replace(self, broken: ProcessPoolExecutor) -> None:
-        """Start replacing ``broken`` in the background, once however many tasks saw it break;
-        :meth:`run` waits for the replacement, :meth:`close` too."""
-        if self._pool is broken and self._restart is None:
-            self._pool = None
-            restart = asyncio.ensure_future(self._restart_pool(broken))
-            # Its error is kept in _restart_error and reported by run(); don't log it twice.
-            restart.add_done_callback(lambda done: done.cancelled() or done.exception())
-            self._restart = restart
-
-    async def _restart_pool(self, broken: ProcessPoolExecutor) -> None:
-        try:
-            await asyncio.to_thread(_stop_pool, broken, 0.0)
-            if not self._closed:
-                self._pool = await asyncio.to_thread(_start_pool, self._workers)
-        except Exception as exc:
-            self._restart_error = exc
-            raise
-        finally:
-            self._restart = None
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 # ---------------------------------------------------------------------------------------------
-# Parent side of the pool (runs in a helper thread).
-
-
-def _stop_pool(pool: ProcessPoolExecutor, grace: float) -> None:
-    """Shut ``pool`` down: queued tasks are cancelled, running ones get ``grace`` seconds, then
-    their workers are terminated (a 26-qubit simulation must not hold up a service's exit)."""
-    # No public API reaches the workers before Python 3.14 (terminate_workers); read softly.
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    manager = getattr(pool, "_executor_manager_thread", None)
-    pool.shutdown(wait=False, cancel_futures=True)
-    deadline = time.monotonic() + grace
-    for process in processes:
-        process.join(max(0.0, deadline - time.monotonic()))
-        if process.is_alive():
-            process.terminate()
-            process.join(5.0)
-        if process.is_alive():
-            process.kill()
-            process.join()
-    # shutdown(wait=False) forgot the manager thread; it exits once the workers are gone.
-    if manager is not None:
-        manager.join()
-
-
-def _start_pool(workers: int) -> ProcessPoolExecutor:
-    context = multiprocessing.get_context("spawn")
-    # Each warm-up call waits at the barrier, so every worker must hold one: all are warm.
-    barrier = context.Barrier(workers)
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(barrier,)
-    )
-    try:
-        futures = [pool.submit(_warm) for _ in range(workers)]
-        for future in futures:
-            future.result(timeout=_WARM_TIMEOUT)
-    except BrokenProcessPool as exc:
-        _stop_pool(pool, 0.0)
-        raise RuntimeError(
-            "The simulator worker processes exited while starting. Workers are started with "
-            "multiprocessing's 'spawn' method, which re-imports the __main__ module: a script "
-            "that starts the local service must guard its entry point with "
-            '`if __name__ == "__main__":`.'
-        ) from exc
-    except BaseException:
-        _stop_pool(pool, 0.0)
-        raise
-    return pool
-
-
-# ---------------------------------------------------------------------------------------------
-# Worker side: module globals live in each worker process only.
+# Worker side (called by ``_worker.main``): module globals live in each worker process only.
 
 _ENGINES: dict[str, Any] = {}
-_BARRIER: Any = None
 
 
 class _QubitLimitExceeded(Exception):
@@ -392,9 +374,7 @@ def _limited(base: type[Any]) -> type[Any]:
 _BELL = "OPENQASM 3.0;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
 
 
-def _init_worker(barrier: Any) -> None:
-    global _BARRIER
-    _BARRIER = barrier
+def _init_worker() -> None:
     # Interpreter warnings ("advanced features") would only go to the worker's stderr.
     warnings.simplefilter("ignore")
     from braket.default_simulator import DensityMatrixSimulator, StateVectorSimulator
@@ -410,12 +390,6 @@ def _warm_action() -> str:
     return json.dumps(
         {"braketSchemaHeader": {"name": _OPENQASM, "version": "1"}, "source": _BELL, "inputs": {}}
     )
-
-
-def _warm() -> int:
-    if _BARRIER is not None:
-        _BARRIER.wait(timeout=_WARM_TIMEOUT)
-    return os.getpid()
 
 
 _Job = tuple[str, str, str, int, int, tuple[str, ...], str, "str | None", int, str]

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from ._errors import Conflict, DeviceOffline, DeviceRetired, ServiceQuotaExceeded, Validation
 from ._jobrun import JobScheduler
 from ._ledger import Ledger
+from ._limits import MAX_ACTION_BYTES
 from ._quotas import Quotas
 from ._search import (
     search_devices,
@@ -41,6 +42,17 @@ class BucketChecker(Protocol):
     """What the handlers need of :class:`~._s3.ObjectStore`."""
 
     async def bucket_exists(self, bucket: str) -> bool: ...
+
+
+def _check_action_size(action: str) -> None:
+    # Checked before the program is parsed: a huge one must cost nothing but this.
+    size = len(action) if len(action) * 4 <= MAX_ACTION_BYTES else len(action.encode())
+    if size > MAX_ACTION_BYTES:
+        raise Validation(
+            f"Value at 'action' failed to satisfy constraint: Member must have length less "
+            f"than or equal to {MAX_ACTION_BYTES} bytes (the local service's program-size "
+            f"limit); got {size} bytes"
+        )
 
 
 def _json_object(text: str, member: str) -> dict[str, Any]:
@@ -150,6 +162,7 @@ class Handlers:
             self._ledger.client_token_replays += 1
             return {"quantumTaskArn": replay.arn}
         device = self._usable_device(p["deviceArn"])
+        _check_action_size(p["action"])
         action = _json_object(p["action"], "action")
         header = action.get("braketSchemaHeader")
         action_type = header.get("name") if isinstance(header, dict) else None

@@ -22,6 +22,7 @@ from ._handlers import Handlers
 from ._jobrun import JobScheduler
 from ._jobseam import JobRunner
 from ._ledger import Ledger
+from ._limits import DEFAULT_TASK_MEMORY_LIMIT, DEFAULT_TASK_TIME_LIMIT
 from ._quotas import Quotas
 from ._s3 import EmbeddedAws, ObjectStore
 from ._server import build_app
@@ -61,6 +62,9 @@ class LocalBraket:
     are known), by default the process runner (``_jobs.ProcessJobRunner``: the job's script
     runs as a local subprocess). Pass ``job_runner=NoScriptJobRunner()`` to run no script.
     ``executor`` replaces the simulator executor (tests); ``devices`` the device catalogue.
+    Otherwise ``workers`` simulator processes run the tasks (up to ``max_workers`` while a
+    long task holds them all), each task for at most ``task_time_limit`` seconds and
+    ``task_memory_limit`` bytes of worker memory (``None``: no limit); past either it FAILS.
     """
 
     def __init__(
@@ -79,6 +83,9 @@ class LocalBraket:
         credentials: tuple[str, str] = ("testing", "testing"),
         control_token: str | None = None,
         workers: int | None = None,
+        max_workers: int | None = None,
+        task_time_limit: float | None = DEFAULT_TASK_TIME_LIMIT,
+        task_memory_limit: int | None = DEFAULT_TASK_MEMORY_LIMIT,
         default_bucket: str = DEFAULT_BUCKET,
         job_runner: JobRunner | None = None,
         job_runner_factory: Callable[[LocalBraket], JobRunner] | None = None,
@@ -115,6 +122,9 @@ class LocalBraket:
         self._control_token_given = control_token
         self._control_token: str | None = None
         self._workers = workers
+        self._max_workers = max_workers
+        self._task_time_limit = task_time_limit
+        self._task_memory_limit = task_memory_limit
         self._job_runner = job_runner
         self._job_runner_factory = job_runner_factory
         self._devices = list(devices) if devices is not None else default_devices(region)
@@ -236,7 +246,12 @@ class LocalBraket:
         if executor is None:
             from ._executor import SimulatorExecutor
 
-            executor = SimulatorExecutor(workers=self._workers)
+            executor = SimulatorExecutor(
+                workers=self._workers,
+                max_workers=self._max_workers,
+                time_limit=self._task_time_limit,
+                memory_limit=self._task_memory_limit,
+            )
             stack.push_async_callback(executor.close)
         starts: list[Awaitable[Any]] = []
         self._s3_endpoint_url = self._s3_endpoint_url_given

@@ -9,8 +9,8 @@ cost only their records. A worker takes the oldest task, keeps it QUEUED for at 
 the :class:`~._s3.ObjectStore` and ends COMPLETED, or ends FAILED with the executor's reason.
 
 Cancelling a CREATED or QUEUED task goes CANCELLING and then CANCELLED on the next loop
-iteration; a RUNNING task goes CANCELLING and ends CANCELLED (no results written) when its
-simulation returns, since a simulation in a worker process is not interrupted.
+iteration; a RUNNING task goes CANCELLING and ends CANCELLED (no results written) as soon as its
+executor call is cancelled, which stops the simulation (its worker process is killed).
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ class TaskScheduler:
         self._enqueued = 0
         self._dequeued = 0
         self._running = 0
+        #: The executor call of each RUNNING task, so that a cancel can stop it.
+        self._runs: dict[str, asyncio.Future[ExecutionOutcome]] = {}
         #: QUEUED (not yet taken) tasks per device ARN, for deviceQueueInfo.
         self.queued_per_device: Counter[str] = Counter()
 
@@ -133,6 +135,9 @@ class TaskScheduler:
             asyncio.get_running_loop().call_soon(self._finish_cancel, task)
         else:
             task.status = "CANCELLING"
+            run = self._runs.get(task.arn)
+            if run is not None:
+                run.cancel()
         return "CANCELLING"
 
     def _finish_cancel(self, task: TaskRecord) -> None:
@@ -172,16 +177,33 @@ class TaskScheduler:
         started = self._clock()
         self._running += 1
         try:
-            outcome = await self._executor.run(
-                ExecutionRequest(
-                    task_arn=task.arn,
-                    device=task.device,
-                    action=task.action,
-                    device_parameters=task.device_parameters,
-                    shots=task.shots,
-                    created_at=task.created_at,
+            run = asyncio.ensure_future(
+                self._executor.run(
+                    ExecutionRequest(
+                        task_arn=task.arn,
+                        device=task.device,
+                        action=task.action,
+                        device_parameters=task.device_parameters,
+                        shots=task.shots,
+                        created_at=task.created_at,
+                    )
                 )
             )
+            self._runs[task.arn] = run
+            try:
+                outcome = await run
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if (
+                    run.cancelled()
+                    and task.cancel_requested
+                    and not (current is not None and current.cancelling())
+                ):
+                    self._cancelled(task)  # cancel() stopped the simulation
+                    return
+                raise
+            finally:
+                del self._runs[task.arn]
             left = started + self.run_delay - self._clock()
             if left > 0:
                 await self._sleep(left)

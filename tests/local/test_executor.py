@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import multiprocessing
 import os
 import signal
 from datetime import UTC, datetime, timedelta, timezone
@@ -23,6 +22,8 @@ from braket_async.local._executor import (
     SimulatorExecutor,
     format_timestamp,
 )
+
+from ._processes import child_pids
 
 DEVICES = {d.name: d for d in default_devices()}
 TASK_ARN = "arn:aws:braket:us-east-1:123456789012:quantum-task/7f8e8a0c-0000-4000-8000-000000000001"
@@ -352,23 +353,22 @@ async def test_worker_crash_fails_the_task_and_the_pool_recovers() -> None:
         with pytest.raises(RuntimeError, match="already started"):
             await executor.start()
         # Kill the worker (as the OOM killer would) while it simulates a long program and
-        # another task waits for it: both fail, and the next task runs on a fresh worker.
+        # another task waits for it: the first fails, the waiting one runs on a fresh worker.
         busy = "OPENQASM 3.0;\nqubit[20] q;\nfor int i in [0:999] { h q; }"
-        running = [
-            asyncio.ensure_future(executor.run(request(openqasm(busy), 1))) for _ in range(2)
-        ]
+        running = asyncio.ensure_future(executor.run(request(openqasm(busy), 1)))
+        waiting = asyncio.ensure_future(executor.run(request(openqasm(BELL), 10)))
         pids = _worker_pids(executor)
+        assert len(pids) == 1
         await asyncio.sleep(0.2)
-        for pid in pids:
-            os.kill(pid, signal.SIGKILL)
-        for task in running:
-            assert "exited unexpectedly" in failed(await task)
+        os.kill(pids[0], signal.SIGKILL)
+        assert "exited unexpectedly" in failed(await running)
+        completed(await waiting)
         completed(await executor.run(request(openqasm(BELL), 10)))
         assert set(_worker_pids(executor)).isdisjoint(pids)
         # Closing does not wait for a long simulation beyond close_grace.
         late = asyncio.ensure_future(executor.run(request(openqasm(busy), 1)))
         await asyncio.sleep(0.2)
-    assert "exited unexpectedly" in failed(await late)
+    assert "closed before this task ended" in failed(await late)
     assert not executor.started
     await executor.close()  # idempotent
     with pytest.raises(RuntimeError, match="closed"):
@@ -376,7 +376,7 @@ async def test_worker_crash_fails_the_task_and_the_pool_recovers() -> None:
 
 
 async def test_interrupted_start_leaves_no_workers() -> None:
-    before = {p.pid for p in multiprocessing.active_children()}
+    before = child_pids()
 
     cancelled = SimulatorExecutor(workers=1)
     starting = asyncio.ensure_future(cancelled.start())
@@ -394,15 +394,11 @@ async def test_interrupted_start_leaves_no_workers() -> None:
         await starting
     assert not closed.started
 
-    assert {p.pid for p in multiprocessing.active_children()} <= before
+    assert child_pids() <= before
 
 
 def _worker_pids(executor: SimulatorExecutor) -> list[int]:
-    # Test-only peek at the pool: there is no public way to name a worker process.
-    pool = executor._pool
-    assert pool is not None
-    processes = pool._processes
-    return [int(pid) for pid in processes]
+    return executor.worker_pids
 
 
 @pytest.mark.parametrize(

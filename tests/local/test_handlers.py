@@ -10,8 +10,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from braket_async.local import LocalBraket, Quotas
+from braket_async.local._limits import MAX_ACTION_BYTES
 
 from ._helpers import (
+    BELL,
     DM1,
     OFFLINE_QPU,
     RETIRED_QPU,
@@ -342,3 +344,35 @@ async def test_spending_limit_errors(raw: Any) -> None:
         )
     assert _code(info) == "ValidationException"
     assert "endAt" in info.value.response["Error"]["Message"]
+
+
+# aiohttp (the client here) warns about any body over 1 MiB; the test sends 4 MiB on purpose.
+@pytest.mark.filterwarnings("ignore:Sending a large body:ResourceWarning")
+async def test_create_refuses_a_program_over_the_size_limit(
+    local_braket: LocalBraket, raw: Any
+) -> None:
+    before = local_braket.ledger.snapshot()["tasks_created"]
+    padding = "// " + "x" * MAX_ACTION_BYTES + "\n"
+    with pytest.raises(ClientError) as info:
+        await raw.create_quantum_task(**task_request(local_braket, action=openqasm(padding + BELL)))
+    assert _code(info) == "ValidationException"
+    message = info.value.response["Error"]["Message"]
+    assert "'action'" in message and str(MAX_ACTION_BYTES) in message
+    assert local_braket.ledger.snapshot()["tasks_created"] == before  # never accepted
+    # Multi-byte characters count as bytes, as on the wire.
+    wide = json.loads(openqasm(BELL))
+    wide["source"] = "// " + "é" * (MAX_ACTION_BYTES // 2) + "\n" + BELL
+    action = json.dumps(wide, ensure_ascii=False)
+    assert len(action) < MAX_ACTION_BYTES < len(action.encode())
+    with pytest.raises(ClientError) as info:
+        await raw.create_quantum_task(**task_request(local_braket, action=action))
+    assert _code(info) == "ValidationException"
+    # Just under the limit is accepted.
+    fits = "// " + "x" * (MAX_ACTION_BYTES - 1000) + "\n"
+    created = await raw.create_quantum_task(
+        **task_request(local_braket, action=openqasm(fits + BELL))
+    )
+    arn = created["quantumTaskArn"]
+    assert local_braket.ledger.snapshot()["tasks_created"] == before + 1
+    await raw.cancel_quantum_task(quantumTaskArn=arn)  # no need to simulate 4 MiB of comment
+    assert (await wait_task(raw, arn))["status"] in ("CANCELLED", "COMPLETED")

@@ -6,7 +6,9 @@ import asyncio
 import io
 import json
 import os
+import subprocess
 import sys
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -22,8 +24,10 @@ from braket_async.local.__main__ import (
     main,
     serve,
 )
+from braket_async.local._limits import DEFAULT_TASK_MEMORY_LIMIT, DEFAULT_TASK_TIME_LIMIT
 
 from ._helpers import SV1, SignedHttp
+from ._processes import alive, child_pids
 
 
 def test_parser_reads_every_option() -> None:
@@ -321,3 +325,56 @@ async def test_loopback_host_does_not_warn(
     finally:
         stop.set()
         await server
+
+
+def test_parser_reads_the_task_limits() -> None:
+    args = build_parser().parse_args(
+        ["serve", "--task-time-limit", "30", "--task-memory-limit", "512", "--max-workers", "4"]
+    )
+    assert (args.task_time_limit, args.task_memory_limit, args.max_workers) == (30.0, 512 << 20, 4)
+    off = build_parser().parse_args(["serve", "--task-time-limit", "0", "--task-memory-limit", "0"])
+    assert (off.task_time_limit, off.task_memory_limit) == (None, None)
+    defaults = build_parser().parse_args(["serve"])
+    assert defaults.task_time_limit == DEFAULT_TASK_TIME_LIMIT
+    assert defaults.task_memory_limit == DEFAULT_TASK_MEMORY_LIMIT
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--task-time-limit", "-1"])
+
+
+def test_workers_die_with_a_killed_service() -> None:
+    # kill -9 of the service leaves no simulator worker behind (parent-death signal and
+    # the workers' watch on their stdin pipe).
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "braket_async.local", "serve", "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        assert json.loads(proc.stdout.readline())["endpoint_url"]
+        workers = {
+            pid for pid in child_pids(proc.pid) if b"braket_async.local._worker" in _cmdline(pid)
+        }
+        assert len(workers) == 2
+        proc.kill()
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [pid for pid in workers if alive(pid)]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read()
+    except OSError:
+        return b""

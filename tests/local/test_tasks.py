@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 from braket.task_result import GateModelTaskResult
 
 from braket_async.local import LocalBraket, Quotas
+from braket_async.local._executor import SimulatorExecutor
 
-from ._helpers import GatedSleep, RawClients, task_request, wait_task, wait_until
+from ._helpers import GatedSleep, RawClients, openqasm, task_request, wait_task, wait_until
+from ._processes import gone
 
 LocalFactory = Any
 
@@ -133,3 +136,56 @@ async def test_too_many_qubits_and_bad_shots_end_failed(
     ]
     task = await wait_task(raw, arn)
     assert task["status"] == "FAILED" and "shots" in task["failureReason"].lower()
+
+
+RUNAWAY = "OPENQASM 3.0;\nqubit[1] q;\nfor int i in [0:999999999] { x q[0]; }"
+
+
+async def test_cancel_stops_a_running_simulation_within_seconds(
+    make_local: LocalFactory, clients: RawClients
+) -> None:
+    async with SimulatorExecutor(workers=1, time_limit=None, memory_limit=None) as executor:
+        local: LocalBraket = await make_local(executor=executor)
+        client = await clients.braket(local)
+        [pid] = executor.worker_pids
+        request = task_request(local, action=openqasm(RUNAWAY), shots=1)
+        arn = (await client.create_quantum_task(**request))["quantumTaskArn"]
+        await wait_until(lambda: _status(client, arn), lambda r: r["status"] == "RUNNING")
+        await asyncio.sleep(0.5)  # well into the simulation
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        answer = await client.cancel_quantum_task(quantumTaskArn=arn)
+        assert answer["cancellationStatus"] == "CANCELLING"
+        final = await wait_task(client, arn)
+        took = loop.time() - asked
+        assert final["status"] == "CANCELLED", final
+        assert took < 10, took
+        assert await gone(pid)  # the simulation is gone, not left running
+        # The replacement worker runs the next task.
+        done = await wait_task(
+            client, (await client.create_quantum_task(**task_request(local)))["quantumTaskArn"]
+        )
+        assert done["status"] == "COMPLETED"
+
+
+async def test_limits_end_tasks_failed_and_a_runaway_starves_no_one(
+    make_local: LocalFactory, clients: RawClients
+) -> None:
+    async with SimulatorExecutor(
+        workers=1, max_workers=2, burst_after=0.5, time_limit=20.0, memory_limit=None
+    ) as executor:
+        local: LocalBraket = await make_local(executor=executor)
+        client = await clients.braket(local)
+        request = task_request(local, action=openqasm(RUNAWAY), shots=1)
+        runaway = (await client.create_quantum_task(**request))["quantumTaskArn"]
+        await wait_until(lambda: _status(client, runaway), lambda r: r["status"] == "RUNNING")
+        normal = [
+            (await client.create_quantum_task(**task_request(local)))["quantumTaskArn"]
+            for _ in range(3)
+        ]
+        for arn in normal:
+            assert (await wait_task(client, arn))["status"] == "COMPLETED"
+        assert (await _status(client, runaway))["status"] == "RUNNING"
+        failed = await wait_task(client, runaway)
+        assert failed["status"] == "FAILED"
+        assert "time limit of 20 s" in failed["failureReason"]
