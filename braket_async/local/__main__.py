@@ -1,7 +1,9 @@
 """``python -m braket_async.local serve``: run the local Braket service until SIGINT/SIGTERM.
 
 When ready it prints one JSON line to stdout:
-``{"endpoint_url": ..., "s3_endpoint_url": ..., "default_bucket": ..., "region": ...}``.
+``{"endpoint_url": ..., "s3_endpoint_url": ..., "events_endpoint_url": ..., "default_bucket": ...,
+"region": ...}`` (``events_endpoint_url``: the EventBridge and SQS endpoint the state-change
+events go to, null when none are published; see docs/events.md).
 
 Fault injection from the command line: ``--latency SECONDS``, ``--fault-internal-error P``,
 ``--fault-throttle P`` and ``--fault-drop P`` set the spec of every operation;
@@ -134,6 +136,18 @@ def build_parser(prog: str = "python -m braket_async.local") -> argparse.Argumen
         help="S3 endpoint for results (default: start an embedded moto server)",
     )
     s.add_argument(
+        "--events-endpoint-url",
+        default=None,
+        help="EventBridge endpoint for the state-change events (default: the embedded moto "
+        "server; none when --s3-endpoint-url is given without this)",
+    )
+    s.add_argument(
+        "--no-events",
+        dest="events",
+        action="store_false",
+        help="publish no state-change events",
+    )
+    s.add_argument(
         "--queue-delay", type=float, default=0.0, help="seconds a task stays QUEUED at least"
     )
     s.add_argument(
@@ -242,6 +256,7 @@ async def serve(
             line = {
                 "endpoint_url": local.endpoint_url,
                 "s3_endpoint_url": local.s3_endpoint_url,
+                "events_endpoint_url": local.events_endpoint_url,
                 "default_bucket": local.default_bucket,
                 "region": local.region,
             }

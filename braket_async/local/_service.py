@@ -15,6 +15,7 @@ from aiohttp import web
 
 from ._control import Controls
 from ._devices import LocalDevice, default_devices
+from ._events import EventPublisher
 from ._faults import FaultConfig
 from ._handlers import Handlers
 from ._jobrun import JobScheduler
@@ -52,6 +53,11 @@ class LocalBraket:
     are known), by default the process runner (``_jobs.ProcessJobRunner``: the job's script
     runs as a local subprocess). Pass ``job_runner=NoScriptJobRunner()`` to run no script.
     ``executor`` replaces the simulator executor (tests); ``devices`` the device catalogue.
+
+    Every task and job status change is published as a Braket state-change event to
+    EventBridge at ``events_endpoint_url`` (default: the embedded moto server when one is
+    started; with ``s3_endpoint_url`` given and no ``events_endpoint_url``, none is
+    published). ``events=False`` publishes nothing. See ``docs/events.md``.
     """
 
     def __init__(
@@ -74,6 +80,8 @@ class LocalBraket:
         devices: Sequence[LocalDevice] | None = None,
         executor: Executor | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        events: bool = True,
+        events_endpoint_url: str | None = None,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be in 0..65535, got {port}")
@@ -102,6 +110,9 @@ class LocalBraket:
         self._devices = list(devices) if devices is not None else default_devices(region)
         self._executor: Any = executor
         self._sleep = sleep
+        self._events = events
+        self._events_endpoint_url_given = events_endpoint_url
+        self._events_endpoint_url: str | None = None
         self._stack: AsyncExitStack | None = None
         self._endpoint_url: str | None = None
         self._store: Store | None = None
@@ -156,6 +167,12 @@ class LocalBraket:
         self._started()
         assert self._s3_endpoint_url is not None
         return self._s3_endpoint_url
+
+    @property
+    def events_endpoint_url(self) -> str | None:
+        """The EventBridge endpoint state-change events go to (None: none are published)."""
+        self._started()
+        return self._events_endpoint_url
 
     @property
     def store(self) -> Store:
@@ -234,6 +251,23 @@ class LocalBraket:
         self._objects = objects
 
         store = Store(self.region, self.account_id, self._devices)
+        self._events_endpoint_url = None
+        if self._events:
+            events_url = self._events_endpoint_url_given or (aws.endpoint_url if aws else None)
+            if events_url is not None:
+                publisher = EventPublisher(
+                    events_url,
+                    self.region,
+                    self.ledger,
+                    credentials=creds,
+                    faults=lambda: self._faults,
+                    sleep=self._sleep,
+                )
+                await publisher.start()
+                # Closed after the schedulers (pushed before them): their last changes go out.
+                stack.push_async_callback(publisher.close)
+                store.observer = publisher.observe
+                self._events_endpoint_url = events_url
         tasks = TaskScheduler(
             executor,
             objects,
@@ -287,6 +321,7 @@ class LocalBraket:
         return {
             "endpoint_url": self._endpoint_url,
             "s3_endpoint_url": self._s3_endpoint_url,
+            "events_endpoint_url": self._events_endpoint_url,
             "region": self.region,
             "tasks": len(self._store.task_list) if self._store else 0,
             "running_tasks": self._tasks.running if self._tasks else 0,
@@ -300,6 +335,7 @@ class LocalBraket:
         if stack is not None:
             await stack.aclose()
         self._endpoint_url = None
+        self._events_endpoint_url = None
 
     async def __aenter__(self) -> Self:
         await self.start()

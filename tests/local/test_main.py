@@ -66,7 +66,15 @@ async def test_serve_prints_ready_line_and_stops_on_event(
             break
         await asyncio.sleep(0.01)
     line = json.loads(out.getvalue())
-    assert set(line) == {"endpoint_url", "s3_endpoint_url", "default_bucket", "region"}
+    assert set(line) == {
+        "endpoint_url",
+        "s3_endpoint_url",
+        "events_endpoint_url",
+        "default_bucket",
+        "region",
+    }
+    # An S3 endpoint of its own and no events endpoint: no events are published.
+    assert line["events_endpoint_url"] is None
     async with (
         aiohttp.ClientSession() as http,
         http.get(f"{line['endpoint_url']}/_local/health") as resp,
