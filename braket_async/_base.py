@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .events import EventFeed
 
 __all__ = ["Clock", "SessionCore", "Sleep"]
 
@@ -48,3 +51,8 @@ class SessionCore(abc.ABC):
     @abc.abstractmethod
     def clock(self) -> Clock:
         """The session's monotonic clock (``time.monotonic`` unless injected)."""
+
+    @property
+    def events(self) -> EventFeed | None:
+        """The session's feed of Braket state-change events, or None (status by polling)."""
+        return None

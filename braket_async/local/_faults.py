@@ -147,10 +147,9 @@ class EventFaultSpec:
     delay_probability: float = attrs.field(default=1.0, validator=_probability)
 
     def __attrs_post_init__(self) -> None:
-        if self.drop + self.duplicate > 1.0 + 1e-9:
-            raise ValueError(
-                f"EventFaultSpec drop + duplicate must be at most 1, got {self.drop + self.duplicate}"
-            )
+        total = self.drop + self.duplicate
+        if total > 1.0 + 1e-9:
+            raise ValueError(f"EventFaultSpec drop + duplicate must be at most 1, got {total}")
 
     @property
     def active(self) -> bool:
