@@ -143,6 +143,9 @@ class SqsEventSource:
         self._task: asyncio.Task[None] | None = None
         self._stopper: asyncio.TimerHandle | None = None
         self._closed = False
+        #: True while the loop settles received messages (deletes or releases them): a stop
+        #: then waits for it instead of cancelling, so what was delivered is not redelivered.
+        self._settling = False
         #: The error that stopped the loop (a queue that disappeared), if any.
         self.error: BaseException | None = None
         #: Counts: received, delivered, duplicates, ignored, malformed, deleted, errors.
@@ -192,8 +195,9 @@ class SqsEventSource:
         return str(response.get("Attributes", {}).get("QueueArn", ""))
 
     async def aclose(self) -> None:
-        """Stop the receive loop now (messages being received reappear after their visibility
-        timeout) and refuse new subscribers. Idempotent."""
+        """Stop the receive loop and refuse new subscribers. Idempotent. A batch being
+        deleted is deleted first; a receive in progress is cancelled (messages SQS handed to
+        it reappear after their visibility timeout)."""
         self._closed = True
         self._subscribers.clear()
         await self._stop()
@@ -229,13 +233,14 @@ class SqsEventSource:
         if task is None or task.done():
             return
         if self._linger == 0:
-            task.cancel()
+            if not self._settling:
+                task.cancel()  # else the loop ends by itself once the batch is settled
             return
         self._stopper = task.get_loop().call_later(self._linger, self._stop_if_idle)
 
     def _stop_if_idle(self) -> None:
         self._stopper = None
-        if not self._subscribers and self._task is not None:
+        if not self._subscribers and self._task is not None and not self._settling:
             self._task.cancel()
 
     async def _stop(self) -> None:
@@ -244,7 +249,8 @@ class SqsEventSource:
             self._stopper = None
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
+            if not self._settling:
+                task.cancel()  # mid-receive: what SQS handed out reappears after the timeout
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
@@ -271,11 +277,15 @@ class SqsEventSource:
             if not messages:
                 continue
             self.stats["received"] += len(messages)
-            if not self._subscribers:
-                await self._release(messages)  # nobody to process them: back to the queue now
-                return
-            processed = self._process(messages)
-            await self._delete(client, processed)
+            self._settling = True
+            try:
+                if not self._subscribers:
+                    await self._release(messages)  # nobody to process them: back now
+                    return
+                processed = self._process(messages)
+                await self._delete(client, processed)
+            finally:
+                self._settling = False
 
     async def _back_off(self, failures: int, exc: BaseException) -> None:
         self.stats["errors"] += 1
