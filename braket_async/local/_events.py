@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -38,6 +39,7 @@ __all__ = [
     "SOURCE",
     "TASK_DETAIL_TYPE",
     "EventPublisher",
+    "cache_moto_event_paths",
     "job_detail",
     "task_detail",
 ]
@@ -97,6 +99,24 @@ def job_detail(job: JobRecord, status: str, inserted: bool) -> dict[str, Any]:
         if job.failure_reason:
             detail["failureReason"] = job.failure_reason
     return detail
+
+
+def cache_moto_event_paths() -> None:
+    """Make moto's EventBridge deliver an event to a target in ~1 ms instead of ~25 ms.
+
+    For every event and target, moto renders the target's input through eight JSONPath
+    expressions, and ``jsonpath_ng.ext.parse`` builds a new PLY parser for each one. The
+    expressions are a handful of constants, and a parsed path is immutable (``find`` only
+    reads), so caching the parse is safe. Process-wide (moto's server runs in this process);
+    idempotent; nothing to do when moto's events extra is not installed.
+    """
+    try:
+        import jsonpath_ng.ext as jsonpath_ext
+    except ImportError:  # pragma: no cover - comes with moto[events]
+        return
+    parse = getattr(jsonpath_ext, "parse", None)
+    if parse is not None and not hasattr(parse, "cache_info"):
+        setattr(jsonpath_ext, "parse", functools.lru_cache(maxsize=512)(parse))  # noqa: B010
 
 
 class EventPublisher:

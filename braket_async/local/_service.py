@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ._control import Controls
 from ._devices import LocalDevice, default_devices
-from ._events import EventPublisher
+from ._events import EventPublisher, cache_moto_event_paths
 from ._faults import FaultConfig
 from ._handlers import Handlers
 from ._jobrun import JobScheduler
@@ -255,6 +255,7 @@ class LocalBraket:
         if self._events:
             events_url = self._events_endpoint_url_given or (aws.endpoint_url if aws else None)
             if events_url is not None:
+                await asyncio.to_thread(cache_moto_event_paths)  # imports moto's deps: a thread
                 publisher = EventPublisher(
                     events_url,
                     self.region,
