@@ -213,3 +213,29 @@ def test_event_fault_spec_validation() -> None:
     config = FaultConfig.from_json({"events": {"duplicate": 0.5, "delay": 1.0}, "seed": 4})
     assert FaultConfig.from_json(config.to_json()).to_json() == config.to_json()
     assert config.events == EventFaultSpec(duplicate=0.5, delay=1.0)
+
+
+async def test_event_faults_are_set_over_the_control_route(
+    make_local: Any, local_braket: LocalBraket
+) -> None:
+    import aiohttp
+
+    local = await make_local(events_endpoint_url=local_braket.s3_endpoint_url)
+    doc = {"events": {"duplicate": 0.25, "delay": 0.5}, "seed": 2}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.put(f"{local.endpoint_url}/_local/faults", json=doc) as resp,
+    ):
+        assert resp.status == 200
+        answer = await resp.json()
+    assert answer["events"]["duplicate"] == 0.25 and answer["events"]["delay"] == 0.5
+    assert local.faults is not None
+    assert local.faults.events == EventFaultSpec(duplicate=0.25, delay=0.5)
+
+
+async def test_moto_jsonpath_parses_are_cached(local_braket: LocalBraket) -> None:
+    import jsonpath_ng.ext
+
+    parse = jsonpath_ng.ext.parse
+    assert hasattr(parse, "cache_info")
+    assert parse("$.detail") is parse("$.detail")
