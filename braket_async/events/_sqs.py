@@ -268,6 +268,10 @@ class SqsEventSource:
                 failures += 1
                 await self._back_off(failures, exc)
                 continue
+            except errors.SessionStateError as exc:
+                self.error = exc  # the session closed under the feed: nothing to retry
+                _log.error("event feed %s stops: %s", self.queue_url, exc)
+                return
             except (BotoCoreError, aiohttp.ClientError, OSError, errors.BraketError) as exc:
                 failures += 1
                 await self._back_off(failures, exc)

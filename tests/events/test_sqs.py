@@ -395,3 +395,16 @@ async def test_receive_errors_back_off_through_the_injected_sleep() -> None:
         await source.aclose()
     assert delays[:4] == [1.0, 2.0, 4.0, 4.0]
     assert source.stats["errors"] >= 4 and source.error is None
+
+
+async def test_a_feed_whose_session_closes_stops_with_the_error(
+    local_braket: LocalBraket, queue: EventQueue
+) -> None:
+    owner = BraketSession(**session_kwargs(local_braket, local_braket.s3_endpoint_url))
+    await owner.open()
+    source = SqsEventSource(queue.url, session=owner, linger=0, wait_time_seconds=1)
+    await owner.close()
+    source.subscribe(lambda event: None)
+    await eventually(lambda: not source.running)
+    assert isinstance(source.error, errors.SessionStateError)
+    await source.aclose()
