@@ -18,8 +18,9 @@ from .polling import PollPolicy
 
 __all__ = ["EVENTS_SAFETY_POLL", "ArnWake"]
 
-#: The poll kept as a safety net when events are on: 5 s growing to 30 s.
-EVENTS_SAFETY_POLL = PollPolicy(initial=5.0, multiplier=1.5, maximum=30.0)
+#: The poll kept as a safety net when events are on: 5 s growing to 30 s, little jitter (full
+#: jitter would often poll within the first second, before any event could help).
+EVENTS_SAFETY_POLL = PollPolicy(initial=5.0, multiplier=1.5, maximum=30.0, jitter=0.2)
 
 
 class ArnWake:
