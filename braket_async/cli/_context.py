@@ -77,9 +77,10 @@ async def open_context(args: argparse.Namespace, out: Output) -> AsyncIterator[C
             local = await start_local(stack, out)
             endpoint_url = local.endpoint_url
             s3_endpoint_url = local.s3_endpoint_url
-            # The embedded moto server serves EventBridge and SQS too.
-            sqs_endpoint_url = sqs_endpoint_url or local.events_endpoint_url
-            events_endpoint_url = events_endpoint_url or local.events_endpoint_url
+            # The local service's moto server serves EventBridge and SQS too.
+            aws_endpoint_url = local.events_endpoint_url or local.s3_endpoint_url
+            sqs_endpoint_url = sqs_endpoint_url or aws_endpoint_url
+            events_endpoint_url = events_endpoint_url or aws_endpoint_url
             region = region or "us-east-1"
             key_id, secret = LOCAL_CREDENTIALS
         session = BraketSession(

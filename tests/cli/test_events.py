@@ -133,3 +133,20 @@ async def test_tail_names_a_queue_that_does_not_exist(
     run = await cli("events", "tail", "--queue", "no-such-queue-xyz", *_aws(local_braket))
     assert run.code == 1
     assert "no-such-queue-xyz does not exist" in run.err
+
+
+async def test_setup_on_a_local_service_started_for_the_command(
+    cli: CliRunner, quick_local: None, local_braket: LocalBraket
+) -> None:
+    name = f"cli-local-{uuid.uuid4().hex[:8]}"
+    run = await cli("events", "setup", "--local", "--queue", name, "--json", endpoint=False)
+    assert run.code == 0, run.err
+    setup = run.json()
+    assert setup["queue_url"].startswith(local_braket.s3_endpoint_url)
+    async with AsyncExitStack() as stack:
+        sqs_cm, events_cm = clients(local_braket.s3_endpoint_url)
+        sqs = await stack.enter_async_context(sqs_cm)
+        eventbridge = await stack.enter_async_context(events_cm)
+        await eventbridge.remove_targets(Rule=name, Ids=["braket-async-sqs"])
+        await eventbridge.delete_rule(Name=name)
+        await sqs.delete_queue(QueueUrl=setup["queue_url"])
