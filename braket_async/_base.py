@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .events import EventFeed
     from .telemetry import Telemetry
 
 __all__ = ["Clock", "SessionCore", "Sleep"]
@@ -56,3 +57,8 @@ class SessionCore(abc.ABC):
     @abc.abstractmethod
     def clock(self) -> Clock:
         """The session's monotonic clock (``time.monotonic`` unless injected)."""
+
+    @property
+    def events(self) -> EventFeed | None:
+        """The session's feed of Braket state-change events, or None (status by polling)."""
+        return None

@@ -41,6 +41,7 @@ from ._converter import parse_timestamp
 from ._operations import OperationsMixin
 from ._validate import SERVICE_MODEL
 from .batch import BatchMixin
+from .events import EventFeed
 from .jobs import JobsMixin
 from .models.common import ProgramSetValidationFailure
 from .paginate import PaginationMixin
@@ -98,6 +99,14 @@ class BraketSession(
     pool of ``max_pool_connections`` and adaptive retries. ``rate_limits`` defaults to
     :meth:`RateLimits.aws_defaults`; pass :meth:`RateLimits.off` to send unthrottled.
 
+    ``events``: Braket's state-change events, as an :class:`~braket_async.events.EventFeed` or
+    the URL of the SQS queue an EventBridge rule delivers them to (an
+    :class:`~braket_async.events.SqsEventSource` on this session's SQS client, checked at open
+    and closed with the session). The waiters then wake on an event instead of polling, with
+    a slow poll as safety net; :attr:`events` exposes the feed to the tracker. The SQS and
+    EventBridge clients use ``sqs_endpoint_url`` / ``events_endpoint_url`` (else botocore's
+    ``AWS_ENDPOINT_URL_SQS`` / ``AWS_ENDPOINT_URL_EVENTBRIDGE`` / ``AWS_ENDPOINT_URL``).
+
     A session belongs to the event loop that opened it and cannot be reopened once closed.
     """
 
@@ -118,6 +127,9 @@ class BraketSession(
         telemetry: Telemetry | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.monotonic,
+        events: EventFeed | str | None = None,
+        sqs_endpoint_url: str | None = None,
+        events_endpoint_url: str | None = None,
     ) -> None:
         if max_pool_connections < 1:
             raise errors.ParameterError(
@@ -131,8 +143,24 @@ class BraketSession(
             "aws_secret_access_key": aws_secret_access_key,
             "aws_session_token": aws_session_token,
         }
-        self._s3_endpoint_url = s3_endpoint_url
-        self._logs_endpoint_url = logs_endpoint_url
+        self._lazy_endpoints: dict[str, str | None] = {
+            "s3": s3_endpoint_url,
+            "logs": logs_endpoint_url,
+            "sqs": sqs_endpoint_url,
+            "events": events_endpoint_url,
+        }
+        if isinstance(events, str):
+            if not events.startswith(("https://", "http://")):
+                raise errors.ParameterError(
+                    "events", f"must be an EventFeed or an SQS queue URL, got {events!r}"
+                )
+        elif events is not None and not callable(getattr(events, "subscribe", None)):
+            raise errors.ParameterError(
+                "events", f"must be an EventFeed or an SQS queue URL, got {events!r}"
+            )
+        self._events_arg = events
+        self._events_feed: EventFeed | None = None
+        self._owned_feed: Any = None
         self._config = _merge_config(max_pool_connections, config)
         self._sleep = sleep
         self._clock = clock
@@ -149,8 +177,7 @@ class BraketSession(
         self._session: AioSession | None = None
         self._client: Any = None
         self._methods: dict[str, Callable[..., Coroutine[Any, Any, dict[str, Any]]]] = {}
-        self._s3_client: Any = None
-        self._logs_client: Any = None
+        self._lazy_clients: dict[str, Any] = {}
         self._lazy_lock: asyncio.Lock | None = None
         # The first call runs alone so concurrent first calls share one warm connection
         # instead of each opening its own (aiobotocore#1695).
@@ -202,17 +229,39 @@ class BraketSession(
         self._warm_lock = asyncio.Lock()
         self._loop = loop
         self._state = _OPEN
+        try:
+            await self._open_events()
+        except BaseException:
+            await self.close()
+            raise
         return self
+
+    async def _open_events(self) -> None:
+        arg = self._events_arg
+        if isinstance(arg, str):
+            from .events import SqsEventSource
+
+            source = SqsEventSource(arg, session=self)
+            self._owned_feed = source
+            await source.check()  # a missing queue is an error now, naming it
+            self._events_feed = source
+        else:
+            self._events_feed = arg
 
     async def close(self) -> None:
         """Close every client of the session (idempotent)."""
         if self._state == _CLOSED:
             return
         self._check_loop_for_close()
+        feed, self._owned_feed = self._owned_feed, None
+        if feed is not None:
+            await feed.aclose()  # stops its receive loop before its SQS client closes
+        self._events_feed = None
         self._state = _CLOSED
         self._loop = None
         stack, self._stack = self._stack, None
-        self._client = self._s3_client = self._logs_client = None
+        self._client = None
+        self._lazy_clients = {}
         self._methods = {}
         try:
             await self._rate_limiter.aclose()
@@ -278,6 +327,12 @@ class BraketSession(
         return self._telemetry
 
     @property
+    def events(self) -> EventFeed | None:
+        """The feed of Braket state-change events (``events=``), or None: the waiters, the
+        tracker and batches use it when set."""
+        return self._events_feed
+
+    @property
     def rate_limiter(self) -> RateLimiter:
         """The client-side rate limiter shared by every call of this session."""
         return self._rate_limiter
@@ -335,17 +390,24 @@ class BraketSession(
         return response
 
     async def _s3(self) -> Any:
-        self._check_state()
-        client = self._s3_client
-        if client is None:
-            client = await self._lazy_client("s3", self._s3_endpoint_url)
-        return client
+        return await self._aws_client("s3")
 
     async def _logs(self) -> Any:
+        return await self._aws_client("logs")
+
+    async def _sqs(self) -> Any:
+        """The session's aiobotocore SQS client (event queues), created on first need."""
+        return await self._aws_client("sqs")
+
+    async def _eventbridge(self) -> Any:
+        """The session's aiobotocore EventBridge client, created on first need."""
+        return await self._aws_client("events")
+
+    async def _aws_client(self, service: str) -> Any:
         self._check_state()
-        client = self._logs_client
+        client = self._lazy_clients.get(service)
         if client is None:
-            client = await self._lazy_client("logs", self._logs_endpoint_url)
+            client = await self._lazy_client(service, self._lazy_endpoints[service])
         return client
 
     # -- internals ---------------------------------------------------------------------------
@@ -377,8 +439,7 @@ class BraketSession(
     async def _lazy_client(self, service: str, endpoint_url: str | None) -> Any:
         assert self._lazy_lock is not None and self._stack is not None
         async with self._lazy_lock:
-            attr = "_s3_client" if service == "s3" else "_logs_client"
-            client = getattr(self, attr)
+            client = self._lazy_clients.get(service)
             if client is None:
                 self._check_state()
                 config = self._config
@@ -398,7 +459,7 @@ class BraketSession(
                     )
                 except (BotoCoreError, ValueError) as exc:
                     raise _configuration_error(exc) from exc
-                setattr(self, attr, client)
+                self._lazy_clients[service] = client
             return client
 
     async def _first_call(

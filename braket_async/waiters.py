@@ -12,11 +12,19 @@
 Every loop sleeps through the injectable ``sleep`` and reads the injectable ``clock`` (the
 session's by default), so cancelling the awaiting task stops polling at once and tests run in
 milliseconds.
+
+When the session has an event feed (``BraketSession(events=...)``), ``wait_for_quantum_task``
+and ``wait_for_job`` subscribe before their first status call and sleep until an event says
+their task or job reached a terminal status, polling only as a safety net
+(:data:`~braket_async._event_wait.EVENTS_SAFETY_POLL` unless ``poll`` is given);
+``follow_job`` keeps its poll (job events such as DOWNLOADING_DATA are not pushed) and polls
+at once when a status change of its job arrives.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
@@ -29,6 +37,7 @@ from botocore.waiter import SingleWaiterConfig, WaiterModel, xform_name
 
 from . import errors
 from ._base import Clock, SessionCore, Sleep
+from ._event_wait import EVENTS_SAFETY_POLL, ArnWake
 from ._waiter_model import WAITER_MODEL
 from .models import (
     TERMINAL_JOB_STATUSES,
@@ -210,8 +219,12 @@ async def _poll_until(
     sleep: Sleep,
     clock: Clock,
     floor: Callable[[T], Awaitable[float | None]] | None = None,
+    wake: ArnWake | None = None,
 ) -> T:
-    """Call ``fetch`` until ``status_of`` its answer is in ``terminal``; return that answer."""
+    """Call ``fetch`` until ``status_of`` its answer is in ``terminal``; return that answer.
+
+    With ``wake``, each sleep ends early when an event for the ARN arrives (and the backoff
+    starts over: the event may have raced ahead of the status the service answers)."""
     if timeout is not None and timeout < 0:
         raise ValueError(f"timeout must be >= 0 seconds or None, got {timeout!r}")
     started = clock()
@@ -244,7 +257,10 @@ async def _poll_until(
             if remaining <= 0:
                 raise errors.WaiterTimeout(arn, last_status, clock() - started)
             delay = min(delay, remaining)
-        await sleep(delay)
+        if wake is None:
+            await sleep(delay)
+        elif await wake.sleep(delay, sleep):
+            attempt = 0
 
 
 def _event_key(event: JobEvent) -> tuple[Any, ...]:
@@ -317,24 +333,29 @@ class WaitersMixin(SessionCore):
         ``poll`` (default :data:`DEFAULT_TASK_POLL`), never below the device's
         ``getTaskPollIntervalMillis``. Throttling, 5xx and dropped connections are retried
         within ``poll.budget``. Cancelling the awaiting task stops at once.
+
+        With the session's event feed, it wakes on the task's terminal event; ``poll``
+        (default :data:`~braket_async._event_wait.EVENTS_SAFETY_POLL`) is then the safety net.
         """
         ops = cast(_Operations, self)
-        policy = poll or DEFAULT_TASK_POLL
 
         async def floor(task: QuantumTask) -> float | None:
             return await self.device_poll_interval(task.device_arn)
 
-        task = await _poll_until(
-            lambda: ops.get_quantum_task(quantum_task_arn),
-            lambda t: t.status,
-            TERMINAL_TASK_STATUSES,
-            arn=quantum_task_arn,
-            policy=policy,
-            timeout=timeout,
-            sleep=sleep or self.sleep,
-            clock=clock or self.clock,
-            floor=floor,
-        )
+        async with contextlib.AsyncExitStack() as stack:
+            wake = await self._event_wake(stack, quantum_task_arn, TERMINAL_TASK_STATUSES)
+            task = await _poll_until(
+                lambda: ops.get_quantum_task(quantum_task_arn),
+                lambda t: t.status,
+                TERMINAL_TASK_STATUSES,
+                arn=quantum_task_arn,
+                policy=poll or (DEFAULT_TASK_POLL if wake is None else EVENTS_SAFETY_POLL),
+                timeout=timeout,
+                sleep=sleep or self.sleep,
+                clock=clock or self.clock,
+                floor=floor,
+                wake=wake,
+            )
         if task.status != QuantumTaskStatus.COMPLETED:
             raise _failure(task)
         return task
@@ -353,19 +374,22 @@ class WaitersMixin(SessionCore):
 
         Raises ``JobFailed`` (with ``failure_reason`` and the job), ``JobCancelled`` or
         ``WaiterTimeout``; transient errors are absorbed like
-        :meth:`wait_for_quantum_task`'s.
+        :meth:`wait_for_quantum_task`'s, and events are used like there.
         """
         ops = cast(_Operations, self)
-        job = await _poll_until(
-            lambda: ops.get_job(job_arn),
-            lambda j: j.status,
-            TERMINAL_JOB_STATUSES,
-            arn=job_arn,
-            policy=poll or DEFAULT_JOB_POLL,
-            timeout=timeout,
-            sleep=sleep or self.sleep,
-            clock=clock or self.clock,
-        )
+        async with contextlib.AsyncExitStack() as stack:
+            wake = await self._event_wake(stack, job_arn, TERMINAL_JOB_STATUSES)
+            job = await _poll_until(
+                lambda: ops.get_job(job_arn),
+                lambda j: j.status,
+                TERMINAL_JOB_STATUSES,
+                arn=job_arn,
+                policy=poll or (DEFAULT_JOB_POLL if wake is None else EVENTS_SAFETY_POLL),
+                timeout=timeout,
+                sleep=sleep or self.sleep,
+                clock=clock or self.clock,
+                wake=wake,
+            )
         if job.status != JobStatus.COMPLETED:
             raise _failure(job)
         return job
@@ -392,7 +416,23 @@ class WaitersMixin(SessionCore):
         ``on_gap`` is called with a :class:`JobEventGap` (default: a warning is logged) and
         following goes on.
         Transient errors are absorbed within ``poll.budget``; other errors propagate.
+        With the session's event feed, a status change of the job triggers a poll at once.
         """
+        async with contextlib.AsyncExitStack() as stack:
+            wake = await self._event_wake(stack, job_arn, None)
+            async for event in self._follow_job(job_arn, poll, since, on_gap, sleep, clock, wake):
+                yield event
+
+    async def _follow_job(
+        self,
+        job_arn: str,
+        poll: PollPolicy | None,
+        since: datetime | None,
+        on_gap: Callable[[JobEventGap], None] | None,
+        sleep: Sleep | None,
+        clock: Clock | None,
+        wake: ArnWake | None,
+    ) -> AsyncIterator[JobEvent]:
         ops = cast(_Operations, self)
         policy = poll or DEFAULT_JOB_POLL
         do_sleep = sleep or self.sleep
@@ -437,7 +477,19 @@ class WaitersMixin(SessionCore):
             delay = policy.next_delay(attempt)
             if len(fresh) >= MAX_JOB_EVENTS // 2:
                 delay = min(delay, max(_DENSE_DELAY, policy.initial / 2))
-            await do_sleep(delay)
+            if wake is None:
+                await do_sleep(delay)
+            elif await wake.sleep(delay, do_sleep):
+                attempt = 0
+
+    async def _event_wake(
+        self, stack: contextlib.AsyncExitStack, arn: str, statuses: frozenset[str] | None
+    ) -> ArnWake | None:
+        """An :class:`ArnWake` on the session's feed, entered on ``stack`` (None: no feed)."""
+        feed = self.events
+        if feed is None:
+            return None
+        return await stack.enter_async_context(ArnWake(feed, arn, statuses=statuses))
 
     # ---------------------------------------------------------------- boto3-style
     @property

@@ -68,6 +68,8 @@ async def open_context(args: argparse.Namespace, out: Output) -> AsyncIterator[C
         local: LocalBraket | None = None
         endpoint_url: str | None = args.endpoint_url
         s3_endpoint_url: str | None = args.s3_endpoint_url
+        sqs_endpoint_url: str | None = args.sqs_endpoint_url
+        events_endpoint_url: str | None = args.events_endpoint_url
         region: str | None = args.region
         key_id: str | None = None
         secret: str | None = None
@@ -75,6 +77,10 @@ async def open_context(args: argparse.Namespace, out: Output) -> AsyncIterator[C
             local = await start_local(stack, out)
             endpoint_url = local.endpoint_url
             s3_endpoint_url = local.s3_endpoint_url
+            # The local service's moto server serves EventBridge and SQS too.
+            aws_endpoint_url = local.events_endpoint_url or local.s3_endpoint_url
+            sqs_endpoint_url = sqs_endpoint_url or aws_endpoint_url
+            events_endpoint_url = events_endpoint_url or aws_endpoint_url
             region = region or "us-east-1"
             key_id, secret = local.credentials
         session = BraketSession(
@@ -82,6 +88,8 @@ async def open_context(args: argparse.Namespace, out: Output) -> AsyncIterator[C
             endpoint_url=endpoint_url,
             s3_endpoint_url=s3_endpoint_url,
             logs_endpoint_url=args.logs_endpoint_url or (s3_endpoint_url if local else None),
+            sqs_endpoint_url=sqs_endpoint_url,
+            events_endpoint_url=events_endpoint_url,
             profile_name=args.profile,
             aws_access_key_id=key_id,
             aws_secret_access_key=secret,

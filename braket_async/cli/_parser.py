@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import _demo, _devices, _jobs, _local, _tasks
+from . import _demo, _devices, _events, _jobs, _local, _tasks
 
 __all__ = ["GLOBAL_DEFAULTS", "build_parser", "fill_global_defaults"]
 
@@ -16,6 +16,8 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     "endpoint_url": None,
     "s3_endpoint_url": None,
     "logs_endpoint_url": None,
+    "sqs_endpoint_url": None,
+    "events_endpoint_url": None,
     "region": None,
     "profile": None,
     "local": False,
@@ -34,6 +36,12 @@ def _global_options() -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--logs-endpoint-url", metavar="URL", help="CloudWatch Logs endpoint (default: AWS)"
+    )
+    group.add_argument(
+        "--sqs-endpoint-url", metavar="URL", help="SQS endpoint for event queues (default: AWS)"
+    )
+    group.add_argument(
+        "--events-endpoint-url", metavar="URL", help="EventBridge endpoint (default: AWS)"
     )
     group.add_argument("--region", metavar="NAME", help="AWS region (default: from the profile)")
     group.add_argument("--profile", metavar="NAME", help="AWS profile")
@@ -76,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_task_commands(commands, leaf)
     _add_job_commands(commands, leaf)
+    _add_event_commands(commands, leaf)
 
     local = commands.add_parser("local", help="the local Braket service")
     local_commands = local.add_subparsers(dest="local_command", metavar="COMMAND", required=True)
@@ -190,6 +199,32 @@ def _add_job_commands(commands: Any, leaf: Any) -> None:
     cancel = leaf(sub, "cancel", "cancel a hybrid job")
     cancel.add_argument("arn", metavar="ARN")
     cancel.set_defaults(handler=_jobs.cancel, needs_session=True)
+
+
+def _add_event_commands(commands: Any, leaf: Any) -> None:
+    events = commands.add_parser("events", help="Braket state-change events via EventBridge + SQS")
+    sub = events.add_subparsers(dest="events_command", metavar="COMMAND", required=True)
+
+    setup = leaf(
+        sub,
+        "setup",
+        "create the EventBridge rule, the SQS queue and its policy (safe to run again)",
+    )
+    setup.add_argument(
+        "--queue", default="braket-async-events", metavar="NAME", help="default braket-async-events"
+    )
+    setup.add_argument("--rule", metavar="NAME", help="rule name (default: the queue's name)")
+    setup.set_defaults(handler=_events.setup, needs_session=True)
+
+    tail = leaf(sub, "tail", "print events as they arrive (and delete them from the queue)")
+    where = tail.add_mutually_exclusive_group()
+    where.add_argument(
+        "--queue", default="braket-async-events", metavar="NAME", help="default braket-async-events"
+    )
+    where.add_argument("--queue-url", metavar="URL", help="the queue's URL instead of its name")
+    tail.add_argument("--count", type=_positive, metavar="N", help="stop after N events")
+    tail.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="stop after SECONDS")
+    tail.set_defaults(handler=_events.tail, needs_session=True)
 
 
 def _positive(text: str) -> int:

@@ -1,5 +1,12 @@
-"""Braket state-change events (EventBridge), and the feeds that deliver them."""
+"""Braket state-change events (EventBridge), and the feeds that deliver them.
 
+:class:`SqsEventSource` reads the SQS queue an EventBridge rule sends Braket's "Braket Task
+State Change" / "Braket Job State Change" events to (``braket-async events setup`` creates
+both); ``BraketSession(events=queue_url)`` makes the waiters and the tracker use it.
+"""
+
+from ._setup import EventQueueSetup, ensure_event_queue
+from ._sqs import EventQueueNotFound, SqsEventSource
 from ._types import (
     BraketEvent,
     EventCallback,
@@ -13,7 +20,11 @@ __all__ = [
     "BraketEvent",
     "EventCallback",
     "EventFeed",
+    "EventQueueNotFound",
+    "EventQueueSetup",
     "JobStateChange",
+    "SqsEventSource",
     "TaskStateChange",
     "Unsubscribe",
+    "ensure_event_queue",
 ]

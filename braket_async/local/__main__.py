@@ -1,8 +1,10 @@
 """``python -m braket_async.local serve``: run the local Braket service until SIGINT/SIGTERM.
 
 When ready it prints one JSON line to stdout:
-``{"endpoint_url": ..., "s3_endpoint_url": ..., "default_bucket": ..., "region": ...,
-"access_key_id": ..., "control_token": ...}``. Requests must be SigV4-signed with the
+``{"endpoint_url": ..., "s3_endpoint_url": ..., "events_endpoint_url": ..., "default_bucket": ...,
+"region": ..., "access_key_id": ..., "control_token": ...}`` (``events_endpoint_url``: the
+EventBridge and SQS endpoint the state-change events go to, null when none are published; see
+docs/events.md). Requests must be SigV4-signed with the
 service's credentials (``--access-key-id`` / ``--secret-access-key``, else
 ``$BRAKET_ASYNC_LOCAL_ACCESS_KEY_ID`` / ``$BRAKET_ASYNC_LOCAL_SECRET_ACCESS_KEY``, else
 ``testing`` / ``testing``); ``/_local/*`` needs ``Authorization: Bearer <control_token>``.
@@ -171,6 +173,18 @@ def build_parser(prog: str = "python -m braket_async.local") -> argparse.Argumen
         help="S3 endpoint for results (default: start an embedded moto server)",
     )
     s.add_argument(
+        "--events-endpoint-url",
+        default=None,
+        help="EventBridge endpoint for the state-change events (default: the embedded moto "
+        "server; none when --s3-endpoint-url is given without this)",
+    )
+    s.add_argument(
+        "--no-events",
+        dest="events",
+        action="store_false",
+        help="publish no state-change events",
+    )
+    s.add_argument(
         "--queue-delay", type=float, default=0.0, help="seconds a task stays QUEUED at least"
     )
     s.add_argument(
@@ -331,6 +345,7 @@ async def serve(
             line = {
                 "endpoint_url": local.endpoint_url,
                 "s3_endpoint_url": local.s3_endpoint_url,
+                "events_endpoint_url": local.events_endpoint_url,
                 "default_bucket": local.default_bucket,
                 "region": local.region,
                 "access_key_id": local.credentials[0],

@@ -15,10 +15,17 @@ The server consults it for every Braket request after the quota check, in this o
 At most one of 2-5 fires per request (one draw, the probabilities stacked in that order).
 Draws come from a ``random.Random(seed)``, so a seeded config replays the same faults.
 
+``events`` (an :class:`EventFaultSpec`) disturbs the state-change events the service publishes
+to EventBridge, the way at-least-once, unordered delivery can: each event is independently
+``drop``-ped (never sent) or ``duplicate``-d (sent twice, the copy in a later PutEvents call),
+``reorder``-ed (held back and sent after the next event) and/or ``delay``-ed by ``delay``
+seconds with probability ``delay_probability``.
+
 JSON form (``GET/PUT /_local/faults``; :meth:`FaultConfig.to_json`, :meth:`FaultConfig.from_json`)::
 
     {"default": {"throttle": 0.1, "latency": 0.05},
      "per_operation": {"CreateQuantumTask": {"drop_after_effect": 0.2}},
+     "events": {"duplicate": 0.1, "reorder": 0.1, "drop": 0.0, "delay": 0.5},
      "seed": 7}
 
 Every key is optional; a spec's missing fields take their defaults (no fault).
@@ -33,7 +40,16 @@ from typing import Any, Literal
 
 import attrs
 
-__all__ = ["MAX_LATENCY", "SPEC_FIELDS", "FaultConfig", "FaultKind", "FaultSpec"]
+__all__ = [
+    "EVENT_FIELDS",
+    "MAX_LATENCY",
+    "SPEC_FIELDS",
+    "EventFault",
+    "EventFaultSpec",
+    "FaultConfig",
+    "FaultKind",
+    "FaultSpec",
+]
 
 #: Longest injected latency, in seconds (a held request must not outlive a test run).
 MAX_LATENCY = 600.0
@@ -106,23 +122,90 @@ class FaultSpec:
             raise ValueError(f"{where}: {exc}") from None
 
 
+#: The fields of :class:`EventFaultSpec`, in declaration order (its JSON keys).
+EVENT_FIELDS: tuple[str, ...] = ("drop", "duplicate", "reorder", "delay", "delay_probability")
+
+
+@attrs.frozen
+class EventFault:
+    """What happens to one published event (drawn by :meth:`FaultConfig.draw_event`)."""
+
+    drop: bool = False
+    duplicate: bool = False
+    reorder: bool = False
+    delay: float = 0.0
+
+
+_NO_EVENT_FAULT = EventFault()
+
+
+@attrs.frozen
+class EventFaultSpec:
+    """Probabilities of dropping, duplicating and reordering a published event, and a delay.
+
+    ``drop`` and ``duplicate`` exclude each other (their sum is at most 1).
+    """
+
+    drop: float = attrs.field(default=0.0, validator=_probability)
+    duplicate: float = attrs.field(default=0.0, validator=_probability)
+    reorder: float = attrs.field(default=0.0, validator=_probability)
+    delay: float = attrs.field(default=0.0, validator=_latency)
+    delay_probability: float = attrs.field(default=1.0, validator=_probability)
+
+    def __attrs_post_init__(self) -> None:
+        total = self.drop + self.duplicate
+        if total > 1.0 + 1e-9:
+            raise ValueError(f"EventFaultSpec drop + duplicate must be at most 1, got {total}")
+
+    @property
+    def active(self) -> bool:
+        """Whether this spec can disturb anything."""
+        return self.delay > 0 or self.drop > 0 or self.duplicate > 0 or self.reorder > 0
+
+    def to_json(self) -> dict[str, float]:
+        """The JSON form: every field by name."""
+        return {name: getattr(self, name) for name in EVENT_FIELDS}
+
+    @classmethod
+    def from_json(cls, doc: object, *, where: str = "faults.events") -> EventFaultSpec:
+        """A spec from its JSON form; ``ValueError`` names the key and the rule."""
+        if not isinstance(doc, Mapping):
+            raise ValueError(f"{where} must be a JSON object, got {type(doc).__name__}")
+        fields: dict[str, float] = {}
+        for key, value in doc.items():
+            if key not in EVENT_FIELDS:
+                raise ValueError(
+                    f"{where}.{key} is not an event fault field "
+                    f"(expected one of {', '.join(EVENT_FIELDS)})"
+                )
+            fields[key] = _number(value, f"{where}.{key}")
+        try:
+            return cls(**fields)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+
+
 @attrs.define
 class FaultConfig:
-    """Faults per operation (``per_operation``, model names) falling back to ``default``."""
+    """Faults per operation (``per_operation``, model names) falling back to ``default``,
+    and ``events``: faults of the published state-change events."""
 
     default: FaultSpec = attrs.field(factory=FaultSpec)
     per_operation: Mapping[str, FaultSpec] = attrs.field(factory=dict)
     seed: int | None = None
+    events: EventFaultSpec = attrs.field(factory=EventFaultSpec)
     _rng: random.Random = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self._rng = random.Random(self.seed)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON form: ``{"default": spec, "per_operation": {op: spec}, "seed": int|null}``."""
+        """The JSON form: ``{"default": spec, "per_operation": {op: spec}, "events": spec,
+        "seed": int|null}``."""
         return {
             "default": self.default.to_json(),
             "per_operation": {op: spec.to_json() for op, spec in self.per_operation.items()},
+            "events": self.events.to_json(),
             "seed": self.seed,
         }
 
@@ -135,11 +218,11 @@ class FaultConfig:
         """
         if not isinstance(doc, Mapping):
             raise ValueError(f"faults must be a JSON object, got {type(doc).__name__}")
-        unknown = set(doc) - {"default", "per_operation", "seed"}
+        unknown = set(doc) - {"default", "per_operation", "events", "seed"}
         if unknown:
             raise ValueError(
                 f"faults.{sorted(unknown)[0]} is not a field "
-                "(expected default, per_operation, seed)"
+                "(expected default, per_operation, events, seed)"
             )
         default = FaultSpec.from_json(doc.get("default", {}), where="faults.default")
         per_op_doc = doc.get("per_operation", {})
@@ -153,7 +236,8 @@ class FaultConfig:
         seed = doc.get("seed")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise ValueError(f"faults.seed must be an integer or null, got {seed!r}")
-        return cls(default=default, per_operation=per_operation, seed=seed)
+        events = EventFaultSpec.from_json(doc.get("events", {}))
+        return cls(default=default, per_operation=per_operation, seed=seed, events=events)
 
     def spec_for(self, operation: str) -> FaultSpec:
         """The spec that applies to ``operation``."""
@@ -178,6 +262,21 @@ class FaultConfig:
             if roll < edge:
                 return kind
         return None
+
+
+    def draw_event(self) -> EventFault:
+        """What happens to the next published state-change event."""
+        spec = self.events
+        if not spec.active:
+            return _NO_EVENT_FAULT
+        roll = self._rng.random()
+        delayed = spec.delay > 0 and self._rng.random() < spec.delay_probability
+        return EventFault(
+            drop=roll < spec.drop,
+            duplicate=spec.drop <= roll < spec.drop + spec.duplicate,
+            reorder=self._rng.random() < spec.reorder,
+            delay=spec.delay if delayed else 0.0,
+        )
 
 
 def _number(value: object, where: str) -> float:

@@ -30,6 +30,9 @@ class Ledger:
         self.tasks_completed = 0
         self.tasks_failed = 0
         self.tasks_cancelled = 0
+        #: Published state-change events: published, duplicated, reordered, delayed,
+        #: dropped (fault), overflow (queue full), send_failed (PutEvents kept failing).
+        self.events: Counter[str] = Counter()
 
     def record_call(self, operation: str) -> None:
         """One request routed to ``operation`` (counted before quotas and faults)."""
@@ -62,4 +65,5 @@ class Ledger:
             "tasks_cancelled": self.tasks_cancelled,
             "client_token_replays": self.client_token_replays,
             "jobs_created": self.jobs_created,
+            "events": dict(self.events),
         }

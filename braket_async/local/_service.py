@@ -16,6 +16,7 @@ from aiohttp import web
 
 from ._control import Controls
 from ._devices import LocalDevice, default_devices
+from ._events import EventPublisher, cache_moto_event_paths
 from ._faults import FaultConfig
 from ._guard import BraketAuth
 from ._handlers import Handlers
@@ -65,6 +66,11 @@ class LocalBraket:
     Otherwise ``workers`` simulator processes run the tasks (up to ``max_workers`` while a
     long task holds them all), each task for at most ``task_time_limit`` seconds and
     ``task_memory_limit`` bytes of worker memory (``None``: no limit); past either it FAILS.
+
+    Every task and job status change is published as a Braket state-change event to
+    EventBridge at ``events_endpoint_url`` (default: the embedded moto server when one is
+    started; with ``s3_endpoint_url`` given and no ``events_endpoint_url``, none is
+    published). ``events=False`` publishes nothing. See ``docs/events.md``.
     """
 
     def __init__(
@@ -92,6 +98,8 @@ class LocalBraket:
         devices: Sequence[LocalDevice] | None = None,
         executor: Executor | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        events: bool = True,
+        events_endpoint_url: str | None = None,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be in 0..65535, got {port}")
@@ -130,6 +138,9 @@ class LocalBraket:
         self._devices = list(devices) if devices is not None else default_devices(region)
         self._executor: Any = executor
         self._sleep = sleep
+        self._events = events
+        self._events_endpoint_url_given = events_endpoint_url
+        self._events_endpoint_url: str | None = None
         self._stack: AsyncExitStack | None = None
         self._endpoint_url: str | None = None
         self._store: Store | None = None
@@ -196,6 +207,12 @@ class LocalBraket:
         self._started()
         assert self._control_token is not None
         return self._control_token
+
+    @property
+    def events_endpoint_url(self) -> str | None:
+        """The EventBridge endpoint state-change events go to (None: none are published)."""
+        self._started()
+        return self._events_endpoint_url
 
     @property
     def store(self) -> Store:
@@ -279,6 +296,24 @@ class LocalBraket:
         self._objects = objects
 
         store = Store(self.region, self.account_id, self._devices)
+        self._events_endpoint_url = None
+        if self._events:
+            events_url = self._events_endpoint_url_given or (aws.endpoint_url if aws else None)
+            if events_url is not None:
+                await asyncio.to_thread(cache_moto_event_paths)  # imports moto's deps: a thread
+                publisher = EventPublisher(
+                    events_url,
+                    self.region,
+                    self.ledger,
+                    credentials=creds,
+                    faults=lambda: self._faults,
+                    sleep=self._sleep,
+                )
+                await publisher.start()
+                # Closed after the schedulers (pushed before them): their last changes go out.
+                stack.push_async_callback(publisher.close)
+                store.observer = publisher.observe
+                self._events_endpoint_url = events_url
         tasks = TaskScheduler(
             executor,
             objects,
@@ -337,6 +372,7 @@ class LocalBraket:
         return {
             "endpoint_url": self._endpoint_url,
             "s3_endpoint_url": self._s3_endpoint_url,
+            "events_endpoint_url": self._events_endpoint_url,
             "region": self.region,
             "tasks": len(self._store.task_list) if self._store else 0,
             "running_tasks": self._tasks.running if self._tasks else 0,
@@ -351,6 +387,7 @@ class LocalBraket:
             await stack.aclose()
         self._endpoint_url = None
         self._control_token = None
+        self._events_endpoint_url = None
 
     async def __aenter__(self) -> Self:
         await self.start()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ __all__ = [
     "TASK_TERMINAL",
     "JobRecord",
     "SpendingLimitRecord",
+    "StatusObserver",
     "Store",
     "TaskRecord",
     "fingerprint",
@@ -34,6 +35,19 @@ TASK_TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
 JOB_TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
 #: GetJob answers at most this many (latest) events.
 MAX_JOB_EVENTS = 20
+
+
+#: Called with a record and its new status just before a status change (and with
+#: ``inserted=True`` once when the record is indexed); publishes the state-change event.
+StatusObserver = Callable[["TaskRecord | JobRecord", str, bool], None]
+
+
+def _observe_status(record: TaskRecord | JobRecord, _attribute: object, value: str) -> str:
+    # attrs on_setattr hook: every status assignment, wherever it happens, is one change.
+    observer = record.observer
+    if observer is not None and value != record.status:
+        observer(record, value, False)
+    return value
 
 
 def utcnow() -> datetime:
@@ -68,13 +82,14 @@ class TaskRecord:
     job_arn: str | None = None
     associations: list[dict[str, Any]] | None = None
     experimental_capabilities: dict[str, Any] | None = None
-    status: str = "CREATED"
+    status: str = attrs.field(default="CREATED", on_setattr=_observe_status)
     failure_reason: str | None = None
     ended_at: datetime | None = None
     num_successful_shots: int | None = None
     queue_index: int = -1
     queued_at_mono: float = 0.0
     cancel_requested: bool = False
+    observer: StatusObserver | None = attrs.field(default=None, repr=False)
 
     @property
     def device_arn(self) -> str:
@@ -93,9 +108,10 @@ class TaskRecord:
 
     def finish(self, status: str, failure_reason: str | None = None) -> None:
         """Move to a terminal ``status`` and stamp ``endedAt``."""
-        self.status = status
+        # endedAt first: the status change is what observers see, with endedAt set.
         self.failure_reason = failure_reason
         self.ended_at = utcnow()
+        self.status = status
 
     def summary(self) -> dict[str, Any]:
         """The QuantumTaskSummary wire members."""
@@ -159,13 +175,14 @@ class JobRecord:
     client_token: str
     request_digest: str
     tags: dict[str, str] = attrs.field(factory=dict)
-    status: str = "QUEUED"
+    status: str = attrs.field(default="QUEUED", on_setattr=_observe_status)
     failure_reason: str | None = None
     started_at: datetime | None = None
     ended_at: datetime | None = None
     events: list[JobEvent] = attrs.field(factory=list)
     cancel_requested: bool = False
     queue_index: int = -1
+    observer: StatusObserver | None = attrs.field(default=None, repr=False)
 
     @property
     def device(self) -> str:
@@ -272,6 +289,8 @@ class Store:
         self.job_client_tokens: dict[str, JobRecord] = {}
         self.spending_limits: dict[str, SpendingLimitRecord] = {}
         self.spending_limit_list: list[SpendingLimitRecord] = []
+        #: Told of every task and job status change (the event publisher), if set.
+        self.observer: StatusObserver | None = None
 
     # ARNs -------------------------------------------------------------------------------
 
@@ -347,6 +366,7 @@ class Store:
         self.tasks[record.arn] = record
         self.task_list.append(record)
         self.task_tokens[record.client_token] = record
+        self._watch(record)
 
     def new_task_id(self) -> tuple[str, str, int]:
         """A fresh (task id, ARN, sequence number)."""
@@ -385,7 +405,13 @@ class Store:
         self.job_list.append(record)
         self.job_tokens[record.job_token] = record
         self.job_client_tokens[record.client_token] = record
+        self._watch(record)
         return record
+
+    def _watch(self, record: TaskRecord | JobRecord) -> None:
+        if self.observer is not None:
+            record.observer = self.observer
+            self.observer(record, record.status, True)
 
     def add_spending_limit(
         self, request: Mapping[str, Any], start: datetime, end: datetime

@@ -173,6 +173,7 @@ class TaskScheduler:
         if task.cancel_requested:
             self._cancelled(task)
             return
+        self._mark_queued(task)  # a worker faster than call_soon must not skip QUEUED
         task.status = "RUNNING"
         started = self._clock()
         self._running += 1

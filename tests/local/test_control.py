@@ -11,12 +11,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from braket_async.local import FaultSpec, LocalBraket, Quotas
+from braket_async.local._faults import EventFaultSpec
 
 from ._helpers import SV1, RawClients, control_headers
 
 NO_FAULTS = {
     "default": FaultSpec().to_json(),
     "per_operation": {},
+    "events": EventFaultSpec().to_json(),
     "seed": None,
 }
 

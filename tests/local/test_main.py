@@ -80,12 +80,15 @@ async def test_serve_prints_ready_line_and_stops_on_event(
     assert set(line) == {
         "endpoint_url",
         "s3_endpoint_url",
+        "events_endpoint_url",
         "default_bucket",
         "region",
         "access_key_id",
         "control_token",
     }
     assert line["access_key_id"] == "testing" and len(line["control_token"]) >= 32
+    # An S3 endpoint of its own and no events endpoint: no events are published.
+    assert line["events_endpoint_url"] is None
     async with (
         aiohttp.ClientSession() as http,
         http.get(f"{line['endpoint_url']}/_local/health") as resp,

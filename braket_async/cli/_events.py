@@ -1,0 +1,153 @@
+"""``braket-async events setup|tail``: Braket's state-change events through EventBridge and SQS.
+
+``setup`` creates (or repairs) the EventBridge rule, the SQS queue, its policy and the target
+(:func:`braket_async.events.ensure_event_queue`; safe to run again). ``tail`` prints events as
+they arrive, deleting them from the queue: a queue has one consumer (see docs/events.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from botocore.exceptions import ClientError
+
+from ..events import (
+    BraketEvent,
+    EventQueueNotFound,
+    SqsEventSource,
+    TaskStateChange,
+    ensure_event_queue,
+)
+from ._context import Context
+from ._errors import EXIT_ERROR, EXIT_OK, EXIT_TIMEOUT, CliError
+
+T = TypeVar("T")
+
+__all__ = ["setup", "tail"]
+
+
+async def setup(ctx: Context, args: argparse.Namespace) -> int:
+    """Create or update the rule -> queue; print the queue URL to use as ``events=``."""
+    result = await _aws(
+        ensure_event_queue(
+            await ctx.braket._sqs(),
+            await ctx.braket._eventbridge(),
+            queue_name=args.queue,
+            rule_name=args.rule or args.queue,
+        )
+    )
+    if ctx.out.json_mode:
+        ctx.out.json(result.to_json())
+        return EXIT_OK
+    ctx.out.table(
+        ["field", "value"],
+        [
+            ("queue url", result.queue_url),
+            ("queue arn", result.queue_arn),
+            ("rule arn", result.rule_arn),
+            ("queue", "created" if result.created_queue else "already there"),
+        ],
+        title="Braket events -> SQS",
+    )
+    ctx.out.info(
+        f"use it with BraketSession(events={result.queue_url!r}) "
+        f"or: braket-async events tail --queue {args.queue}"
+    )
+    return EXIT_OK
+
+
+async def tail(ctx: Context, args: argparse.Namespace) -> int:
+    """Print events as they arrive until ``--count`` events or ``--timeout`` seconds.
+
+    Exit code 4 when ``--count`` was not reached before ``--timeout``, else 0.
+    """
+    queue_url = args.queue_url
+    if queue_url is None:
+        sqs = await ctx.braket._sqs()
+        try:
+            queue_url = str((await sqs.get_queue_url(QueueName=args.queue))["QueueUrl"])
+        except ClientError as exc:
+            if "NonExistentQueue" in _code(exc) or _code(exc) == "QueueDoesNotExist":
+                raise EventQueueNotFound(args.queue) from None
+            raise _cli_error(exc) from exc
+    arrived: asyncio.Queue[BraketEvent] = asyncio.Queue()
+    async with SqsEventSource(queue_url, session=ctx.braket, linger=0) as source:
+        await source.check()
+        unsubscribe = source.subscribe(arrived.put_nowait)
+        ctx.out.info(f"[dim]waiting for events on {queue_url}…[/]")
+        printed = 0
+        try:
+            async with asyncio.timeout(args.timeout):
+                while args.count is None or printed < args.count:
+                    _print(ctx, await arrived.get())
+                    printed += 1
+        except TimeoutError:
+            if args.count is not None:
+                return EXIT_TIMEOUT
+        finally:
+            unsubscribe()
+    return EXIT_OK
+
+
+async def _aws(call: Awaitable[T]) -> T:
+    """``call``, with an AWS error refusal as a one-line error instead of a traceback."""
+    try:
+        return await call
+    except ClientError as exc:
+        raise _cli_error(exc) from exc
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _cli_error(exc: ClientError) -> CliError:
+    message = exc.response.get("Error", {}).get("Message", "")
+    return CliError(f"{_code(exc)}: {message}", exit_code=EXIT_ERROR)
+
+
+def _print(ctx: Context, event: BraketEvent) -> None:
+    if ctx.out.json_mode:
+        ctx.out.json_line(_event_json(event))
+        return
+    when = event.event_time.isoformat() if event.event_time else "-"
+    if isinstance(event, TaskStateChange):
+        ctx.out.raw(f"{when}  task  {event.status:<10}  {event.quantum_task_arn}")
+    else:
+        ctx.out.raw(f"{when}  job   {event.status:<10}  {event.job_arn}")
+
+
+def _event_json(event: BraketEvent) -> dict[str, Any]:
+    if isinstance(event, TaskStateChange):
+        return {
+            "kind": "task",
+            "arn": event.quantum_task_arn,
+            "status": str(event.status),
+            "device_arn": event.device_arn,
+            "shots": event.shots,
+            "output_s3_bucket": event.output_s3_bucket,
+            "output_s3_directory": event.output_s3_directory,
+            "created_at": _iso(event.created_at),
+            "ended_at": _iso(event.ended_at),
+            "event_id": event.event_id,
+            "event_time": _iso(event.event_time),
+        }
+    return {
+        "kind": "job",
+        "arn": event.job_arn,
+        "status": str(event.status),
+        "job_name": event.job_name,
+        "failure_reason": event.failure_reason,
+        "created_at": _iso(event.created_at),
+        "started_at": _iso(event.started_at),
+        "ended_at": _iso(event.ended_at),
+        "event_id": event.event_id,
+        "event_time": _iso(event.event_time),
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,390 @@
+"""``SqsEventSource``: Braket state-change events from an SQS queue an EventBridge rule targets.
+
+One receive loop per source, running while it has subscribers: it long-polls the queue (up to
+10 messages, up to 20 s per ReceiveMessage), parses each message (:mod:`._parse`), drops the
+events it has already delivered (by envelope id and by content, in a bounded memory), calls
+every subscriber, and then deletes the messages it processed in DeleteMessageBatch calls. A
+message is deleted only after every subscriber's callback returned: cancelling the loop
+mid-receive or mid-batch loses nothing, the message becomes visible again after the queue's
+visibility timeout. Messages of other kinds are deleted unread; malformed ones are logged and
+deleted (retrying them cannot make them readable).
+
+The SQS client is the session's (``BraketSession._sqs()``, created like its S3 client, with the
+session's credentials and endpoints), or one passed in. See ``docs/events.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import itertools
+import logging
+from collections.abc import Iterable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+
+import aiohttp
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .. import errors
+from .._base import Sleep
+from ..polling import PollPolicy
+from ._parse import MalformedEvent, parse_message
+from ._types import BraketEvent, EventCallback, Unsubscribe
+
+if TYPE_CHECKING:
+    from .._session import BraketSession
+
+__all__ = ["EventQueueNotFound", "SqsEventSource"]
+
+_log = logging.getLogger("braket_async.events")
+
+#: SQS's error codes for a queue that does not exist (JSON protocol, and the query
+#: protocol's code that botocore reports for query-compatible services).
+_MISSING_QUEUE_CODES = frozenset(
+    {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NonExistentQueue"}
+)
+#: Backoff between failed receives: 1 s doubling to 30 s, with full jitter.
+DEFAULT_ERROR_BACKOFF = PollPolicy(initial=1.0, multiplier=2.0, maximum=30.0)
+#: DeleteMessageBatch / ChangeMessageVisibilityBatch take at most this many entries.
+_BATCH = 10
+
+
+class EventQueueNotFound(errors.ConfigurationError):
+    """The SQS queue of an event source does not exist (or is not visible to these
+    credentials)."""
+
+    def __init__(self, queue_url: str, detail: str = "") -> None:
+        self.queue_url = queue_url
+        more = f" ({detail})" if detail else ""
+        super().__init__(
+            f"the SQS queue {queue_url} does not exist{more}; create it and its EventBridge "
+            "rule with `braket-async events setup`"
+        )
+
+
+class SqsEventSource:
+    """An :class:`~braket_async.events.EventFeed` reading an SQS queue (see the module).
+
+    ::
+
+        source = SqsEventSource(queue_url, session=braket)
+        await source.check()                       # EventQueueNotFound if the queue is missing
+        unsubscribe = source.subscribe(print)      # starts the receive loop
+        ...
+        unsubscribe()                              # the loop stops with its last subscriber
+        await source.aclose()
+
+    ``session``: a :class:`~braket_async.BraketSession` whose SQS client is used; or
+    ``client``: an entered aiobotocore SQS client. ``wait_time_seconds`` (1-20) and
+    ``max_messages`` (1-10) shape each ReceiveMessage; ``visibility_timeout`` (seconds)
+    overrides the queue's for the messages received. ``dedupe_capacity`` bounds the memory
+    of delivered events. ``linger`` seconds after its last subscriber leaves the loop stops
+    (a waiter following another reuses it). Errors back off along ``error_backoff``; a
+    queue that disappears stops the loop and is kept in :attr:`error`.
+    """
+
+    def __init__(
+        self,
+        queue_url: str,
+        *,
+        session: BraketSession | None = None,
+        client: Any = None,
+        wait_time_seconds: int = 20,
+        max_messages: int = 10,
+        visibility_timeout: int | None = None,
+        dedupe_capacity: int = 10_000,
+        linger: float = 2.0,
+        error_backoff: PollPolicy = DEFAULT_ERROR_BACKOFF,
+        sleep: Sleep | None = None,
+    ) -> None:
+        if not isinstance(queue_url, str) or not queue_url.startswith(("https://", "http://")):
+            raise errors.ParameterError(
+                "queue_url", f"must be an SQS queue URL (https://...), got {queue_url!r}"
+            )
+        if (session is None) == (client is None):
+            raise errors.ParameterError("session", "give exactly one of session= or client=")
+        if not 1 <= wait_time_seconds <= 20:
+            raise errors.ParameterError(
+                "wait_time_seconds", f"must be in 1..20 (SQS's limit), got {wait_time_seconds}"
+            )
+        if not 1 <= max_messages <= 10:
+            raise errors.ParameterError(
+                "max_messages", f"must be in 1..10 (SQS's limit), got {max_messages}"
+            )
+        if visibility_timeout is not None and not 0 <= visibility_timeout <= 43_200:
+            raise errors.ParameterError(
+                "visibility_timeout", f"must be in 0..43200 seconds, got {visibility_timeout}"
+            )
+        if dedupe_capacity < 1:
+            raise errors.ParameterError(
+                "dedupe_capacity", f"must be >= 1, got {dedupe_capacity}"
+            )
+        if linger < 0:
+            raise errors.ParameterError("linger", f"must be >= 0 seconds, got {linger}")
+        self.queue_url = queue_url
+        self._session = session
+        self._client = client
+        self._receive_args: dict[str, Any] = {
+            "QueueUrl": queue_url,
+            "MaxNumberOfMessages": max_messages,
+            "WaitTimeSeconds": wait_time_seconds,
+        }
+        if visibility_timeout is not None:
+            self._receive_args["VisibilityTimeout"] = visibility_timeout
+        self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._dedupe_capacity = dedupe_capacity
+        self._linger = linger
+        self._error_backoff = error_backoff
+        self._sleep_arg = sleep
+        self._subscribers: dict[int, EventCallback] = {}
+        self._ids = itertools.count()
+        self._task: asyncio.Task[None] | None = None
+        self._stopper: asyncio.TimerHandle | None = None
+        self._closed = False
+        #: True while the loop settles received messages (deletes or releases them): a stop
+        #: then waits for it instead of cancelling, so what was delivered is not redelivered.
+        self._settling = False
+        #: The error that stopped the loop (a queue that disappeared), if any.
+        self.error: BaseException | None = None
+        #: Counts: received, delivered, duplicates, ignored, malformed, deleted, errors.
+        self.stats: collections.Counter[str] = collections.Counter()
+
+    # -- the EventFeed protocol --------------------------------------------------------------
+
+    def subscribe(self, callback: EventCallback) -> Unsubscribe:
+        """Call ``callback`` with every new event (on the loop, synchronously) until the
+        returned function is called. The first subscriber starts the receive loop."""
+        if self._closed:
+            raise errors.SessionStateError("this SqsEventSource is closed")
+        key = next(self._ids)
+        self._subscribers[key] = callback
+        if self._stopper is not None:
+            self._stopper.cancel()
+            self._stopper = None
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name=f"braket-async-events {self.queue_url}"
+            )
+
+        def unsubscribe() -> None:
+            if self._subscribers.pop(key, None) is not None and not self._subscribers:
+                self._idle()
+
+        return unsubscribe
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether the receive loop is running."""
+        return self._task is not None and not self._task.done()
+
+    async def check(self) -> str:
+        """The queue's ARN; raises :class:`EventQueueNotFound` naming a missing queue."""
+        client = await self._sqs()
+        try:
+            response = await client.get_queue_attributes(
+                QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
+            )
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING_QUEUE_CODES:
+                raise EventQueueNotFound(self.queue_url, _error_message(exc)) from None
+            raise
+        return str(response.get("Attributes", {}).get("QueueArn", ""))
+
+    async def aclose(self) -> None:
+        """Stop the receive loop and refuse new subscribers. Idempotent. A batch being
+        deleted is deleted first; a receive in progress is cancelled (messages SQS handed to
+        it reappear after their visibility timeout)."""
+        self._closed = True
+        self._subscribers.clear()
+        await self._stop()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    @property
+    def _do_sleep(self) -> Sleep:
+        if self._sleep_arg is not None:
+            return self._sleep_arg
+        return self._session.sleep if self._session is not None else asyncio.sleep
+
+    async def _sqs(self) -> Any:
+        if self._client is not None:
+            return self._client
+        assert self._session is not None
+        return await self._session._sqs()
+
+    def _idle(self) -> None:
+        """The last subscriber left: stop after ``linger`` seconds unless one comes back."""
+        task = self._task
+        if task is None or task.done():
+            return
+        if self._linger == 0:
+            if not self._settling:
+                task.cancel()  # else the loop ends by itself once the batch is settled
+            return
+        self._stopper = task.get_loop().call_later(self._linger, self._stop_if_idle)
+
+    def _stop_if_idle(self) -> None:
+        self._stopper = None
+        if not self._subscribers and self._task is not None and not self._settling:
+            self._task.cancel()
+
+    async def _stop(self) -> None:
+        if self._stopper is not None:
+            self._stopper.cancel()
+            self._stopper = None
+        task, self._task = self._task, None
+        if task is not None:
+            if not self._settling:
+                task.cancel()  # mid-receive: what SQS handed out reappears after the timeout
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        failures = 0
+        while self._subscribers:
+            try:
+                client = await self._sqs()
+                response = await client.receive_message(**self._receive_args)
+            except ClientError as exc:
+                if _error_code(exc) in _MISSING_QUEUE_CODES:
+                    self.error = EventQueueNotFound(self.queue_url, _error_message(exc))
+                    _log.error("%s; events stop, waiters fall back to polling", self.error)
+                    return
+                failures += 1
+                await self._back_off(failures, exc)
+                continue
+            except errors.SessionStateError as exc:
+                self.error = exc  # the session closed under the feed: nothing to retry
+                _log.error("event feed %s stops: %s", self.queue_url, exc)
+                return
+            except (BotoCoreError, aiohttp.ClientError, OSError, errors.BraketError) as exc:
+                failures += 1
+                await self._back_off(failures, exc)
+                continue
+            failures = 0
+            messages = response.get("Messages") or []
+            if not messages:
+                continue
+            self.stats["received"] += len(messages)
+            self._settling = True
+            try:
+                if not self._subscribers:
+                    await self._release(messages)  # nobody to process them: back now
+                    return
+                processed = self._process(messages)
+                await self._delete(client, processed)
+            finally:
+                self._settling = False
+
+    async def _back_off(self, failures: int, exc: BaseException) -> None:
+        self.stats["errors"] += 1
+        delay = self._error_backoff.next_delay(failures - 1)
+        _log.warning(
+            "receiving from %s failed (%s); retrying in %.1fs", self.queue_url, exc, delay
+        )
+        await self._do_sleep(delay)
+
+    def _process(self, messages: list[dict[str, Any]]) -> list[str]:
+        """Parse, de-duplicate and fan out; the receipt handles of the processed messages."""
+        done: list[str] = []
+        for message in messages:
+            handle = message.get("ReceiptHandle")
+            body = message.get("Body")
+            if not isinstance(handle, str):
+                continue  # cannot be deleted anyway
+            if not isinstance(body, str):
+                body = ""
+            try:
+                parsed = parse_message(body)
+            except MalformedEvent as exc:
+                self.stats["malformed"] += 1
+                _log.warning(
+                    "deleting a malformed message %s from %s: %s",
+                    message.get("MessageId"),
+                    self.queue_url,
+                    exc,
+                )
+                done.append(handle)
+                continue
+            event = parsed.event
+            if event is None:
+                self.stats["ignored"] += 1
+            elif any(key in self._seen for key in parsed.keys):
+                self.stats["duplicates"] += 1
+                self._remember(parsed.keys)
+            else:
+                self._deliver(event)
+                self._remember(parsed.keys)
+            done.append(handle)
+        return done
+
+    def _deliver(self, event: BraketEvent) -> None:
+        self.stats["delivered"] += 1
+        for callback in list(self._subscribers.values()):
+            try:
+                callback(event)
+            except Exception:  # one consumer's bug must not starve the others
+                _log.exception("an event subscriber failed on %r", event)
+
+    def _remember(self, keys: Iterable[str]) -> None:
+        seen = self._seen
+        for key in keys:
+            seen[key] = None
+            seen.move_to_end(key)
+        while len(seen) > self._dedupe_capacity:
+            seen.popitem(last=False)
+
+    async def _delete(self, client: Any, handles: list[str]) -> None:
+        for start in range(0, len(handles), _BATCH):
+            chunk = handles[start : start + _BATCH]
+            entries = [{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(chunk)]
+            try:
+                response = await client.delete_message_batch(
+                    QueueUrl=self.queue_url, Entries=entries
+                )
+            except (ClientError, BotoCoreError, aiohttp.ClientError, OSError) as exc:
+                # Not deleted: redelivered after the visibility timeout, then dropped as a
+                # duplicate and deleted again.
+                _log.warning("deleting %d message(s) failed: %s", len(chunk), exc)
+                continue
+            self.stats["deleted"] += len(response.get("Successful") or [])
+            for failed in response.get("Failed") or []:
+                _log.warning("deleting a message failed: %s", failed.get("Message"))
+
+    async def _release(self, messages: list[dict[str, Any]]) -> None:
+        with contextlib.suppress(ClientError, BotoCoreError, aiohttp.ClientError, OSError):
+            client = await self._sqs()
+            handles = [m["ReceiptHandle"] for m in messages if "ReceiptHandle" in m]
+            for start in range(0, len(handles), _BATCH):
+                chunk = handles[start : start + _BATCH]
+                await client.change_message_visibility_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
+                        for i, h in enumerate(chunk)
+                    ],
+                )
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _error_message(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", ""))
+
