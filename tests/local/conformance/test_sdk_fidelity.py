@@ -38,6 +38,7 @@ async def sdk_call(fn: Callable[[], T]) -> T:
 def _in_own_thread(fn: Callable[[], T]) -> T:
     return asyncio.run(_sdk_call_in_shared_threads(fn))
 
+
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 DM1 = "arn:aws:braket:::device/quantum-simulator/amazon/dm1"
 AQUILA = "arn:aws:braket:us-east-1::device/qpu/local/aquila-sim"
@@ -300,7 +301,6 @@ async def test_ahs_register_beyond_the_device_is_refused(
 def _run_program_set() -> tuple[Any, dict[str, Any]]:
     from braket.aws import AwsDevice
     from braket.circuits import Circuit
-    from braket.circuits.observables import Z
     from braket.parametric import FreeParameter
     from braket.program_sets import CircuitBinding, ProgramSet
 
