@@ -70,6 +70,8 @@ from .models import (
     SpendingLimit,
     SpendingLimitFilter,
 )
+from .models.ahs_results import AnalogHamiltonianSimulationResult
+from .models.program_set_results import ProgramSetResult
 from .models.results import GateModelResult
 from .polling import PollPolicy, RetryBudget
 from .programs import OpenQASMProgram, gate_model_parameters
@@ -84,6 +86,7 @@ __all__ = [
     "TERMINAL_TASK_STATUSES",
     "AccessDeniedException",
     "Adaptive",
+    "AnalogHamiltonianSimulationResult",
     "Batch",
     "BatchOutcome",
     "BatchProgress",
@@ -118,6 +121,7 @@ __all__ = [
     "ParameterError",
     "PickledResultError",
     "PollPolicy",
+    "ProgramSetResult",
     "QuantumTask",
     "QuantumTaskCancelled",
     "QuantumTaskFailed",
