@@ -4,10 +4,14 @@
 expectation value of a (sum of tensor-product) observable and its gradient with respect to
 the program's ``input`` parameters (``all``, or none listed: every input). The default simulator
 does not implement it, so the worker rewrites the pragma into one ``expectation`` pragma per
-term, runs the program, and sums the terms; the gradient comes from a five-point central
-difference of that expectation (step ``STEP``) over each parameter, accurate to about 1e-10 for
-the trigonometric polynomials a circuit's expectation is. SV1 computes it by the adjoint method;
-the values agree to that precision, not bit for bit.
+term, runs the program, and sums the terms. The gradient is exact where the parameter-shift
+rule applies: when every use of a parameter is the whole angle of a gate whose generator has
+two eigenvalues one apart (``rx``, ``ry``, ``rz``, ``phaseshift``, ``cphaseshift*``, ``xx``,
+``yy``, ``zz``), the derivative is the sum over those uses of half the difference of the
+expectation with that angle shifted by +-pi/2. Otherwise it is a five-point central difference
+(step ``STEP``), accurate to about 1e-10 for the trigonometric polynomials a circuit's
+expectation is. SV1 computes it by the adjoint method; the values agree to rounding (about
+1e-13), not bit for bit.
 
 The value is written as Braket writes it: ``{"type": {"observable": "-6 * y @ i + 0.75 * y @ z",
 "targets": [[0, 1], [2, 3]], "parameters": ["theta"], "type": "adjoint_gradient"},
@@ -57,12 +61,12 @@ class AdjointGradientRequest:
     parameters: tuple[str, ...]
 
     def value(
-        self, run: Callable[[dict[str, float]], Sequence[float]], inputs: dict[str, float]
+        self, run: Callable[[str, dict[str, float]], Sequence[float]], inputs: dict[str, float]
     ) -> dict[str, Any]:
-        """``{"expectation", "gradient"}`` from ``run(inputs) -> term expectations``."""
+        """``{"expectation", "gradient"}`` from ``run(source, inputs) -> term expectations``."""
 
-        def energy(values: dict[str, float]) -> float:
-            expectations = run(values)
+        def energy(values: dict[str, float], source: str = self.source) -> float:
+            expectations = run(source, values)
             return float(
                 sum(t.coefficient * e for t, e in zip(self.terms, expectations, strict=True))
             )
@@ -73,6 +77,14 @@ class AdjointGradientRequest:
                 raise AdjointGradientError(
                     f"adjoint_gradient parameter {name!r} has no value in the task's inputs"
                 )
+            uses = _shiftable_uses(self.source, name)
+            if uses is not None:
+                gradient[name] = sum(
+                    (energy(inputs, _shifted(self.source, use, "+"))
+                     - energy(inputs, _shifted(self.source, use, "-"))) / 2
+                    for use in uses
+                )  # fmt: skip
+                continue
             base = float(inputs[name])
 
             def at(offset: float, name: str = name, base: float = base) -> float:
@@ -93,6 +105,34 @@ class AdjointGradientRequest:
             },
             "value": value,
         }
+
+
+#: Gates whose generator has two eigenvalues one apart: d<E>/dθ = (<E>(θ+π/2) - <E>(θ-π/2)) / 2.
+_SHIFTABLE = "rx|ry|rz|phaseshift|cphaseshift|cphaseshift00|cphaseshift01|cphaseshift10|xx|yy|zz"
+_HALF_PI = "1.5707963267948966"
+
+
+def _without_pragmas(source: str) -> str:
+    """``source`` with its pragma lines blanked (same length: offsets still match)."""
+    return re.sub(r"(?m)^[ \t]*#pragma[^\n]*", lambda m: " " * len(m.group()), source)
+
+
+def _shiftable_uses(source: str, name: str) -> list[int] | None:
+    """Offsets of ``name`` in ``source`` when every use is the whole angle of a shiftable gate
+    (the ``input`` declaration aside); None otherwise."""
+    body = _without_pragmas(source)
+    body = re.sub(rf"\binput\s+[^;]*\b{re.escape(name)}\s*;", lambda m: " " * len(m.group()), body)
+    every = [m.start() for m in re.finditer(rf"\b{re.escape(name)}\b", body)]
+    gate = re.compile(rf"\b(?:{_SHIFTABLE})\s*\(\s*({re.escape(name)})\s*\)")
+    simple = [m.start(1) for m in gate.finditer(body)]
+    return simple if simple and simple == every else None
+
+
+def _shifted(source: str, offset: int, sign: str) -> str:
+    """``source`` with the parameter use at ``offset`` shifted by +-pi/2."""
+    end = re.compile(r"\w+").match(source, offset)
+    assert end is not None
+    return f"{source[:offset]}({end.group()} {sign} {_HALF_PI}){source[end.end() :]}"
 
 
 def _split_terms(expression: str) -> list[tuple[int, str]]:

@@ -41,7 +41,7 @@ from typing import Any
 import attrs
 
 from ._adjoint_gradient import extract_adjoint_gradient
-from ._devices import SIMULATOR_ENGINES, LocalDevice
+from ._devices import AHS_C6_COEFFICIENT, SIMULATOR_ENGINES, LocalDevice
 from ._pragmas import split_pragmas
 from ._program_sets import run_program_set
 from ._simulate_ahs import simulate_ahs
@@ -685,8 +685,8 @@ def _with_gradient(
     replaced by its one result type (see ``_adjoint_gradient``)."""
     start, stop = gradient.index, gradient.index + len(gradient.terms)
 
-    def run(inputs: dict[str, float]) -> list[float]:
-        shifted = program.copy(update={"inputs": inputs})
+    def run(source: str, inputs: dict[str, float]) -> list[float]:
+        shifted = program.copy(update={"source": source, "inputs": inputs})
         values = engine.run_openqasm(shifted, shots=0).resultTypes[start:stop]
         return [float(_plain(rt.value)) for rt in values]
 
@@ -700,8 +700,6 @@ def _with_gradient(
 def _simulate_analog(job: _Job, action: dict[str, Any]) -> str:
     (task_arn, device_arn, _engine, _device_qubits, engine_qubits, _supported, _action_text,
      _parameters_text, shots, created_at) = job  # fmt: skip
-    from ._devices import AHS_C6_COEFFICIENT
-
     try:
         return simulate_ahs(
             action,
