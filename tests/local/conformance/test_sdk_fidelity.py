@@ -267,11 +267,13 @@ async def test_ahs_program_runs_through_the_sdk(
         assert shot.status.value == "Success"
         assert list(shot.pre_sequence) == [1, 1, 1]
         assert len(shot.post_sequence) == 3
-    # Adiabatic sweep: the isolated third atom ends in the Rydberg state (post bit 0), and the
-    # blockaded pair (5 um apart) holds at most one Rydberg atom.
+    # Adiabatic sweep: the isolated third atom ends in the Rydberg state (post bit 0; 99.9% of
+    # shots), and the blockaded pair (5 um apart) almost never holds two Rydberg atoms (0.5% of
+    # shots, measured over 2000): bounds that fail by chance far less than once in 10^6 runs.
     rydberg_far = sum(1 - s.post_sequence[2] for s in result.measurements)
-    assert rydberg_far > 40
-    assert all(s.post_sequence[0] + s.post_sequence[1] >= 1 for s in result.measurements)
+    assert rydberg_far >= 45
+    both = sum(s.post_sequence[0] + s.post_sequence[1] == 0 for s in result.measurements)
+    assert both <= 6
 
 
 def _create_raw(device: str, action: dict[str, Any], shots: int, bucket: str) -> str:
