@@ -34,7 +34,9 @@ STEP = 1e-3
 _PRAGMA = re.compile(r"^[ \t]*#pragma\s+braket\s+result\s+adjoint_gradient\s+(.*)$", re.MULTILINE)
 _RESULT_PRAGMA = re.compile(r"^\s*#pragma\s+braket\s+result\s", re.MULTILINE)
 _FACTOR = re.compile(r"([A-Za-z_]\w*)\s*\(([^()]*)\)")
-_INPUT = re.compile(r"\binput\s+[\w\[\]\s,]*?\s([A-Za-z_]\w*)\s*;")
+_INPUT = re.compile(r"\binput\b([^;]*);")
+#: Longest observable expression evaluated (the program text is untrusted).
+MAX_EXPRESSION = 100_000
 _QUBIT_ARRAY = re.compile(r"\bqubit\s*\[\s*(\d+)\s*\]\s*([A-Za-z_]\w*)\s*;")
 _QUBIT_SINGLE = re.compile(r"\bqubit\s+([A-Za-z_]\w*)\s*;")
 
@@ -202,8 +204,10 @@ def extract_adjoint_gradient(source: str) -> AdjointGradientRequest | None:
             end = position
             break
     expression, tail = body[1:end], body[end + 1 :]
+    if len(expression) > MAX_EXPRESSION:
+        raise AdjointGradientError(f"the observable is longer than {MAX_EXPRESSION} characters")
     names = [p.strip() for p in tail.replace(",", " ").split() if p.strip()]
-    declared_inputs = _INPUT.findall(source)
+    declared_inputs = [d.split()[-1] for d in _INPUT.findall(source) if d.split()]
     parameters = tuple(declared_inputs if not names or names == ["all"] else names)
 
     registers = [(name, int(size)) for size, name in _QUBIT_ARRAY.findall(source)]

@@ -51,6 +51,10 @@ PARTIAL_MEASUREMENT = (
     "declaring non-contiguous qubits or measuring partial qubits"
 )
 
+#: Programs longer than this skip the text checks (left to the simulator): the checks run on
+#: the service's event loop and the text is untrusted.
+MAX_CHECKED_SOURCE = 256 * 1024
+
 _RESULT_TYPE_NAMES = {
     "state_vector": "StateVector",
     "density_matrix": "DensityMatrix",
@@ -107,6 +111,8 @@ def _source(program: Mapping[str, Any], where: str) -> str:
 
 def _openqasm_problems(properties: Mapping[str, Any], source: str, shots: int) -> list[str]:
     problems: list[str] = []
+    if len(source) > MAX_CHECKED_SOURCE:
+        return problems
     forbidden = set(properties.get("forbiddenPragmas") or ())
     supported = properties.get("supportedPragmas")
     result_types = {
@@ -136,14 +142,13 @@ def _openqasm_problems(properties: Mapping[str, Any], source: str, shots: int) -
     return problems
 
 
-_BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _LINE_COMMENT = re.compile(r"//[^\n]*|#pragma[^\n]*")
-_QUBIT_ARRAY = re.compile(r"\bqubit\s*\[\s*(\d+)\s*\]\s*([A-Za-z_]\w*)\s*;")
-_QUBIT_SINGLE = re.compile(r"\bqubit\s+([A-Za-z_]\w*)\s*;")
-_QREG = re.compile(r"\bqreg\s+([A-Za-z_]\w*)\s*\[\s*(\d+)\s*\]\s*;")
+_QUBIT_ARRAY = re.compile(r"qubit\s*\[\s*(\d+)\s*\]\s*([A-Za-z_]\w*)\s*;")
+_QUBIT_SINGLE = re.compile(r"qubit\s+([A-Za-z_]\w*)\s*;")
+_QREG = re.compile(r"qreg\s+([A-Za-z_]\w*)\s*\[\s*(\d+)\s*\]\s*;")
 _PHYSICAL = re.compile(r"\$(\d+)")
-_MEASURE = re.compile(r"\bmeasure\s+([^;]*?)\s*(?:;|->)")
-_OPERAND = re.compile(r"\s*(?:\$(\d+)|([A-Za-z_]\w*)\s*(?:\[([^\]]*)\])?)\s*")
+_MEASURE = re.compile(r"\bmeasure\s+(.*)", re.DOTALL)
+_OPERAND = re.compile(r"\$(\d+)|([A-Za-z_]\w*)(?:\s*\[([^\]]*)\])?")
 
 
 class _Unresolved(Exception):
@@ -154,25 +159,60 @@ def _indices(text: str, size: int) -> set[int]:
     out: set[int] = set()
     for part in text.split(","):
         bounds = [b.strip() for b in part.split(":")]
-        if not all(re.fullmatch(r"-?\d+", b) for b in bounds if b) or not part.strip():
+        if not all(re.fullmatch(r"-?\d{1,9}", b) for b in bounds if b) or not part.strip():
             raise _Unresolved(part)
         if len(bounds) == 1:
             index = int(bounds[0])
             out.add(index + size if index < 0 else index)
-        elif len(bounds) == 2:
+            continue
+        if len(bounds) == 2:
             start = int(bounds[0]) if bounds[0] else 0
-            stop = int(bounds[1]) if bounds[1] else size - 1
-            out.update(range(start, stop + 1))  # OpenQASM 3 ranges include their end
-        else:
+            step, stop = 1, int(bounds[1]) if bounds[1] else size - 1
+        elif len(bounds) == 3 and all(bounds):
             start, step, stop = (int(b) for b in bounds)
-            out.update(range(start, stop + 1, step))
+        else:
+            raise _Unresolved(part)
+        if start < 0 or stop < 0 or step <= 0:
+            raise _Unresolved(part)
+        # OpenQASM 3 ranges include their end; indices past the register change nothing here.
+        out.update(range(start, min(stop, size) + 1, step))
     return out
+
+
+def _strip_comments(source: str) -> str:
+    """``source`` without ``/* */`` blocks, ``//`` comments and pragma lines (one linear pass:
+    the text is untrusted)."""
+    pieces = []
+    position = 0
+    while True:
+        start = source.find("/*", position)
+        if start < 0:
+            pieces.append(source[position:])
+            break
+        pieces.append(source[position:start])
+        end = source.find("*/", start + 2)
+        if end < 0:
+            break
+        position = end + 2
+    return _LINE_COMMENT.sub("", " ".join(pieces))
+
+
+def _measurement_targets(code: str) -> list[str]:
+    """The operand of every ``measure`` statement (``b = measure q[0];``, ``measure q -> c;``)."""
+    targets = []
+    for statement in code.split(";"):
+        if "measure" not in statement:
+            continue
+        match = _MEASURE.search(statement)
+        if match is not None:
+            targets.append(match.group(1).split("->", 1)[0].strip())
+    return targets
 
 
 def _measures_all_or_none(source: str) -> bool:
     """True when the program has no measurement or measures every qubit it declares."""
-    code = _LINE_COMMENT.sub("", _BLOCK_COMMENT.sub("", source))
-    targets = _MEASURE.findall(code)
+    code = _strip_comments(source)
+    targets = _measurement_targets(code)
     if not targets:
         return True
     registers: dict[str, int] = {name: int(size) for size, name in _QUBIT_ARRAY.findall(code)}
