@@ -90,3 +90,26 @@ def test_reservations() -> None:
     with pytest.raises(Validation, match="Reservation arn is invalid"):
         check_associations(DEVICES["aquila-sim"], reservation)
     check_associations(DEVICES["SV1"], [])
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "qubit[3] q; bit[3] b; b = measure q[0:999999999];",  # clamped to the register
+        "qubit[3] q; bit[1] b; b = measure q[0:0:2];",  # unusual range: left to the engine
+        "/* measure q[0]; */ qubit[2] q; bit[2] b; b = measure q;",
+        "measure q" + " " * 10_000 + "x;",  # malformed: left to the engine
+    ],
+)
+def test_unusual_text_is_bounded_and_left_to_the_engine(source: str) -> None:
+    assert check_task(DEVICES["SV1"], OPENQASM, qasm(source), 10)
+
+
+def test_huge_programs_skip_the_text_checks() -> None:
+    from braket_async.local._capabilities import MAX_CHECKED_SOURCE
+
+    partial = "qubit[3] q; bit[1] b; b[0] = measure q[0];"
+    padded = partial + "\n//" + "x" * MAX_CHECKED_SOURCE
+    with pytest.raises(Validation):
+        check_task(DEVICES["SV1"], OPENQASM, qasm(partial), 10)
+    assert check_task(DEVICES["SV1"], OPENQASM, qasm(padded), 10)
