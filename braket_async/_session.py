@@ -157,8 +157,7 @@ class BraketSession(
         """Create the aiobotocore session and the Braket client. Returns the session."""
         if self._state != _NEW:
             raise errors.SessionStateError(
-                "this BraketSession is already open"
-                if self._state == _OPEN
+                "this BraketSession is already open" if self._state == _OPEN
                 else "this BraketSession is closed; create a new one"
             )
         loop = asyncio.get_running_loop()
@@ -402,7 +401,9 @@ class BraketSession(
                 "or 'await session.open()' first"
             )
         if self._state == _CLOSED:
-            return errors.SessionStateError("this BraketSession is closed; create a new one")
+            return errors.SessionStateError(
+                "this BraketSession is closed; create a new one"
+            )
         return errors.SessionStateError(
             "this BraketSession was opened on another event loop; a session (and its "
             "aiobotocore clients) can only be used from the loop that opened it"
@@ -411,8 +412,8 @@ class BraketSession(
     @staticmethod
     def _unknown_operation(operation: str) -> errors.ParameterError:
         return errors.ParameterError(
-            "operation",
-            f"must be a Braket operation name ({sorted(_METHOD_NAMES)}), got {operation!r}",
+            "operation", f"must be a Braket operation name ({sorted(_METHOD_NAMES)}), "
+            f"got {operation!r}"
         )
 
     def _service_error(self, operation: str, exc: ClientError) -> errors.ServiceError:

@@ -325,7 +325,9 @@ class RateLimiter:
         self._buckets: dict[str, _Bucket] = {
             op: _Bucket(op, rate, limits, now) for op, rate in limits.operations.items()
         }
-        self._account = _Bucket("account", limits.account, limits, now) if limits.account else None
+        self._account = (
+            _Bucket("account", limits.account, limits, now) if limits.account else None
+        )
         self._adaptive = limits.adaptive
 
     @property

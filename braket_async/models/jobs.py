@@ -202,3 +202,4 @@ class JobCancellation:
 
     job_arn: str
     cancellation_status: CancellationStatus
+
