@@ -10,6 +10,7 @@ does the same from the documents in ``data/*.json`` (sources in ``docs/devices.m
   ``forbiddenPragmas`` or missing from ``supportedPragmas``; result types missing from
   ``supportedResultTypes`` or requested with shots outside their ``minShots..maxShots``;
   ``requiresAllQubitsMeasurement`` (a program that measures some but not all of its qubits).
+- ``service.shotsRange`` (per executable for program sets).
 - Program sets (``braket.ir.openqasm.program_set``): ``maximumExecutables``,
   ``maximumTotalShots``, inputs of equal length, shots a multiple of the executable count;
   per-program failures are listed in ``programSetValidationFailures``.
@@ -84,6 +85,8 @@ def check_task(
     ``actionMetadata`` (``actionType``, ``programCount``, and ``executableCount`` for
     program sets). Raises :class:`~._errors.Validation`."""
     properties = device.capabilities["action"].get(action_type) or {}
+    if action_type != PROGRAM_SET_ACTION:
+        _check_shots(device, shots)
     if action_type == OPENQASM_ACTION:
         problems = _openqasm_problems(properties, _source(action, "action"), shots)
         if problems:
@@ -94,6 +97,15 @@ def check_task(
     if action_type == AHS_ACTION:
         _check_ahs(device, action)
     return {"actionType": action_type, "programCount": 1}
+
+
+def _check_shots(device: LocalDevice, shots: int, what: str = "Shots") -> None:
+    low, high = device.shots_range
+    if not low <= shots <= high:
+        raise Validation(
+            f"{what} {shots} is out of range for device {device.arn}: shots must be between "
+            f"{low} and {high}."
+        )
 
 
 # OpenQASM ----------------------------------------------------------------------------------
@@ -316,6 +328,7 @@ def _check_program_set(
             f"Shots {shots} must be a positive multiple of the program set's {total} "
             "executables (every executable runs the same number of shots)."
         )
+    _check_shots(device, shots // total, "Shots per executable")
     return {
         "actionType": PROGRAM_SET_ACTION,
         "programCount": len(programs),

@@ -113,3 +113,13 @@ def test_huge_programs_skip_the_text_checks() -> None:
     with pytest.raises(Validation):
         check_task(DEVICES["SV1"], OPENQASM, qasm(partial), 10)
     assert check_task(DEVICES["SV1"], OPENQASM, qasm(padded), 10)
+
+
+@pytest.mark.parametrize(("device", "shots"), [("TN1", 0), ("SV1", 100_001), ("aquila-sim", 1001)])
+def test_shots_outside_the_range_are_refused(device: str, shots: int) -> None:
+    action = qasm("qubit[1] q; h q[0];")
+    action_type = OPENQASM
+    if device == "aquila-sim":
+        action_type = "braket.ir.ahs.program"
+    with pytest.raises(Validation, match=f"Shots {shots} is out of range"):
+        check_task(DEVICES[device], action_type, action, shots)
