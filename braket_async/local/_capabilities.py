@@ -99,12 +99,12 @@ def check_task(
     return {"actionType": action_type, "programCount": 1}
 
 
-def _check_shots(device: LocalDevice, shots: int, what: str = "Shots") -> None:
+def _check_shots(device: LocalDevice, shots: int) -> None:
     low, high = device.shots_range
     if not low <= shots <= high:
+        # Braket's wording (seen in users' reports of CreateQuantumTask errors).
         raise Validation(
-            f"{what} {shots} is out of range for device {device.arn}: shots must be between "
-            f"{low} and {high}."
+            f"Shot count should be between {low} and {high} on {device.arn}, but found {shots}."
         )
 
 
@@ -328,7 +328,7 @@ def _check_program_set(
             f"Shots {shots} must be a positive multiple of the program set's {total} "
             "executables (every executable runs the same number of shots)."
         )
-    _check_shots(device, shots // total, "Shots per executable")
+    _check_shots(device, shots // total)
     return {
         "actionType": PROGRAM_SET_ACTION,
         "programCount": len(programs),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -121,5 +122,7 @@ def test_shots_outside_the_range_are_refused(device: str, shots: int) -> None:
     action_type = OPENQASM
     if device == "aquila-sim":
         action_type = "braket.ir.ahs.program"
-    with pytest.raises(Validation, match=f"Shots {shots} is out of range"):
+    low, high = DEVICES[device].shots_range
+    expected = f"Shot count should be between {low} and {high} on {DEVICES[device].arn}, "
+    with pytest.raises(Validation, match=re.escape(expected + f"but found {shots}.")):
         check_task(DEVICES[device], action_type, action, shots)
