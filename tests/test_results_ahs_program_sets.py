@@ -163,3 +163,22 @@ async def test_program_set_refused_at_create(
             output_s3_bucket=local_braket.default_bucket,
             output_s3_key_prefix="program-sets",
         )
+
+
+async def test_ahs_amplitude_outside_the_device_range_is_refused(
+    braket: BraketSession, local_braket: LocalBraket
+) -> None:
+    strong = ahs_action([["0", "0"]])
+    strong["hamiltonian"]["drivingFields"][0]["amplitude"]["time_series"]["values"][1] = "1.4e9"
+    with pytest.raises(
+        ValidationException,
+        match=r"Value 1 \(1400000000.0\) in amplitude time_series outside the allowed range "
+        r"\[0.0, 15800000.0\]",
+    ):
+        await braket.create_quantum_task(
+            device_arn=AQUILA,
+            action=json.dumps(strong),
+            shots=10,
+            output_s3_bucket=local_braket.default_bucket,
+            output_s3_key_prefix="ahs",
+        )

@@ -14,8 +14,8 @@ does the same from the documents in ``data/*.json`` (sources in ``docs/devices.m
 - Program sets (``braket.ir.openqasm.program_set``): ``maximumExecutables``,
   ``maximumTotalShots``, inputs of equal length, shots a multiple of the executable count;
   per-program failures are listed in ``programSetValidationFailures``.
-- AHS (``braket.ir.ahs.program``): atom count, lattice area, evolution time against the
-  ``paradigm`` limits.
+- AHS (``braket.ir.ahs.program``): atom count, lattice area, evolution time and the driving
+  field's amplitude / phase / detuning ranges against the ``paradigm`` limits.
 
 The checks read the program text only (no simulator import on the service's event loop); a
 construct they cannot resolve (a non-literal index) is left to the simulator, which fails the
@@ -373,7 +373,25 @@ def _check_ahs(device: LocalDevice, action: Mapping[str, Any]) -> None:
                 f"The AHS register's {axis} is {max(values) - min(values)} m; device "
                 f"{device.arn} supports at most {limit} m."
             )
-    time_max = paradigm.get("rydberg", {}).get("rydbergGlobal", {}).get("timeMax")
+    rydberg_global = paradigm.get("rydberg", {}).get("rydbergGlobal", {})
+    for name, field in _named_driving_fields(action):
+        bounds = rydberg_global.get(_RANGES[name])
+        if bounds is None:
+            continue
+        low, high = float(bounds[0]), float(bounds[1])
+        try:
+            values = [_float(v) for v in field.get("time_series", {}).get("values", [])]
+        except (TypeError, ValueError):
+            raise Validation(f"The AHS {name} time_series values must be numbers.") from None
+        for index, value in enumerate(values):
+            if not low <= value <= high:
+                # QuEra's validator wording, as Braket relays it for Aquila.
+                raise Validation(
+                    f"1 validation error for DrivingFieldValidator\n__root__\n  Value {index} "
+                    f"({value}) in {name} time_series outside the allowed range "
+                    f"[{low}, {high}] (type=value_error)"
+                )
+    time_max = rydberg_global.get("timeMax")
     if time_max is not None:
         for field in _driving_fields(action):
             times = [_float(t) for t in field.get("time_series", {}).get("times", [])]
@@ -384,11 +402,20 @@ def _check_ahs(device: LocalDevice, action: Mapping[str, Any]) -> None:
                 )
 
 
-def _driving_fields(action: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+_RANGES = {"amplitude": "rabiFrequencyRange", "phase": "phaseRange", "detuning": "detuningRange"}
+
+
+def _named_driving_fields(action: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     hamiltonian = action.get("hamiltonian") or {}
-    fields: list[Mapping[str, Any]] = []
+    fields: list[tuple[str, Mapping[str, Any]]] = []
     for drive in hamiltonian.get("drivingFields") or []:
+        if not isinstance(drive, Mapping):
+            continue
         for name in ("amplitude", "phase", "detuning"):
             if isinstance(drive.get(name), Mapping):
-                fields.append(drive[name])
+                fields.append((name, drive[name]))
     return fields
+
+
+def _driving_fields(action: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [field for _, field in _named_driving_fields(action)]
