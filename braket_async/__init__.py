@@ -70,6 +70,8 @@ from .models import (
     SpendingLimit,
     SpendingLimitFilter,
 )
+from .models.ahs_results import AnalogHamiltonianSimulationResult
+from .models.program_set_results import ProgramSetResult
 from .models.results import GateModelResult
 from .polling import PollPolicy, RetryBudget
 from .programs import OpenQASMProgram, gate_model_parameters
@@ -85,6 +87,7 @@ __all__ = [
     "TERMINAL_TASK_STATUSES",
     "AccessDeniedException",
     "Adaptive",
+    "AnalogHamiltonianSimulationResult",
     "Batch",
     "BatchOutcome",
     "BatchProgress",
@@ -119,6 +122,7 @@ __all__ = [
     "ParameterError",
     "PickledResultError",
     "PollPolicy",
+    "ProgramSetResult",
     "QuantumTask",
     "QuantumTaskCancelled",
     "QuantumTaskFailed",

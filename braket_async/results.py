@@ -2,9 +2,13 @@
 
 The service writes ``s3://{outputS3Bucket}/{outputS3Directory}/results.json`` when a task
 completes; :meth:`ResultsMixin.get_quantum_task_result` reads it through the session's
-aiobotocore S3 client and returns a typed
-:class:`~braket_async.models.results.GateModelResult`. Large documents are parsed in a worker
-thread so the event loop keeps serving other coroutines.
+aiobotocore S3 client and returns a typed result chosen by the document's schema:
+:class:`~braket_async.models.results.GateModelResult` (gate-model programs),
+:class:`~braket_async.models.ahs_results.AnalogHamiltonianSimulationResult` (AHS programs) or
+:class:`~braket_async.models.program_set_results.ProgramSetResult` (program sets, whose pieces
+Braket writes as separate objects under ``s3Location``: they are fetched concurrently and
+assembled). Large documents are parsed in a worker thread so the event loop keeps serving other
+coroutines.
 """
 
 from __future__ import annotations
@@ -20,15 +24,28 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import errors
 from ._base import SessionCore
 from .models import TERMINAL_TASK_STATUSES, QuantumTask, QuantumTaskStatus, QuantumTaskSummary
-from .models.results import GateModelResult
+from .models.ahs_results import AHS_RESULT_SCHEMA, AnalogHamiltonianSimulationResult
+from .models.program_set_results import PROGRAM_SET_RESULT_SCHEMA, ProgramSetResult
+from .models.results import GATE_MODEL_RESULT_SCHEMA, GateModelResult
 from .polling import PollPolicy
 
 __all__ = [
     "PARSE_IN_THREAD_BYTES",
     "RESULTS_FILENAME",
     "ResultsMixin",
+    "TaskResult",
     "parse_result",
 ]
+
+#: What :meth:`ResultsMixin.get_quantum_task_result` returns, by the result's schema.
+TaskResult = GateModelResult | AnalogHamiltonianSimulationResult | ProgramSetResult
+_PARSERS: dict[str, Callable[[Any], TaskResult]] = {
+    GATE_MODEL_RESULT_SCHEMA: GateModelResult.from_document,
+    AHS_RESULT_SCHEMA: AnalogHamiltonianSimulationResult.from_document,
+    PROGRAM_SET_RESULT_SCHEMA: ProgramSetResult.from_document,
+}
+#: Program-set objects fetched at once.
+_FETCH_CONCURRENCY = 16
 
 #: The object name the service writes in a task's output directory.
 RESULTS_FILENAME = "results.json"
@@ -50,13 +67,31 @@ class _Session(Protocol):
     ) -> QuantumTask: ...
 
 
-def parse_result(data: bytes, *, source: str = "results.json") -> GateModelResult:
-    """Parse a ``results.json`` body; ``ResponseError`` naming ``source`` if it is not one."""
+def _schema(document: Any) -> str | None:
+    header = document.get("braketSchemaHeader") if isinstance(document, dict) else None
+    name = header.get("name") if isinstance(header, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def parse_document(document: Any, *, source: str = "results.json") -> TaskResult:
+    """A parsed result document as its typed result (by ``braketSchemaHeader.name``);
+    ``ResponseError`` naming ``source`` if it is not a task result this client knows."""
+    parser = _PARSERS.get(_schema(document) or "")
+    if parser is None:
+        raise errors.ResponseError(
+            f"{source} is not a task result this client reads (braketSchemaHeader.name "
+            f"{_schema(document)!r}; known: {sorted(_PARSERS)})"
+        )
     try:
-        document = json.loads(data)
-        return GateModelResult.from_document(document)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise errors.ResponseError(f"{source} is not a gate-model task result: {exc}") from exc
+        return parser(document)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise errors.ResponseError(f"{source} is not a valid {_schema(document)}: {exc}") from exc
+
+
+def parse_result(data: bytes, *, source: str = "results.json") -> TaskResult:
+    """Parse a ``results.json`` body (a self-contained document); ``ResponseError`` naming
+    ``source`` if it is not one."""
+    return parse_document(_loads(data, source), source=source)
 
 
 class ResultsMixin(SessionCore):
@@ -69,8 +104,10 @@ class ResultsMixin(SessionCore):
         wait: bool = False,
         timeout: float | None = None,  # noqa: ASYNC109 -- passed to wait_for_quantum_task
         poll: PollPolicy | None = None,
-    ) -> GateModelResult:
-        """The result of a quantum task (an ARN, a ``QuantumTask`` or a search summary).
+    ) -> TaskResult:
+        """The result of a quantum task (an ARN, a ``QuantumTask`` or a search summary):
+        a ``GateModelResult``, ``AnalogHamiltonianSimulationResult`` or ``ProgramSetResult``
+        according to the result document's schema.
 
         Raises ``QuantumTaskFailed`` (with the failure reason) or ``QuantumTaskCancelled``
         for tasks that ended so; ``ResultNotAvailable`` for a task not finished yet (or, with
@@ -112,7 +149,51 @@ class ResultsMixin(SessionCore):
         source = f"s3://{bucket}/{key}"
         if len(data) > PARSE_IN_THREAD_BYTES:
             return await asyncio.to_thread(parse_result, data, source=source)
-        return parse_result(data, source=source)
+        document = _loads(data, source)
+        if _schema(document) == PROGRAM_SET_RESULT_SCHEMA and document.get("s3Location"):
+            # Braket's layout: results.json only points at the other objects.
+            document = await self._assemble_program_set(arn, document, source)
+            return await asyncio.to_thread(parse_document, document, source=source)
+        return parse_document(document, source=source)
+
+    async def _assemble_program_set(
+        self, arn: str, document: dict[str, Any], source: str
+    ) -> dict[str, Any]:
+        """The program-set document with every relative reference (``taskMetadata``,
+        ``programResults``, each program's ``source`` and ``executableResults``) replaced by
+        the object it names under ``s3Location``, fetched with bounded concurrency."""
+        try:
+            bucket, prefix = (str(part) for part in document["s3Location"])
+        except (TypeError, ValueError) as exc:
+            raise errors.ResponseError(f"{source}: s3Location must be [bucket, prefix]") from exc
+        limit = asyncio.Semaphore(_FETCH_CONCURRENCY)
+
+        async def fetch(value: Any, base: str) -> Any:
+            if not isinstance(value, str):
+                return value  # already inline
+            key = f"{base}/{value}"
+            async with limit:
+                data = await self._download(arn, bucket, key)
+            return _loads(data, f"s3://{bucket}/{key}")
+
+        async def program(reference: Any) -> Any:
+            doc = await fetch(reference, prefix)
+            if not isinstance(doc, dict):
+                raise errors.ResponseError(
+                    f"{source}: program result {reference!r} is not an object"
+                )
+            base = f"{prefix}/{reference}".removesuffix("/results.json")
+            executables = doc.get("executableResults") or []
+            fetched = await asyncio.gather(
+                fetch(doc.get("source"), base), *(fetch(e, base) for e in executables)
+            )
+            return {**doc, "source": fetched[0], "executableResults": list(fetched[1:])}
+
+        metadata, *programs = await asyncio.gather(
+            fetch(document.get("taskMetadata"), prefix),
+            *(program(p) for p in document.get("programResults") or []),
+        )
+        return {**document, "taskMetadata": metadata, "programResults": programs}
 
     async def _download(self, arn: str, bucket: str, key: str) -> bytes:
         def missing(code: str) -> errors.ResultNotAvailable:
@@ -125,6 +206,13 @@ class ResultsMixin(SessionCore):
         self.telemetry.count("results")
         self.telemetry.count("result_bytes", len(data))
         return data
+
+
+def _loads(data: bytes, source: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise errors.ResponseError(f"{source} is not a task result (not JSON): {exc}") from exc
 
 
 async def _get_s3_object(

@@ -162,7 +162,7 @@ def test_probabilities_only_documents() -> None:
 def test_documents_of_another_kind_are_refused(doc: dict[str, Any], field: str) -> None:
     with pytest.raises(ResponseError, match=field):
         parse_result(json.dumps(doc).encode(), source="s3://b/k")
-    with pytest.raises(ResponseError, match=r"not a gate-model task result"):
+    with pytest.raises(ResponseError, match=r"is not a task result"):
         parse_result(b"{not json", source="s3://b/k")
 
 

@@ -10,6 +10,9 @@ from typing import Any
 
 from ..batch import BatchOutcome, BatchProgress
 from ..models import QuantumTask, QuantumTaskFilter, QuantumTaskStatus, QuantumTaskSummary
+from ..models.ahs_results import AnalogHamiltonianSimulationResult
+from ..models.program_set_results import ExecutableResult, ProgramSetResult
+from ..models.results import GateModelResult
 from ..tracking import TaskTracker
 from ._context import Context
 from ._errors import EXIT_ERROR, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, CliError
@@ -121,6 +124,8 @@ async def wait(ctx: Context, args: argparse.Namespace) -> int:
 async def result(ctx: Context, args: argparse.Namespace) -> int:
     """Print a completed task's measurement counts as a histogram."""
     res = await ctx.braket.get_quantum_task_result(args.arn)
+    if not isinstance(res, GateModelResult):
+        return _other_result(ctx, res)
     counts = dict(res.counts)
     if ctx.out.json_mode:
         ctx.out.json(
@@ -141,6 +146,30 @@ async def result(ctx: Context, args: argparse.Namespace) -> int:
     qubits = ",".join(str(q) for q in res.measured_qubits)
     ctx.out.raw(res.task_arn)
     ctx.out.histogram(counts, top=args.top, title=f"{res.shots} shots, qubits {qubits}")
+    return EXIT_OK
+
+
+def _other_result(ctx: Context, res: AnalogHamiltonianSimulationResult | ProgramSetResult) -> int:
+    """AHS results print their per-site state counts; program sets their per-executable counts."""
+    if isinstance(res, AnalogHamiltonianSimulationResult):
+        counts = dict(res.state_counts)
+        if ctx.out.json_mode:
+            ctx.out.json({"task_arn": res.task_arn, "shots": res.shots, "state_counts": counts})
+        else:
+            ctx.out.raw(res.task_arn)
+            ctx.out.histogram(counts, top=10, title=f"{res.shots} shots, site states (g/r/e)")
+        return EXIT_OK
+    programs = [
+        [dict(e.counts) if isinstance(e, ExecutableResult) else None for e in p.executables]
+        for p in res.programs
+    ]
+    if ctx.out.json_mode:
+        ctx.out.json({"task_arn": res.task_arn, "programs": programs})
+    else:
+        ctx.out.raw(f"{res.task_arn}: program set, {res.shots_per_executable} shots each")
+        for i, executables in enumerate(programs):
+            for j, tally in enumerate(executables):
+                ctx.out.raw(f"  program {i} executable {j}: {tally or 'FAILED'}")
     return EXIT_OK
 
 

@@ -14,6 +14,10 @@ Devices and the engine that runs them locally:
 - DM1 (17 qubits, shots 0..100000): the density-matrix engine.
 - TN1 (50 qubits, shots 1..1000): the state-vector engine when the circuit fits in it (see
   ``_executor``); larger circuits end FAILED instead of being contracted as a tensor network.
+- ``Local/aquila-sim`` (``arn:aws:braket:{region}::device/qpu/local/aquila-sim``): an analog
+  Hamiltonian simulation (AHS) QPU modelled on QuEra Aquila's published capabilities (schema
+  ``braket.device_schema.quera.quera_device_capabilities``, so the SDK parses it as Aquila's);
+  runs ``braket.ir.ahs.program`` on the default simulator's Rydberg-atom engine.
 - ``Local/Aurora``: a QPU that is always OFFLINE (``DeviceOfflineException`` on create).
 - ``Local/Legacy``: a QPU that is RETIRED (``DeviceRetiredException`` on create).
 """
@@ -27,6 +31,8 @@ from typing import Any
 import attrs
 
 __all__ = [
+    "AHS_C6_COEFFICIENT",
+    "AQUILA_NAME",
     "DEVICE_STATUSES",
     "DEVICE_TYPES",
     "DM1_ARN",
@@ -45,8 +51,10 @@ TN1_ARN = "arn:aws:braket:::device/quantum-simulator/amazon/tn1"
 DEVICE_TYPES = frozenset({"SIMULATOR", "QPU"})
 DEVICE_STATUSES = frozenset({"ONLINE", "OFFLINE", "RETIRED"})
 #: Local engines: ``state_vector`` (StateVectorSimulator), ``density_matrix``
-#: (DensityMatrixSimulator).
-SIMULATOR_ENGINES = frozenset({"state_vector", "density_matrix"})
+#: (DensityMatrixSimulator), ``analog_hamiltonian`` (RydbergAtomSimulator, AHS programs).
+SIMULATOR_ENGINES = frozenset({"state_vector", "density_matrix", "analog_hamiltonian"})
+#: Name (last ARN segment) of the local AHS device.
+AQUILA_NAME = "aquila-sim"
 
 
 def _one_of(allowed: frozenset[str]) -> Any:
@@ -127,13 +135,15 @@ _DATA = Path(__file__).with_name("data")
 # Read once at import (a few kB each) so no coroutine ever touches the disk for them.
 _DOCUMENTS: dict[str, str] = {
     name: (_DATA / f"{name}.json").read_text(encoding="utf-8")
-    for name in ("sv1", "dm1", "tn1", "aurora", "legacy")
+    for name in ("sv1", "dm1", "tn1", "aquila", "aurora", "legacy")
 }
+#: The Rydberg interaction coefficient C6 of the AHS device ((rad/s) m^6), from its document.
+AHS_C6_COEFFICIENT = float(json.loads(_DOCUMENTS["aquila"])["paradigm"]["rydberg"]["c6Coefficient"])
 
 
 def load_capabilities(name: str) -> dict[str, Any]:
     """A fresh copy of the bundled capability document ``name``: ``sv1``, ``dm1``, ``tn1``,
-    ``aurora`` or ``legacy``."""
+    ``aquila``, ``aurora`` or ``legacy``."""
     try:
         text = _DOCUMENTS[name]
     except KeyError:
@@ -150,14 +160,14 @@ def _simulator(arn: str, name: str, doc: str, engine: str) -> LocalDevice:
     )
 
 
-def _qpu(arn: str, name: str, status: str, doc: str) -> LocalDevice:
-    return LocalDevice(arn, name, "Local", "QPU", status, load_capabilities(doc))
+def _qpu(arn: str, name: str, status: str, doc: str, engine: str | None = None) -> LocalDevice:
+    return LocalDevice(arn, name, "Local", "QPU", status, load_capabilities(doc), simulator=engine)
 
 
 def default_devices(region: str = "us-east-1") -> list[LocalDevice]:
-    """The local catalogue: SV1, DM1, TN1 (ONLINE), ``Local/Aurora`` (OFFLINE) and
-    ``Local/Legacy`` (RETIRED). QPU ARNs carry ``region``; simulator ARNs are region-less as on
-    AWS. Each call returns new objects with their own capability dicts."""
+    """The local catalogue: SV1, DM1, TN1 and ``Local/aquila-sim`` (ONLINE), ``Local/Aurora``
+    (OFFLINE) and ``Local/Legacy`` (RETIRED). QPU ARNs carry ``region``; simulator ARNs are
+    region-less as on AWS. Each call returns new objects with their own capability dicts."""
     if not region:
         raise ValueError("region must be a non-empty string")
     qpu = f"arn:aws:braket:{region}::device/qpu/local"
@@ -165,6 +175,7 @@ def default_devices(region: str = "us-east-1") -> list[LocalDevice]:
         _simulator(SV1_ARN, "SV1", "sv1", "state_vector"),
         _simulator(DM1_ARN, "DM1", "dm1", "density_matrix"),
         _simulator(TN1_ARN, "TN1", "tn1", "state_vector"),
+        _qpu(f"{qpu}/{AQUILA_NAME}", AQUILA_NAME, "ONLINE", "aquila", "analog_hamiltonian"),
         _qpu(f"{qpu}/Aurora", "Aurora", "OFFLINE", "aurora"),
         _qpu(f"{qpu}/Legacy", "Legacy", "RETIRED", "legacy"),
     ]

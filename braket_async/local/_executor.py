@@ -39,9 +39,13 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ._devices import SIMULATOR_ENGINES, LocalDevice
+from ._adjoint_gradient import extract_adjoint_gradient
+from ._devices import AHS_C6_COEFFICIENT, SIMULATOR_ENGINES, LocalDevice
 from ._limits import DEFAULT_BURST_AFTER, DEFAULT_TASK_MEMORY_LIMIT, DEFAULT_TASK_TIME_LIMIT
 from ._pool import LimitExceeded, PoolClosed, WorkerDied, WorkerPool
+from ._pragmas import split_pragmas
+from ._program_sets import run_program_set
+from ._simulate_ahs import simulate_ahs
 
 __all__ = [
     "DEFAULT_MAX_LOCAL_QUBITS",
@@ -53,10 +57,17 @@ __all__ = [
 
 #: The most qubits each local engine simulates: what the engines report as their own
 #: ``paradigm.qubitCount`` (26 qubits of state vector is 1 GiB; 13 of density matrix, 1 GiB).
-DEFAULT_MAX_LOCAL_QUBITS: Mapping[str, int] = {"state_vector": 26, "density_matrix": 13}
+DEFAULT_MAX_LOCAL_QUBITS: Mapping[str, int] = {
+    "state_vector": 26,
+    "density_matrix": 13,
+    # Atoms of an analog (AHS) program: the Rydberg simulator's cost grows as 2^atoms.
+    "analog_hamiltonian": 12,
+}
 
 _OPENQASM = "braket.ir.openqasm.program"
 _JAQCD = "braket.ir.jaqcd.program"
+_PROGRAM_SET = "braket.ir.openqasm.program_set"
+_AHS = "braket.ir.ahs.program"
 _RESULT_HEADER = {"name": "braket.task_result.gate_model_task_result", "version": "1"}
 _METADATA_HEADER = {"name": "braket.task_result.task_metadata", "version": "1"}
 _SIMULATOR_METADATA_HEADER = {"name": "braket.task_result.simulator_metadata", "version": "1"}
@@ -427,6 +438,7 @@ def _simulate(job: _Job) -> str:
     from braket.device_schema.simulators import GateModelSimulatorDeviceParameters
     from braket.ir.jaqcd import Program as JaqcdProgram
     from braket.ir.openqasm import Program as OpenQasmProgram
+    from braket.ir.openqasm import ProgramSet as OpenQasmProgramSet
 
     (task_arn, device_arn, engine_name, device_qubits, engine_qubits, supported, action_text,
      parameters_text, shots, created_at) = job  # fmt: skip
@@ -445,7 +457,13 @@ def _simulate(job: _Job) -> str:
             f"Action {name} is not supported by device {device_arn}; "
             f"supported actions: {', '.join(supported)}."
         )
-    program_class = {_OPENQASM: OpenQasmProgram, _JAQCD: JaqcdProgram}.get(name)
+    if name == _AHS:
+        return _simulate_analog(job, action)
+    program_class = {
+        _OPENQASM: OpenQasmProgram,
+        _JAQCD: JaqcdProgram,
+        _PROGRAM_SET: OpenQasmProgramSet,
+    }.get(name)
     if program_class is None:
         raise _ProgramError(f"Action {name} cannot be run by the local simulator.")
     try:
@@ -473,7 +491,14 @@ def _simulate(job: _Job) -> str:
 
     engine = _ENGINES[engine_name]
     engine.limits = (device_arn, device_qubits, engine_name, engine_qubits)
+    if name == _PROGRAM_SET:
+        return _simulate_program_set(job, engine, action, parameters)
+    gradient = None
     if name == _OPENQASM:
+        # Braket runs every pragma of a line; the engine's parser keeps only the first.
+        source = split_pragmas(program.source)
+        gradient = extract_adjoint_gradient(source) if shots == 0 else None
+        program = program.copy(update={"source": gradient.source if gradient else source})
         raw = engine.run_openqasm(program, shots=shots)
     else:
         raw = engine.run_jaqcd(program, shots=shots)
@@ -490,6 +515,8 @@ def _simulate(job: _Job) -> str:
         doc["resultTypes"] = [
             {"type": _type_dict(rt.type), "value": _plain(rt.value)} for rt in raw.resultTypes or ()
         ]
+        if gradient is not None:
+            doc["resultTypes"] = _with_gradient(doc["resultTypes"], gradient, engine, program)
     metadata: dict[str, Any] = {
         "braketSchemaHeader": _METADATA_HEADER,
         "id": task_arn,
@@ -619,3 +646,71 @@ def _probability(bits: Any) -> Any:
 
     counts = np.bincount(_base10(bits), minlength=2 ** bits.shape[-1])
     return counts / bits.shape[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Result shaping of the other actions (dispatched from _simulate on the action's schema name).
+
+
+def _with_gradient(
+    result_types: list[dict[str, Any]], gradient: Any, engine: Any, program: Any
+) -> list[dict[str, Any]]:
+    """``result_types`` with the per-term expectations of an ``adjoint_gradient`` request
+    replaced by its one result type (see ``_adjoint_gradient``)."""
+    start, stop = gradient.index, gradient.index + len(gradient.terms)
+
+    def run(source: str, inputs: dict[str, float]) -> list[float]:
+        shifted = program.copy(update={"source": source, "inputs": inputs})
+        values = engine.run_openqasm(shifted, shots=0).resultTypes[start:stop]
+        return [float(_plain(rt.value)) for rt in values]
+
+    try:
+        value = gradient.value(run, dict(program.inputs or {}))
+    except ValueError as exc:
+        raise _ProgramError(f"adjoint_gradient: {exc}") from None
+    return [*result_types[:start], gradient.result_type(value), *result_types[stop:]]
+
+
+def _simulate_analog(job: _Job, action: dict[str, Any]) -> str:
+    (task_arn, device_arn, _engine, _device_qubits, engine_qubits, _supported, _action_text,
+     _parameters_text, shots, created_at) = job  # fmt: skip
+    try:
+        return simulate_ahs(
+            action,
+            task_arn=task_arn,
+            device_arn=device_arn,
+            shots=shots,
+            created_at=created_at,
+            c6_coefficient=AHS_C6_COEFFICIENT,
+            max_atoms=engine_qubits,
+        )
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise _ProgramError(f"Invalid {_AHS} action: {_describe(exc)}") from None
+
+
+def _simulate_program_set(
+    job: _Job, engine: Any, action: dict[str, Any], parameters: dict[str, Any] | None
+) -> str:
+    from braket.ir.openqasm import Program as OpenQasmProgram
+
+    task_arn, device_arn, *_rest, shots, created_at = job
+
+    def run(source: str, inputs: dict[str, Any], executable_shots: int) -> Any:
+        program = OpenQasmProgram(source=split_pragmas(source), inputs=inputs or None)
+        raw = engine.run_openqasm(program, shots=executable_shots)
+        measured = [int(q) for q in raw.measuredQubits or ()]
+        return _measurements(raw.measurements), measured
+
+    try:
+        return run_program_set(
+            action,
+            run=run,
+            describe=_describe,
+            task_arn=task_arn,
+            device_arn=device_arn,
+            shots=shots,
+            created_at=created_at or format_timestamp(datetime.now(UTC)),
+            device_parameters=parameters,
+        )
+    except ValueError as exc:
+        raise _ProgramError(str(exc)) from None

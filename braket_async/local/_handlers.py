@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from ._capabilities import check_associations, check_task
 from ._errors import Conflict, DeviceOffline, DeviceRetired, ServiceQuotaExceeded, Validation
 from ._jobrun import JobScheduler
 from ._ledger import Ledger
@@ -178,6 +179,8 @@ class Handlers:
             )
         if p.get("deviceParameters") is not None:
             _json_object(p["deviceParameters"], "deviceParameters")
+        check_associations(device, p.get("associations") or [])
+        action_metadata = check_task(device, action_type, action, p["shots"])
         job_arn = None
         if p.get("jobToken") is not None:
             job_arn = self.store.job_for_token(p["jobToken"]).job_arn
@@ -206,6 +209,7 @@ class Handlers:
             job_arn=job_arn,
             associations=p.get("associations"),
             experimental_capabilities=p.get("experimentalCapabilities"),
+            action_metadata=action_metadata,
         )
         self.store.add_task(record)
         self.tasks.submit(record)

@@ -82,6 +82,8 @@ class TaskRecord:
     job_arn: str | None = None
     associations: list[dict[str, Any]] | None = None
     experimental_capabilities: dict[str, Any] | None = None
+    #: GetQuantumTask's ``actionMetadata`` (program and executable counts of program sets).
+    action_metadata: dict[str, Any] | None = None
     status: str = attrs.field(default="CREATED", on_setattr=_observe_status)
     failure_reason: str | None = None
     ended_at: datetime | None = None
@@ -138,7 +140,8 @@ class TaskRecord:
                 "jobArn": self.job_arn,
                 "associations": self.associations or [],
                 "numSuccessfulShots": self.num_successful_shots,
-                "actionMetadata": {"actionType": self.action_type, "programCount": 1},
+                "actionMetadata": self.action_metadata
+                or {"actionType": self.action_type, "programCount": 1},
                 "experimentalCapabilities": self.experimental_capabilities,
             }
         )

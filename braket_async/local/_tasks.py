@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from ._executor import ExecutionOutcome, ExecutionRequest
 from ._ledger import Ledger
+from ._program_sets import result_objects, successful_shots
 from ._store import TaskRecord
 
 __all__ = ["Executor", "ResultWriter", "TaskScheduler"]
@@ -222,7 +223,13 @@ class TaskScheduler:
             return
         key = f"{task.output_s3_directory}/results.json"
         try:
-            await self._results.put_json(task.output_s3_bucket, key, outcome.result)
+            # A program set's result spreads over several objects (results.json last).
+            objects = await result_objects(
+                outcome.result, task.output_s3_bucket, task.output_s3_directory, outcome.result_json
+            )
+            for object_key, body in objects:
+                key = object_key
+                await self._results.put_json(task.output_s3_bucket, object_key, body)
         except Exception as exc:  # the bucket may have gone since creation
             _log.warning(
                 "local Braket: writing s3://%s/%s failed: %r", task.output_s3_bucket, key, exc
@@ -233,6 +240,6 @@ class TaskScheduler:
             )
             self._ledger.tasks_failed += 1
             return
-        task.num_successful_shots = task.shots
+        task.num_successful_shots = successful_shots(outcome.result, task.shots)
         task.finish("COMPLETED")
         self._ledger.tasks_completed += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -258,3 +259,49 @@ async def test_result_of_a_shots_0_task_lists_its_result_types(
     expected = (await braket.get_quantum_task_result(arn)).result_type_value("probability")
     assert f"probability: {expected}" in run.out
     assert [round(p, 6) for p in expected] == [0.5, 0.0, 0.0, 0.5]
+
+
+async def test_result_of_ahs_and_program_set_tasks(
+    cli: Any, braket: BraketSession, local_braket: LocalBraket
+) -> None:
+    series = {"values": ["0", "15700000", "0"], "times": ["0", "0.0000005", "0.000001"]}
+    flat = {"values": ["0", "0"], "times": ["0", "0.000001"]}
+    drive = {
+        name: {"time_series": value, "pattern": "uniform"}
+        for name, value in (("amplitude", series), ("phase", flat), ("detuning", flat))
+    }
+    ahs_action = {
+        "braketSchemaHeader": {"name": "braket.ir.ahs.program", "version": "1"},
+        "setup": {"ahs_register": {"sites": [["0", "0"]], "filling": [1]}},
+        "hamiltonian": {"drivingFields": [drive], "localDetuning": []},
+    }
+    program_set = {
+        "braketSchemaHeader": {"name": "braket.ir.openqasm.program_set", "version": "1"},
+        "programs": [{"source": ghz(2), "inputs": {}}],
+    }
+    ahs = await braket.create_quantum_task(
+        device_arn="arn:aws:braket:us-east-1::device/qpu/local/aquila-sim",
+        action=json.dumps(ahs_action),
+        shots=20,
+        output_s3_bucket=local_braket.default_bucket,
+        output_s3_key_prefix="cli-tests",
+    )
+    sets = await braket.create_quantum_task(
+        device_arn=SV1,
+        action=json.dumps(program_set),
+        shots=10,
+        output_s3_bucket=local_braket.default_bucket,
+        output_s3_key_prefix="cli-tests",
+    )
+    for arn in (ahs, sets):
+        await braket.wait_for_quantum_task(arn)
+    run = await cli("task", "result", ahs, "--json")
+    assert run.code == 0, run.err
+    assert sum(run.json()["state_counts"].values()) == 20
+    assert set("".join(run.json()["state_counts"])) <= {"g", "r"}
+    run = await cli("task", "result", sets, "--json")
+    assert run.code == 0, run.err
+    ((counts,),) = run.json()["programs"]
+    assert sum(counts.values()) == 10 and set(counts) <= {"00", "11"}
+    table = await cli("task", "result", sets)
+    assert table.code == 0 and "program 0 executable 0" in table.out

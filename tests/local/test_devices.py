@@ -13,6 +13,7 @@ from braket.aws import AwsDevice, AwsDeviceType, AwsSession
 from braket.circuits import Circuit
 from braket.device_schema import DeviceActionType
 from braket.device_schema.ionq import IonqDeviceCapabilities
+from braket.device_schema.quera import QueraDeviceCapabilities
 from braket.device_schema.simulators import GateModelSimulatorDeviceCapabilities
 from braket.schema_common import BraketSchemaBase
 
@@ -37,7 +38,13 @@ EXPECTED = {
     "Legacy": (
         "arn:aws:braket:us-east-1::device/qpu/local/Legacy", "QPU", "RETIRED", None, 11, (1, 10000)
     ),
+    "aquila-sim": (
+        "arn:aws:braket:us-east-1::device/qpu/local/aquila-sim", "QPU", "ONLINE",
+        "analog_hamiltonian", 256, (1, 1000),
+    ),
 }  # fmt: skip
+SCHEMAS = {"aquila-sim": QueraDeviceCapabilities, "Aurora": IonqDeviceCapabilities,
+           "Legacy": IonqDeviceCapabilities}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -53,7 +60,10 @@ def test_catalogue_entry(name: str) -> None:
     assert device.qubit_count == qubits
     assert device.shots_range == shots
     assert device.poll_interval_millis > 0
-    assert "braket.ir.openqasm.program" in device.supported_action_names
+    program = (
+        "braket.ir.ahs.program" if engine == "analog_hamiltonian" else "braket.ir.openqasm.program"
+    )
+    assert program in device.supported_action_names
     assert json.loads(device.capabilities_json) == device.capabilities
 
 
@@ -61,8 +71,7 @@ def test_catalogue_entry(name: str) -> None:
 def test_capabilities_parse_with_braket_schemas(name: str) -> None:
     device = DEVICES[name]
     parsed = BraketSchemaBase.parse_raw_schema(device.capabilities_json)
-    simulator = device.device_type == "SIMULATOR"
-    expected_class = GateModelSimulatorDeviceCapabilities if simulator else IonqDeviceCapabilities
+    expected_class = SCHEMAS.get(name, GateModelSimulatorDeviceCapabilities)
     assert type(parsed) is expected_class
     assert expected_class.parse_raw(device.capabilities_json) == parsed
     assert parsed.paradigm.qubitCount == device.qubit_count
@@ -72,7 +81,7 @@ def test_capabilities_parse_with_braket_schemas(name: str) -> None:
     # Every result type the device lists fits inside its own shot range.
     low, high = device.shots_range
     for action in parsed.action.values():
-        for result_type in action.supportedResultTypes or ():
+        for result_type in getattr(action, "supportedResultTypes", None) or ():
             assert low <= result_type.minShots <= result_type.maxShots <= high
 
 
@@ -81,7 +90,7 @@ def test_simulators_support_what_the_local_engines_run() -> None:
 
     engines = {"state_vector": StateVectorSimulator(), "density_matrix": DensityMatrixSimulator()}
     for device in DEVICES.values():
-        if device.simulator is None:
+        if device.simulator not in engines:
             continue
         engine_ops = set(
             engines[device.simulator]
@@ -92,7 +101,8 @@ def test_simulators_support_what_the_local_engines_run() -> None:
         # Never advertise a gate the engine that runs the device cannot simulate.
         assert set(ours) <= engine_ops, device.name
         assert {"h", "cnot", "rx"} <= set(ours)
-    assert "program_set" not in " ".join(DEVICES["SV1"].supported_action_names)
+    for name in ("SV1", "DM1"):
+        assert "braket.ir.openqasm.program_set" in DEVICES[name].supported_action_names
     dm1_pragmas = DEVICES["DM1"].capabilities["action"]["braket.ir.openqasm.program"]
     assert "braket_noise_depolarizing" in dm1_pragmas["supportedPragmas"]
     sv1_pragmas = DEVICES["SV1"].capabilities["action"]["braket.ir.openqasm.program"]
