@@ -342,23 +342,28 @@ class WaitersMixin(SessionCore):
         async def floor(task: QuantumTask) -> float | None:
             return await self.device_poll_interval(task.device_arn)
 
-        async with contextlib.AsyncExitStack() as stack:
-            wake = await self._event_wake(stack, quantum_task_arn, TERMINAL_TASK_STATUSES)
-            task = await _poll_until(
-                lambda: ops.get_quantum_task(quantum_task_arn),
-                lambda t: t.status,
-                TERMINAL_TASK_STATUSES,
-                arn=quantum_task_arn,
-                policy=poll or (DEFAULT_TASK_POLL if wake is None else EVENTS_SAFETY_POLL),
-                timeout=timeout,
-                sleep=sleep or self.sleep,
-                clock=clock or self.clock,
-                floor=floor,
-                wake=wake,
-            )
-        if task.status != QuantumTaskStatus.COMPLETED:
-            raise _failure(task)
-        return task
+        with self.telemetry.span(
+            "braket_async.wait_for_quantum_task", {"braket_async.arn": quantum_task_arn}
+        ) as span:
+            async with contextlib.AsyncExitStack() as stack:
+                wake = await self._event_wake(stack, quantum_task_arn, TERMINAL_TASK_STATUSES)
+                task = await _poll_until(
+                    lambda: ops.get_quantum_task(quantum_task_arn),
+                    lambda t: t.status,
+                    TERMINAL_TASK_STATUSES,
+                    arn=quantum_task_arn,
+                    policy=poll or (DEFAULT_TASK_POLL if wake is None else EVENTS_SAFETY_POLL),
+                    timeout=timeout,
+                    sleep=sleep or self.sleep,
+                    clock=clock or self.clock,
+                    floor=floor,
+                    wake=wake,
+                )
+            span.set_attribute("braket_async.status", str(task.status))
+            span.set_attribute("braket_async.events", wake is not None)
+            if task.status != QuantumTaskStatus.COMPLETED:
+                raise _failure(task)
+            return task
 
     # ---------------------------------------------------------------- jobs
     async def wait_for_job(
@@ -377,22 +382,27 @@ class WaitersMixin(SessionCore):
         :meth:`wait_for_quantum_task`'s, and events are used like there.
         """
         ops = cast(_Operations, self)
-        async with contextlib.AsyncExitStack() as stack:
-            wake = await self._event_wake(stack, job_arn, TERMINAL_JOB_STATUSES)
-            job = await _poll_until(
-                lambda: ops.get_job(job_arn),
-                lambda j: j.status,
-                TERMINAL_JOB_STATUSES,
-                arn=job_arn,
-                policy=poll or (DEFAULT_JOB_POLL if wake is None else EVENTS_SAFETY_POLL),
-                timeout=timeout,
-                sleep=sleep or self.sleep,
-                clock=clock or self.clock,
-                wake=wake,
-            )
-        if job.status != JobStatus.COMPLETED:
-            raise _failure(job)
-        return job
+        with self.telemetry.span(
+            "braket_async.wait_for_job", {"braket_async.arn": job_arn}
+        ) as span:
+            async with contextlib.AsyncExitStack() as stack:
+                wake = await self._event_wake(stack, job_arn, TERMINAL_JOB_STATUSES)
+                job = await _poll_until(
+                    lambda: ops.get_job(job_arn),
+                    lambda j: j.status,
+                    TERMINAL_JOB_STATUSES,
+                    arn=job_arn,
+                    policy=poll or (DEFAULT_JOB_POLL if wake is None else EVENTS_SAFETY_POLL),
+                    timeout=timeout,
+                    sleep=sleep or self.sleep,
+                    clock=clock or self.clock,
+                    wake=wake,
+                )
+            span.set_attribute("braket_async.status", str(job.status))
+            span.set_attribute("braket_async.events", wake is not None)
+            if job.status != JobStatus.COMPLETED:
+                raise _failure(job)
+            return job
 
     async def follow_job(
         self,

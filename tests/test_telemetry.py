@@ -261,3 +261,27 @@ async def test_a_failed_call_is_logged_at_debug_with_stable_fields(
     assert record.__dict__["operation"] == "GetDevice"
     assert record.__dict__["error_code"] == "ResourceNotFoundException"
     assert record.__dict__["request_id"] == "req-9"
+
+
+async def test_a_waiter_is_one_span_over_its_polls(
+    traced: BraketSession, signals: Signals, local_braket: LocalBraket
+) -> None:
+    arn = await traced.create_quantum_task(
+        device_arn=SV1,
+        action="OPENQASM 3; qubit[1] q; bit[1] c; h q[0]; c = measure q;",
+        shots=10,
+        output_s3_bucket=local_braket.default_bucket,
+        output_s3_key_prefix="telemetry",
+    )
+    await traced.wait_for_quantum_task(arn, timeout=60)
+
+    (waiter,) = signals.finished("braket_async.wait_for_quantum_task")
+    polls = signals.finished("Braket.GetQuantumTask")
+    assert dict(waiter.attributes or {}) == {
+        "braket_async.arn": arn,
+        "braket_async.status": "COMPLETED",
+        "braket_async.events": False,
+    }
+    assert polls and all(
+        p.parent is not None and p.parent.span_id == waiter.context.span_id for p in polls
+    )
