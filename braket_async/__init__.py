@@ -74,7 +74,7 @@ from .models.results import GateModelResult
 from .polling import PollPolicy, RetryBudget
 from .programs import OpenQASMProgram, gate_model_parameters
 from .ratelimit import Adaptive, Rate, RateLimiter, RateLimits
-from .tracking import SweepPolicy, TaskTracker, TrackerStats
+from .tracking import SweepPolicy, TaskTracker, TrackerOptions, TrackerStats
 from .waiters import BraketWaiter, JobEventGap
 
 __version__ = "0.1.0"
@@ -141,6 +141,7 @@ __all__ = [
     "TaskRequest",
     "TaskTracker",
     "ThrottlingException",
+    "TrackerOptions",
     "TrackerStats",
     "ValidationException",
     "WaiterTimeout",

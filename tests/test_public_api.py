@@ -70,6 +70,7 @@ EXPECTED = {
     "TaskRequest",
     "TaskTracker",
     "ThrottlingException",
+    "TrackerOptions",
     "TrackerStats",
     "ValidationException",
     "WaiterTimeout",

@@ -1,5 +1,6 @@
 """Braket state-change events (EventBridge), and the feeds that deliver them."""
 
+from ._memory import InMemoryEventFeed
 from ._types import (
     BraketEvent,
     EventCallback,
@@ -13,6 +14,7 @@ __all__ = [
     "BraketEvent",
     "EventCallback",
     "EventFeed",
+    "InMemoryEventFeed",
     "JobStateChange",
     "TaskStateChange",
     "Unsubscribe",

@@ -195,7 +195,7 @@ async def feed(
     arns = []
     for duration in durations:
         arn = fake.create(duration)
-        tracker.add(arn, device_arn=SV1)
+        tracker.add(arn, device_arn=SV1, just_created=True)
         arns.append(arn)
         await fake.sleep(1.0 / rate)
     tracker.seal()
@@ -246,9 +246,10 @@ async def test_details_cost_one_get_per_task_seen_by_a_sweep() -> None:
     tasks = await tracker.wait_all()
     assert [t.quantum_task_arn for t in tasks] == arns  # in the order added
     assert all(isinstance(t, QuantumTask) for t in tasks)
-    assert (
-        tracker.stats.detail_calls == 300 - sum(1 for _ in ()) or tracker.stats.detail_calls <= 300
-    )
+    # Every task was seen finished by a search (no get returned a full task already), so
+    # each one costs exactly one detail call.
+    assert tracker.stats.get_calls == 0
+    assert tracker.stats.detail_calls == 300
     assert fake.calls["GetQuantumTask"] == tracker.stats.get_calls + tracker.stats.detail_calls
     # Asking again costs nothing more.
     before = fake.calls["GetQuantumTask"]
@@ -271,7 +272,7 @@ async def test_failed_and_cancelled_tasks_are_handed_out_with_their_status() -> 
     assert tasks[gone].status == QuantumTaskStatus.CANCELLED
 
 
-async def test_resume_learns_unknown_tasks_by_arn_ten_per_call() -> None:
+async def test_resume_locates_unknown_tasks_with_one_probe_and_one_search() -> None:
     fake = FakeBraket()
     old = [fake.create(1e6, at=-3600.0) for _ in range(95)]  # created an hour ago, still running
     done = [fake.create(1.0, at=-3600.0) for _ in range(5)]
@@ -284,9 +285,29 @@ async def test_resume_learns_unknown_tasks_by_arn_ten_per_call() -> None:
                 break
     assert sorted(finished) == sorted(done)
     assert fake.calls["GetQuantumTask"] == 0
-    assert tracker.stats.arn_sweeps == 10  # 100 unknown tasks, 10 ARNs per search
+    # 10 ARNs tell when the tasks were created; one page from then on holds all 100.
+    assert tracker.stats.arn_sweeps == 1 and tracker.stats.locate_sweeps == 1
+    assert fake.calls["SearchQuantumTasks"] == 2
+    assert tracker.last_status(old[0]) == QuantumTaskStatus.QUEUED  # located: status known
     assert tracker.pending == frozenset(old)
     assert tracker._runner is None  # leaving the block stopped the scheduler
+
+
+async def test_locating_in_a_crowded_window_falls_back_to_arns_ten_per_call() -> None:
+    fake = FakeBraket()
+    fake.now = 7200.0
+    wanted = [fake.create(1.0, at=0.0) for _ in range(40)]  # two hours ago
+    for i in range(1000):  # other tasks created since crowd the window
+        fake.create(1.0, at=60.0 + i)
+    tracker = TaskTracker(fake)
+    for arn in wanted:
+        tracker.add(arn)
+    done = await tracker.wait_all(details=False)
+    assert sorted(t.quantum_task_arn for t in done) == sorted(wanted)
+    # Probe (1) + at most 40/20 pages of the window, then the other 30 by ARN (3).
+    assert tracker.stats.locate_sweeps == 1
+    assert fake.calls["SearchQuantumTasks"] <= 1 + 2 + 3
+    assert fake.calls["GetQuantumTask"] == 0
 
 
 async def test_a_wrong_creation_estimate_is_corrected_by_verification() -> None:
@@ -296,9 +317,9 @@ async def test_a_wrong_creation_estimate_is_corrected_by_verification() -> None:
     others = [fake.create(10_000.0) for _ in range(30)]
     policy = SweepPolicy(verify_after=60.0)
     tracker = TaskTracker(fake, sweep=policy)
-    tracker.add(early)
+    tracker.add(early, just_created=True)  # wrongly: it was created before
     for arn in others:
-        tracker.add(arn)
+        tracker.add(arn, just_created=True)
     async with tracker:
         first = await anext(aiter(tracker.as_completed(details=False)))
     assert first.quantum_task_arn == early
@@ -604,7 +625,9 @@ async def test_local_failed_tasks_and_resume(quota_local: LocalBraket) -> None:
     assert {by_arn[a].status for a in good} == {QuantumTaskStatus.COMPLETED}
     assert {by_arn[a].status for a in bad} == {QuantumTaskStatus.FAILED}
     assert all(by_arn[a].failure_reason for a in bad)
-    assert tracker.stats.arn_sweeps >= 2
+    # Located together: 10 ARNs, then one search from their creation on finds the rest.
+    assert tracker.stats.arn_sweeps == 1 and tracker.stats.locate_sweeps == 1
+    assert tracker.stats.get_calls == 0
 
 
 async def test_poll_policy_is_used_per_task(quota_local: LocalBraket) -> None:
