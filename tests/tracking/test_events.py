@@ -16,7 +16,9 @@ from braket_async.tracking import EventStatusSource, TaskTracker
 from ._fake import SV1, FakeBraket
 
 
-def event(fake: FakeBraket, arn: str, status: str, *, event_id: str | None = None) -> TaskStateChange:
+def event(
+    fake: FakeBraket, arn: str, status: str, *, event_id: str | None = None
+) -> TaskStateChange:
     task = fake.tasks[arn]
     terminal = status in ("COMPLETED", "FAILED", "CANCELLED")
     return TaskStateChange(
