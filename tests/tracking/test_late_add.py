@@ -61,8 +61,11 @@ async def create_many(
 
 
 async def until_completed(local: LocalBraket, count: int) -> None:
-    while local.ledger.snapshot()["tasks_completed"] < count:
+    for _ in range(1200):  # the service has no completion hook: look every 50 ms, up to 60 s
+        if local.ledger.snapshot()["tasks_completed"] >= count:
+            return
         await asyncio.sleep(0.05)
+    raise AssertionError(f"fewer than {count} tasks completed within 60 s")
 
 
 def status_calls(local: LocalBraket) -> int:
