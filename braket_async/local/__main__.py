@@ -147,6 +147,12 @@ def build_parser(prog: str = "python -m braket_async.local") -> argparse.Argumen
     )
     s.add_argument("--no-quotas", action="store_true", help="disable every quota")
     s.add_argument("--workers", type=int, default=None, help="simulator worker processes")
+    s.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="complete tasks at once with all-zero results of the right shape, unsimulated "
+        "(SyntheticExecutor: for load runs where results do not matter)",
+    )
     s.add_argument("--default-bucket", default=DEFAULT_BUCKET)
     f = s.add_argument_group("fault injection (every operation unless --fault says otherwise)")
     f.add_argument(
@@ -197,6 +203,7 @@ async def serve(
     workers: int | None = None,
     default_bucket: str = DEFAULT_BUCKET,
     faults: FaultConfig | None = None,
+    synthetic: bool = False,
     stop: asyncio.Event | None = None,
     out: TextIO | None = None,
     **local_kwargs: Any,
@@ -207,7 +214,8 @@ async def serve(
     options (``latency``, ``fault_internal_error``, ``fault_throttle``, ``fault_drop``,
     ``fault``, ``fault_seed``: see :func:`fault_config`) are accepted as keywords; ``faults``
     gives a whole :class:`FaultConfig` instead (not both). Other keyword arguments go to
-    :class:`LocalBraket` (e.g. ``job_runner_factory``).
+    :class:`LocalBraket` (e.g. ``job_runner_factory``). ``synthetic`` runs tasks on
+    :class:`~._synthetic.SyntheticExecutor` (all-zero results, nothing simulated).
     """
     options = {k: local_kwargs.pop(k) for k in _FAULT_OPTIONS if k in local_kwargs}
     from_options = fault_config(**options)
@@ -224,6 +232,10 @@ async def serve(
         except (NotImplementedError, RuntimeError, ValueError):
             pass  # not the main thread, or not supported on this platform
     quotas = Quotas.off() if no_quotas else Quotas.aws_defaults(scale=quota_scale)
+    if synthetic:
+        from ._synthetic import SyntheticExecutor
+
+        local_kwargs.setdefault("executor", SyntheticExecutor())
     try:
         async with LocalBraket(
             host=host,
