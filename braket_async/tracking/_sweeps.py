@@ -37,6 +37,7 @@ import heapq
 import itertools
 import math
 import re
+from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
@@ -65,6 +66,13 @@ _TASKS_PER_LOCATE_PAGE = 20
 TASK_ARN = re.compile(r"^arn:aws[a-z-]*:braket:[a-z0-9-]*:\d*:quantum-task/[A-Za-z0-9_.:/-]+$")
 #: The longest the scheduler naps without looking at newly added tasks.
 _MAX_NAP = 1.0
+#: Seconds over which the rate of tasks coming due is averaged.
+_RATE_WINDOW = 10.0
+#: Recent creation-estimate errors kept, needed before windows are trimmed, and the margin
+#: left beyond the smallest of them (seconds).
+_GAP_SAMPLES = 256
+_MIN_GAP_SAMPLES = 20
+_GAP_MARGIN = 1.0
 
 
 class StatusSession(Protocol):
@@ -143,8 +151,16 @@ class SweepStatusSource:
         self._oldest: list[tuple[float, int, TaskEntry]] = []  # created_lo
         self._newest: list[tuple[float, int, TaskEntry]] = []  # -created_hi
         self._unlocated: dict[str, TaskEntry] = {}
+        # How far inside its estimated creation bounds each recent finished task was
+        # created: once known, a window sweep trims the slack it does not need.
+        self._gaps: deque[tuple[float, float]] = deque(maxlen=_GAP_SAMPLES)
         self._window_at = -math.inf  # when the last window sweep refreshed every anchored task
         self._window_pages = 1  # pages the last window sweep took
+        # Anchored tasks coming due per second (exponentially decayed count): what per-task
+        # gets would cost, weighed against a window sweep's pages.
+        self._due_rate = 0.0
+        self._rate_at = clock()
+        self._last_tick = -math.inf
         self._search_ready_at = -math.inf
         self._active_ready_at = -math.inf  # the next window sweep without status filter
 
@@ -206,7 +222,15 @@ class SweepStatusSource:
         hi = -self._top(self._newest, "created_hi", -1.0)
         if math.isinf(lo) or math.isinf(hi):
             return None
-        return lo, hi
+        if len(self._gaps) >= _MIN_GAP_SAMPLES:
+            # Estimated bounds (just_created) are wider than the client/server clock skew
+            # turned out to be: trim what no recent task needed, less a margin.
+            oldest, newest = self._oldest[0][2], self._newest[0][2]
+            if oldest.created_hi > oldest.created_lo:
+                lo += max(0.0, min(g[0] for g in self._gaps) - _GAP_MARGIN)
+            if newest.created_hi > newest.created_lo:
+                hi -= max(0.0, min(g[1] for g in self._gaps) - _GAP_MARGIN)
+        return lo, max(lo, hi)
 
     def _anchored_count(self) -> int:
         return len(self._reg.pending) - len(self._unlocated)
@@ -232,6 +256,7 @@ class SweepStatusSource:
         anchored_due: list[TaskEntry] = []
         by_get: list[TaskEntry] = []
         popped: set[int] = set()
+        fresh = 0  # tasks that came due since the last round (not deferred ones again)
         while self._due and self._due[0][0] <= now:
             at, _, entry = heapq.heappop(self._due)
             if not self._live(entry) or entry.next_due != at or id(entry) in popped:
@@ -247,8 +272,11 @@ class SweepStatusSource:
                     anchored_due.append(entry)
                 else:
                     self._push(entry)
+                fresh += 1
             else:
+                fresh += at > self._last_tick
                 anchored_due.append(entry)
+        self._count_due(fresh, now)
         by_arn: list[TaskEntry] = []
         if self._top(self._verify, "verify_due", 1.0) <= now:
             # Verify every task due within a quarter period along with the due ones, so
@@ -283,11 +311,17 @@ class SweepStatusSource:
         if not (anchored_due or by_arn or by_get):
             await self._nap(now)
             return
+        # Gets for what is due now, or for what comes due while one sweep is paced.
+        gets_per_sweep = max(
+            float(len(anchored_due)),
+            self._due_rate
+            * max(self.sweep.min_interval, self._window_pages * self._search_interval),
+        )
         use_window = (
             sweeping
             and bool(anchored_due)
             and self._anchored_count() > 1
-            and self._window_pages <= len(anchored_due)
+            and self._window_pages <= gets_per_sweep
         )
         if not use_window:
             by_get.extend(anchored_due)
@@ -302,6 +336,12 @@ class SweepStatusSource:
                         self._reschedule(entry, self._clock())
         if by_get:
             await self._get_many(by_get)
+
+    def _count_due(self, fresh: int, now: float) -> None:
+        elapsed = max(0.0, now - self._rate_at)
+        self._due_rate = self._due_rate * math.exp(-elapsed / _RATE_WINDOW) + fresh / _RATE_WINDOW
+        self._rate_at = now
+        self._last_tick = now
 
     async def _nap(self, now: float) -> None:
         """Sleep until something is due (at most _MAX_NAP, to see newly added tasks)."""
@@ -397,6 +437,9 @@ class SweepStatusSource:
             return False
         if summary.status in TERMINAL_TASK_STATUSES:
             self._unlocated.pop(entry.arn, None)
+            if entry.created_hi > entry.created_lo:  # an estimate: how good was it?
+                created = summary.created_at.timestamp()
+                self._gaps.append((created - entry.created_lo, entry.created_hi - created))
             return self._reg.complete(entry.arn, summary)
         if direct or not entry.anchored:
             self._observe(entry, summary.created_at, summary.device_arn, now)
