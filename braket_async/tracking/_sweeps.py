@@ -73,6 +73,8 @@ _RATE_WINDOW = 10.0
 _GAP_SAMPLES = 256
 _MIN_GAP_SAMPLES = 20
 _GAP_MARGIN = 1.0
+#: Stale heap tuples tolerated beyond twice the pending tasks before the heaps are rebuilt.
+_COMPACT_SLACK = 1024
 
 
 class StatusSession(Protocol):
@@ -236,8 +238,26 @@ class SweepStatusSource:
         return len(self._reg.pending) - len(self._unlocated)
 
     # ----------------------------------------------------------------- scheduler
+    def _compact(self) -> None:
+        """Drop stale tuples once the heaps hold more than twice the pending tasks: finished
+        tasks deep in a heap are released, at an amortized O(1) per task."""
+        limit = 2 * len(self._reg.pending) + _COMPACT_SLACK
+        heaps = (
+            (self._due, "next_due", 1.0),
+            (self._verify, "verify_due", 1.0),
+            (self._oldest, "created_lo", 1.0),
+            (self._newest, "created_hi", -1.0),
+        )
+        for heap, field, sign in heaps:
+            if len(heap) > limit:
+                heap[:] = [
+                    t for t in heap if self._live(t[2]) and sign * getattr(t[2], field) == t[0]
+                ]
+                heapq.heapify(heap)
+
     async def _tick(self) -> None:
         """One round: check whatever is due, the cheapest way, then return."""
+        self._compact()
         now = self._clock()
         sweeping = self.sweep.enabled
         search_wait = self._search_ready_at - now
