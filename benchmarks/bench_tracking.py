@@ -465,18 +465,35 @@ def run_row(peer: str, args: argparse.Namespace, extra: Sequence[str] = (), **se
 
 def main_orchestrate(args: argparse.Namespace) -> dict[str, Any]:
     rows: dict[str, Any] = {}
+    pacer: dict[str, Any] = {}
+    memory: dict[str, Any] = {}
+    report = build_report(args, rows, pacer, memory)
     for peer, name in PEER_NAMES.items():
         print(f"[{name}] {args.tasks} tasks ...", flush=True)
         rows[name] = run_row(peer, args)
         print(f"[{name}] {json.dumps(rows[name])}", flush=True)
-    pacer = {}
+        save(report)  # each part as it is measured: a long run keeps what it has
     for mode in ("standard", "adaptive"):
         print(f"[one pacer: {mode} retries] ...", flush=True)
         pacer[mode] = run_row("pacer", args, ["--retry-mode", mode], run_delay=0.0)
         print(f"[one pacer: {mode}] {json.dumps(pacer[mode])}", flush=True)
-    print(f"[memory] {args.memory_tasks} tasks ...", flush=True)
-    memory = run_row("memory", args, no_quotas=True, run_delay=0.0)
-    print(f"[memory] {json.dumps(memory)}", flush=True)
+    save(report)
+    if args.memory_tasks:
+        print(f"[memory] {args.memory_tasks} tasks ...", flush=True)
+        memory.update(run_row("memory", args, no_quotas=True, run_delay=0.0))
+        print(f"[memory] {json.dumps(memory)}", flush=True)
+    save(report)
+    return report
+
+
+def save(report: dict[str, Any]) -> None:
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def build_report(
+    args: argparse.Namespace, rows: dict[str, Any], pacer: dict[str, Any], memory: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "benchmark": "bench_tracking",
         "settings": {
@@ -538,6 +555,8 @@ def print_table(report: dict[str, Any]) -> None:
             f"{p['storm']['searches_per_s']:.2f}/s ({p['searches_pace_kept']:.2f}x)"
         )
     m = report["memory"]
+    if not m:
+        return
     print(
         f"memory: {m['tasks']} tasks, RSS {m['rss_bytes_per_task_peak_while_following']:.0f} "
         f"B/task at peak, {m['rss_bytes_per_task_all_finished']:.0f} B/task all finished "
@@ -573,8 +592,6 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
     report = main_orchestrate(args)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(report, indent=2) + "\n")
     print_table(report)
     print(f"wrote {OUT}")
     return 0
