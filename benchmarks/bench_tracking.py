@@ -1,30 +1,46 @@
-"""Status calls to follow N tasks to a terminal state: TaskTracker vs per-task 1 s polling.
+"""Following N tasks to a terminal state: the tracker's status sources vs naive 1 Hz pollers.
 
-Each strategy gets a fresh local Braket service in a child process (``python -m
-braket_async.local serve``, started by ``_harness.local_service``) with the same settings:
-AWS default quotas times ``--quota-scale`` (the client's rate limits use the same scale),
-tasks RUNNING at least ``--run-delay`` seconds, at most 100 running at once (the SV1
-concurrency quota), the rest QUEUED. N Bell-circuit tasks are created through a
-``BraketSession`` as fast as the CreateQuantumTask quota allows, and followed as they are
-created by:
+Every row runs in its own client process (``--peer ROW``: its CPU and memory are its own)
+against a fresh local Braket service in another process (``python -m braket_async.local
+serve --synthetic``: tasks complete with all-zero results, unsimulated, so the simulator
+does not compete for the CPU; AWS default quotas x ``--quota-scale``, the client's rate
+limits use the same scale; tasks RUNNING at least ``--run-delay`` s, at most 100 at once,
+the rest QUEUED). N Bell tasks are created as fast as the CreateQuantumTask quota allows by
+a creator thread with its own event loop and session; the row's code follows them on the
+main thread:
 
-* ``naive`` -- what the official SDK does: one poller per task calling GetQuantumTask once a
-  second until the task is terminal, on an aiobotocore client with boto3's default retry
-  mode (legacy, 5 attempts, throttles retried inside botocore);
-* ``tracker`` -- one :class:`~braket_async.tracking.TaskTracker` for all tasks
-  (``as_completed(details=False)``: the search summaries, no per-task detail call);
-* ``tracker+details`` (``--details``) -- the same, yielding full ``QuantumTask`` models
-  (one more GetQuantumTask per task seen finished by a sweep).
+* ``sweeps, created_at known`` -- one :class:`~braket_async.tracking.TaskTracker`, each task
+  added as it is created (``just_created=True``: its creation time is known to within
+  seconds);
+* ``sweeps, added late`` -- all N created first; ``--late-after`` s later every ARN is handed
+  to a fresh tracker with no creation time (located in the first sweep);
+* ``events`` -- the tracker on an :class:`~braket_async.events.EventFeed`. **Runs only when
+  an event-feed factory is plugged in** (:data:`EVENT_FEED_FACTORY`; the SQS feed is wired
+  here once it exists); otherwise the row says it was skipped;
+* ``naive 1 Hz pollers`` -- what the official SDK does: one poller per task calling
+  GetQuantumTask once a second (aiobotocore, boto3's default legacy retries).
 
-Status calls are counted by the server (its ledger: GetQuantumTask + SearchQuantumTasks
-requests received, throttled ones included). "Throttles to caller" counts
-ThrottlingExceptions that reached the code following the tasks (after the client's retries).
+Each row: status calls per task (GetQuantumTask + SearchQuantumTasks received by the service,
+from its ledger); latency from the status change on the service (the task's ``endedAt``;
+for tasks added late, the later of ``endedAt`` and the moment they were handed over) to the
+row's code having the task (p50, p99); CPU seconds of the main thread (the tracker or the
+pollers, not the creator thread); RSS growth per task of the client process.
+
+Two more parts:
+
+* ``one pacer`` -- a session's gets and searches while its CreateQuantumTask calls are all
+  throttled (fault injection on that operation only): with botocore's ``standard`` retries
+  (the default now) they keep their pace; with ``adaptive`` (the old default) the client's
+  single rate bucket slows them too.
+* ``memory`` -- one tracker following ``--memory-tasks`` (default 100,000) tasks on a
+  synthetic service with quotas off: RSS per task with every task pending and with every
+  task finished (target <= 2 KB).
 
     python benchmarks/bench_tracking.py [--tasks N] [--quota-scale S] [--run-delay D]
-                                        [--details]
+                                        [--late-after L] [--memory-tasks M]
 
-Writes ``benchmarks/out/bench_tracking.json``. Target: tracker status calls per task at most
-0.1x the naive poller's, and no ThrottlingException reaching the caller.
+Writes ``benchmarks/results/bench_tracking.json``. Targets: sweeps <= 0.1 status calls per
+task in both add patterns; events <= 0.02 with p99 <= 1 s; RSS <= 2 KB per task at 100k.
 """
 
 from __future__ import annotations
@@ -35,218 +51,458 @@ import contextlib
 import json
 import os
 import platform
+import statistics
 import sys
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-from _harness import ServiceProcess, local_service
+from _harness import ServiceProcess, local_service, run_peer
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from braket_async import BraketSession, RateLimits, ThrottlingException
+from braket_async import BraketSession, RateLimits
+from braket_async.events import EventFeed
 from braket_async.tracking import TaskTracker
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 BELL = "OPENQASM 3; qubit[2] q; bit[2] c; h q[0]; cnot q[0], q[1]; c = measure q;"
-# the local service verifies SigV4 with its credentials (serve's default: testing/testing)
-CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-OUT = Path(__file__).parent / "out" / "bench_tracking.json"
+OUT = Path(__file__).resolve().parent / "results" / "bench_tracking.json"
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
 STATUS_OPS = ("GetQuantumTask", "SearchQuantumTasks")
+ROWS = ("sweeps, created_at known", "sweeps, added late", "events", "naive 1 Hz pollers")
+PEER_NAMES = {"known": ROWS[0], "late": ROWS[1], "events": ROWS[2], "naive": ROWS[3]}
+
+#: The events row's feed: ``factory(session) -> async context manager yielding an EventFeed``
+#: on the service the session points at. None: the events row is skipped. (Plug the SQS
+#: feed in here: e.g. ``lambda braket: SqsEventSource(braket, queue_url=...)``.)
+EVENT_FEED_FACTORY: Callable[[BraketSession], contextlib.AbstractAsyncContextManager[EventFeed]] | None = None  # noqa: E501
 
 
-async def ledger(service: ServiceProcess) -> dict[str, Any]:
-    async with (
-        aiohttp.ClientSession(headers=service.control_headers()) as http,
-        http.get(f"{service.endpoint_url}/_local/ledger") as r,
-    ):
-        data: dict[str, Any] = await r.json()
-        return data
+# ------------------------------------------------------------------------- shared helpers
 
 
-@contextlib.asynccontextmanager
-async def session_on(service: ServiceProcess, scale: float) -> AsyncIterator[BraketSession]:
-    async with BraketSession(
-        endpoint_url=service.endpoint_url,
-        s3_endpoint_url=service.s3_endpoint_url,
-        region_name="us-east-1",
-        rate_limits=RateLimits.aws_defaults(scale=scale),
-        aws_access_key_id=CREDENTIALS["aws_access_key_id"],
-        aws_secret_access_key=CREDENTIALS["aws_secret_access_key"],
-    ) as braket:
-        yield braket
+def rss_bytes() -> int:
+    """Current resident set size of this process (Linux /proc)."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-async def create_all(braket: BraketSession, bucket: str, n: int, on_created: Any) -> None:
-    """Create ``n`` tasks, at most 64 requests in flight (the rate limiter paces them)."""
-    gate = asyncio.Semaphore(64)
-
-    async def one() -> None:
-        async with gate:
-            arn = await braket.create_quantum_task(
-                device_arn=SV1,
-                action=BELL,
-                shots=10,
-                output_s3_bucket=bucket,
-                output_s3_key_prefix="bench-tracking",
-            )
-        on_created(arn)
-
-    await asyncio.gather(*(one() for _ in range(n)))
+def percentile(values: Sequence[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-async def run_naive(service: ServiceProcess, args: argparse.Namespace) -> dict[str, Any]:
-    throttled_to_caller = 0
+def session(scale: float | None) -> BraketSession:
+    """A session on the service named by the environment (``service.env()``)."""
+    limits = RateLimits.off() if scale is None else RateLimits.aws_defaults(scale=scale)
+    return BraketSession(rate_limits=limits)
+
+
+class Creator:
+    """Creates tasks on its own thread and event loop; hands each ARN to ``on_created`` on
+    the caller's loop."""
+
+    def __init__(
+        self, n: int, scale: float | None, bucket: str, on_created: Callable[[str], None]
+    ) -> None:
+        self.n = n
+        self.scale = scale
+        self.bucket = bucket
+        self.on_created = on_created
+        self.loop = asyncio.get_running_loop()
+        self.done = asyncio.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._main, name="creator", daemon=True)
+
+    def start(self) -> Creator:
+        self.thread.start()
+        return self
+
+    async def wait(self) -> None:
+        await self.done.wait()
+        await asyncio.to_thread(self.thread.join)
+        if self.error is not None:
+            raise self.error
+
+    def _main(self) -> None:
+        try:
+            asyncio.run(self._create_all())
+        except BaseException as exc:  # reported to the caller by wait()
+            self.error = exc
+        finally:
+            self.loop.call_soon_threadsafe(self.done.set)
+
+    async def _create_all(self) -> None:
+        gate = asyncio.Semaphore(64)
+        async with session(self.scale) as braket:
+
+            async def one() -> None:
+                async with gate:
+                    arn = await braket.create_quantum_task(
+                        device_arn=SV1,
+                        action=BELL,
+                        shots=10,
+                        output_s3_bucket=self.bucket,
+                        output_s3_key_prefix="bench-tracking",
+                    )
+                self.loop.call_soon_threadsafe(self.on_created, arn)
+
+            await asyncio.gather(*(one() for _ in range(self.n)))
+
+
+def wall() -> datetime:
+    return datetime.now(UTC)
+
+
+# ------------------------------------------------------------------------- peers (rows)
+
+
+async def follow(
+    tracker: TaskTracker, latencies: list[float], since: dict[str, datetime] | None = None
+) -> int:
+    """Consume the tracker's open-ended stream; latency from endedAt (or the hand-over)."""
+    seen = 0
+    async for summary in tracker.as_completed(details=False, until_sealed=True):
+        now = wall()
+        start = summary.ended_at or now
+        if since is not None:
+            start = max(start, since[summary.quantum_task_arn])
+        latencies.append((now - start).total_seconds())
+        seen += 1
+    return seen
+
+
+async def peer_known(args: argparse.Namespace, feed: EventFeed | None = None) -> dict[str, Any]:
+    latencies: list[float] = []
+    async with session(args.quota_scale) as braket:
+        tracker = TaskTracker(braket, events=feed)
+        rss0, cpu0 = rss_bytes(), time.thread_time()
+        async with tracker:
+            creator = Creator(
+                args.tasks,
+                args.quota_scale,
+                args.bucket,
+                lambda arn: tracker.add(arn, device_arn=SV1, just_created=True),
+            ).start()
+
+            async def seal_when_created() -> None:
+                await creator.wait()
+                tracker.seal()
+
+            sealer = asyncio.create_task(seal_when_created())
+            seen = await follow(tracker, latencies)
+            await sealer
+        cpu, rss = time.thread_time() - cpu0, rss_bytes() - rss0
+    return row(args, seen, latencies, cpu, rss, tracker)
+
+
+async def peer_events(args: argparse.Namespace) -> dict[str, Any]:
+    if EVENT_FEED_FACTORY is None:
+        return {"skipped": "no EventFeed factory plugged in (EVENT_FEED_FACTORY)"}
+    async with session(args.quota_scale) as braket, EVENT_FEED_FACTORY(braket) as feed:
+        return await peer_known(args, feed)
+
+
+async def peer_late(args: argparse.Namespace) -> dict[str, Any]:
+    arns: list[str] = []
+    latencies: list[float] = []
+    creator = Creator(args.tasks, args.quota_scale, args.bucket, arns.append).start()
+    await creator.wait()
+    await asyncio.sleep(args.late_after)
+    async with session(args.quota_scale) as braket:
+        rss0, cpu0 = rss_bytes(), time.thread_time()
+        tracker = TaskTracker(braket)
+        handed: dict[str, datetime] = {}
+        async with tracker:
+            for arn in arns:
+                handed[arn] = wall()
+                tracker.add(arn)  # no creation time: located in the first sweep
+            tracker.seal()
+            seen = await follow(tracker, latencies, handed)
+        cpu, rss = time.thread_time() - cpu0, rss_bytes() - rss0
+    return row(args, seen, latencies, cpu, rss, tracker)
+
+
+async def peer_naive(args: argparse.Namespace) -> dict[str, Any]:
+    latencies: list[float] = []
     pollers: list[asyncio.Task[None]] = []
-    # boto3's defaults: legacy retries (5 attempts, 429 retried), 10 connections per client;
-    # the pool is raised to 100 so the client's pool is not what limits the poller.
+    throttled = 0
+    # boto3's defaults: legacy retries (5 attempts, 429 retried); the pool is raised to 100 so
+    # the client's pool is not what limits the pollers.
     config = AioConfig(retries={"mode": "legacy"}, max_pool_connections=100)
-    async with (
-        session_on(service, args.quota_scale) as braket,
-        AioSession().create_client(
-            "braket",
-            region_name="us-east-1",
-            endpoint_url=service.endpoint_url,
-            config=config,
-            **CREDENTIALS,
-        ) as raw,
-    ):
+    async with AioSession().create_client(
+        "braket", region_name=os.environ["AWS_REGION"], config=config
+    ) as raw:
 
         async def poll(arn: str) -> None:
-            nonlocal throttled_to_caller
+            nonlocal throttled
             while True:
                 try:
                     response = await raw.get_quantum_task(quantumTaskArn=arn)
                 except ClientError as exc:
                     if exc.response.get("Error", {}).get("Code") != "ThrottlingException":
                         raise
-                    throttled_to_caller += 1
+                    throttled += 1
                 else:
                     if response["status"] in TERMINAL:
+                        now = wall()
+                        ended = response.get("endedAt") or now
+                        latencies.append((now - ended).total_seconds())
                         return
                 await asyncio.sleep(1.0)
 
-        start = time.perf_counter()
-        await create_all(
-            braket,
-            service.default_bucket,
+        rss0, cpu0 = rss_bytes(), time.thread_time()
+        creator = Creator(
             args.tasks,
+            args.quota_scale,
+            args.bucket,
             lambda arn: pollers.append(asyncio.create_task(poll(arn))),
-        )
+        ).start()
+        await creator.wait()
         await asyncio.gather(*pollers)
-        wall = time.perf_counter() - start
-    return {"wall_seconds": wall, "throttles_to_caller": throttled_to_caller}
-
-
-async def run_tracker(
-    service: ServiceProcess, args: argparse.Namespace, *, details: bool
-) -> dict[str, Any]:
-    throttled_to_caller = 0
-    async with session_on(service, args.quota_scale) as braket:
-        tracker = TaskTracker(braket)
-        start = time.perf_counter()
-        seen = 0
-        async with tracker:
-
-            def added(arn: str) -> None:
-                tracker.add(arn, device_arn=SV1)
-
-            async def produce() -> None:
-                await create_all(braket, service.default_bucket, args.tasks, added)
-                tracker.seal()
-
-            producer = asyncio.create_task(produce())
-            try:
-                async for _ in tracker.as_completed(details=details, until_sealed=True):
-                    seen += 1
-            except ThrottlingException:
-                throttled_to_caller += 1
-                raise
-            await producer
-        wall = time.perf_counter() - start
-    if seen != args.tasks:
-        raise RuntimeError(f"tracker handed out {seen} tasks, expected {args.tasks}")
-    stats = tracker.stats
-    return {
-        "wall_seconds": wall,
-        "throttles_to_caller": throttled_to_caller,
-        "tracker_stats": {
-            "get_calls": stats.get_calls,
-            "search_calls": stats.search_calls,
-            "window_sweeps": stats.window_sweeps,
-            "arn_sweeps": stats.arn_sweeps,
-            "detail_calls": stats.detail_calls,
-            "transient_errors": stats.transient_errors,
-        },
-    }
-
-
-async def run_phase(name: str, args: argparse.Namespace) -> dict[str, Any]:
-    with contextlib.ExitStack() as stack:
-        # Starting and stopping the service process block (readline, wait): off the loop.
-        service = await asyncio.to_thread(
-            stack.enter_context,
-            local_service(quota_scale=args.quota_scale, run_delay=args.run_delay, workers=1),
-        )
-        try:
-            before = await ledger(service)
-            if name == "naive":
-                result = await run_naive(service, args)
-            else:
-                result = await run_tracker(service, args, details=name == "tracker+details")
-            after = await ledger(service)
-        finally:
-            await asyncio.to_thread(stack.close)
-    calls = {op: after["calls"].get(op, 0) - before["calls"].get(op, 0) for op in STATUS_OPS}
-    throttled = {
-        op: after["throttled"].get(op, 0) - before["throttled"].get(op, 0) for op in STATUS_OPS
-    }
-    status_calls = sum(calls.values())
-    result.update(
-        {
-            "status_calls": status_calls,
-            "status_calls_per_task": status_calls / args.tasks,
-            "calls_by_operation": calls,
-            "throttled_by_server": throttled,
-            "tasks_completed": after["tasks_completed"] - before["tasks_completed"],
-        }
-    )
+        cpu, rss = time.thread_time() - cpu0, rss_bytes() - rss0
+    result = row(args, len(latencies), latencies, cpu, rss, None)
+    result["throttles_to_caller"] = throttled
     return result
 
 
-async def main_async(args: argparse.Namespace) -> dict[str, Any]:
-    phases = ["naive", "tracker"] + (["tracker+details"] if args.details else [])
-    results: dict[str, Any] = {}
-    for name in phases:
-        print(f"[{name}] {args.tasks} tasks ...", flush=True)
-        results[name] = await run_phase(name, args)
-        r = results[name]
-        print(
-            f"[{name}] status calls/task {r['status_calls_per_task']:.3f}  "
-            f"wall {r['wall_seconds']:.1f}s  throttled by server {r['throttled_by_server']}  "
-            f"throttles to caller {r['throttles_to_caller']}",
-            flush=True,
-        )
-    naive = results["naive"]["status_calls_per_task"]
-    summary = {
-        name: {
-            "status_calls_per_task": r["status_calls_per_task"],
-            "ratio_vs_naive": r["status_calls_per_task"] / naive if naive else None,
-            "wall_seconds": r["wall_seconds"],
-            "throttles_to_caller": r["throttles_to_caller"],
-        }
-        for name, r in results.items()
+def row(
+    args: argparse.Namespace,
+    seen: int,
+    latencies: list[float],
+    cpu: float,
+    rss: int,
+    tracker: TaskTracker | None,
+) -> dict[str, Any]:
+    if seen != args.tasks:
+        raise RuntimeError(f"{seen} tasks seen finished, expected {args.tasks}")
+    result: dict[str, Any] = {
+        "latency_p50_s": percentile(latencies, 0.5),
+        "latency_p99_s": percentile(latencies, 0.99),
+        "latency_mean_s": statistics.fmean(latencies) if latencies else None,
+        "cpu_seconds": cpu,
+        "rss_bytes_per_task": rss / args.tasks,
     }
+    if tracker is not None:
+        s = tracker.stats
+        result["tracker_stats"] = {
+            "get_calls": s.get_calls,
+            "search_calls": s.search_calls,
+            "window_sweeps": s.window_sweeps,
+            "arn_sweeps": s.arn_sweeps,
+            "locate_sweeps": s.locate_sweeps,
+            "events_applied": s.events_applied,
+        }
+    return result
+
+
+async def peer_pacer(args: argparse.Namespace) -> dict[str, Any]:
+    """Gets and searches per second with and without a CreateQuantumTask storm (the service
+    throttles every create), in one session with the given botocore retry mode."""
+    config = Config(retries={"mode": args.retry_mode})
+    async with BraketSession(
+        rate_limits=RateLimits.aws_defaults(scale=args.quota_scale), config=config
+    ) as braket:
+        arn = await braket.create_quantum_task(
+            device_arn=SV1, action=BELL, shots=10, output_s3_bucket=args.bucket,
+            output_s3_key_prefix="pacer",
+        )  # fmt: skip
+        await braket.wait_for_quantum_task(arn)
+
+        async def rate(call: Callable[[], Any], workers: int) -> float:
+            """Calls/s ``workers`` loops complete within ``--pacer-window`` seconds (calls
+            still in flight then are cancelled, not counted)."""
+            done = 0
+
+            async def loop() -> None:
+                nonlocal done
+                while True:
+                    await call()
+                    done += 1
+
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(args.pacer_window):
+                    await asyncio.gather(*(loop() for _ in range(workers)))
+            return done / args.pacer_window
+
+        async def status_pace() -> dict[str, float]:
+            search = {"name": "status", "operator": "EQUAL", "values": ["COMPLETED"]}
+            return {
+                "gets_per_s": await rate(lambda: braket.get_quantum_task(arn), 16),
+                "searches_per_s": await rate(
+                    lambda: braket.search_quantum_tasks(filters=[search], max_results=10), 1
+                ),
+            }
+
+        calm = await status_pace()
+        # The storm: the service throttles every CreateQuantumTask from now on.
+        await asyncio.to_thread(
+            ServiceProcess.put_faults,
+            args.service,
+            {"per_operation": {"CreateQuantumTask": {"throttle": 1.0}}},
+        )
+        stop = asyncio.Event()
+        storm_calls = 0
+
+        async def storm() -> None:
+            nonlocal storm_calls
+            while not stop.is_set():
+                storm_calls += 1
+                with contextlib.suppress(Exception):
+                    await braket.create_quantum_task(
+                        device_arn=SV1, action=BELL, shots=10, output_s3_bucket=args.bucket,
+                        output_s3_key_prefix="storm",
+                    )  # fmt: skip
+
+        storms = [asyncio.create_task(storm()) for _ in range(8)]
+        await asyncio.sleep(2.0)  # let the throttles register
+        stormy = await status_pace()
+        stop.set()
+        for task in storms:
+            task.cancel()
+        await asyncio.gather(*storms, return_exceptions=True)
+    return {
+        "retry_mode": args.retry_mode,
+        "calm": calm,
+        "storm": stormy,
+        "gets_pace_kept": stormy["gets_per_s"] / calm["gets_per_s"],
+        "searches_pace_kept": stormy["searches_per_s"] / calm["searches_per_s"],
+        "window_seconds": args.pacer_window,
+        "storm_create_calls": storm_calls,
+    }
+
+
+async def peer_memory(args: argparse.Namespace) -> dict[str, Any]:
+    """One tracker, ``--memory-tasks`` tasks: RSS per task while all pending, then finished."""
+    async with session(None) as braket:
+        tracker = TaskTracker(braket)
+        rss0 = rss_bytes()
+        pending_peak = 0
+        seen = 0
+        start = time.perf_counter()
+        cpu0 = time.thread_time()
+        async with tracker:
+            creator = Creator(
+                args.memory_tasks,
+                None,
+                args.bucket,
+                lambda arn: tracker.add(arn, device_arn=SV1, just_created=True),
+            ).start()
+
+            async def seal_when_created() -> None:
+                await creator.wait()
+                tracker.seal()
+
+            async def sample() -> None:
+                nonlocal pending_peak
+                while True:
+                    pending_peak = max(pending_peak, rss_bytes() - rss0)
+                    await asyncio.sleep(0.5)
+
+            sealer = asyncio.create_task(seal_when_created())
+            sampler = asyncio.create_task(sample())
+            async for _ in tracker.as_completed(details=False, until_sealed=True):
+                seen += 1
+            await sealer
+            sampler.cancel()
+            finished = rss_bytes() - rss0
+        cpu = time.thread_time() - cpu0
+    if seen != args.memory_tasks:
+        raise RuntimeError(f"{seen} tasks seen finished, expected {args.memory_tasks}")
+    return {
+        "tasks": args.memory_tasks,
+        "rss_bytes_per_task_peak_while_following": max(pending_peak, finished) / seen,
+        "rss_bytes_per_task_all_finished": finished / seen,
+        "tracker_cpu_seconds": cpu,
+        "wall_seconds": time.perf_counter() - start,
+        "status_calls": tracker.stats.status_calls,
+    }
+
+
+PEERS = {
+    "known": peer_known,
+    "late": peer_late,
+    "events": peer_events,
+    "naive": peer_naive,
+    "pacer": peer_pacer,
+    "memory": peer_memory,
+}
+
+
+# ------------------------------------------------------------------------- orchestration
+
+
+def run_row(peer: str, args: argparse.Namespace, extra: Sequence[str] = (), **service: Any) -> dict[str, Any]:  # noqa: E501
+    options = dict(
+        quota_scale=args.quota_scale, run_delay=args.run_delay, workers=1,
+        extra_args=["--synthetic"],
+    )  # fmt: skip
+    options.update(service)
+    with local_service(**options) as svc:
+        before = svc.ledger()
+        argv = [
+            sys.executable, __file__, "--peer", peer,
+            "--tasks", str(args.tasks), "--quota-scale", str(args.quota_scale),
+            "--late-after", str(args.late_after), "--memory-tasks", str(args.memory_tasks),
+            "--bucket", svc.default_bucket, "--endpoint", svc.endpoint_url, *extra,
+        ]  # fmt: skip
+        result = run_peer(argv, env=svc.env(), timeout=3600)
+        after = svc.ledger()
+    calls = {op: after["calls"].get(op, 0) - before["calls"].get(op, 0) for op in STATUS_OPS}
+    if "skipped" not in result and peer in PEER_NAMES:
+        result["status_calls"] = calls
+        result["status_calls_per_task"] = sum(calls.values()) / args.tasks
+    return result
+
+
+def main_orchestrate(args: argparse.Namespace) -> dict[str, Any]:
+    rows: dict[str, Any] = {}
+    pacer: dict[str, Any] = {}
+    memory: dict[str, Any] = {}
+    report = build_report(args, rows, pacer, memory)
+    for peer, name in PEER_NAMES.items():
+        print(f"[{name}] {args.tasks} tasks ...", flush=True)
+        rows[name] = run_row(peer, args)
+        print(f"[{name}] {json.dumps(rows[name])}", flush=True)
+        save(report)  # each part as it is measured: a long run keeps what it has
+    for mode in ("standard", "adaptive"):
+        print(f"[one pacer: {mode} retries] ...", flush=True)
+        pacer[mode] = run_row("pacer", args, ["--retry-mode", mode], run_delay=0.0)
+        print(f"[one pacer: {mode}] {json.dumps(pacer[mode])}", flush=True)
+    save(report)
+    if args.memory_tasks:
+        print(f"[memory] {args.memory_tasks} tasks ...", flush=True)
+        memory.update(run_row("memory", args, no_quotas=True, run_delay=0.0))
+        print(f"[memory] {json.dumps(memory)}", flush=True)
+    save(report)
+    return report
+
+
+def save(report: dict[str, Any]) -> None:
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def build_report(
+    args: argparse.Namespace, rows: dict[str, Any], pacer: dict[str, Any], memory: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "benchmark": "bench_tracking",
         "settings": {
             "tasks": args.tasks,
             "quota_scale": args.quota_scale,
             "run_delay": args.run_delay,
+            "late_after": args.late_after,
+            "memory_tasks": args.memory_tasks,
+            "executor": "SyntheticExecutor (serve --synthetic)",
             "concurrent_tasks_quota": 100,
         },
         "machine": {
@@ -254,36 +510,89 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
         },
-        "results": results,
-        "summary": summary,
-        "target": "tracker status calls per task <= 0.1x naive; no throttle reaches the caller",
+        "rows": rows,
+        "one_pacer": pacer,
+        "memory": memory,
+        "targets": {
+            "sweeps_status_calls_per_task": 0.1,
+            "events_status_calls_per_task": 0.02,
+            "events_latency_p99_s": 1.0,
+            "rss_bytes_per_task_at_100k": 2048,
+        },
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=2000, help="tasks to follow (default 2000)")
-    parser.add_argument(
-        "--quota-scale", type=float, default=2.0, help="AWS default quotas x this (default 2)"
-    )
-    parser.add_argument(
-        "--run-delay", type=float, default=5.0, help="seconds each task runs (default 5)"
-    )
-    parser.add_argument(
-        "--details", action="store_true", help="also run the tracker yielding full tasks"
-    )
-    args = parser.parse_args(argv)
-    report = asyncio.run(main_async(args))
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(report, indent=2) + "\n")
+def fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def print_table(report: dict[str, Any]) -> None:
     print()
-    for name, row in report["summary"].items():
-        ratio = row["ratio_vs_naive"]
+    head = (
+        f"{'row':<26} {'calls/task':>10} {'p50 s':>7} {'p99 s':>7} {'CPU s':>7} "
+        f"{'RSS B/task':>10}"
+    )
+    print(head)
+    print("-" * len(head))
+    naive = report["rows"][ROWS[3]].get("status_calls_per_task")
+    for name in ROWS:
+        r = report["rows"][name]
+        if "skipped" in r:
+            print(f"{name:<26} skipped: {r['skipped']}")
+            continue
+        ratio = f"  ({r['status_calls_per_task'] / naive:.3f}x naive)" if naive else ""
         print(
-            f"{name:>16}: {row['status_calls_per_task']:7.3f} status calls/task "
-            f"({ratio:.3f}x naive), wall {row['wall_seconds']:.1f}s, "
-            f"throttles to caller {row['throttles_to_caller']}"
+            f"{name:<26} {r['status_calls_per_task']:>10.3f} {fmt(r['latency_p50_s'], '7.2f')} "
+            f"{fmt(r['latency_p99_s'], '7.2f')} {r['cpu_seconds']:>7.2f} "
+            f"{r['rss_bytes_per_task']:>10.0f}{ratio}"
         )
+    print()
+    for mode, p in report["one_pacer"].items():
+        print(
+            f"one pacer, {mode:<8} retries: gets {p['calm']['gets_per_s']:.1f}/s calm -> "
+            f"{p['storm']['gets_per_s']:.1f}/s under a CreateQuantumTask throttle storm "
+            f"({p['gets_pace_kept']:.2f}x); searches {p['calm']['searches_per_s']:.2f}/s -> "
+            f"{p['storm']['searches_per_s']:.2f}/s ({p['searches_pace_kept']:.2f}x)"
+        )
+    m = report["memory"]
+    if not m:
+        return
+    print(
+        f"memory: {m['tasks']} tasks, RSS {m['rss_bytes_per_task_peak_while_following']:.0f} "
+        f"B/task at peak, {m['rss_bytes_per_task_all_finished']:.0f} B/task all finished "
+        f"(target <= 2048); tracker CPU {m['tracker_cpu_seconds']:.1f} s, "
+        f"{m['status_calls']} status calls"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=2000, help="tasks per row (default 2000)")
+    parser.add_argument("--quota-scale", type=float, default=2.0, help="AWS quotas x this")
+    parser.add_argument("--run-delay", type=float, default=5.0, help="seconds each task runs")
+    parser.add_argument(
+        "--late-after", type=float, default=5.0, help="added-late row: wait before handing over"
+    )
+    parser.add_argument("--memory-tasks", type=int, default=100_000)
+    parser.add_argument(
+        "--pacer-window", type=float, default=5.0, help="one-pacer part: seconds per measure"
+    )
+    parser.add_argument("--peer", choices=sorted(PEERS), help=argparse.SUPPRESS)
+    parser.add_argument("--retry-mode", default="standard", help=argparse.SUPPRESS)
+    parser.add_argument("--bucket", help=argparse.SUPPRESS)
+    parser.add_argument("--endpoint", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.peer:
+        if args.peer == "pacer":
+            args.service = ServiceProcess(
+                endpoint_url=args.endpoint, s3_endpoint_url="", default_bucket=args.bucket,
+                region=os.environ["AWS_REGION"], process=None,  # type: ignore[arg-type]
+            )  # fmt: skip
+        result = asyncio.run(PEERS[args.peer](args))
+        print(json.dumps(result))
+        return 0
+    report = main_orchestrate(args)
+    print_table(report)
     print(f"wrote {OUT}")
     return 0
 

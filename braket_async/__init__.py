@@ -77,7 +77,7 @@ from .polling import PollPolicy, RetryBudget
 from .programs import OpenQASMProgram, gate_model_parameters
 from .ratelimit import Adaptive, Rate, RateLimiter, RateLimits
 from .telemetry import Telemetry
-from .tracking import SweepPolicy, TaskTracker, TrackerStats
+from .tracking import SweepPolicy, TaskTracker, TrackerOptions, TrackerStats
 from .waiters import BraketWaiter, JobEventGap
 
 __version__ = "0.1.0"
@@ -147,6 +147,7 @@ __all__ = [
     "TaskTracker",
     "Telemetry",
     "ThrottlingException",
+    "TrackerOptions",
     "TrackerStats",
     "ValidationException",
     "WaiterTimeout",

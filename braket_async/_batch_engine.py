@@ -29,7 +29,7 @@ from ._batch_outcomes import BatchOutcome, BatchProgress, ProgressCallback, clie
 from .errors import ItemNotSubmitted
 from .models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 from .polling import PollPolicy, RetryBudget, is_transient
-from .tracking import SweepPolicy, TaskTracker
+from .tracking import DEFAULT_TRACKER_POLL, SweepPolicy, TaskTracker, TrackerOptions
 
 if TYPE_CHECKING:
     from .models.results import GateModelResult
@@ -442,31 +442,31 @@ class Batch:
                     manifest_header(self._batch_id, len(self._items), self._created_at)
                 )
         if self._track:
+            options = TrackerOptions(
+                poll=self._poll or DEFAULT_TRACKER_POLL,
+                sweep=self._sweep or SweepPolicy(),
+                # QUEUED / RUNNING cost extra search pages: learnt only for a progress
+                # callback, which hears of every change.
+                observe_active=self._progress_cb is not None,
+            )
+            on_status_change = self._notify if self._progress_cb is not None else None
             if self._resumed:
                 self._tracker = TaskTracker.resume(
                     self._session,
                     [cast(str, self._arns[i]) for i in sorted(self._resumed)],
                     created_after=self._created_at - _RESUME_SLACK,
-                    poll=self._poll,
-                    sweep=self._sweep,
+                    options=options,
                     sleep=self._sleep,
                     clock=self._clock,
-                    # QUEUED / RUNNING cost extra search pages: learnt only for a
-                    # progress callback, which hears of every change.
-                    observe_active=self._progress_cb is not None,
-                    on_status_change=self._notify if self._progress_cb is not None else None,
+                    on_status_change=on_status_change,
                 )
             else:
                 self._tracker = TaskTracker(
                     self._session,
-                    poll=self._poll,
-                    sweep=self._sweep,
+                    options=options,
                     sleep=self._sleep,
                     clock=self._clock,
-                    # QUEUED / RUNNING cost extra search pages: learnt only for a
-                    # progress callback, which hears of every change.
-                    observe_active=self._progress_cb is not None,
-                    on_status_change=self._notify if self._progress_cb is not None else None,
+                    on_status_change=on_status_change,
                 )
         else:
             for index in sorted(self._resumed):
@@ -582,7 +582,10 @@ class Batch:
             if self._writer.error is not None:  # an earlier write failed (disk full, ...)
                 self._fail(self._writer.error)
         if self._tracker is not None:
-            self._tracker.add(arn, device_arn=device_of(self._items[index], self._defaults))
+            # Created just now: the window sweeps find it without a locate call.
+            self._tracker.add(
+                arn, device_arn=device_of(self._items[index], self._defaults), just_created=True
+            )
             self._notify()
         else:
             self._finalize(index, BatchOutcome(

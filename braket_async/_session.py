@@ -96,7 +96,9 @@ class BraketSession(
     region. Endpoints: the explicit arguments, else botocore's ``AWS_ENDPOINT_URL_BRAKET`` /
     ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`` / ``AWS_ENDPOINT_URL``.
     ``config`` (a botocore ``Config``) is merged over the session's defaults: a connection
-    pool of ``max_pool_connections`` and adaptive retries. ``rate_limits`` defaults to
+    pool of ``max_pool_connections`` and botocore's ``standard`` retries (not ``adaptive``:
+    its one rate bucket per client would let a throttled CreateQuantumTask slow every other
+    call; the session's per-operation limiter is the only pacer). ``rate_limits`` defaults to
     :meth:`RateLimits.aws_defaults`; pass :meth:`RateLimits.off` to send unthrottled.
 
     ``events``: Braket's state-change events, as an :class:`~braket_async.events.EventFeed` or
@@ -585,7 +587,10 @@ class BraketSession(
 def _merge_config(max_pool_connections: int, user: Config | None) -> AioConfig:
     base = AioConfig(
         max_pool_connections=max_pool_connections,
-        retries={"mode": "adaptive"},
+        # "standard", not "adaptive": adaptive keeps one client-side rate bucket per client,
+        # so one throttled operation would slow all others; the session's per-operation
+        # RateLimiter paces calls instead.
+        retries={"mode": "standard"},
         user_agent_extra=_USER_AGENT,
         # Load the service model files in a thread, off the event loop.
         warm_up_loader_caches=True,
@@ -595,8 +600,8 @@ def _merge_config(max_pool_connections: int, user: Config | None) -> AioConfig:
     merged = base.merge(user)
     user_retries = user._user_provided_options.get("retries")
     if isinstance(user_retries, dict) and "mode" not in user_retries:
-        # Keep adaptive retries when the caller only tunes the number of attempts.
-        merged = merged.merge(AioConfig(retries={"mode": "adaptive", **user_retries}))
+        # Keep standard retries when the caller only tunes the number of attempts.
+        merged = merged.merge(AioConfig(retries={"mode": "standard", **user_retries}))
     return merged
 
 

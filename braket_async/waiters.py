@@ -53,7 +53,8 @@ from .models import (
 from .polling import PollPolicy, is_transient
 
 if TYPE_CHECKING:
-    from .tracking import SweepPolicy, TaskTracker
+    from .events import EventFeed
+    from .tracking import SweepPolicy, TaskTracker, TrackerOptions
 
 __all__ = [
     "DEFAULT_JOB_POLL",
@@ -527,25 +528,33 @@ class WaitersMixin(SessionCore):
         self,
         arns: Iterable[str] = (),
         *,
+        options: TrackerOptions | None = None,
         poll: PollPolicy | None = None,
         sweep: SweepPolicy | None = None,
-        observe_active: bool = False,
+        observe_active: bool | None = None,
         on_status_change: Callable[[], object] | None = None,
+        events: EventFeed | None = None,
     ) -> TaskTracker:
-        """A :class:`~braket_async.tracking.TaskTracker` on this session, following ``arns``.
+        """A :class:`~braket_async.tracking.TaskTracker` on this session, following ``arns``
+        (located in the first sweep, however long ago they were created).
 
-        ``observe_active`` also learns which pending tasks are QUEUED or RUNNING
-        (``tracker.status_counts()``) at a bounded extra cost; ``on_status_change`` is called
-        after each round in which one changed.
+        ``options`` (a :class:`~braket_async.tracking.TrackerOptions`) tunes it; ``poll``,
+        ``sweep`` and ``observe_active`` replace the matching option. ``observe_active``
+        also learns which pending tasks are QUEUED or RUNNING (``tracker.status_counts()``)
+        at a bounded extra cost; ``on_status_change`` is called after each round in which
+        one changed. ``events`` takes statuses from an event feed (a slow sweep stays as
+        the safety net).
         """
         from .tracking import TaskTracker
 
         tracker = TaskTracker(
             self,
+            options=options,
             poll=poll,
             sweep=sweep,
             observe_active=observe_active,
             on_status_change=on_status_change,
+            events=events,
         )
         for arn in arns:
             tracker.add(arn)

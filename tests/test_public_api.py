@@ -73,6 +73,7 @@ EXPECTED = {
     "TaskTracker",
     "Telemetry",
     "ThrottlingException",
+    "TrackerOptions",
     "TrackerStats",
     "ValidationException",
     "WaiterTimeout",

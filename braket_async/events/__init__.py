@@ -5,6 +5,7 @@ State Change" / "Braket Job State Change" events to (``braket-async events setup
 both); ``BraketSession(events=queue_url)`` makes the waiters and the tracker use it.
 """
 
+from ._memory import InMemoryEventFeed
 from ._setup import EventQueueSetup, ensure_event_queue
 from ._sqs import EventQueueNotFound, SqsEventSource
 from ._types import (
@@ -22,6 +23,7 @@ __all__ = [
     "EventFeed",
     "EventQueueNotFound",
     "EventQueueSetup",
+    "InMemoryEventFeed",
     "JobStateChange",
     "SqsEventSource",
     "TaskStateChange",

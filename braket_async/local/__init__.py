@@ -13,6 +13,7 @@ from ._jobseam import JobControl, JobRunner, JobSpec
 from ._ledger import Ledger
 from ._quotas import Quotas
 from ._service import DEFAULT_BUCKET, LocalBraket
+from ._synthetic import SyntheticExecutor
 
 __all__ = [
     "DEFAULT_BUCKET",
@@ -25,4 +26,5 @@ __all__ = [
     "LocalBraket",
     "NoScriptJobRunner",
     "Quotas",
+    "SyntheticExecutor",
 ]

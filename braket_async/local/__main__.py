@@ -219,6 +219,12 @@ def build_parser(prog: str = "python -m braket_async.local") -> argparse.Argumen
         help="MiB of memory a task's worker may use, 0 for no limit "
         f"(default {DEFAULT_TASK_MEMORY_LIMIT >> 20})",
     )
+    s.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="complete tasks at once with all-zero results of the right shape, unsimulated "
+        "(SyntheticExecutor: for load runs where results do not matter)",
+    )
     s.add_argument("--default-bucket", default=DEFAULT_BUCKET)
     s.add_argument(
         "--access-key-id",
@@ -283,6 +289,7 @@ async def serve(
     faults: FaultConfig | None = None,
     access_key_id: str | None = None,
     secret_access_key: str | None = None,
+    synthetic: bool = False,
     stop: asyncio.Event | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
@@ -297,7 +304,8 @@ async def serve(
     options (``latency``, ``fault_internal_error``, ``fault_throttle``, ``fault_drop``,
     ``fault``, ``fault_seed``: see :func:`fault_config`) are accepted as keywords; ``faults``
     gives a whole :class:`FaultConfig` instead (not both). Other keyword arguments go to
-    :class:`LocalBraket` (e.g. ``job_runner_factory``).
+    :class:`LocalBraket` (e.g. ``job_runner_factory``). ``synthetic`` runs tasks on
+    :class:`~._synthetic.SyntheticExecutor` (all-zero results, nothing simulated).
     """
     options = {k: local_kwargs.pop(k) for k in _FAULT_OPTIONS if k in local_kwargs}
     from_options = fault_config(**options)
@@ -326,6 +334,10 @@ async def serve(
             "--secret-access-key.\n"
         )
         (err or sys.stderr).flush()
+    if synthetic:
+        from ._synthetic import SyntheticExecutor
+
+        local_kwargs.setdefault("executor", SyntheticExecutor())
     try:
         async with LocalBraket(
             host=host,

@@ -4,12 +4,8 @@ hundreds of real tasks on the local Braket service with quotas on."""
 from __future__ import annotations
 
 import asyncio
-import heapq
 import math
-import uuid
-from collections import Counter
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +15,6 @@ from braket_async import (
     InvalidArnError,
     ParameterError,
     QuantumTask,
-    QuantumTaskFilter,
     QuantumTaskStatus,
     QuantumTaskSummary,
     RateLimits,
@@ -27,180 +22,13 @@ from braket_async import (
     ThrottlingException,
 )
 from braket_async.local import LocalBraket, Quotas
-from braket_async.models import SearchQuantumTasksPage
 from braket_async.polling import PollPolicy
 from braket_async.tracking import UNKNOWN_STATUS, SweepPolicy, TaskTracker
 
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
-DM1 = "arn:aws:braket:::device/quantum-simulator/amazon/dm1"
+from ._fake import SV1, FakeBraket, feed, naive_calls, new_arn
+
 BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
 BAD = "OPENQASM 3;\nqubit[2] q;\nnot_a_gate q[0];"
-
-
-def new_arn() -> str:
-    return f"arn:aws:braket:us-east-1:123456789012:quantum-task/{uuid.uuid4()}"
-
-
-# --------------------------------------------------------------------------- the fake
-
-
-class FakeTask:
-    def __init__(self, created: float, duration: float, device: str, status: str) -> None:
-        self.created = created
-        self.duration = duration
-        self.device = device
-        self.final = status
-
-
-class FakeBraket:
-    """An in-memory service on a fake clock: tasks finish ``duration`` after creation.
-
-    ``epoch`` maps the fake clock to wall time, as the service's createdAt would be.
-    Search answers filters like the service (AND of filters, OR of values), newest first.
-    """
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.epoch = datetime.now(UTC)
-        self.tasks: dict[str, FakeTask] = {}
-        self.calls: Counter[str] = Counter()
-        self.throttle_next = 0
-        self.search_times: list[float] = []
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._seq = 0
-        self._driver: asyncio.Task[None] | None = None
-
-    # session surface ---------------------------------------------------------------------
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        """Virtual time: wake when every other coroutine is waiting too, in time order."""
-        future = asyncio.get_running_loop().create_future()
-        self._seq += 1
-        heapq.heappush(self._sleepers, (self.now + max(0.0, seconds), self._seq, future))
-        if self._driver is None or self._driver.done():
-            self._driver = asyncio.create_task(self._drive())
-        await future
-
-    async def _drive(self) -> None:
-        while self._sleepers:
-            for _ in range(50):  # let every runnable coroutine reach its next wait
-                await asyncio.sleep(0)
-            wake, _, future = heapq.heappop(self._sleepers)
-            self.now = max(self.now, wake)
-            if not future.done():
-                future.set_result(None)
-
-    def wall(self, t: float) -> datetime:
-        return self.epoch + timedelta(seconds=t)
-
-    def create(
-        self,
-        duration: float,
-        *,
-        device: str = SV1,
-        status: str = "COMPLETED",
-        at: float | None = None,
-    ) -> str:
-        arn = new_arn()
-        self.tasks[arn] = FakeTask(self.now if at is None else at, duration, device, status)
-        return arn
-
-    def status(self, task: FakeTask) -> str:
-        if self.now >= task.created + task.duration:
-            return task.final
-        return "QUEUED" if self.now < task.created + task.duration / 2 else "RUNNING"
-
-    def _maybe_throttle(self, operation: str) -> None:
-        if self.throttle_next > 0:
-            self.throttle_next -= 1
-            raise ThrottlingException(message="Rate exceeded", status_code=429, operation=operation)
-
-    async def get_quantum_task(self, quantum_task_arn: str) -> QuantumTask:
-        self.calls["GetQuantumTask"] += 1
-        await asyncio.sleep(0)
-        self._maybe_throttle("GetQuantumTask")
-        task = self.tasks.get(quantum_task_arn)
-        if task is None:
-            raise ResourceNotFoundException(message="no such task", status_code=404)
-        status = self.status(task)
-        return QuantumTask(
-            quantum_task_arn=quantum_task_arn,
-            status=QuantumTaskStatus(status),
-            device_arn=task.device,
-            device_parameters="{}",
-            shots=100,
-            output_s3_bucket="bucket",
-            output_s3_directory=f"tasks/{quantum_task_arn[-36:]}",
-            created_at=self.wall(task.created),
-            failure_reason="bad program" if status == "FAILED" else None,
-        )
-
-    def _summary(self, arn: str, task: FakeTask) -> QuantumTaskSummary:
-        return QuantumTaskSummary(
-            quantum_task_arn=arn,
-            status=QuantumTaskStatus(self.status(task)),
-            device_arn=task.device,
-            shots=100,
-            output_s3_bucket="bucket",
-            output_s3_directory=f"tasks/{arn[-36:]}",
-            created_at=self.wall(task.created),
-        )
-
-    async def search_quantum_tasks(
-        self,
-        *,
-        filters: Sequence[QuantumTaskFilter],
-        max_results: int | None = None,
-        next_token: str | None = None,
-    ) -> SearchQuantumTasksPage:
-        self.calls["SearchQuantumTasks"] += 1
-        self.search_times.append(self.now)
-        await asyncio.sleep(0)
-        self._maybe_throttle("SearchQuantumTasks")
-        matches = [
-            self._summary(arn, task)
-            for arn, task in reversed(self.tasks.items())  # newest first
-            if all(self._match(f, arn, task) for f in filters)
-        ]
-        start = int(next_token or 0)
-        size = max_results or 100
-        page = matches[start : start + size]
-        token = str(start + size) if start + size < len(matches) else None
-        return SearchQuantumTasksPage(quantum_tasks=tuple(page), next_token=token)
-
-    def _match(self, f: QuantumTaskFilter, arn: str, task: FakeTask) -> bool:
-        if f.name == "createdAt":
-            created = self.wall(task.created)
-            low, high = (datetime.fromisoformat(v) for v in f.values)
-            assert str(f.operator) == "BETWEEN"
-            return low <= created <= high
-        value = {"status": self.status(task), "deviceArn": task.device, "quantumTaskArn": arn}[
-            f.name
-        ]
-        assert str(f.operator) == "EQUAL" and 1 <= len(f.values) <= 10
-        return value in f.values
-
-
-def naive_calls(fake: FakeBraket, arns: Sequence[str]) -> int:
-    """GetQuantumTask calls a one-second-per-task poller makes (the official SDK)."""
-    return sum(math.ceil(fake.tasks[a].duration) + 1 for a in arns)
-
-
-async def feed(
-    fake: FakeBraket, tracker: TaskTracker, durations: Sequence[float], rate: float
-) -> list[str]:
-    """Create tasks at ``rate`` per (fake) second and add each to the tracker."""
-    arns = []
-    for duration in durations:
-        arn = fake.create(duration)
-        tracker.add(arn, device_arn=SV1)
-        arns.append(arn)
-        await fake.sleep(1.0 / rate)
-    tracker.seal()
-    return arns
-
 
 # --------------------------------------------------------------------------- scheduling
 
@@ -246,9 +74,10 @@ async def test_details_cost_one_get_per_task_seen_by_a_sweep() -> None:
     tasks = await tracker.wait_all()
     assert [t.quantum_task_arn for t in tasks] == arns  # in the order added
     assert all(isinstance(t, QuantumTask) for t in tasks)
-    assert (
-        tracker.stats.detail_calls == 300 - sum(1 for _ in ()) or tracker.stats.detail_calls <= 300
-    )
+    # Every task was seen finished by a search (no get returned a full task already), so
+    # each one costs exactly one detail call.
+    assert tracker.stats.get_calls == 0
+    assert tracker.stats.detail_calls == 300
     assert fake.calls["GetQuantumTask"] == tracker.stats.get_calls + tracker.stats.detail_calls
     # Asking again costs nothing more.
     before = fake.calls["GetQuantumTask"]
@@ -271,7 +100,7 @@ async def test_failed_and_cancelled_tasks_are_handed_out_with_their_status() -> 
     assert tasks[gone].status == QuantumTaskStatus.CANCELLED
 
 
-async def test_resume_learns_unknown_tasks_by_arn_ten_per_call() -> None:
+async def test_resume_locates_unknown_tasks_with_one_probe_and_one_search() -> None:
     fake = FakeBraket()
     old = [fake.create(1e6, at=-3600.0) for _ in range(95)]  # created an hour ago, still running
     done = [fake.create(1.0, at=-3600.0) for _ in range(5)]
@@ -284,9 +113,29 @@ async def test_resume_learns_unknown_tasks_by_arn_ten_per_call() -> None:
                 break
     assert sorted(finished) == sorted(done)
     assert fake.calls["GetQuantumTask"] == 0
-    assert tracker.stats.arn_sweeps == 10  # 100 unknown tasks, 10 ARNs per search
+    # 10 ARNs tell when the tasks were created; one page from then on holds all 100.
+    assert tracker.stats.arn_sweeps == 1 and tracker.stats.locate_sweeps == 1
+    assert fake.calls["SearchQuantumTasks"] == 2
+    assert tracker.last_status(old[0]) == QuantumTaskStatus.QUEUED  # located: status known
     assert tracker.pending == frozenset(old)
     assert tracker._runner is None  # leaving the block stopped the scheduler
+
+
+async def test_locating_in_a_crowded_window_falls_back_to_arns_ten_per_call() -> None:
+    fake = FakeBraket()
+    fake.now = 7200.0
+    wanted = [fake.create(1.0, at=0.0) for _ in range(40)]  # two hours ago
+    for i in range(1000):  # other tasks created since crowd the window
+        fake.create(1.0, at=60.0 + i)
+    tracker = TaskTracker(fake)
+    for arn in wanted:
+        tracker.add(arn)
+    done = await tracker.wait_all(details=False)
+    assert sorted(t.quantum_task_arn for t in done) == sorted(wanted)
+    # Probe (1) + at most 40/20 pages of the window, then the other 30 by ARN (3).
+    assert tracker.stats.locate_sweeps == 1
+    assert fake.calls["SearchQuantumTasks"] <= 1 + 2 + 3
+    assert fake.calls["GetQuantumTask"] == 0
 
 
 async def test_a_wrong_creation_estimate_is_corrected_by_verification() -> None:
@@ -296,9 +145,9 @@ async def test_a_wrong_creation_estimate_is_corrected_by_verification() -> None:
     others = [fake.create(10_000.0) for _ in range(30)]
     policy = SweepPolicy(verify_after=60.0)
     tracker = TaskTracker(fake, sweep=policy)
-    tracker.add(early)
+    tracker.add(early, just_created=True)  # wrongly: it was created before
     for arn in others:
-        tracker.add(arn)
+        tracker.add(arn, just_created=True)
     async with tracker:
         first = await anext(aiter(tracker.as_completed(details=False)))
     assert first.quantum_task_arn == early
@@ -604,7 +453,9 @@ async def test_local_failed_tasks_and_resume(quota_local: LocalBraket) -> None:
     assert {by_arn[a].status for a in good} == {QuantumTaskStatus.COMPLETED}
     assert {by_arn[a].status for a in bad} == {QuantumTaskStatus.FAILED}
     assert all(by_arn[a].failure_reason for a in bad)
-    assert tracker.stats.arn_sweeps >= 2
+    # Located together: 10 ARNs, then one search from their creation on finds the rest.
+    assert tracker.stats.arn_sweeps == 1 and tracker.stats.locate_sweeps == 1
+    assert tracker.stats.get_calls == 0
 
 
 async def test_poll_policy_is_used_per_task(quota_local: LocalBraket) -> None:
