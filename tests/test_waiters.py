@@ -27,6 +27,7 @@ from braket_async import (
     QuantumTaskStatus,
     RateLimits,
     ResourceNotFoundException,
+    Telemetry,
     ThrottlingException,
     WaiterTimeout,
 )
@@ -612,6 +613,10 @@ class ScriptedJobs(WaitersMixin):
     @property
     def clock(self) -> Any:
         return FakeTime().clock
+
+    @property
+    def telemetry(self) -> Telemetry:
+        return Telemetry.off()
 
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
