@@ -16,6 +16,7 @@ from aiohttp import web
 
 from ._control import Controls
 from ._devices import LocalDevice, default_devices
+from ._environ import environ_for, prepare_sdk_defaults
 from ._faults import FaultConfig
 from ._guard import BraketAuth
 from ._handlers import Handlers
@@ -126,6 +127,7 @@ class LocalBraket:
         self._tasks: TaskScheduler | None = None
         self._jobs: JobScheduler | None = None
         self._objects: ObjectStore | None = None
+        self._jobs_role_arn: str | None = None
 
     # Settings ------------------------------------------------------------------------------
 
@@ -186,6 +188,26 @@ class LocalBraket:
         self._started()
         assert self._control_token is not None
         return self._control_token
+
+    @property
+    def jobs_role_arn(self) -> str | None:
+        """ARN of the default jobs role created in the embedded moto server at start (what the
+        SDK's ``get_default_jobs_role`` finds); ``None`` with an external ``s3_endpoint_url``."""
+        self._started()
+        return self._jobs_role_arn
+
+    def environ(self) -> dict[str, str]:
+        """Every environment variable an AWS client (boto3, the Braket SDK, aiobotocore, the
+        AWS CLI) needs to use this service: ``AWS_ENDPOINT_URL_BRAKET``, the endpoint of each
+        service on the S3 port (S3, STS, IAM, CloudWatch Logs, CloudWatch, EventBridge, SQS),
+        region and :attr:`credentials`. Also unset the names in
+        ``braket_async.local.CONFLICTING_VARIABLES`` (a profile or session token would win)."""
+        return environ_for(
+            endpoint_url=self.endpoint_url,
+            aws_endpoint_url=self.s3_endpoint_url,
+            region=self.region,
+            credentials=self._credentials,
+        )
 
     @property
     def store(self) -> Store:
@@ -262,6 +284,12 @@ class LocalBraket:
         stack.push_async_callback(objects.close)
         await objects.ensure_bucket(self.default_bucket)
         self._objects = objects
+        if aws is not None:
+            # what AwsQuantumJob.create discovers through IAM and STS: two cheap calls
+            self._jobs_role_arn, sdk_bucket = await prepare_sdk_defaults(
+                self._s3_endpoint_url, self.region, self._credentials
+            )
+            await objects.ensure_bucket(sdk_bucket)
 
         store = Store(self.region, self.account_id, self._devices)
         tasks = TaskScheduler(
@@ -335,6 +363,7 @@ class LocalBraket:
             await stack.aclose()
         self._endpoint_url = None
         self._control_token = None
+        self._jobs_role_arn = None
 
     async def __aenter__(self) -> Self:
         await self.start()
