@@ -25,7 +25,7 @@ import contextlib
 import inspect
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -79,6 +79,11 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def _bad(message: str) -> NoReturn:
+    # a setup error of the test that uses the fixture, with just this message
+    pytest.fail(message, pytrace=False)
+
+
 # Settings -------------------------------------------------------------------------------------
 
 
@@ -95,8 +100,8 @@ def _quotas(value: Any, where: str) -> Quotas:
         try:
             return Quotas.aws_defaults(scale=float(scale) if scale else 1.0)
         except ValueError as exc:
-            raise pytest.UsageError(f"{where}: {exc}") from None
-    raise pytest.UsageError(
+            _bad(f"{where}: {exc}")
+    _bad(
         f"{where} must be 'off', 'aws_defaults' or 'aws_defaults:SCALE', got {value!r}"
     )
 
@@ -113,11 +118,11 @@ def _faults(value: Any, where: str) -> FaultConfig | None:
         try:
             doc = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise pytest.UsageError(f"{where} must be JSON: {exc}") from None
+            _bad(f"{where} must be JSON: {exc}")
     try:
         return FaultConfig.from_json(doc)
     except (TypeError, ValueError) as exc:
-        raise pytest.UsageError(f"{where}: {exc}") from None
+        _bad(f"{where}: {exc}")
 
 
 def _seconds(config: pytest.Config, name: str) -> float:
@@ -125,9 +130,9 @@ def _seconds(config: pytest.Config, name: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise pytest.UsageError(f"{name} must be a number of seconds, got {text!r}") from None
+        _bad(f"{name} must be a number of seconds, got {text!r}")
     if value < 0:
-        raise pytest.UsageError(f"{name} must be >= 0 seconds, got {text}")
+        _bad(f"{name} must be >= 0 seconds, got {text}")
     return value
 
 
@@ -136,7 +141,7 @@ def _workers(config: pytest.Config) -> int | None:
     if not text:
         return None
     if not text.isdigit() or int(text) < 1:
-        raise pytest.UsageError(f"braket_local_workers must be an integer >= 1, got {text!r}")
+        _bad(f"braket_local_workers must be an integer >= 1, got {text!r}")
     return int(text)
 
 
@@ -161,7 +166,7 @@ def _service_kwargs(config: pytest.Config) -> dict[str, Any]:
 
 def _marker_kwargs(marker: pytest.Mark) -> dict[str, Any]:
     if marker.args:
-        raise pytest.UsageError(f"@pytest.mark.{_MARKER} takes keyword arguments only")
+        _bad(f"@pytest.mark.{_MARKER} takes keyword arguments only")
     kwargs = dict(marker.kwargs)
     if "quotas" in kwargs:
         kwargs["quotas"] = _quotas(kwargs["quotas"], f"@pytest.mark.{_MARKER}(quotas=...)")
