@@ -8,31 +8,18 @@ on AWS and, in ``test_app.py``, against the local Braket service of the pytest p
 from __future__ import annotations
 
 import os
+from typing import Annotated
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
 from braket_async.contrib.fastapi import BraketDep, braket_lifespan
 from braket_async.errors import BraketError
 
-__all__ = ["SV1", "BellRequest", "create_app"]
+__all__ = ["SV1", "create_app"]
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
-BELL = """
-OPENQASM 3;
-qubit[2] q;
-bit[2] c;
-h q[0];
-cnot q[0], q[1];
-c = measure q;
-"""
-
-
-class BellRequest(BaseModel):
-    """``POST /bell`` body."""
-
-    shots: int = Field(default=100, ge=1, le=100_000)
+BELL = "OPENQASM 3; qubit[2] q; bit[2] c; h q[0]; cnot q[0], q[1]; c = measure q;"
 
 
 def create_app() -> FastAPI:
@@ -49,11 +36,13 @@ def create_app() -> FastAPI:
         return {"status": str((await braket.get_device(SV1)).device_status)}
 
     @app.post("/bell")
-    async def bell(request: BellRequest, braket: BraketDep) -> dict[str, object]:
+    async def bell(
+        braket: BraketDep, shots: Annotated[int, Query(ge=1, le=100_000)] = 100
+    ) -> dict[str, object]:
         arn = await braket.create_quantum_task(
             device_arn=SV1,
             action=BELL,
-            shots=request.shots,
+            shots=shots,
             output_s3_bucket=os.environ["BRAKET_OUTPUT_BUCKET"],
             output_s3_key_prefix="bell",
         )

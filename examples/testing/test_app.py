@@ -38,7 +38,7 @@ async def client(
 async def test_bell_pair_end_to_end(
     client: httpx.AsyncClient, braket_ledger: Ledger
 ) -> None:
-    response = await client.post("/bell", json={"shots": 200})
+    response = await client.post("/bell", params={"shots": 200})
 
     assert response.status_code == 200
     body = response.json()
