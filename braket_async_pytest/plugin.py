@@ -259,11 +259,11 @@ else:
         not given come from the ini options."""
         from braket_async.local import LocalBraket
 
-        defaults = _service_kwargs(request.config)
         async with contextlib.AsyncExitStack() as stack:
 
             async def factory(**kwargs: Any) -> LocalBraket:
-                given = {**defaults, **kwargs}
+                # each service its own job runner (and settings read afresh)
+                given = {**_service_kwargs(request.config), **kwargs}
                 if "job_runner_factory" in kwargs:
                     given.pop("job_runner", None)
                 given.setdefault("executor", braket_simulator_executor)

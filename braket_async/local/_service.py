@@ -265,13 +265,14 @@ class LocalBraket:
         if self._s3_endpoint_url is None:
             aws = EmbeddedAws(host=self.host, credentials=self._credentials)
             stack.push_async_callback(aws.close)
-            starts.append(aws.start())
+            starts.append(self._start_aws(aws))
         if self._executor is None:
             starts.append(executor.start())
         # Both take seconds (moto import, worker warm-up): start them together.
         results = await asyncio.gather(*starts)
+        sdk_bucket: str | None = None
         if aws is not None:
-            self._s3_endpoint_url = str(results[0])
+            self._s3_endpoint_url, sdk_bucket = results[0]
         assert self._s3_endpoint_url is not None
         creds = self._s3_credentials if aws is None else self._credentials
         objects = ObjectStore(
@@ -283,13 +284,9 @@ class LocalBraket:
         await objects.open()
         stack.push_async_callback(objects.close)
         await objects.ensure_bucket(self.default_bucket)
-        self._objects = objects
-        if aws is not None:
-            # what AwsQuantumJob.create discovers through IAM and STS: two cheap calls
-            self._jobs_role_arn, sdk_bucket = await prepare_sdk_defaults(
-                self._s3_endpoint_url, self.region, self._credentials
-            )
+        if sdk_bucket is not None:
             await objects.ensure_bucket(sdk_bucket)
+        self._objects = objects
 
         store = Store(self.region, self.account_id, self._devices)
         tasks = TaskScheduler(
@@ -344,6 +341,15 @@ class LocalBraket:
         except BaseException:
             sock.close()
             raise
+
+    async def _start_aws(self, aws: EmbeddedAws) -> tuple[str, str]:
+        url = await aws.start()
+        # What AwsQuantumJob.create discovers through IAM and STS, made while the simulator
+        # workers warm up (moto answers its first STS/IAM calls slowly).
+        self._jobs_role_arn, sdk_bucket = await prepare_sdk_defaults(
+            url, self.region, self._credentials
+        )
+        return url, sdk_bucket
 
     def _health(self) -> dict[str, Any]:
         return {
