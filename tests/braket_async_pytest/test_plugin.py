@@ -203,3 +203,14 @@ async def test_ledger_counts_only_this_test(
     await braket.get_device(SV1)
     await braket.get_device(SV1)
     assert braket_ledger.calls["GetDevice"] == 2
+
+
+async def test_ini_options_set_the_session_service(
+    local_braket: LocalBraket, request: pytest.FixtureRequest
+) -> None:
+    from braket_async.local import NoScriptJobRunner
+
+    # pyproject: braket_local_queue_delay / _run_delay = 0.01, braket_local_job_scripts = false
+    assert request.config.getini("braket_local_queue_delay") == "0.01"
+    assert (local_braket.queue_delay, local_braket.run_delay) == (0.01, 0.01)
+    assert isinstance(local_braket.jobs.runner, NoScriptJobRunner)
