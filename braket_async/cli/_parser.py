@@ -97,6 +97,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # main() hands every token after "local serve" to the service's own parser.
     serve.set_defaults(sync_handler=_local.serve)
+    env = leaf(
+        local_commands,
+        "env",
+        "print the environment that points AWS clients at a running local service: "
+        "`export` lines to eval, or --json",
+    )
+    env.add_argument(
+        "--from",
+        dest="ready",
+        required=True,
+        metavar="READY",
+        help="the service's JSON ready line: a file `local serve > FILE` wrote, - for stdin, "
+        "or the JSON itself",
+    )
+    env.add_argument(
+        "--secret-access-key",
+        default=None,
+        metavar="SECRET",
+        help="the service's secret (default $BRAKET_ASYNC_LOCAL_SECRET_ACCESS_KEY, else "
+        "testing when the access key id is testing)",
+    )
+    env.set_defaults(handler=_local.env, needs_session=False)
 
     demo = leaf(commands, "demo", "run hundreds of circuits on an embedded local service")
     demo.add_argument("--tasks", type=_positive, default=300, metavar="N", help="default 300")

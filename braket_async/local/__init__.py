@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from ._environ import CONFLICTING_VARIABLES
 from ._faults import FaultConfig, FaultSpec
 from ._jobrun import NoScriptJobRunner
 from ._jobseam import JobControl, JobRunner, JobSpec
@@ -16,6 +17,7 @@ from ._service import DEFAULT_BUCKET, LocalBraket
 from ._synthetic import SyntheticExecutor
 
 __all__ = [
+    "CONFLICTING_VARIABLES",
     "DEFAULT_BUCKET",
     "FaultConfig",
     "FaultSpec",

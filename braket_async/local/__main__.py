@@ -8,8 +8,10 @@ docs/events.md). Requests must be SigV4-signed with the
 service's credentials (``--access-key-id`` / ``--secret-access-key``, else
 ``$BRAKET_ASYNC_LOCAL_ACCESS_KEY_ID`` / ``$BRAKET_ASYNC_LOCAL_SECRET_ACCESS_KEY``, else
 ``testing`` / ``testing``); ``/_local/*`` needs ``Authorization: Bearer <control_token>``.
-A ``--host`` that is not loopback prints a warning on stderr: the service runs hybrid-job
-code as the user who started it.
+After the ready line, the environment for AWS clients (``LocalBraket.environ()``) is printed
+on stderr as shell lines to ``eval`` (``braket-async local env --from FILE`` prints them from a
+saved ready line). A ``--host`` that is not loopback prints a warning on stderr: the service
+runs hybrid-job code as the user who started it.
 
 Fault injection from the command line: ``--latency SECONDS``, ``--fault-internal-error P``,
 ``--fault-throttle P`` and ``--fault-drop P`` set the spec of every operation;
@@ -34,6 +36,7 @@ from typing import Any, TextIO
 
 import attrs
 
+from ._environ import format_exports
 from ._faults import MAX_LATENCY, SPEC_FIELDS, FaultConfig, FaultSpec
 from ._guard import is_loopback
 from ._limits import DEFAULT_TASK_MEMORY_LIMIT, DEFAULT_TASK_TIME_LIMIT
@@ -44,6 +47,7 @@ __all__ = [
     "ACCESS_KEY_ENV",
     "SECRET_KEY_ENV",
     "build_parser",
+    "environ_lines",
     "fault_config",
     "main",
     "parse_fault_option",
@@ -293,12 +297,15 @@ async def serve(
     stop: asyncio.Event | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    environ_to: TextIO | None = None,
     **local_kwargs: Any,
 ) -> None:
     """Run the service until ``stop`` is set or SIGINT/SIGTERM arrives.
 
     Prints the ready line (JSON) to ``out`` (stdout by default), and to ``err`` (stderr by
-    default) a warning when ``host`` is not loopback. ``access_key_id`` /
+    default) a warning when ``host`` is not loopback; then, to ``environ_to`` if given (the
+    command line gives stderr), the ``environ()`` shell lines (:func:`environ_lines`).
+    ``access_key_id`` /
     ``secret_access_key`` default to ``$BRAKET_ASYNC_LOCAL_ACCESS_KEY_ID`` /
     ``$BRAKET_ASYNC_LOCAL_SECRET_ACCESS_KEY``, else ``testing``. The command-line fault
     options (``latency``, ``fault_internal_error``, ``fault_throttle``, ``fault_drop``,
@@ -366,10 +373,28 @@ async def serve(
             stream = out or sys.stdout
             stream.write(json.dumps(line) + "\n")
             stream.flush()
+            if environ_to is not None:
+                environ_to.write(environ_lines(local, secret_given=credentials[1] != "testing"))
+                environ_to.flush()
             await stop.wait()
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
+
+
+def environ_lines(local: LocalBraket, *, secret_given: bool) -> str:
+    """``local.environ()`` as commented shell lines for a human on stderr. A secret that is
+    not the public default is not printed (logs keep stderr): its line says where it is."""
+    env = local.environ()
+    tail = ""
+    if secret_given:
+        del env["AWS_SECRET_ACCESS_KEY"]
+        tail = "# export AWS_SECRET_ACCESS_KEY=<the secret access key the service was given>\n"
+    return (
+        "# AWS clients (boto3, the Braket SDK, the AWS CLI) use this service with:\n"
+        + format_exports(env)
+        + tail
+    )
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
@@ -384,7 +409,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         parser.error(str(exc))
     # SIGINT is handled inside serve(); this covers Ctrl-C before its handler is installed.
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(**kwargs))
+        asyncio.run(serve(**kwargs, environ_to=sys.stderr))
     return 0
 
 

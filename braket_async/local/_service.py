@@ -16,6 +16,7 @@ from aiohttp import web
 
 from ._control import Controls
 from ._devices import LocalDevice, default_devices
+from ._environ import environ_for, prepare_sdk_defaults
 from ._events import EventPublisher, cache_moto_event_paths
 from ._faults import FaultConfig
 from ._guard import BraketAuth
@@ -147,6 +148,7 @@ class LocalBraket:
         self._tasks: TaskScheduler | None = None
         self._jobs: JobScheduler | None = None
         self._objects: ObjectStore | None = None
+        self._jobs_role_arn: str | None = None
 
     # Settings ------------------------------------------------------------------------------
 
@@ -215,6 +217,26 @@ class LocalBraket:
         return self._events_endpoint_url
 
     @property
+    def jobs_role_arn(self) -> str | None:
+        """ARN of the default jobs role created in the embedded moto server at start (what the
+        SDK's ``get_default_jobs_role`` finds); ``None`` with an external ``s3_endpoint_url``."""
+        self._started()
+        return self._jobs_role_arn
+
+    def environ(self) -> dict[str, str]:
+        """Every environment variable an AWS client (boto3, the Braket SDK, aiobotocore, the
+        AWS CLI) needs to use this service: ``AWS_ENDPOINT_URL_BRAKET``, the endpoint of each
+        service on the S3 port (S3, STS, IAM, CloudWatch Logs, CloudWatch, EventBridge, SQS),
+        region and :attr:`credentials`. Also unset the names in
+        ``braket_async.local.CONFLICTING_VARIABLES`` (a profile or session token would win)."""
+        return environ_for(
+            endpoint_url=self.endpoint_url,
+            aws_endpoint_url=self.s3_endpoint_url,
+            region=self.region,
+            credentials=self._credentials,
+        )
+
+    @property
     def store(self) -> Store:
         """The in-memory records (for tests)."""
         self._started()
@@ -275,13 +297,14 @@ class LocalBraket:
         if self._s3_endpoint_url is None:
             aws = EmbeddedAws(host=self.host, credentials=self._credentials)
             stack.push_async_callback(aws.close)
-            starts.append(aws.start())
+            starts.append(self._start_aws(aws))
         if self._executor is None:
             starts.append(executor.start())
         # Both take seconds (moto import, worker warm-up): start them together.
         results = await asyncio.gather(*starts)
+        sdk_bucket: str | None = None
         if aws is not None:
-            self._s3_endpoint_url = str(results[0])
+            self._s3_endpoint_url, sdk_bucket = results[0]
         assert self._s3_endpoint_url is not None
         creds = self._s3_credentials if aws is None else self._credentials
         objects = ObjectStore(
@@ -293,6 +316,8 @@ class LocalBraket:
         await objects.open()
         stack.push_async_callback(objects.close)
         await objects.ensure_bucket(self.default_bucket)
+        if sdk_bucket is not None:
+            await objects.ensure_bucket(sdk_bucket)
         self._objects = objects
 
         store = Store(self.region, self.account_id, self._devices)
@@ -368,6 +393,15 @@ class LocalBraket:
             sock.close()
             raise
 
+    async def _start_aws(self, aws: EmbeddedAws) -> tuple[str, str]:
+        url = await aws.start()
+        # What AwsQuantumJob.create discovers through IAM and STS, made while the simulator
+        # workers warm up (moto answers its first STS/IAM calls slowly).
+        self._jobs_role_arn, sdk_bucket = await prepare_sdk_defaults(
+            url, self.region, self._credentials
+        )
+        return url, sdk_bucket
+
     def _health(self) -> dict[str, Any]:
         return {
             "endpoint_url": self._endpoint_url,
@@ -388,6 +422,7 @@ class LocalBraket:
         self._endpoint_url = None
         self._control_token = None
         self._events_endpoint_url = None
+        self._jobs_role_arn = None
 
     async def __aenter__(self) -> Self:
         await self.start()
