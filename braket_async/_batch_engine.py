@@ -27,9 +27,17 @@ from ._batch_manifest import (
 )
 from ._batch_outcomes import BatchOutcome, BatchProgress, ProgressCallback, client_token_for
 from .errors import ItemNotSubmitted
+from .events import EventFeed
 from .models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 from .polling import PollPolicy, RetryBudget, is_transient
-from .tracking import DEFAULT_TRACKER_POLL, SweepPolicy, TaskTracker, TrackerOptions
+from .telemetry import Telemetry
+from .tracking import (
+    DEFAULT_TRACKER_POLL,
+    SweepPolicy,
+    TaskTracker,
+    TrackerOptions,
+    TrackerStats,
+)
 
 if TYPE_CHECKING:
     from .models.results import GateModelResult
@@ -59,6 +67,12 @@ class _Session(Protocol):
 
     @property
     def clock(self) -> Clock: ...
+
+    @property
+    def events(self) -> EventFeed | None: ...
+
+    @property
+    def telemetry(self) -> Telemetry: ...
 
 
 class Batch:
@@ -128,6 +142,7 @@ class Batch:
         self._result_queue: asyncio.Queue[int] | None = None
         self._want_results = False
         self._tracker: TaskTracker | None = None
+        self._tracker_stats: TrackerStats | None = None
         self._writer: ManifestWriter | None = None
         self._started_at: float | None = None
         self._created_at = datetime.now(UTC)
@@ -164,6 +179,11 @@ class Batch:
     def task_arns(self) -> dict[int, str]:
         """Item index -> ARN of every task created (or resumed) so far."""
         return {i: arn for i, arn in enumerate(self._arns) if arn is not None}
+
+    @property
+    def tracker_stats(self) -> TrackerStats | None:
+        """The status calls and events the batch's tracker used (None when not tracked)."""
+        return self._tracker_stats
 
     @property
     def progress(self) -> BatchProgress:
@@ -459,6 +479,7 @@ class Batch:
                     sleep=self._sleep,
                     clock=self._clock,
                     on_status_change=on_status_change,
+                    events=self._session.events,
                 )
             else:
                 self._tracker = TaskTracker(
@@ -467,7 +488,9 @@ class Batch:
                     sleep=self._sleep,
                     clock=self._clock,
                     on_status_change=on_status_change,
+                    events=self._session.events,
                 )
+            self._tracker_stats = self._tracker.stats
         else:
             for index in sorted(self._resumed):
                 self._finalize(index, BatchOutcome(

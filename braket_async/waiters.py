@@ -542,8 +542,8 @@ class WaitersMixin(SessionCore):
         ``sweep`` and ``observe_active`` replace the matching option. ``observe_active``
         also learns which pending tasks are QUEUED or RUNNING (``tracker.status_counts()``)
         at a bounded extra cost; ``on_status_change`` is called after each round in which
-        one changed. ``events`` takes statuses from an event feed (a slow sweep stays as
-        the safety net).
+        one changed. ``events`` takes statuses from an event feed, by default the session's
+        (``BraketSession(events=...)``); a slow sweep stays as the safety net.
         """
         from .tracking import TaskTracker
 
@@ -554,7 +554,7 @@ class WaitersMixin(SessionCore):
             sweep=sweep,
             observe_active=observe_active,
             on_status_change=on_status_change,
-            events=events,
+            events=events if events is not None else self.events,
         )
         for arn in arns:
             tracker.add(arn)
