@@ -14,9 +14,10 @@ main thread:
   seconds);
 * ``sweeps, added late`` -- all N created first; ``--late-after`` s later every ARN is handed
   to a fresh tracker with no creation time (located in the first sweep);
-* ``events`` -- the tracker on an :class:`~braket_async.events.EventFeed`. **Runs only when
-  an event-feed factory is plugged in** (:data:`EVENT_FEED_FACTORY`; the SQS feed is wired
-  here once it exists); otherwise the row says it was skipped;
+* ``events`` -- the tracker on an :class:`~braket_async.events.EventFeed`: the service
+  publishes every status change to EventBridge on its moto, a rule sends them to an SQS queue
+  and :class:`~braket_async.events.SqsEventSource` reads it (:data:`EVENT_FEED_FACTORY`); a
+  slow safety-net sweep stays on;
 * ``naive 1 Hz pollers`` -- what the official SDK does: one poller per task calling
   GetQuantumTask once a second (aiobotocore, boto3's default legacy retries).
 
@@ -55,7 +56,7 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from braket_async import BraketSession, RateLimits
-from braket_async.events import EventFeed
+from braket_async.events import EventFeed, SqsEventSource, ensure_event_queue
 from braket_async.tracking import TaskTracker
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
@@ -78,10 +79,28 @@ STATUS_OPS = ("GetQuantumTask", "SearchQuantumTasks")
 ROWS = ("sweeps, created_at known", "sweeps, added late", "events", "naive 1 Hz pollers")
 PEER_NAMES = {"known": ROWS[0], "late": ROWS[1], "events": ROWS[2], "naive": ROWS[3]}
 
+FeedFactory = Callable[[BraketSession], contextlib.AbstractAsyncContextManager[EventFeed]]
+
+
+@contextlib.asynccontextmanager
+async def sqs_feed(braket: BraketSession) -> AsyncIterator[EventFeed]:
+    """The real path: an EventBridge rule -> SQS queue on the service's moto (created here, what
+    ``braket-async events setup`` does), read by :class:`SqsEventSource` on ``braket``."""
+    aws = os.environ["AWS_ENDPOINT_URL_S3"]  # moto serves S3, EventBridge and SQS on one port
+    region = os.environ["AWS_REGION"]
+    aio = AioSession()
+    async with (
+        aio.create_client("sqs", endpoint_url=aws, region_name=region) as sqs,
+        aio.create_client("events", endpoint_url=aws, region_name=region) as eventbridge,
+    ):
+        setup = await ensure_event_queue(sqs, eventbridge, queue_name="bench-tracking")
+        async with SqsEventSource(setup.queue_url, client=sqs) as feed:
+            yield feed
+
+
 #: The events row's feed: ``factory(session) -> async context manager yielding an EventFeed``
-#: on the service the session points at. None: the events row is skipped. (Plug the SQS
-#: feed in here: e.g. ``lambda braket: SqsEventSource(braket, queue_url=...)``.)
-EVENT_FEED_FACTORY: Callable[[BraketSession], contextlib.AbstractAsyncContextManager[EventFeed]] | None = None  # noqa: E501
+#: on the service the session points at (None: the events row is skipped).
+EVENT_FEED_FACTORY: FeedFactory | None = sqs_feed
 
 
 # ------------------------------------------------------------------------- shared helpers
@@ -473,7 +492,7 @@ def main_orchestrate(args: argparse.Namespace) -> dict[str, Any]:
         rows[name] = run_row(peer, args)
         print(f"[{name}] {json.dumps(rows[name])}", flush=True)
         save(report)  # each part as it is measured: a long run keeps what it has
-    for mode in ("standard", "adaptive"):
+    for mode in ("standard", "adaptive") if args.pacer else ():
         print(f"[one pacer: {mode} retries] ...", flush=True)
         pacer[mode] = run_row("pacer", args, ["--retry-mode", mode], run_delay=0.0)
         print(f"[one pacer: {mode}] {json.dumps(pacer[mode])}", flush=True)
@@ -487,8 +506,9 @@ def main_orchestrate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def save(report: dict[str, Any]) -> None:
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(report, indent=2) + "\n")
+    out = Path(report.get("out") or OUT)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
 
 
 def build_report(
@@ -496,6 +516,7 @@ def build_report(
 ) -> dict[str, Any]:
     return {
         "benchmark": "bench_tracking",
+        "out": args.out,
         "settings": {
             "tasks": args.tasks,
             "quota_scale": args.quota_scale,
@@ -577,6 +598,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pacer-window", type=float, default=5.0, help="one-pacer part: seconds per measure"
     )
+    parser.add_argument(
+        "--no-pacer", dest="pacer", action="store_false", help="skip the one-pacer part"
+    )
+    parser.add_argument("--out", default=None, help=f"JSON report path (default {OUT})")
     parser.add_argument("--peer", choices=sorted(PEERS), help=argparse.SUPPRESS)
     parser.add_argument("--retry-mode", default="standard", help=argparse.SUPPRESS)
     parser.add_argument("--bucket", help=argparse.SUPPRESS)

@@ -285,3 +285,47 @@ async def test_a_waiter_is_one_span_over_its_polls(
     assert polls and all(
         p.parent is not None and p.parent.span_id == waiter.context.span_id for p in polls
     )
+
+
+async def test_tracker_sweeps_are_spans_and_tracked_tasks_a_gauge(
+    traced: BraketSession,
+    signals: Signals,
+    local_braket: LocalBraket,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    arns = [
+        await traced.create_quantum_task(
+            device_arn=SV1,
+            action="OPENQASM 3; qubit[1] q; bit[1] c; h q[0]; c = measure q;",
+            shots=10,
+            output_s3_bucket=local_braket.default_bucket,
+            output_s3_key_prefix="telemetry",
+        )
+        for _ in range(3)
+    ]
+    tracker = traced.track()
+    for arn in arns:
+        tracker.add(arn, device_arn=SV1, just_created=True)
+    (gauge,) = signals.points("braket_async.tracker.tasks")  # read while the tasks are pending
+    assert gauge.value == 3
+    with caplog.at_level("INFO", logger="braket_async.tracking"):
+        async with tracker:
+            await tracker.wait_all(details=False)
+
+    sweeps = signals.finished("braket_async.tracker.sweep")
+    assert sweeps
+    assert {dict(s.attributes or {})["braket_async.sweep"] for s in sweeps} <= {
+        "window",
+        "arn",
+        "locate",
+        "get",
+    }
+    calls = [
+        s for s in signals.spans.get_finished_spans() if s.name.startswith("Braket.")
+        and s.name != "Braket.CreateQuantumTask"
+    ]
+    sweep_ids = {s.context.span_id for s in sweeps}
+    assert calls and all(c.parent is not None and c.parent.span_id in sweep_ids for c in calls)
+    started, stopped = (r for r in caplog.records if r.name == "braket_async.tracking")
+    assert started.getMessage().startswith("tracker started: 3 tasks pending")
+    assert stopped.getMessage().startswith("tracker stopped: 0 tasks pending")

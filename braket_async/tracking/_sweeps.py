@@ -51,6 +51,7 @@ from ..models import (
 )
 from ..models.enums import TERMINAL_TASK_STATUSES
 from ..polling import BudgetState, PollPolicy, is_transient
+from ..telemetry import Telemetry
 from ._options import SweepPolicy
 from ._registry import Registry, TaskEntry
 from ._stats import TrackerStats
@@ -79,6 +80,9 @@ _COMPACT_SLACK = 1024
 
 class StatusSession(Protocol):
     """What the sweeps need of a :class:`~braket_async.BraketSession`."""
+
+    @property
+    def telemetry(self) -> Telemetry: ...
 
     async def get_quantum_task(self, quantum_task_arn: str) -> QuantumTask: ...
 
@@ -270,7 +274,7 @@ class SweepStatusSource:
             elif search_wait > 0:
                 self._unlocated.update((e.arn, e) for e in unlocated)
             else:
-                await self._paced(self._locate(unlocated), now)
+                await self._paced(self._locate(unlocated), now, "locate")
                 return
 
         anchored_due: list[TaskEntry] = []
@@ -348,7 +352,8 @@ class SweepStatusSource:
             anchored_due = []
         if use_window or by_arn:
             try:
-                await self._paced(self._searches(use_window, by_arn), now)
+                kind = "window" if use_window else "arn"
+                await self._paced(self._searches(use_window, by_arn), now, kind)
             finally:
                 # Popped from the heap: back in it, due again after their next delay.
                 for entry in anchored_due:
@@ -379,17 +384,23 @@ class SweepStatusSource:
         if by_arn:
             await self._arn_sweep(by_arn)
 
-    async def _paced(self, searches: Coroutine[Any, Any, object], now: float) -> None:
+    async def _paced(
+        self, searches: Coroutine[Any, Any, object], now: float, kind: str
+    ) -> None:
         """Run ``searches``, then pace the next ones to search_share of the quota and to
         sweep.min_interval."""
         calls_before = self.stats.search_calls
-        try:
-            await searches
-        finally:
-            used = self.stats.search_calls - calls_before
-            self._search_ready_at = max(self._search_ready_at, now) + max(
-                self.sweep.min_interval, used * self._search_interval
-            )
+        with self._session.telemetry.span(
+            "braket_async.tracker.sweep", {"braket_async.sweep": kind}
+        ) as span:
+            try:
+                await searches
+            finally:
+                used = self.stats.search_calls - calls_before
+                span.set_attribute("braket_async.calls", used)
+                self._search_ready_at = max(self._search_ready_at, now) + max(
+                    self.sweep.min_interval, used * self._search_interval
+                )
 
     def _reschedule(self, entry: TaskEntry, now: float) -> None:
         # Delays grow with the task's age, not the number of checks: a sweep may check a
@@ -595,6 +606,13 @@ class SweepStatusSource:
         self._reschedule(entry, now)
 
     async def _get_many(self, entries: list[TaskEntry]) -> None:
+        with self._session.telemetry.span(
+            "braket_async.tracker.sweep",
+            {"braket_async.sweep": "get", "braket_async.calls": len(entries)},
+        ):
+            await self._get_each(entries)
+
+    async def _get_each(self, entries: list[TaskEntry]) -> None:
         limit = asyncio.Semaphore(self.sweep.max_concurrency)
         finished = 0
 

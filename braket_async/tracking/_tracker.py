@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -56,6 +57,8 @@ from ._stats import TrackerStats
 from ._sweeps import TASK_ARN, SweepStatusSource, fan_out
 
 __all__ = ["TaskTracker"]
+
+_log = logging.getLogger("braket_async.tracking")
 
 
 class TaskTracker:
@@ -137,6 +140,8 @@ class TaskTracker:
         self._holders = 0
         self._generation = 0
         self._consumers: weakref.WeakSet[Any] = weakref.WeakSet()
+        # The tracked-tasks gauge counts this tracker while it lives.
+        session.telemetry.watch_tracker(self)
 
     @property
     def poll(self) -> PollPolicy:
@@ -478,6 +483,12 @@ class TaskTracker:
             return
         self._source.open()
         if self._runner is None or self._runner.done():
+            _log.info(
+                "tracker started: %d tasks pending (%s)",
+                len(self._reg.pending),
+                "events" if self._source is not self._sweeps else "sweeps",
+                extra={"tasks": len(self._reg.pending)},
+            )
             self._runner = asyncio.get_running_loop().create_task(
                 self._run(), name="braket-async TaskTracker"
             )
@@ -497,6 +508,13 @@ class TaskTracker:
         except Exception as exc:
             self._reg.fail(exc)
         finally:
+            _log.info(
+                "tracker stopped: %d tasks pending, %d status calls, %d events applied",
+                len(self._reg.pending),
+                self.stats.status_calls,
+                self.stats.events_applied,
+                extra={"tasks": len(self._reg.pending), "status_calls": self.stats.status_calls},
+            )
             self._reg.notify()
 
 

@@ -16,6 +16,7 @@ from braket_async import (
     QuantumTaskStatus,
     QuantumTaskSummary,
     ResourceNotFoundException,
+    Telemetry,
     ThrottlingException,
 )
 from braket_async.models import SearchQuantumTasksPage
@@ -59,6 +60,8 @@ class FakeBraket:
         self._driver: asyncio.Task[None] | None = None
 
     # session surface ---------------------------------------------------------------------
+    telemetry = Telemetry.off()
+
     def clock(self) -> float:
         return self.now
 
