@@ -218,6 +218,21 @@ class Telemetry:
         ) as span:
             yield span
 
+    @contextlib.contextmanager
+    def server_span(self, name: str, headers: Mapping[str, str]) -> Iterator[Any]:
+        """A SERVER span for one request a local Braket service answers, continuing the
+        trace whose context ``headers`` carry (the client span's, when traced)."""
+        if not self.recording:
+            yield _NO_SPAN
+            return
+        with self._tracer().start_as_current_span(
+            name,
+            context=_otel_propagate.extract(headers),
+            kind=_otel_trace.SpanKind.SERVER,
+            attributes={"rpc.system": "aws-api", "rpc.service": _SERVICE},
+        ) as span:
+            yield span
+
     def count(self, name: str, value: int = 1, attributes: Mapping[str, str] | None = None) -> None:
         """Add to one of the feature counters (``batch_items``, ``results``, ``result_bytes``)."""
         if self.recording:
@@ -269,6 +284,9 @@ class _NoSpan:
     """What :meth:`Telemetry.span` yields when nothing records."""
 
     def set_attribute(self, key: str, value: Any) -> None:
+        pass
+
+    def update_name(self, name: str) -> None:
         pass
 
     def is_recording(self) -> bool:

@@ -329,3 +329,21 @@ async def test_tracker_sweeps_are_spans_and_tracked_tasks_a_gauge(
     started, stopped = (r for r in caplog.records if r.name == "braket_async.tracking")
     assert started.getMessage().startswith("tracker started: 3 tasks pending")
     assert stopped.getMessage().startswith("tracker stopped: 0 tasks pending")
+
+
+async def test_the_local_service_span_continues_the_client_trace(
+    make_local: Any, signals: Signals
+) -> None:
+    local: LocalBraket = await make_local(telemetry=signals.telemetry)
+    async with session_on(local.endpoint_url, signals.telemetry) as session:
+        await session.get_device(SV1)
+
+    (client,) = signals.finished("Braket.GetDevice")
+    (server,) = signals.finished("Braket.GetDevice (local service)")
+    assert server.kind is SpanKind.SERVER
+    assert server.context.trace_id == client.context.trace_id
+    assert server.parent is not None and server.parent.span_id == client.context.span_id
+    attributes = dict(server.attributes or {})
+    assert attributes["rpc.method"] == "GetDevice"
+    assert attributes["http.response.status_code"] == 200
+    assert attributes["aws.request_id"] == dict(client.attributes or {})["aws.request_id"]

@@ -37,6 +37,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..telemetry import Telemetry
 from ._body import MAX_BODY_BYTES, check_json_content_type, parse_json_object, read_body
 from ._control import Controls, add_control_routes
 from ._errors import (
@@ -92,7 +93,9 @@ class _Dispatcher:
         faults: Callable[[], FaultConfig | None],
         sleep: Callable[[float], Awaitable[None]],
         auth: BraketAuth,
+        telemetry: Telemetry,
     ) -> None:
+        self._telemetry = telemetry
         self._handlers = handlers
         self._ledger = ledger
         self._quotas = quotas
@@ -123,12 +126,21 @@ class _Dispatcher:
             self._latencies.discard(waiter)
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
+        with self._telemetry.server_span("Braket (local service)", request.headers) as span:
+            response = await self._dispatch(request, span)
+            span.set_attribute("http.response.status_code", response.status)
+            return response
+
+    async def _dispatch(self, request: web.Request, span: Any) -> web.StreamResponse:
         request_id = str(uuid.uuid4())
+        span.set_attribute("aws.request_id", request_id)
         operation = "Unknown"
         try:
             match = find_route(request.method, request.rel_url.raw_path)
             if match is not None:
                 operation = match[0].operation
+                span.update_name(f"Braket.{operation} (local service)")
+                span.set_attribute("rpc.method", operation)
                 self._ledger.record_call(operation)
             body = await self._authenticate(request)
             if match is None:
@@ -217,20 +229,27 @@ def build_app(
     auth: BraketAuth,
     control_token: str,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    telemetry: Telemetry | None = None,
 ) -> web.Application:
     """The aiohttp application: ``/_local/*`` control routes, then every Braket route.
 
     ``auth`` verifies the SigV4 signature of every Braket request; ``control_token`` is the
     bearer token the control routes require. Quotas and faults are read through ``controls``
     per request, so the service's settings can change while it runs (from Python or over
-    ``PUT /_local/...``).
+    ``PUT /_local/...``). ``telemetry`` (default: none) gets a SERVER span per Braket request.
     """
     if len(control_token) < 16:
         raise ValueError("control_token must be at least 16 characters")
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     add_control_routes(app, controls, control_token)
     dispatcher = _Dispatcher(
-        handlers, controls.ledger, controls.get_quotas, controls.get_faults, sleep, auth
+        handlers,
+        controls.ledger,
+        controls.get_quotas,
+        controls.get_faults,
+        sleep,
+        auth,
+        telemetry or Telemetry.off(),
     )
 
     async def dispatch(request: web.Request) -> web.StreamResponse:

@@ -14,6 +14,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from ..telemetry import Telemetry
 from ._control import Controls
 from ._devices import LocalDevice, default_devices
 from ._environ import environ_for, prepare_sdk_defaults
@@ -72,6 +73,8 @@ class LocalBraket:
     EventBridge at ``events_endpoint_url`` (default: the embedded moto server when one is
     started; with ``s3_endpoint_url`` given and no ``events_endpoint_url``, none is
     published). ``events=False`` publishes nothing. See ``docs/events.md``.
+    ``telemetry`` (default: OpenTelemetry's global providers) gets a SERVER span per Braket
+    request, continuing the client's trace (see ``docs/observability.md``).
     """
 
     def __init__(
@@ -101,6 +104,7 @@ class LocalBraket:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         events: bool = True,
         events_endpoint_url: str | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be in 0..65535, got {port}")
@@ -140,6 +144,7 @@ class LocalBraket:
         self._executor: Any = executor
         self._sleep = sleep
         self._events = events
+        self._telemetry = telemetry if telemetry is not None else Telemetry()
         self._events_endpoint_url_given = events_endpoint_url
         self._events_endpoint_url: str | None = None
         self._stack: AsyncExitStack | None = None
@@ -381,7 +386,12 @@ class LocalBraket:
         self._control_token = self._control_token_given or secrets.token_urlsafe(32)
         auth = BraketAuth(SigV4Verifier(*self._credentials, service="braket"))
         app = build_app(
-            handlers, controls, auth=auth, control_token=self._control_token, sleep=self._sleep
+            handlers,
+            controls,
+            auth=auth,
+            control_token=self._control_token,
+            sleep=self._sleep,
+            telemetry=self._telemetry,
         )
         app_runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await app_runner.setup()
