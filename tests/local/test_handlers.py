@@ -361,7 +361,8 @@ async def test_create_refuses_a_program_over_the_size_limit(
     assert local_braket.ledger.snapshot()["tasks_created"] == before  # never accepted
     # Multi-byte characters count as bytes, as on the wire.
     wide = json.loads(openqasm(BELL))
-    wide["source"] = "// " + "é" * (MAX_ACTION_BYTES // 2) + "\n" + BELL
+    # (3-byte characters: botocore sends them as 6-byte escapes, still under the body limit)
+    wide["source"] = "// " + "€" * (MAX_ACTION_BYTES // 3 + 1000) + "\n" + BELL
     action = json.dumps(wide, ensure_ascii=False)
     assert len(action) < MAX_ACTION_BYTES < len(action.encode())
     with pytest.raises(ClientError) as info:
