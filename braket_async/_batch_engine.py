@@ -5,6 +5,7 @@ session's rate limiter, one open-ended tracker stream, result downloads, cancel 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,8 @@ from ._batch_manifest import (
     ManifestState,
     ManifestWriter,
     adopt_header,
+    check_fingerprints,
+    item_fingerprint,
     manifest_header,
     manifest_is_fresh,
     read_manifest,
@@ -47,6 +50,8 @@ _DETAIL_CONCURRENCY = 8
 
 class _Session(Protocol):
     async def create_quantum_task(self, **kwargs: Any) -> str: ...
+
+    async def get_quantum_task(self, quantum_task_arn: str) -> QuantumTask: ...
 
     async def cancel_quantum_task(self, quantum_task_arn: str) -> Any: ...
 
@@ -114,6 +119,8 @@ class Batch:
         self._attempts = [0] * n
         self._outcomes: list[BatchOutcome | None] = [None] * n
         self._resumed: set[int] = set()
+        # Resumed ARNs the service does not know: each becomes its item's outcome.
+        self._unknown: dict[str, errors.BraketError] = {}
         self._uncertain: set[int] = set()  # a create may have taken effect, ARN unknown
         self._in_flight: set[int] = set()
         self._arn_index: dict[str, int] = {}
@@ -428,23 +435,32 @@ class Batch:
         path = self._manifest_path
         if path is not None:
             if self._resume:
-                self._adopt(await asyncio.to_thread(read_manifest, path))
+                state = await asyncio.to_thread(read_manifest, path)
+                self._adopt(state)
+                await asyncio.to_thread(
+                    check_fingerprints, path, state, self._fingerprint, len(self._items)
+                )
             elif not await asyncio.to_thread(manifest_is_fresh, path):
                 raise errors.ParameterError(
                     "manifest",
                     f"{str(path)!r} already holds a batch; pass resume={str(path)!r} to "
                     "continue it, or name a new file",
                 )
-            self._writer = ManifestWriter(path, fsync=self._fsync)
+            self._writer = ManifestWriter(
+                path, fsync=self._fsync, batch_id=self._batch_id, on_error=self._fail
+            )
             await self._writer.open()
             if not self._resume:
                 self._writer.append(
                     manifest_header(self._batch_id, len(self._items), self._created_at)
                 )
+            await self._writer.flush()  # a manifest that cannot be written: fail before creating
         if self._track:
             if self._resumed:
                 self._tracker = TaskTracker.resume(
-                    self._session,
+                    _ResumeGuard(self._session, frozenset(
+                        cast(str, self._arns[i]) for i in self._resumed
+                    ), self._unknown),
                     [cast(str, self._arns[i]) for i in sorted(self._resumed)],
                     created_after=self._created_at - _RESUME_SLACK,
                     poll=self._poll,
@@ -517,10 +533,18 @@ class Batch:
     async def _worker(self, todo: deque[int]) -> None:
         while todo and not self._stopping:
             await self._submit_one(todo.popleft())
+            if self._writer is not None:
+                # This worker's record is on disk before it creates another task: after a
+                # failed write (a full disk) no worker starts a new create.
+                with contextlib.suppress(Exception):  # reported to _fail by the writer
+                    await self._writer.flush()
 
     def _request(self, index: int) -> dict[str, Any]:
         """The create_quantum_task keyword arguments of item ``index`` (no client token)."""
         return build_request(self._items[index], index, self._defaults)
+
+    def _fingerprint(self, index: int) -> str:
+        return item_fingerprint(self._request(index))
 
     async def _submit_one(self, index: int) -> None:
         token = self.client_token(index)
@@ -531,8 +555,11 @@ class Batch:
             return
         budget = self._retry.start(self._clock)
         self._in_flight.add(index)
+        started = self._clock()
         try:
             while True:
+                if self._stopping:
+                    return  # (a retry) left uncertain for cancel() / resume
                 self._attempts[index] += 1
                 try:
                     arn = await self._session.create_quantum_task(**request, client_token=token)
@@ -551,10 +578,39 @@ class Batch:
                         return  # stopping: left uncertain for cancel() / resume
                     continue
                 self._uncertain.discard(index)
-                self._created(index, arn)
+                created_at = None
+                if self._tracker is not None and self._clock() - started > self._anchor_after:
+                    created_at = await self._creation_time(arn)
+                self._created(index, arn, created_at, request)
                 return
         finally:
             self._in_flight.discard(index)
+
+    @property
+    def _anchor_after(self) -> float:
+        """Creates that took longer than this (retries) may have made their task earlier
+        than the tracker's window around "now" reaches: learn its creation time."""
+        return (self._sweep or SweepPolicy()).created_at_slack / 2
+
+    async def _creation_time(self, arn: str) -> datetime | None:
+        """The task's createdAt (one GetQuantumTask); None if it cannot be learnt (the
+        tracker then finds the task by ARN later)."""
+        budget = self._retry.start(self._clock)
+        while not self._stopping:
+            try:
+                task = await self._session.get_quantum_task(arn)
+            except errors.BraketError as exc:
+                if not is_transient(exc):
+                    return None
+                try:
+                    delay = budget.failed(exc)
+                except errors.BraketError:
+                    return None
+                if not await self._backoff(delay):
+                    return None
+                continue
+            return task.created_at
+        return None
 
     async def _backoff(self, delay: float) -> bool:
         """Sleep ``delay`` unless the batch stops first; False when it stopped."""
@@ -570,19 +626,28 @@ class Batch:
             await asyncio.gather(sleeper, stopper, return_exceptions=True)
         return not self._stopping
 
-    def _created(self, index: int, arn: str) -> None:
+    def _created(
+        self,
+        index: int,
+        arn: str,
+        created_at: datetime | None = None,
+        request: Mapping[str, Any] | None = None,
+    ) -> None:
         self._arns[index] = arn
         self._arn_index[arn] = index
         self._counts["submitted"] += 1
         if self._writer is not None:
             token = self.client_token(index)
-            self._writer.append(
-                {"kind": "task", "index": index, "task_arn": arn, "client_token": token}
-            )
-            if self._writer.error is not None:  # an earlier write failed (disk full, ...)
-                self._fail(self._writer.error)
+            self._writer.append({
+                "kind": "task", "index": index, "task_arn": arn, "client_token": token,
+                "fingerprint": item_fingerprint(request or self._request(index)),
+            })
         if self._tracker is not None:
-            self._tracker.add(arn, device_arn=device_of(self._items[index], self._defaults))
+            self._tracker.add(
+                arn,
+                created_at=created_at,
+                device_arn=device_of(self._items[index], self._defaults),
+            )
             self._notify()
         else:
             self._finalize(index, BatchOutcome(
@@ -592,9 +657,12 @@ class Batch:
     def _submit_failed(self, index: int, exc: errors.BraketError) -> None:
         self._counts["submit_failed"] += 1
         if self._writer is not None:
-            self._writer.append(
-                {"kind": "error", "index": index, "error": type(exc).__name__, "message": str(exc)}
-            )
+            record: dict[str, Any] = {
+                "kind": "error", "index": index, "error": type(exc).__name__, "message": str(exc)
+            }
+            with contextlib.suppress(errors.BraketError):  # an item that cannot be built
+                record["fingerprint"] = self._fingerprint(index)
+            self._writer.append(record)
         self._finalize(index, BatchOutcome(
             index, self.client_token(index), error=exc, attempts=self._attempts[index]
         ))
@@ -652,6 +720,15 @@ class Batch:
         assert state is not None
         index = self._arn_index.get(state.quantum_task_arn)
         if index is None:
+            return
+        unknown = self._unknown.get(state.quantum_task_arn)
+        if unknown is not None:
+            # A manifest ARN the service does not know: that item's outcome, not the batch's.
+            self._counts["failed"] += 1
+            self._finalize(index, BatchOutcome(
+                index, self.client_token(index), state.quantum_task_arn, error=unknown,
+                resumed=True,
+            ))
             return
         error: errors.BraketError | None = None
         if state.status == QuantumTaskStatus.COMPLETED:
@@ -746,3 +823,45 @@ class Batch:
         self._outcomes[index] = outcome
         self._with_results.append(index)
         self._notify()
+
+
+class _ResumeGuard:
+    """The session as a resumed batch's tracker sees it: a GetQuantumTask of a manifest ARN
+    the service does not know (ResourceNotFoundException) is recorded in ``unknown`` and
+    answered with a FAILED placeholder, so the tracker ends that one task (the batch turns it
+    into the item's outcome, with the error) instead of failing the whole stream."""
+
+    def __init__(
+        self, session: _Session, resumed: frozenset[str], unknown: dict[str, errors.BraketError]
+    ) -> None:
+        self._session = session
+        self._resumed = resumed
+        self._unknown = unknown
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    async def get_quantum_task(self, quantum_task_arn: str, **kwargs: Any) -> QuantumTask:
+        try:
+            return await self._session.get_quantum_task(quantum_task_arn, **kwargs)
+        except errors.ResourceNotFoundException as exc:
+            if quantum_task_arn not in self._resumed:
+                raise
+            exc.add_note(
+                f"{quantum_task_arn} is recorded in the batch's manifest but unknown to the "
+                "service (another account or region, or a manifest edited by hand)"
+            )
+            self._unknown[quantum_task_arn] = exc
+            now = datetime.now(UTC)
+            return QuantumTask(
+                quantum_task_arn=quantum_task_arn,
+                status=QuantumTaskStatus.FAILED,
+                device_arn="",
+                device_parameters="{}",
+                shots=0,
+                output_s3_bucket="",
+                output_s3_directory="",
+                created_at=now,
+                ended_at=now,
+                failure_reason=str(exc),
+            )

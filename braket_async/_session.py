@@ -43,7 +43,7 @@ from .batch import BatchMixin
 from .jobs import JobsMixin
 from .models.common import ProgramSetValidationFailure
 from .paginate import PaginationMixin
-from .ratelimit import RateLimiter, RateLimits, observe_throttles
+from .ratelimit import RateLimiter, RateLimits, observe_throttles, pace_retries
 from .results import ResultsMixin
 from .waiters import WaitersMixin
 
@@ -188,8 +188,10 @@ class BraketSession(
         self._session = session
         self._region = region
         self._client = client
-        # every throttled attempt, including those botocore retries itself, slows the limiter
+        # every throttled attempt, including those botocore retries itself, slows the limiter,
+        # and botocore's retries take a token like first attempts do
         observe_throttles(client.meta.events, self._rate_limiter)
+        pace_retries(client.meta.events, self._rate_limiter)
         self._methods = {op: getattr(client, name) for op, name in _METHOD_NAMES.items()}
         self._lazy_lock = asyncio.Lock()
         self._warm_lock = asyncio.Lock()
@@ -467,10 +469,16 @@ class BraketSession(
         return errors.ResponseError(f"{operation}: no usable response: {exc}", operation=operation)
 
 
+#: botocore's retry mode. "standard", not "adaptive": the session's RateLimiter is the adaptive
+#: client-side limiter (it paces every attempt and adapts to 429s only); botocore's adaptive
+#: mode would add a second one whose CUBIC rate collapses after each 429 and recovers slowly.
+_RETRY_MODE: Final = "standard"
+
+
 def _merge_config(max_pool_connections: int, user: Config | None) -> AioConfig:
     base = AioConfig(
         max_pool_connections=max_pool_connections,
-        retries={"mode": "adaptive"},
+        retries={"mode": _RETRY_MODE},
         user_agent_extra=_USER_AGENT,
         # Load the service model files in a thread, off the event loop.
         warm_up_loader_caches=True,
@@ -480,8 +488,8 @@ def _merge_config(max_pool_connections: int, user: Config | None) -> AioConfig:
     merged = base.merge(user)
     user_retries = user._user_provided_options.get("retries")
     if isinstance(user_retries, dict) and "mode" not in user_retries:
-        # Keep adaptive retries when the caller only tunes the number of attempts.
-        merged = merged.merge(AioConfig(retries={"mode": "adaptive", **user_retries}))
+        # Keep the session's retry mode when the caller only tunes the number of attempts.
+        merged = merged.merge(AioConfig(retries={"mode": _RETRY_MODE, **user_retries}))
     return merged
 
 

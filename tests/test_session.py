@@ -124,11 +124,11 @@ async def test_properties(local_braket: LocalBraket) -> None:
 # -- configuration ---------------------------------------------------------------------------
 
 
-async def test_defaults_pool_and_adaptive_retries(clean_env: pytest.MonkeyPatch) -> None:
+async def test_defaults_pool_and_standard_retries(clean_env: pytest.MonkeyPatch) -> None:
     async with BraketSession(region_name="us-east-1", **CREDS) as session:
         config = session.client.meta.config
         assert config.max_pool_connections == 100
-        assert config.retries["mode"] == "adaptive"
+        assert config.retries["mode"] == "standard"  # the session's limiter adapts
         assert "braket-async" in config.user_agent_extra
         assert session.endpoint_url == "https://braket.us-east-1.amazonaws.com"
 
@@ -140,7 +140,7 @@ async def test_user_config_is_merged_on_top(clean_env: pytest.MonkeyPatch) -> No
         config = session.client.meta.config
         assert config.max_pool_connections == 8
         assert config.read_timeout == 7
-        assert config.retries == {"mode": "adaptive", "total_max_attempts": 2}
+        assert config.retries == {"mode": "standard", "total_max_attempts": 2}
     legacy = Config(retries={"mode": "legacy", "max_attempts": 1})
     async with BraketSession(region_name="us-east-1", config=legacy, **CREDS) as session:
         assert session.client.meta.config.retries["mode"] == "legacy"
