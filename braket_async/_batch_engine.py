@@ -588,9 +588,10 @@ class Batch:
 
     @property
     def _anchor_after(self) -> float:
-        """Creates that took longer than this (retries) may have made their task earlier
-        than the tracker's window around "now" reaches: learn its creation time."""
-        return (self._sweep or SweepPolicy()).created_at_slack / 2
+        """Creates that took longer than this (retries, queueing) may have made their task
+        earlier than the tracker's window around "now" reaches (its slack, less a second
+        for clock skew): learn its creation time instead."""
+        return max(0.0, (self._sweep or SweepPolicy()).created_at_slack - 1.0)
 
     async def _creation_time(self, arn: str) -> datetime | None:
         """The task's createdAt (one GetQuantumTask); None if it cannot be learnt (the

@@ -22,11 +22,11 @@ periodically. This module is about 200 lines instead.
   (:attr:`RateLimits.rate_headroom`, :attr:`RateLimits.burst_headroom`), so network jitter
   (a later request overtaking an earlier one) does not turn into 429s at the edge.
 * **Adaptive (AIMD)**: only ``ThrottlingException`` is a throttle signal (a 5xx or a dropped
-  connection says nothing about the rate). :meth:`RateLimiter.record_throttle` empties the
-  bucket (the service says its bucket is empty) and cuts its rate by the share of recent
-  responses that were throttled (:meth:`RateLimiter.record_response` counts them; at most by
-  :attr:`Adaptive.decrease`), so an isolated 429 costs a few percent while a persistent
-  over-quota halves the rate within seconds; the rate then recovers linearly with time up to
+  connection says nothing about the rate). :meth:`RateLimiter.record_throttle` drains the
+  bucket and cuts its rate by the share of recent responses that were throttled
+  (:meth:`RateLimiter.record_response` counts them; the cut is at most
+  :attr:`Adaptive.decrease`): an isolated 429 (jitter, a noisy neighbour) costs a few percent,
+  while persistent throttling empties the bucket and cuts deeply every cooldown; the rate then recovers linearly with time up to
   the configured one (:class:`Adaptive`). Throttles within a cooldown of the last cut are the
   same episode and cut nothing more.
 * **Every attempt is paced**: :func:`pace_retries` makes botocore's own retries (attempt 2 and
@@ -313,7 +313,9 @@ class _Bucket:
 
     def cut(self, now: float, adaptive: Adaptive) -> bool:
         """React to a throttle: lower the rate by the recent throttled share (at most to
-        ``decrease`` times it) and empty the bucket. False if in cooldown."""
+        ``decrease`` times it) and drain the bucket by that share (all of it when every
+        recent response was throttled: the service's bucket is empty). False if in
+        cooldown."""
         self.throttles += 1
         self.observe(now, True, adaptive.window)
         if now - self.cut_at < adaptive.cooldown:
@@ -323,7 +325,8 @@ class _Bucket:
         self.rate = max(self.min_rate, self.rate * max(adaptive.decrease, 1.0 - share))
         self.cut_rate = self.rate
         self.cut_at = now
-        self.tokens = min(self.tokens, 0.0)
+        # (a token debt stays as it is)
+        self.tokens = min(self.tokens, self.tokens * (1.0 - share))
         return True
 
     def snapshot(self) -> dict[str, Any]:
