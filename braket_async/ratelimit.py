@@ -27,8 +27,8 @@ periodically. This module is about 200 lines instead.
   (:meth:`RateLimiter.record_response` counts them; the cut is at most
   :attr:`Adaptive.decrease`): an isolated 429 (jitter, a noisy neighbour) costs a few percent,
   while persistent throttling empties the bucket and cuts deeply every cooldown; the rate
-  then recovers linearly with time up to the configured one (:class:`Adaptive`). Throttles within a cooldown of the last cut are the
-  same episode and cut nothing more.
+  then recovers linearly with time up to the configured one (:class:`Adaptive`). Throttles
+  within a cooldown of the last cut are the same episode and cut nothing more.
 * **Every attempt is paced**: :func:`pace_retries` makes botocore's own retries (attempt 2 and
   later of one call) take a token too, so retries never burst past the service's quota.
 """
