@@ -12,11 +12,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from test_batch import BELL, ONE, LocalFactory, session_on, submit
 
 from braket_async import errors
 from braket_async.batch import MANIFEST_VERSION
 from braket_async.tracking import SweepPolicy
-from test_batch import BELL, ONE, LocalFactory, session_on, submit
 
 FAKE_ARN = "arn:aws:braket:us-east-1:123456789012:quantum-task/00000000-dead-beef-0000-000000000000"
 

@@ -8,19 +8,19 @@ out."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC
 from typing import Any
 
 import botocore.config
 import botocore.model
 import pytest
+from _wire import WireServer, wire_server
 from aiohttp import web
 from botocore import xform_name
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _wire import WireServer, wire_server
 from braket_async import BraketSession, RateLimits, errors
 from braket_async._validate import _EXTRA_ARN_PATTERNS, SERVICE_MODEL, validate
 
@@ -111,9 +111,10 @@ def invalid(shape: botocore.model.Shape, member: str = "") -> st.SearchStrategy[
     must name."""
     kind = shape.type_name
     options: list[st.SearchStrategy[Invalid]] = []
-    here: Callable[[st.SearchStrategy[Any]], st.SearchStrategy[Invalid]] = (
-        lambda values: values.map(lambda v: (v, ""))
-    )
+
+    def here(values: st.SearchStrategy[Any]) -> st.SearchStrategy[Invalid]:
+        return values.map(lambda v: (v, ""))
+
     if kind == "string":
         lo, hi = _bounds(shape)
         # (None is not among them: a session method takes None as "not given")
