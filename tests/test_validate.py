@@ -29,6 +29,7 @@ Invalid = tuple[Any, str]
 
 SETTINGS = settings(
     max_examples=25,
+    database=None,  # no example database written into the checkout
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                            HealthCheck.function_scoped_fixture],
