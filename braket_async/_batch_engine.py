@@ -577,10 +577,11 @@ class Batch:
                     if not await self._backoff(delay):
                         return  # stopping: left uncertain for cancel() / resume
                     continue
-                self._uncertain.discard(index)
                 created_at = None
                 if self._tracker is not None and self._clock() - started > self._anchor_after:
+                    # (still uncertain meanwhile: a stop here leaves it to cancel() / resume)
                     created_at = await self._creation_time(arn)
+                self._uncertain.discard(index)
                 self._created(index, arn, created_at, request)
                 return
         finally:

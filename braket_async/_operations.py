@@ -135,11 +135,11 @@ def search_params(
 
 
 def _copied(value: Any) -> Any:
-    """A mapping as a dict, a list or tuple as a list; anything else unchanged, for the
-    validator to name (``dict(5)`` would raise a bare TypeError)."""
+    """A mapping as a dict, any other iterable (a string aside) as a list; anything else
+    unchanged, for the validator to name (``dict(5)`` would raise a bare TypeError)."""
     if isinstance(value, Mapping):
         return dict(value)
-    if isinstance(value, list | tuple):
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes):
         return list(value)
     return value
 

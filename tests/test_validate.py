@@ -122,8 +122,9 @@ def invalid(shape: botocore.model.Shape, member: str = "") -> st.SearchStrategy[
         options.append(here(st.integers() | st.lists(st.text(), max_size=1)))
         if lo > 0:
             options.append(here(st.text(max_size=lo - 1)))
-        if hi is not None:
-            options.append(here(st.text(min_size=hi + 1, max_size=hi + 5)))
+        if hi is not None:  # (built, not drawn char by char: some limits are 300k long)
+            options.append(here(st.tuples(st.characters(), st.integers(1, 3)).map(
+                lambda ck, hi=hi: ck[0] * (hi + ck[1]))))
         if shape.enum:
             allowed = set(shape.enum)
             options.append(here(st.text(min_size=max(lo, 1), max_size=20).filter(
@@ -131,7 +132,7 @@ def invalid(shape: botocore.model.Shape, member: str = "") -> st.SearchStrategy[
         pattern = _pattern_of(shape, member)
         if pattern is not None and pattern != ".*":
             regex = re.compile(pattern)
-            upper = hi if hi is not None else _MAX_TEXT
+            upper = max(lo, 1, min(hi if hi is not None else _MAX_TEXT, _MAX_TEXT))
             options.append(here(st.text(min_size=max(lo, 1), max_size=upper).filter(
                 lambda s: regex.fullmatch(s) is None)))
     elif kind in ("integer", "long"):
