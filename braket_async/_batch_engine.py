@@ -280,8 +280,19 @@ class Batch:
             if self._fatal is not None:
                 raise self._fatal
             if len(order) == len(self._items) or self._closed:
+                await self._manifest_written()
+                if self._fatal is not None:
+                    raise self._fatal
                 return
             await self._wait_change()
+
+    async def _manifest_written(self) -> None:
+        """Every record appended so far is written: the manifest is complete once the
+        outcomes are (a write error is the batch's fatal error, set by the writer)."""
+        writer = self._writer
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                await writer.flush()
 
     async def wait(self) -> list[BatchOutcome]:
         """Every item's outcome, in item order, once all are final."""
@@ -590,9 +601,9 @@ class Batch:
     @property
     def _anchor_after(self) -> float:
         """Creates that took longer than this (retries, queueing) may have made their task
-        earlier than the tracker's window around "now" reaches (its slack, less a second
-        for clock skew): learn its creation time instead."""
-        return max(0.0, (self._sweep or SweepPolicy()).created_at_slack - 1.0)
+        earlier than the tracker's window around "now" reaches (its slack; its sweeps pad a
+        second more for clock skew): learn its creation time instead."""
+        return (self._sweep or SweepPolicy()).created_at_slack
 
     async def _creation_time(self, arn: str) -> datetime | None:
         """The task's createdAt (one GetQuantumTask); None if it cannot be learnt (the
