@@ -5,6 +5,7 @@ session's rate limiter, one open-ended tracker stream, result downloads, cancel 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,8 @@ from ._batch_manifest import (
     ManifestState,
     ManifestWriter,
     adopt_header,
+    check_fingerprints,
+    item_fingerprint,
     manifest_header,
     manifest_is_fresh,
     read_manifest,
@@ -55,6 +58,8 @@ _DETAIL_CONCURRENCY = 8
 
 class _Session(Protocol):
     async def create_quantum_task(self, **kwargs: Any) -> str: ...
+
+    async def get_quantum_task(self, quantum_task_arn: str) -> QuantumTask: ...
 
     async def cancel_quantum_task(self, quantum_task_arn: str) -> Any: ...
 
@@ -128,6 +133,8 @@ class Batch:
         self._attempts = [0] * n
         self._outcomes: list[BatchOutcome | None] = [None] * n
         self._resumed: set[int] = set()
+        # Resumed ARNs the service does not know: each becomes its item's outcome.
+        self._unknown: dict[str, errors.BraketError] = {}
         self._uncertain: set[int] = set()  # a create may have taken effect, ARN unknown
         self._in_flight: set[int] = set()
         self._arn_index: dict[str, int] = {}
@@ -293,8 +300,19 @@ class Batch:
             if self._fatal is not None:
                 raise self._fatal
             if len(order) == len(self._items) or self._closed:
+                await self._manifest_written()
+                if self._fatal is not None:
+                    raise self._fatal
                 return
             await self._wait_change()
+
+    async def _manifest_written(self) -> None:
+        """Every record appended so far is written: the manifest is complete once the
+        outcomes are (a write error is the batch's fatal error, set by the writer)."""
+        writer = self._writer
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                await writer.flush()
 
     async def wait(self) -> list[BatchOutcome]:
         """Every item's outcome, in item order, once all are final."""
@@ -448,19 +466,26 @@ class Batch:
         path = self._manifest_path
         if path is not None:
             if self._resume:
-                self._adopt(await asyncio.to_thread(read_manifest, path))
+                state = await asyncio.to_thread(read_manifest, path)
+                self._adopt(state)
+                await asyncio.to_thread(
+                    check_fingerprints, path, state, self._fingerprint, len(self._items)
+                )
             elif not await asyncio.to_thread(manifest_is_fresh, path):
                 raise errors.ParameterError(
                     "manifest",
                     f"{str(path)!r} already holds a batch; pass resume={str(path)!r} to "
                     "continue it, or name a new file",
                 )
-            self._writer = ManifestWriter(path, fsync=self._fsync)
+            self._writer = ManifestWriter(
+                path, fsync=self._fsync, batch_id=self._batch_id, on_error=self._fail
+            )
             await self._writer.open()
             if not self._resume:
                 self._writer.append(
                     manifest_header(self._batch_id, len(self._items), self._created_at)
                 )
+            await self._writer.flush()  # a manifest that cannot be written: fail before creating
         if self._track:
             options = TrackerOptions(
                 poll=self._poll or DEFAULT_TRACKER_POLL,
@@ -472,7 +497,9 @@ class Batch:
             on_status_change = self._notify if self._progress_cb is not None else None
             if self._resumed:
                 self._tracker = TaskTracker.resume(
-                    self._session,
+                    _ResumeGuard(self._session, frozenset(
+                        cast(str, self._arns[i]) for i in self._resumed
+                    ), self._unknown),
                     [cast(str, self._arns[i]) for i in sorted(self._resumed)],
                     created_after=self._created_at - _RESUME_SLACK,
                     options=options,
@@ -540,10 +567,18 @@ class Batch:
     async def _worker(self, todo: deque[int]) -> None:
         while todo and not self._stopping:
             await self._submit_one(todo.popleft())
+            if self._writer is not None:
+                # This worker's record is on disk before it creates another task: after a
+                # failed write (a full disk) no worker starts a new create.
+                with contextlib.suppress(Exception):  # reported to _fail by the writer
+                    await self._writer.flush()
 
     def _request(self, index: int) -> dict[str, Any]:
         """The create_quantum_task keyword arguments of item ``index`` (no client token)."""
         return build_request(self._items[index], index, self._defaults)
+
+    def _fingerprint(self, index: int) -> str:
+        return item_fingerprint(self._request(index))
 
     async def _submit_one(self, index: int) -> None:
         token = self.client_token(index)
@@ -554,8 +589,11 @@ class Batch:
             return
         budget = self._retry.start(self._clock)
         self._in_flight.add(index)
+        started = self._clock()
         try:
             while True:
+                if self._stopping:
+                    return  # (a retry) left uncertain for cancel() / resume
                 self._attempts[index] += 1
                 try:
                     arn = await self._session.create_quantum_task(**request, client_token=token)
@@ -574,10 +612,18 @@ class Batch:
                         return  # stopping: left uncertain for cancel() / resume
                     continue
                 self._uncertain.discard(index)
-                self._created(index, arn)
+                slow = self._clock() - started > self._anchor_after
+                self._created(index, arn, request, just_created=not slow)
                 return
         finally:
             self._in_flight.discard(index)
+
+    @property
+    def _anchor_after(self) -> float:
+        """Creates that took longer than this (retries, queueing) may have made their task
+        earlier than the tracker's window around "now" reaches (its slack; its sweeps pad a
+        second more for clock skew): the tracker locates those by ARN instead."""
+        return (self._sweep or SweepPolicy()).created_at_slack
 
     async def _backoff(self, delay: float) -> bool:
         """Sleep ``delay`` unless the batch stops first; False when it stopped."""
@@ -593,21 +639,31 @@ class Batch:
             await asyncio.gather(sleeper, stopper, return_exceptions=True)
         return not self._stopping
 
-    def _created(self, index: int, arn: str) -> None:
+    def _created(
+        self,
+        index: int,
+        arn: str,
+        request: Mapping[str, Any] | None = None,
+        *,
+        just_created: bool = True,
+    ) -> None:
         self._arns[index] = arn
         self._arn_index[arn] = index
         self._counts["submitted"] += 1
         if self._writer is not None:
             token = self.client_token(index)
-            self._writer.append(
-                {"kind": "task", "index": index, "task_arn": arn, "client_token": token}
-            )
-            if self._writer.error is not None:  # an earlier write failed (disk full, ...)
-                self._fail(self._writer.error)
+            self._writer.append({
+                "kind": "task", "index": index, "task_arn": arn, "client_token": token,
+                "fingerprint": item_fingerprint(request or self._request(index)),
+            })
         if self._tracker is not None:
-            # Created just now: the window sweeps find it without a locate call.
+            # Created just now, the window sweeps find it without a locate call; a create that
+            # took longer (retries, queueing) may have made its task before the tracker's window
+            # around "now": the first sweep locates it by ARN instead (batched, no get).
             self._tracker.add(
-                arn, device_arn=device_of(self._items[index], self._defaults), just_created=True
+                arn,
+                device_arn=device_of(self._items[index], self._defaults),
+                just_created=just_created,
             )
             self._notify()
         else:
@@ -618,9 +674,12 @@ class Batch:
     def _submit_failed(self, index: int, exc: errors.BraketError) -> None:
         self._counts["submit_failed"] += 1
         if self._writer is not None:
-            self._writer.append(
-                {"kind": "error", "index": index, "error": type(exc).__name__, "message": str(exc)}
-            )
+            record: dict[str, Any] = {
+                "kind": "error", "index": index, "error": type(exc).__name__, "message": str(exc)
+            }
+            with contextlib.suppress(errors.BraketError):  # an item that cannot be built
+                record["fingerprint"] = self._fingerprint(index)
+            self._writer.append(record)
         self._finalize(index, BatchOutcome(
             index, self.client_token(index), error=exc, attempts=self._attempts[index]
         ))
@@ -678,6 +737,15 @@ class Batch:
         assert state is not None
         index = self._arn_index.get(state.quantum_task_arn)
         if index is None:
+            return
+        unknown = self._unknown.get(state.quantum_task_arn)
+        if unknown is not None:
+            # A manifest ARN the service does not know: that item's outcome, not the batch's.
+            self._counts["failed"] += 1
+            self._finalize(index, BatchOutcome(
+                index, self.client_token(index), state.quantum_task_arn, error=unknown,
+                resumed=True,
+            ))
             return
         error: errors.BraketError | None = None
         if state.status == QuantumTaskStatus.COMPLETED:
@@ -772,3 +840,45 @@ class Batch:
         self._outcomes[index] = outcome
         self._with_results.append(index)
         self._notify()
+
+
+class _ResumeGuard:
+    """The session as a resumed batch's tracker sees it: a GetQuantumTask of a manifest ARN
+    the service does not know (ResourceNotFoundException) is recorded in ``unknown`` and
+    answered with a FAILED placeholder, so the tracker ends that one task (the batch turns it
+    into the item's outcome, with the error) instead of failing the whole stream."""
+
+    def __init__(
+        self, session: _Session, resumed: frozenset[str], unknown: dict[str, errors.BraketError]
+    ) -> None:
+        self._session = session
+        self._resumed = resumed
+        self._unknown = unknown
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    async def get_quantum_task(self, quantum_task_arn: str, **kwargs: Any) -> QuantumTask:
+        try:
+            return await self._session.get_quantum_task(quantum_task_arn, **kwargs)
+        except errors.ResourceNotFoundException as exc:
+            if quantum_task_arn not in self._resumed:
+                raise
+            exc.add_note(
+                f"{quantum_task_arn} is recorded in the batch's manifest but unknown to the "
+                "service (another account or region, or a manifest edited by hand)"
+            )
+            self._unknown[quantum_task_arn] = exc
+            now = datetime.now(UTC)
+            return QuantumTask(
+                quantum_task_arn=quantum_task_arn,
+                status=QuantumTaskStatus.FAILED,
+                device_arn="",
+                device_parameters="{}",
+                shots=0,
+                output_s3_bucket="",
+                output_s3_directory="",
+                created_at=now,
+                ended_at=now,
+                failure_reason=str(exc),
+            )

@@ -2,17 +2,20 @@
 created (by a worker thread, never on the event loop) and read back by ``resume=``.
 
 Line 1 is a header (``kind``, ``version``, ``batch_id``, ``items``, ``created_at``); each
-following line is ``{"kind": "task", "index", "task_arn", "client_token"}`` or
-``{"kind": "error", "index", "error", "message"}``.
+following line is ``{"kind": "task", "index", "task_arn", "client_token", "fingerprint"}`` or
+``{"kind": "error", "index", "error", "message", "fingerprint"}``. The ``fingerprint``
+(:func:`item_fingerprint`, since version 2) is a hash of the item's create arguments, so that
+a resume with other items is refused instead of reporting another batch's tasks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -27,26 +30,62 @@ __all__ = [
     "ManifestState",
     "ManifestWriter",
     "adopt_header",
+    "check_fingerprints",
+    "item_fingerprint",
     "manifest_header",
     "manifest_is_fresh",
     "read_manifest",
 ]
 
-#: Format version written in a manifest's header line.
-MANIFEST_VERSION = 1
+#: Format version written in a manifest's header line (2: records carry a fingerprint).
+MANIFEST_VERSION = 2
 _KIND = "braket-async.batch"
+
+
+def item_fingerprint(request: Mapping[str, Any]) -> str:
+    """A stable hash of one item's CreateQuantumTask arguments (without the client token):
+    the same item gives the same fingerprint in every run and process."""
+    canonical = json.dumps(
+        {k: v for k, v in request.items() if k != "client_token"},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+
+
+def _described(exc: OSError, path: Path, batch_id: str | None) -> OSError:
+    """``exc`` again, its message naming the manifest and the batch."""
+    reason = exc.strerror or str(exc)
+    described = OSError(
+        exc.errno, f"cannot write the manifest of batch {batch_id!r}: {reason}", str(path)
+    )
+    described.__cause__ = exc
+    return described
 
 
 class ManifestWriter:
     """Append-only JSON lines, flushed by a worker thread so the event loop never blocks.
 
     Lines accumulate in memory and each flush writes everything queued since the previous one
-    (one ``to_thread`` call per burst, not per line). A failed write is kept in ``error``.
+    (one ``to_thread`` call per burst, not per line). A failed write is kept in ``error`` (an
+    ``OSError`` naming the path and the batch), reported at once to ``on_error``, and nothing
+    more is written after it.
     """
 
-    def __init__(self, path: Path, *, fsync: bool) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        fsync: bool,
+        batch_id: str | None = None,
+        on_error: Callable[[BaseException], object] | None = None,
+    ) -> None:
         self.path = path
+        self.batch_id = batch_id
         self._fsync = fsync
+        self._on_error = on_error
         self._file: IO[str] | None = None
         self._pending: list[str] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -54,7 +93,10 @@ class ManifestWriter:
 
     async def open(self) -> None:
         """Open the file for appending (creating its directory)."""
-        self._file = await asyncio.to_thread(self._open)
+        try:
+            self._file = await asyncio.to_thread(self._open)
+        except OSError as exc:
+            raise _described(exc, self.path, self.batch_id) from exc
 
     def _open(self) -> IO[str]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,11 +110,15 @@ class ManifestWriter:
 
     async def _flush_all(self) -> None:
         try:
-            while self._pending:
+            while self._pending and self.error is None:
                 lines, self._pending = self._pending, []
                 await asyncio.to_thread(self._write, "".join(lines))
         except Exception as exc:  # a full disk must not pass silently
+            if isinstance(exc, OSError):
+                exc = _described(exc, self.path, self.batch_id)
             self.error = exc
+            if self._on_error is not None:
+                self._on_error(exc)
 
     def _write(self, text: str) -> None:
         assert self._file is not None
@@ -85,7 +131,7 @@ class ManifestWriter:
         """Write everything appended so far (raises a write error)."""
         if self._flusher is not None:
             await asyncio.shield(self._flusher)
-        if self._pending:
+        if self._pending and self.error is None:
             await self._flush_all()
         if self.error is not None:
             raise self.error
@@ -106,6 +152,8 @@ class ManifestState:
 
     header: Mapping[str, Any]
     arns: Mapping[int, str]
+    #: item index -> fingerprint recorded with its task or error (version 2 manifests)
+    fingerprints: Mapping[int, str] = attrs.field(factory=dict)
 
 
 def manifest_header(batch_id: str | None, items: int, created_at: datetime) -> dict[str, Any]:
@@ -157,8 +205,13 @@ def read_manifest(path: Path) -> ManifestState:
         data = path.read_bytes()
     except FileNotFoundError:
         raise errors.ParameterError("resume", f"manifest {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise errors.ParameterError(
+            "resume", f"{str(path)!r} is a directory, not a manifest file"
+        ) from None
     header: Mapping[str, Any] | None = None
     arns: dict[int, str] = {}
+    fingerprints: dict[int, str] = {}
     offset = 0
     lines = data.split(b"\n")
     for number, line in enumerate(lines, start=1):
@@ -188,17 +241,51 @@ def read_manifest(path: Path) -> ManifestState:
                 )
             header = record
             continue
-        if isinstance(record, dict) and record.get("kind") == "task":
-            index, arn = record.get("index"), record.get("task_arn")
+        if not isinstance(record, dict):
+            continue
+        index, fingerprint = record.get("index"), record.get("fingerprint")
+        if isinstance(index, int) and isinstance(fingerprint, str):
+            fingerprints.setdefault(index, fingerprint)
+        if record.get("kind") == "task":
+            arn = record.get("task_arn")
             if isinstance(index, int) and isinstance(arn, str):
                 arns.setdefault(index, arn)
     if header is None:
         raise errors.ParameterError("resume", f"manifest {str(path)!r} is empty")
-    return ManifestState(header, arns)
+    return ManifestState(header, arns, fingerprints)
+
+
+def check_fingerprints(
+    path: Path, state: ManifestState, fingerprint_of: Callable[[int], str], items: int
+) -> None:
+    """Refuse a manifest whose recorded items are not these items (another batch's manifest
+    with the same item count, or the items reordered). ``fingerprint_of(index)`` is the
+    current item's :func:`item_fingerprint`. Blocking (it converts programs): run it in a
+    thread."""
+    for index in sorted(state.fingerprints):
+        if not 0 <= index < items:
+            continue
+        recorded = state.fingerprints[index]
+        try:
+            current = fingerprint_of(index)
+        except errors.BraketError as exc:
+            current = f"<not a valid item: {exc}>"
+        if current != recorded:
+            raise errors.ParameterError(
+                "resume",
+                f"manifest {str(path)!r} (batch {state.header.get('batch_id')!r}) was written "
+                f"for other items: item {index} differs from the one it recorded (fingerprint "
+                f"{recorded}, this item's is {current}); resume with the same items in the "
+                "same order, or start a new batch with a new manifest",
+            )
 
 
 def manifest_is_fresh(path: Path) -> bool:
-    """No file, or an empty one (blocking: run it in a thread)."""
+    """No file, or an empty one (blocking: run it in a thread). A directory is refused."""
+    if path.is_dir():
+        raise errors.ParameterError(
+            "manifest", f"{str(path)!r} is a directory; give the path of a manifest file in it"
+        )
     try:
         return path.stat().st_size == 0
     except FileNotFoundError:

@@ -101,11 +101,17 @@ def _wire(value: Any) -> Any:
     return value
 
 
-def _filters(filters: Iterable[Any] | None, field: str) -> list[Any]:
+def _filters(filters: Iterable[Any] | None, field: str, operation: str) -> list[Any]:
     if filters is None:
         return []
-    if isinstance(filters, Mapping) or attrs.has(type(filters)) or isinstance(filters, str):
-        raise ParameterError(field, "must be a list of filters (models or wire dicts)")
+    if (
+        not isinstance(filters, Iterable)
+        or isinstance(filters, Mapping | str)
+        or attrs.has(type(filters))
+    ):
+        raise ParameterError(
+            field, "must be a list of filters (models or wire dicts)", operation=operation
+        )
     return [_wire(f) for f in filters]
 
 
@@ -117,7 +123,7 @@ def search_params(
 ) -> dict[str, Any]:
     """Validated wire parameters of a Search* call."""
     params: dict[str, Any] = {}
-    wire_filters = _filters(filters, "filters")
+    wire_filters = _filters(filters, "filters", operation)
     if wire_filters or operation != "SearchSpendingLimits":
         params["filters"] = wire_filters
     if max_results is not None:
@@ -128,9 +134,19 @@ def search_params(
     return params
 
 
+def _copied(value: Any) -> Any:
+    """A mapping as a dict, any other iterable (a string aside) as a list; anything else
+    unchanged, for the validator to name (``dict(5)`` would raise a bare TypeError)."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes):
+        return list(value)
+    return value
+
+
 def _tags(tags: Mapping[str, str] | None, params: dict[str, Any]) -> None:
     if tags is not None:
-        params["tags"] = dict(tags)
+        params["tags"] = _copied(tags)
 
 
 def _amount(value: str | int | Decimal, field: str) -> str:
@@ -208,7 +224,7 @@ class OperationsMixin(SessionCore):
         position)."""
         params: dict[str, Any] = {"quantumTaskArn": quantum_task_arn}
         if additional_attribute_names is not None:
-            params["additionalAttributeNames"] = list(additional_attribute_names)
+            params["additionalAttributeNames"] = _copied(additional_attribute_names)
         return await self._call_operation("GetQuantumTask", params, _TASK)
 
     async def cancel_quantum_task(
@@ -285,7 +301,7 @@ class OperationsMixin(SessionCore):
         """Get a hybrid job (with at most its latest 20 events)."""
         params: dict[str, Any] = {"jobArn": job_arn}
         if additional_attribute_names is not None:
-            params["additionalAttributeNames"] = list(additional_attribute_names)
+            params["additionalAttributeNames"] = _copied(additional_attribute_names)
         return await self._call_operation("GetJob", params, _JOB)
 
     async def cancel_job(self, job_arn: str) -> JobCancellation:
@@ -333,7 +349,7 @@ class OperationsMixin(SessionCore):
 
     async def tag_resource(self, resource_arn: str, *, tags: Mapping[str, str]) -> None:
         """Add (or overwrite) tags on a resource."""
-        params: dict[str, Any] = {"resourceArn": resource_arn, "tags": dict(tags)}
+        params: dict[str, Any] = {"resourceArn": resource_arn, "tags": _copied(tags)}
         validate("TagResource", params)
         await self._invoke("TagResource", params)
 
@@ -341,7 +357,7 @@ class OperationsMixin(SessionCore):
         """Remove tags from a resource."""
         if isinstance(tag_keys, str):
             raise ParameterError("tag_keys", "must be a list of tag keys, not a single string")
-        params: dict[str, Any] = {"resourceArn": resource_arn, "tagKeys": list(tag_keys)}
+        params: dict[str, Any] = {"resourceArn": resource_arn, "tagKeys": _copied(tag_keys)}
         validate("UntagResource", params)
         await self._invoke("UntagResource", params)
 

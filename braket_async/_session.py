@@ -45,7 +45,7 @@ from .events import EventFeed
 from .jobs import JobsMixin
 from .models.common import ProgramSetValidationFailure
 from .paginate import PaginationMixin
-from .ratelimit import RateLimiter, RateLimits, observe_throttles
+from .ratelimit import RateLimiter, RateLimits, observe_throttles, pace_retries
 from .results import ResultsMixin
 from .telemetry import CallRecord, Telemetry
 from .waiters import WaitersMixin
@@ -223,8 +223,10 @@ class BraketSession(
         self._session = session
         self._region = region
         self._client = client
-        # every throttled attempt, including those botocore retries itself, slows the limiter
+        # every throttled attempt, including those botocore retries itself, slows the limiter,
+        # and botocore's retries take a token like first attempts do
         observe_throttles(client.meta.events, self._rate_limiter)
+        pace_retries(client.meta.events, self._rate_limiter)
         self._telemetry.register(client.meta.events)
         self._methods = {op: getattr(client, name) for op, name in _METHOD_NAMES.items()}
         self._lazy_lock = asyncio.Lock()
@@ -378,7 +380,7 @@ class BraketSession(
                 await self._acquire(operation, record)
                 response = await method(**params)
         except ClientError as exc:
-            raise self._service_error(operation, exc) from exc
+            raise self._error_answer(operation, exc) from exc
         except (BotoCoreError, aiohttp.ClientError, OSError) as exc:
             raise self._transport_error(operation, exc) from exc
         except Exception as exc:  # botocore could not parse what came back
@@ -388,7 +390,15 @@ class BraketSession(
                 f"{operation}: the response could not be parsed ({type(exc).__name__}: {exc})",
                 operation=operation,
             ) from exc
-        response.pop("ResponseMetadata", None)
+        metadata = response.pop("ResponseMetadata", None) or {}
+        content_type = _content_type(metadata)
+        if content_type is not None and not _is_json(content_type):
+            # A captive portal, a proxy's page: not the service's answer.
+            raise errors.ResponseError(
+                f"{operation}: the response is {content_type!r}, not JSON: not an answer "
+                "of the Braket service (a proxy or captive portal in the way?)",
+                operation=operation,
+            )
         return response
 
     async def _s3(self) -> Any:
@@ -533,6 +543,27 @@ class BraketSession(
             f"got {operation!r}"
         )
 
+    def _error_answer(
+        self, operation: str, exc: ClientError
+    ) -> errors.ServiceError | errors.ResponseError:
+        """A ServiceError for the service's error answers; a ResponseError for a body that is
+        not one (an HTML 502 page from a proxy: the request may or may not have reached the
+        service, so it may have taken effect)."""
+        response: dict[str, Any] = exc.response
+        metadata = response.get("ResponseMetadata") or {}
+        content_type = _content_type(metadata)
+        error = response.get("Error") or {}
+        body = str(error.get("Message") or "")
+        if content_type is not None and not _is_json(content_type) and body:
+            status = metadata.get("HTTPStatusCode")
+            excerpt = " ".join(body.split())[:200]
+            return errors.ResponseError(
+                f"{operation}: HTTP {status} with a {content_type!r} body, not an error of the "
+                f"Braket service (a proxy or load balancer answered?): {excerpt!r}",
+                operation=operation,
+            )
+        return self._service_error(operation, exc)
+
     def _service_error(self, operation: str, exc: ClientError) -> errors.ServiceError:
         response: dict[str, Any] = exc.response
         error = response.get("Error") or {}
@@ -584,13 +615,36 @@ class BraketSession(
         return errors.ResponseError(f"{operation}: no usable response: {exc}", operation=operation)
 
 
+#: botocore's retry mode. "standard", not "adaptive": the session's RateLimiter is the adaptive
+#: client-side limiter (it paces every attempt and adapts to 429s only); botocore's adaptive
+#: mode would add a second one whose CUBIC rate collapses after each 429 and recovers slowly.
+_RETRY_MODE: Final = "standard"
+
+
+def _content_type(metadata: Any) -> str | None:
+    """The response's media type (lower case, no parameters); None when it has none or no
+    body (an empty answer says nothing in any type)."""
+    headers = metadata.get("HTTPHeaders") if isinstance(metadata, dict) else None
+    if not isinstance(headers, dict) or headers.get("content-length") == "0":
+        return None
+    value = headers.get("content-type")
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.split(";", 1)[0].strip().lower()
+
+
+def _is_json(media_type: str) -> bool:
+    # application/json, application/x-amz-json-1.1, application/problem+json, ...
+    return "json" in media_type
+
+
 def _merge_config(max_pool_connections: int, user: Config | None) -> AioConfig:
     base = AioConfig(
         max_pool_connections=max_pool_connections,
-        # "standard", not "adaptive": adaptive keeps one client-side rate bucket per client,
+        # _RETRY_MODE, not "adaptive": adaptive keeps one client-side rate bucket per client,
         # so one throttled operation would slow all others; the session's per-operation
         # RateLimiter paces calls instead.
-        retries={"mode": "standard"},
+        retries={"mode": _RETRY_MODE},
         user_agent_extra=_USER_AGENT,
         # Load the service model files in a thread, off the event loop.
         warm_up_loader_caches=True,
@@ -600,8 +654,8 @@ def _merge_config(max_pool_connections: int, user: Config | None) -> AioConfig:
     merged = base.merge(user)
     user_retries = user._user_provided_options.get("retries")
     if isinstance(user_retries, dict) and "mode" not in user_retries:
-        # Keep standard retries when the caller only tunes the number of attempts.
-        merged = merged.merge(AioConfig(retries={"mode": "standard", **user_retries}))
+        # Keep the session's retry mode when the caller only tunes the number of attempts.
+        merged = merged.merge(AioConfig(retries={"mode": _RETRY_MODE, **user_retries}))
     return merged
 
 

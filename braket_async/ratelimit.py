@@ -21,10 +21,16 @@ periodically. This module is about 200 lines instead.
 * **Headroom**: the client keeps a little of each rate and burst unused
   (:attr:`RateLimits.rate_headroom`, :attr:`RateLimits.burst_headroom`), so network jitter
   (a later request overtaking an earlier one) does not turn into 429s at the edge.
-* **Adaptive (AIMD)**: :meth:`RateLimiter.record_throttle` cuts the bucket's rate
-  multiplicatively and empties it (the service says its bucket is empty); the rate then
-  recovers linearly with time up to the configured one (:class:`Adaptive`). Throttles within
-  a cooldown of the last cut are the same episode and cut nothing more.
+* **Adaptive (AIMD)**: only ``ThrottlingException`` is a throttle signal (a 5xx or a dropped
+  connection says nothing about the rate). :meth:`RateLimiter.record_throttle` drains the
+  bucket and cuts its rate by the share of recent responses that were throttled
+  (:meth:`RateLimiter.record_response` counts them; the cut is at most
+  :attr:`Adaptive.decrease`): an isolated 429 (jitter, a noisy neighbour) costs a few percent,
+  while persistent throttling empties the bucket and cuts deeply every cooldown; the rate
+  then recovers linearly with time up to the configured one (:class:`Adaptive`). Throttles
+  within a cooldown of the last cut are the same episode and cut nothing more.
+* **Every attempt is paced**: :func:`pace_retries` makes botocore's own retries (attempt 2 and
+  later of one call) take a token too, so retries never burst past the service's quota.
 * **Shared** (optional): ``RateLimits(shared=...)`` (e.g. ``RedisQuota`` from
   :mod:`braket_async.ratelimit_redis`) paces calls with buckets that every process of the
   account and region shares; the buckets here stay as the fallback while the store is out of
@@ -35,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -48,6 +55,7 @@ __all__ = [
     "AWS_ACCOUNT_RATE",
     "AWS_DEFAULT_RATES",
     "BRAKET_OPERATIONS",
+    "THROTTLE_CODES",
     "Adaptive",
     "BucketParams",
     "Rate",
@@ -56,6 +64,7 @@ __all__ = [
     "SharedBuckets",
     "SharedQuota",
     "observe_throttles",
+    "pace_retries",
 ]
 
 #: Every operation of the Braket service model (2019-09-01).
@@ -140,22 +149,28 @@ AWS_DEFAULT_RATES: Mapping[str, Rate] = {
 }
 #: AWS default account-wide quota (all calls).
 AWS_ACCOUNT_RATE = Rate(140, 600)
+#: Error codes that say "slow down" (Braket's 429). Everything else, a 500
+#: ``InternalServiceException`` included, is not a throttle signal.
+THROTTLE_CODES: frozenset[str] = frozenset({"ThrottlingException"})
 
 
 @attrs.frozen
 class Adaptive:
     """How a bucket reacts to ``ThrottlingException`` (additive increase, multiplicative decrease).
 
-    ``decrease``: factor applied to the current rate on a throttle. ``floor``: the rate never
-    drops below this fraction of the configured one. ``recovery``: fraction of the configured
-    rate regained per second after a cut. ``cooldown``: seconds after a cut during which further
-    throttles (requests that were already in flight) cut nothing more.
+    ``decrease``: the smallest factor a throttle applies to the current rate (the deepest
+    cut); a cut is ``max(decrease, 1 - share)`` where ``share`` is the fraction of the
+    responses of about the last ``window`` seconds that were throttled. ``floor``: the rate
+    never drops below this fraction of the configured one. ``recovery``: fraction of the
+    configured rate regained per second after a cut. ``cooldown``: seconds after a cut during
+    which further throttles (requests that were already in flight) cut nothing more.
     """
 
     decrease: float = attrs.field(default=0.7, validator=_interval(0.0, 1.0, open_low=True))
     floor: float = attrs.field(default=0.05, validator=_interval(0.0, 1.0, open_low=True))
     recovery: float = attrs.field(default=0.1, validator=_positive)
     cooldown: float = attrs.field(default=0.5, validator=_interval(0.0, math.inf, open_high=True))
+    window: float = attrs.field(default=2.0, validator=_positive)
 
 
 class BucketParams(Protocol):
@@ -292,6 +307,9 @@ class _Bucket:
         "name",
         "rate",
         "recovery",
+        "seen",
+        "seen_at",
+        "seen_throttled",
         "stamp",
         "throttles",
         "tokens",
@@ -315,6 +333,17 @@ class _Bucket:
         self.acquired = 0
         self.delayed = 0
         self.throttles = 0
+        # Responses and throttled responses, decayed with time (exp(-t / window)).
+        self.seen = 0.0
+        self.seen_throttled = 0.0
+        self.seen_at = now
+
+    def observe(self, now: float, throttled: bool, window: float) -> None:
+        """Count one response of the service (throttled or not) in the recent share."""
+        decay = math.exp(-max(0.0, now - self.seen_at) / window)
+        self.seen = self.seen * decay + 1.0
+        self.seen_throttled = self.seen_throttled * decay + (1.0 if throttled else 0.0)
+        self.seen_at = now
 
     def _refill(self, now: float) -> None:
         elapsed = now - self.stamp
@@ -346,15 +375,21 @@ class _Bucket:
         self.acquired -= 1
 
     def cut(self, now: float, adaptive: Adaptive) -> bool:
-        """React to a throttle: lower the rate and empty the bucket. False if in cooldown."""
+        """React to a throttle: lower the rate by the recent throttled share (at most to
+        ``decrease`` times it) and drain the bucket by that share (all of it when every
+        recent response was throttled: the service's bucket is empty). False if in
+        cooldown."""
         self.throttles += 1
+        self.observe(now, True, adaptive.window)
         if now - self.cut_at < adaptive.cooldown:
             return False
         self._refill(now)
-        self.rate = max(self.min_rate, self.rate * adaptive.decrease)
+        share = self.seen_throttled / self.seen
+        self.rate = max(self.min_rate, self.rate * max(adaptive.decrease, 1.0 - share))
         self.cut_rate = self.rate
         self.cut_at = now
-        self.tokens = min(self.tokens, 0.0)
+        # (a token debt stays as it is)
+        self.tokens = min(self.tokens, self.tokens * (1.0 - share))
         return True
 
     def snapshot(self) -> dict[str, Any]:
@@ -447,18 +482,31 @@ class RateLimiter:
                 waiters.remove(waiter)  # cancelled while queued: rare, O(queue)
 
     def record_throttle(self, operation: str) -> None:
-        """The service answered 429 to ``operation``: slow its bucket down.
+        """The service answered 429 ``ThrottlingException`` to ``operation``: slow its bucket
+        down (the deeper, the larger the recent share of throttled responses).
 
         The operation's own bucket is cut when it has one (the likely culprit); otherwise
         the account-wide bucket.
         """
-        if not self._enabled or self._adaptive is None:
+        self.record_response(operation, throttled=True)
+
+    def record_response(self, operation: str, *, throttled: bool) -> None:
+        """The service answered ``operation`` (any status). Only ``throttled`` answers (429
+        ``ThrottlingException``) cut the rate; the others (2xx, 4xx, 5xx) count in the share
+        of recent responses that sets the size of a cut. A dropped connection is no answer:
+        do not report it."""
+        adaptive = self._adaptive
+        if not self._enabled or adaptive is None:
             return
         if self._shared is not None:
             self._shared.record_throttle(operation)
         bucket = self._buckets.get(operation) or self._account
-        if bucket is not None:
-            bucket.cut(self._clock(), self._adaptive)
+        if bucket is None:
+            return
+        if throttled:
+            bucket.cut(self._clock(), adaptive)
+        else:
+            bucket.observe(self._clock(), False, adaptive.window)
 
     def current_rate(self, operation: str) -> float | None:
         """The rate (requests/s) the client currently allows ``operation``; None if unlimited."""
@@ -511,10 +559,38 @@ def observe_throttles(events: Any, limiter: RateLimiter, service: str = "braket"
         parsed_response: Mapping[str, Any] | None = None, context: Any = None, **kwargs: Any
     ) -> None:
         if parsed_response is None:
-            return
+            return  # no answer (a dropped connection, a timeout): no signal about the rate
         error = parsed_response.get("Error")
-        if error and error.get("Code") == "ThrottlingException":
-            operation = kwargs.get("event_name", "").rsplit(".", 1)[-1]
-            limiter.record_throttle(operation)
+        operation = kwargs.get("event_name", "").rsplit(".", 1)[-1]
+        throttled = isinstance(error, Mapping) and error.get("Code") in THROTTLE_CODES
+        limiter.record_response(operation, throttled=throttled)
 
     events.register(f"response-received.{service}", on_response)
+
+
+_ATTEMPT = re.compile(r"(?:^|;)\s*attempt=(\d+)")
+
+
+def pace_retries(events: Any, limiter: RateLimiter, service: str = "braket") -> None:
+    """Make botocore's own retries of a call take a token of ``limiter`` too.
+
+    The caller acquires once per call; botocore may then send the call up to
+    ``max_attempts`` times (after a 5xx, a 429 or a dropped connection). Without this those
+    retries bypass the buckets and, at full speed, push the client past the service's quota
+    (and into real 429s). The attempt number is read from botocore's ``amz-sdk-request``
+    header (``attempt=N; max=M``). Pass an aiobotocore client's ``meta.events``.
+    """
+
+    async def before_send(request: Any = None, **kwargs: Any) -> None:
+        if request is None:
+            return
+        header = request.headers.get("amz-sdk-request")
+        if isinstance(header, bytes):
+            header = header.decode("ascii", "replace")
+        match = _ATTEMPT.search(header) if isinstance(header, str) else None
+        if match is None or int(match.group(1)) < 2:
+            return  # the first attempt took its token in the caller
+        operation = kwargs.get("event_name", "").rsplit(".", 1)[-1]
+        await limiter.acquire(operation)
+
+    events.register(f"before-send.{service}", before_send)

@@ -1,5 +1,6 @@
 """A scripted HTTP server on loopback for wire cases the local service cannot produce
-(malformed bodies, unknown error codes, bodiless 5xx): real sockets, no patching of aiohttp."""
+(malformed bodies, unknown error codes, bodiless 5xx, proxy pages, bodies cut short or
+stalled): real sockets, no patching of aiohttp."""
 
 from __future__ import annotations
 
@@ -13,7 +14,12 @@ __all__ = ["Reply", "WireServer", "wire_server"]
 
 
 class Reply:
-    """One scripted response."""
+    """One scripted response.
+
+    ``delay``: seconds before the headers. ``cut_after``: send the headers (with the full
+    Content-Length) and only this many bytes of the body, then drop the connection.
+    ``stall``: with ``cut_after``, hold the connection open this long instead of dropping it.
+    """
 
     def __init__(
         self,
@@ -21,11 +27,15 @@ class Reply:
         body: bytes | str = b"{}",
         headers: dict[str, str] | None = None,
         delay: float = 0.0,
+        cut_after: int | None = None,
+        stall: float = 0.0,
     ) -> None:
         self.status = status
         self.body = body.encode() if isinstance(body, str) else body
         self.headers = {"Content-Type": "application/json", **(headers or {})}
         self.delay = delay
+        self.cut_after = cut_after
+        self.stall = stall
 
 
 class WireServer:
@@ -33,6 +43,8 @@ class WireServer:
 
     def __init__(self) -> None:
         self.reply = Reply()
+        #: replies used in turn before ``reply`` (one per request)
+        self.script: list[Reply] = []
         self.handler: Callable[[web.Request], Awaitable[web.StreamResponse]] | None = None
         self.requests: list[tuple[str, str, bytes]] = []
         self.headers: list[dict[str, str]] = []
@@ -44,10 +56,26 @@ class WireServer:
         self.headers.append(dict(request.headers))
         if self.handler is not None:
             return await self.handler(request)
-        reply = self.reply
+        reply = self.script.pop(0) if self.script else self.reply
         if reply.delay:
             await asyncio.sleep(reply.delay)
-        return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
+        if reply.cut_after is None:
+            return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
+        response = web.StreamResponse(
+            status=reply.status,
+            headers={**reply.headers, "Content-Length": str(len(reply.body))},
+        )
+        await response.prepare(request)
+        await response.write(reply.body[: reply.cut_after])
+        if reply.stall:
+            await asyncio.sleep(reply.stall)
+        if request.transport is not None:
+            request.transport.abort()  # the rest of the body never comes
+        return response
+
+    def bodies(self, path_prefix: str = "") -> list[bytes]:
+        """The bodies of the requests received whose path starts with ``path_prefix``."""
+        return [body for _, path, body in self.requests if path.startswith(path_prefix)]
 
 
 @asynccontextmanager

@@ -329,6 +329,41 @@ async def test_faults_never_duplicate_or_lose_a_task(make_local: LocalFactory) -
     assert sum(o.attempts for o in outcomes) == ledger["calls"]["CreateQuantumTask"]
 
 
+async def test_the_fault_mix_at_quota_speed_creates_each_task_exactly_once(
+    make_local: LocalFactory,
+) -> None:
+    """The issue's mix on every operation, with the service's quotas, botocore's own retries
+    and the client's limiter all on (the defaults a user gets): every attempt, retries
+    included, is paced under the quota, and only the injected 429s slow the limiter."""
+    faults = FaultConfig(
+        default=FaultSpec(
+            internal_error=0.10, throttle=0.05, drop_connection=0.05, drop_after_effect=0.05
+        ),
+        seed=3,
+    )
+    scale = 2.0  # CreateQuantumTask 40/s: a 120-task batch stays quick
+    local = await make_local(faults=faults, quotas=Quotas.aws_defaults(scale=scale))
+    n = 120
+    async with session_on(local, rate_limits=RateLimits.aws_defaults(scale=scale)) as braket:
+        outcomes = await submit(braket, local, [ONE] * n, details=False).wait()
+        bucket = braket.rate_limiter.stats()["buckets"]["CreateQuantumTask"]
+    assert_one_outcome_per_item(outcomes, n)
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
+    ledger = local.ledger.snapshot()
+    injected = ledger["faults"]["CreateQuantumTask"]
+    assert min(injected.values()) > 0, injected  # every kind of fault happened
+    assert ledger["tasks_created"] == n  # no duplicates...
+    assert len({o.task_arn for o in outcomes}) == n  # ...and none lost
+    # Retries took tokens too, so the service's own quota (nearly) never had to throttle:
+    # only network jitter on a loaded machine can bunch paced requests past its bucket.
+    calls = ledger["calls"]["CreateQuantumTask"]
+    quota_429s = ledger["throttled"].get("CreateQuantumTask", 0)
+    assert bucket["acquired"] == calls
+    assert quota_429s <= 0.02 * calls
+    # 500s and dropped connections are no throttle signal: only the 429s were counted.
+    assert bucket["throttles"] == injected["throttle"] + quota_429s
+
+
 async def test_retries_exhausted_leave_the_item_failed(make_local: LocalFactory) -> None:
     local = await make_local(
         faults=FaultConfig(per_operation={"CreateQuantumTask": FaultSpec(internal_error=1.0)})

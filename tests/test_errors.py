@@ -181,7 +181,12 @@ async def test_throttling_is_reported_to_the_rate_limiter(
     wire: WireServer, on_wire: BraketSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[str] = []
-    monkeypatch.setattr(on_wire.rate_limiter, "record_throttle", seen.append)
+
+    def record(operation: str, *, throttled: bool) -> None:
+        if throttled:
+            seen.append(operation)
+
+    monkeypatch.setattr(on_wire.rate_limiter, "record_response", record)
     wire.reply = Reply(429, '{"message": "slow down"}', {"x-amzn-ErrorType": "ThrottlingException"})
     with pytest.raises(errors.ThrottlingException):
         await on_wire.get_device(SV1)
@@ -198,7 +203,12 @@ async def test_every_throttled_attempt_botocore_retries_reaches_the_rate_limiter
         config=Config(retries={"total_max_attempts": 3, "mode": "standard"}),
     ) as braket:
         seen: list[str] = []
-        monkeypatch.setattr(braket.rate_limiter, "record_throttle", seen.append)
+
+        def record(operation: str, *, throttled: bool) -> None:
+            if throttled:
+                seen.append(operation)
+
+        monkeypatch.setattr(braket.rate_limiter, "record_response", record)
         with pytest.raises(errors.ThrottlingException):
             await braket.get_device(SV1)
     assert len(wire.requests) == 3

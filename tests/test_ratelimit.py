@@ -26,6 +26,7 @@ from braket_async.ratelimit import (
     RateLimiter,
     RateLimits,
     observe_throttles,
+    pace_retries,
 )
 
 T = TypeVar("T")
@@ -436,4 +437,124 @@ async def test_observe_throttles_on_a_real_client(make_local: Any) -> None:
             await client.get_device(deviceArn=SV1)
     # botocore made three attempts; the limiter heard of each, not only the last.
     assert lim.stats()["buckets"]["GetDevice"]["throttles"] == 3
+    assert local.ledger.snapshot()["calls"]["GetDevice"] == 3
+
+
+# --- what adapts the rate, and by how much ---------------------------------------------------
+
+
+def test_an_isolated_throttle_cuts_by_the_throttled_share(vt: VirtualTime) -> None:
+    limits = RateLimits(
+        operations={"CreateQuantumTask": Rate(20, 40)},
+        adaptive=Adaptive(decrease=0.5, window=2.0),
+        rate_headroom=0.0,
+        burst_headroom=0.0,
+    )
+    lim = limiter(vt, limits)
+    for _ in range(19):  # 19 answers in the same instant, then one 429: 1 in 20
+        lim.record_response("CreateQuantumTask", throttled=False)
+    lim.record_throttle("CreateQuantumTask")
+    assert lim.current_rate("CreateQuantumTask") == pytest.approx(20 * 0.95)
+    assert lim.stats()["buckets"]["CreateQuantumTask"]["tokens"] == pytest.approx(40 * 0.95)
+
+
+def test_persistent_throttling_cuts_at_most_by_decrease_and_drains_the_bucket(
+    vt: VirtualTime,
+) -> None:
+    limits = RateLimits(
+        operations={"CreateQuantumTask": Rate(20, 40)},
+        adaptive=Adaptive(decrease=0.7, floor=0.1, cooldown=0.5, window=2.0),
+        rate_headroom=0.0,
+    )
+    lim = limiter(vt, limits)
+    lim.record_throttle("CreateQuantumTask")  # the only answer so far: throttled
+    assert lim.current_rate("CreateQuantumTask") == pytest.approx(14)
+    assert lim.stats()["buckets"]["CreateQuantumTask"]["tokens"] <= 0
+    for step in range(1, 20):  # every answer throttled, for 10 s
+        vt.now = step * 0.5
+        lim.record_throttle("CreateQuantumTask")
+    assert lim.current_rate("CreateQuantumTask") < 2.5  # driven down towards the floor (2)
+
+
+@pytest.mark.parametrize(
+    "error", [{"Code": "InternalServiceException"}, {"Code": "500"}, {"Code": "502"},
+              {"Code": "ServiceUnavailable"}, {"Code": "ValidationException"}]
+)
+def test_only_throttling_adapts_the_rate(vt: VirtualTime, error: dict[str, str]) -> None:
+    lim = limiter(vt, RateLimits.aws_defaults())
+    handlers: list[Any] = []
+
+    class Events:
+        def register(self, name: str, handler: Any) -> None:
+            handlers.append(handler)
+
+    observe_throttles(Events(), lim)
+    (handler,) = handlers
+    event = "response-received.braket.CreateQuantumTask"
+    for _ in range(50):
+        handler(parsed_response={"Error": error}, event_name=event)
+        handler(parsed_response=None, exception=ConnectionError("reset"), event_name=event)
+    bucket = lim.stats()["buckets"]["CreateQuantumTask"]
+    assert bucket["throttles"] == 0
+    assert bucket["rate"] == bucket["configured_rate"]
+
+
+async def test_server_errors_and_dropped_connections_do_not_slow_the_limiter(
+    make_local: Any,
+) -> None:
+    from botocore.config import Config
+
+    from braket_async import BraketSession, errors
+    from braket_async.local import FaultConfig, FaultSpec
+
+    local = await make_local()
+    async with BraketSession(
+        endpoint_url=local.endpoint_url, region_name="us-east-1", aws_access_key_id="testing",
+        aws_secret_access_key="testing", config=Config(retries={"total_max_attempts": 3}),
+    ) as braket:
+        local.faults = FaultConfig(per_operation={"GetDevice": FaultSpec(internal_error=1.0)})
+        with pytest.raises(errors.InternalServiceException):
+            await braket.get_device(SV1)
+        local.faults = FaultConfig(per_operation={"GetDevice": FaultSpec(drop_connection=1.0)})
+        with pytest.raises(errors.ResponseError):
+            await braket.get_device(SV1)
+        bucket = braket.rate_limiter.stats()["buckets"]["GetDevice"]
+        assert (bucket["throttles"], bucket["rate"]) == (0, bucket["configured_rate"])
+        local.faults = FaultConfig(per_operation={"GetDevice": FaultSpec(throttle=1.0)})
+        with pytest.raises(errors.ThrottlingException):
+            await braket.get_device(SV1)
+        bucket = braket.rate_limiter.stats()["buckets"]["GetDevice"]
+        assert bucket["throttles"] == 3 and bucket["rate"] < bucket["configured_rate"]
+    # (aiohttp may resend a GET whose reused connection was dropped: at least 3 per call)
+    assert local.ledger.snapshot()["calls"]["GetDevice"] >= 9
+
+
+async def test_botocore_retries_take_a_token_each(make_local: Any) -> None:
+    from aiobotocore.config import AioConfig
+    from aiobotocore.session import get_session
+
+    from braket_async.local import FaultConfig, FaultSpec
+
+    local = await make_local(
+        faults=FaultConfig(per_operation={"GetDevice": FaultSpec(internal_error=1.0)})
+    )
+    # 2 calls/s, no burst to speak of: three attempts cannot all go out at once.
+    lim = RateLimiter(RateLimits(operations={"GetDevice": Rate(2, 1)}, adaptive=None))
+    config = AioConfig(retries={"mode": "standard", "total_max_attempts": 3})
+    async with get_session().create_client(
+        "braket", endpoint_url=local.endpoint_url, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing", config=config,
+    ) as client:
+        pace_retries(client.meta.events, lim)
+        await lim.acquire("GetDevice")  # the caller's token for the first attempt
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        with pytest.raises(client.exceptions.InternalServiceException):
+            await client.get_device(deviceArn=SV1)
+        took = loop.time() - started
+    bucket = lim.stats()["buckets"]["GetDevice"]
+    assert bucket["acquired"] == 3  # the first attempt and both retries
+    # The last retry cannot go out before two more tokens came, at ~2/s (whatever
+    # botocore's own backoff was).
+    assert took >= 2 / (2 * 0.98) - 0.05
     assert local.ledger.snapshot()["calls"]["GetDevice"] == 3
