@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from .models.results import GateModelResult
 
 __all__ = ["Batch"]
+
+_log = logging.getLogger("braket_async.batch")
 
 #: How far before the batch's recorded start a resumed task may have been created (clock skew).
 _RESUME_SLACK = timedelta(minutes=5)
@@ -422,19 +425,41 @@ class Batch:
     # ------------------------------------------------------------------ the run
 
     async def _run(self) -> None:
-        try:
-            await self._prepare()
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self._submit_all())
-                if self._track:
-                    group.create_task(self._follow())
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:
-            self._fail(exc)
-        finally:
-            self._end_submission()
-            await self._finish()
+        with self._session.telemetry.span(
+            "braket_async.batch", {"braket_async.items": len(self._items)}
+        ) as span:
+            try:
+                await self._prepare()
+                span.set_attribute("braket_async.batch_id", str(self._batch_id))
+                _log.info(
+                    "batch %s started: %d items",
+                    self._batch_id,
+                    len(self._items),
+                    extra={"batch_id": self._batch_id, "items": len(self._items)},
+                )
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self._submit_all())
+                    if self._track:
+                        group.create_task(self._follow())
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:
+                self._fail(exc)
+            finally:
+                self._end_submission()
+                await self._finish()
+                c = self._counts
+                _log.info(
+                    "batch %s ended: %d submitted, %d completed, %d failed, %d not submitted",
+                    self._batch_id,
+                    c["submitted"],
+                    c["completed"],
+                    c["failed"] + c["submit_failed"],
+                    c["not_submitted"],
+                    extra={"batch_id": self._batch_id, **c},
+                )
+                for key in ("submitted", "completed", "failed", "submit_failed"):
+                    span.set_attribute(f"braket_async.{key}", c[key])
 
     async def _finish(self) -> None:
         if not self._closed and not self.done:
@@ -650,6 +675,7 @@ class Batch:
         self._arns[index] = arn
         self._arn_index[arn] = index
         self._counts["submitted"] += 1
+        self._session.telemetry.count("batch_items", attributes={"state": "submitted"})
         if self._writer is not None:
             token = self.client_token(index)
             self._writer.append({
@@ -701,6 +727,10 @@ class Batch:
             return  # reported once
         self._outcomes[index] = outcome
         self._done.append(index)
+        if not outcome.ok or self._track:  # untracked: created is all it is known to be
+            self._session.telemetry.count(
+                "batch_items", attributes={"state": "completed" if outcome.ok else "failed"}
+            )
         if self._want_results:
             self._queue_result(index)
         if notify:

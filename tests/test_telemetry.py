@@ -347,3 +347,39 @@ async def test_the_local_service_span_continues_the_client_trace(
     assert attributes["rpc.method"] == "GetDevice"
     assert attributes["http.response.status_code"] == 200
     assert attributes["aws.request_id"] == dict(client.attributes or {})["aws.request_id"]
+
+
+async def test_a_batch_is_one_span_with_item_counters_and_two_log_lines(
+    traced: BraketSession,
+    signals: Signals,
+    local_braket: LocalBraket,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    good = "OPENQASM 3; qubit[1] q; bit[1] c; x q[0]; c = measure q;"
+    with caplog.at_level("INFO", logger="braket_async.batch"):
+        async with traced.submit_batch(
+            [good] * 4 + ["OPENQASM 3; qubit[1] q; nonsense q[0];"],
+            device_arn=SV1,
+            shots=10,
+            output_s3_bucket=local_braket.default_bucket,
+            output_s3_key_prefix="telemetry-batch",
+            details=False,
+        ) as batch:
+            outcomes = await batch.wait()
+
+    assert sum(o.ok for o in outcomes) == 4
+    (span,) = signals.finished("braket_async.batch")
+    attributes = dict(span.attributes or {})
+    assert attributes["braket_async.batch_id"] == batch.batch_id
+    assert attributes["braket_async.items"] == 5
+    creates = signals.finished("Braket.CreateQuantumTask")
+    assert len(creates) == 5
+    assert all(c.context.trace_id == span.context.trace_id for c in creates)
+    points = signals.points("braket_async.batch.items")
+    items = {dict(p.attributes)["state"]: p.value for p in points}
+    assert items == {"submitted": 5, "completed": 4, "failed": 1}
+    started, ended = (r for r in caplog.records if r.name == "braket_async.batch")
+    assert started.__dict__["batch_id"] == batch.batch_id and started.__dict__["items"] == 5
+    assert ended.getMessage() == (
+        f"batch {batch.batch_id} ended: 5 submitted, 4 completed, 1 failed, 0 not submitted"
+    )
