@@ -186,6 +186,12 @@ async def test_limits_end_tasks_failed_and_a_runaway_starves_no_one(
         for arn in normal:
             assert (await wait_task(client, arn))["status"] == "COMPLETED"
         assert (await _status(client, runaway))["status"] == "RUNNING"
-        failed = await wait_task(client, runaway)
+        # Its 20 s limit runs from its start: poll for up to 60 s (wait_task's default
+        # window, 600 x 20 ms, can end before the limit does).
+        failed = await wait_until(
+            lambda: _status(client, runaway),
+            lambda r: r["status"] in {"COMPLETED", "FAILED", "CANCELLED"},
+            interval=0.1,
+        )
         assert failed["status"] == "FAILED"
         assert "time limit of 20 s" in failed["failureReason"]
