@@ -618,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     report = main_orchestrate(args)
     print_table(report)
-    print(f"wrote {OUT}")
+    print(f"wrote {args.out or OUT}")
     return 0
 
 

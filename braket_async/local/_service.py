@@ -18,7 +18,11 @@ from ..telemetry import Telemetry
 from ._control import Controls
 from ._devices import LocalDevice, default_devices
 from ._environ import environ_for, prepare_sdk_defaults
-from ._events import EventPublisher, cache_moto_event_paths
+from ._events import (
+    EventPublisher,
+    cache_moto_event_paths,
+    count_moto_queue_messages_in_one_pass,
+)
 from ._faults import FaultConfig
 from ._guard import BraketAuth
 from ._handlers import Handlers
@@ -331,6 +335,7 @@ class LocalBraket:
             events_url = self._events_endpoint_url_given or (aws.endpoint_url if aws else None)
             if events_url is not None:
                 await asyncio.to_thread(cache_moto_event_paths)  # imports moto's deps: a thread
+                await asyncio.to_thread(count_moto_queue_messages_in_one_pass)
                 publisher = EventPublisher(
                     events_url,
                     self.region,

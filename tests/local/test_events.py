@@ -249,3 +249,34 @@ async def test_moto_jsonpath_parses_are_cached(local_braket: LocalBraket) -> Non
     parse = jsonpath_ng.ext.parse
     assert hasattr(parse, "cache_info")
     assert parse("$.detail") is parse("$.detail")
+
+
+async def test_moto_queue_counts_keep_their_meaning_in_one_pass(local_braket: LocalBraket) -> None:
+    # The local service counts moto's queue messages in one pass (sends no longer cost a walk
+    # of the queue per message); GetQueueAttributes must still say what moto's own counts say.
+    from aiobotocore.session import get_session
+
+    async with get_session().create_client(
+        "sqs",
+        endpoint_url=local_braket.s3_endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ) as sqs:
+        url = (await sqs.create_queue(QueueName=f"counts-{uuid.uuid4().hex[:8]}"))["QueueUrl"]
+        try:
+            for body in ("a", "b"):
+                await sqs.send_message(QueueUrl=url, MessageBody=body)
+            await sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=60)
+            received = await sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=60
+            )
+            assert len(received["Messages"]) == 1
+            attributes = (await sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]))[
+                "Attributes"
+            ]
+        finally:
+            await sqs.delete_queue(QueueUrl=url)
+    assert attributes["ApproximateNumberOfMessages"] == "1"  # visible, not delayed
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1"  # the one received
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
