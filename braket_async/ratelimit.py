@@ -134,7 +134,7 @@ class Rate:
         return Rate(self.per_second * factor, max(1, math.floor(self.burst * factor + 1e-9)))
 
 
-#: AWS default per-operation quotas (DESIGN.md section 3).
+#: AWS default per-operation quotas (docs/quotas.md).
 AWS_DEFAULT_RATES: Mapping[str, Rate] = {
     "CreateQuantumTask": Rate(20, 40),
     "GetQuantumTask": Rate(100, 500),

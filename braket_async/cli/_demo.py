@@ -26,7 +26,7 @@ __all__ = ["run"]
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 _DEPTH = 6
-# AWS default CreateQuantumTask quota (DESIGN.md): the bound on how fast any client can go.
+# AWS default CreateQuantumTask quota (docs/quotas.md): the bound on how fast any client can go.
 _CREATE_RATE, _CREATE_BURST = 20.0, 40
 
 

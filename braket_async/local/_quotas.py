@@ -1,6 +1,6 @@
 """Service quotas of the local Braket service: request-rate token buckets and concurrency.
 
-Defaults are the AWS ones (DESIGN.md): per-operation rate/burst buckets plus one
+Defaults are the AWS ones (docs/quotas.md): per-operation rate/burst buckets plus one
 account-wide bucket that every call draws from. A call is admitted only when both its
 operation's bucket (if it has one) and the account bucket hold a token; a refused call takes
 nothing. Refused calls are answered 429 ThrottlingException "Rate exceeded".
