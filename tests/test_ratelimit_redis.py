@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from _common import FakeClock
 from _redis import RedisServer, redis_server_binary
 
 from braket_async import BraketSession, Rate, RateLimiter, RateLimits
@@ -56,14 +57,6 @@ async def redis_client(redis_server: RedisServer) -> AsyncIterator[aioredis.Redi
 @pytest.fixture
 def key() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def until(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
@@ -269,7 +262,7 @@ async def test_sessions_sharing_redis_are_not_throttled_by_the_service(
 async def test_redis_down_falls_back_to_local_limits_warns_once_and_comes_back(
     own_redis: RedisServer, key: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     quota = RedisQuota(own_redis.url, key=key, timeout=1.0, retry_interval=30.0)
     limiter = RateLimiter(RateLimits.aws_defaults(shared=quota), clock=clock)
     op = "GetQuantumTask"
