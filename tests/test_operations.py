@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from _common import BELL, SV1
+from _common import BELL, SV1, session_on
 
 from braket_async import (
     BraketSession,
@@ -70,14 +70,7 @@ def local(local_braket: LocalBraket) -> LocalBraket:
 
 
 def open_session(local: LocalBraket) -> BraketSession:
-    return BraketSession(
-        endpoint_url=local.endpoint_url,
-        s3_endpoint_url=local.s3_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        rate_limits=RateLimits.off(),
-    )
+    return session_on(local, rate_limits=RateLimits.off())
 
 
 @pytest.fixture

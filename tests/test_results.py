@@ -52,17 +52,6 @@ async def create(
     )
 
 
-@pytest.fixture(scope="module")
-async def slow(local_braket: LocalBraket, simulator_executor: Any) -> AsyncIterator[LocalBraket]:
-    """Tasks stay QUEUED."""
-    async with LocalBraket(
-        executor=simulator_executor,
-        s3_endpoint_url=local_braket.s3_endpoint_url,
-        queue_delay=3600.0,
-    ) as local:
-        yield local
-
-
 @pytest.fixture
 async def s3(local_braket: LocalBraket) -> AsyncIterator[Any]:
     """A raw aiobotocore S3 client on the local service's S3 (to read or tamper with)."""

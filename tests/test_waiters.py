@@ -119,17 +119,6 @@ async def lab(local_braket: LocalBraket, simulator_executor: Any) -> AsyncIterat
         yield local
 
 
-@pytest.fixture(scope="module")
-async def slow(local_braket: LocalBraket, simulator_executor: Any) -> AsyncIterator[LocalBraket]:
-    """A service whose tasks stay QUEUED (for timeouts and cancellation)."""
-    async with LocalBraket(
-        executor=simulator_executor,
-        s3_endpoint_url=local_braket.s3_endpoint_url,
-        queue_delay=3600.0,
-    ) as local:
-        yield local
-
-
 @contextlib.contextmanager
 def injecting(local: LocalBraket, faults: FaultConfig) -> Iterator[None]:
     local.faults = faults
