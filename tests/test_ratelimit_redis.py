@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from _common import FakeClock
-from _redis import RedisServer, redis_server_binary
+from _redis import RedisServer, redis_server_binary, running_redis
 
 from braket_async import BraketSession, Rate, RateLimiter, RateLimits
 from braket_async.local import Quotas
@@ -26,23 +26,15 @@ OP = "CreateQuantumTask"
 
 @pytest.fixture(scope="module")
 def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer(redis_server_binary())
-    server.start()
-    try:
+    with running_redis() as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
     """A server of the test's own, which it may stop, freeze and restart."""
-    server = RedisServer(redis_server_binary())
-    server.start()
-    try:
+    with running_redis() as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture
