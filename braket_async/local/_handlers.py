@@ -106,10 +106,12 @@ class Handlers:
         self._quotas = quotas
         self._clock = clock
         self._bucket_seen: dict[str, float] = {}
-        # One handler per operation of the model, named like the operation (snake_case):
-        # a missing one fails here, at construction.
+        # The handler of each operation of the model is the method named like it (snake_case).
+        # An operation a newer botocore adds and this service lacks has no entry, as before.
         self._table: dict[str, Handler] = {
-            op: getattr(self, xform_name(op)) for op in service_model().operation_names
+            op: getattr(self, xform_name(op))
+            for op in service_model().operation_names
+            if callable(getattr(self, xform_name(op), None))
         }
 
     def get(self, operation: str) -> Handler:
