@@ -52,7 +52,7 @@ ACTION = json.dumps(
 )
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
 RETRYABLE = frozenset({"ThrottlingException", "InternalServiceException"})
-#: AWS default CreateQuantumTask quota (DESIGN.md).
+#: AWS default CreateQuantumTask quota (docs/quotas.md).
 CREATE_RATE, CREATE_BURST = 20.0, 40.0
 PEERS = ("braket_async", "aiobotocore", "boto3", "sdk")
 

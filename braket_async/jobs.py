@@ -33,12 +33,13 @@ from typing import Any, Protocol, cast
 import attrs
 
 from . import errors
+from ._aws_errors import aws_errors
 from ._base import Clock, SessionCore, Sleep
 from .errors import PickledResultError
 from .models.enums import TERMINAL_JOB_STATUSES
 from .models.jobs import Job
 from .polling import PollPolicy
-from .results import _aws_errors, _get_s3_object
+from .results import _get_s3_object
 
 __all__ = [
     "DEFAULT_INSTANCE_CONFIG",
@@ -400,7 +401,7 @@ class JobsMixin(SessionCore):
         if match is None:
             raise errors.ParameterError("code_location", f"must be an s3:// URI, got {uri!r}")
         s3 = await self._s3()
-        with _aws_errors("PutObject", uri):
+        with aws_errors("PutObject", uri):
             await s3.put_object(Bucket=match.group(1), Key=match.group(2), Body=body)
 
 
@@ -410,7 +411,7 @@ async def _read_new_lines(logs: Any, prefix: str, tokens: dict[str, str | None])
     ``tokens`` maps each stream seen so far to its ``nextForwardToken``.
     """
     try:
-        with _aws_errors("DescribeLogStreams", f"{JOB_LOG_GROUP} {prefix}*"):
+        with aws_errors("DescribeLogStreams", f"{JOB_LOG_GROUP} {prefix}*"):
             paginator = logs.get_paginator("describe_log_streams")
             async for page in paginator.paginate(
                 logGroupName=JOB_LOG_GROUP, logStreamNamePrefix=prefix, orderBy="LogStreamName"
@@ -429,7 +430,7 @@ async def _read_new_lines(logs: Any, prefix: str, tokens: dict[str, str | None])
             }
             if token is not None:
                 params["nextToken"] = token
-            with _aws_errors("GetLogEvents", f"{JOB_LOG_GROUP} {stream}"):
+            with aws_errors("GetLogEvents", f"{JOB_LOG_GROUP} {stream}"):
                 response = await logs.get_log_events(**params)
             events = response.get("events", ())
             lines.extend(

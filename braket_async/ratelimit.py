@@ -50,6 +50,7 @@ from typing import Any, Protocol
 import attrs
 
 from ._base import Clock, Sleep
+from ._validate import SERVICE_MODEL
 
 __all__ = [
     "AWS_ACCOUNT_RATE",
@@ -67,28 +68,8 @@ __all__ = [
     "pace_retries",
 ]
 
-#: Every operation of the Braket service model (2019-09-01).
-BRAKET_OPERATIONS: frozenset[str] = frozenset(
-    {
-        "CancelJob",
-        "CancelQuantumTask",
-        "CreateJob",
-        "CreateQuantumTask",
-        "CreateSpendingLimit",
-        "DeleteSpendingLimit",
-        "GetDevice",
-        "GetJob",
-        "GetQuantumTask",
-        "ListTagsForResource",
-        "SearchDevices",
-        "SearchJobs",
-        "SearchQuantumTasks",
-        "SearchSpendingLimits",
-        "TagResource",
-        "UntagResource",
-        "UpdateSpendingLimit",
-    }
-)
+#: Every operation of Braket's service model, as botocore ships it.
+BRAKET_OPERATIONS: frozenset[str] = frozenset(SERVICE_MODEL.operation_names)
 
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -134,7 +115,7 @@ class Rate:
         return Rate(self.per_second * factor, max(1, math.floor(self.burst * factor + 1e-9)))
 
 
-#: AWS default per-operation quotas (DESIGN.md section 3).
+#: AWS default per-operation quotas (docs/quotas.md).
 AWS_DEFAULT_RATES: Mapping[str, Rate] = {
     "CreateQuantumTask": Rate(20, 40),
     "GetQuantumTask": Rate(100, 500),

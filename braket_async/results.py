@@ -14,14 +14,12 @@ coroutines.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Protocol, cast
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from . import errors
+from ._aws_errors import aws_errors
 from ._base import SessionCore
 from .models import TERMINAL_TASK_STATUSES, QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 from .models.ahs_results import AHS_RESULT_SCHEMA, AnalogHamiltonianSimulationResult
@@ -221,10 +219,10 @@ async def _get_s3_object(
     """The bytes of ``s3://bucket/key`` read with the aiobotocore S3 client ``s3``.
 
     A missing object or bucket raises ``missing(code)``; other failures raise as
-    :mod:`braket_async.errors` (see ``_aws_errors``).
+    :mod:`braket_async.errors` (see ``_aws_errors.aws_errors``).
     """
     try:
-        with _aws_errors("GetObject", f"s3://{bucket}/{key}"):
+        with aws_errors("GetObject", f"s3://{bucket}/{key}"):
             response: dict[str, Any] = await s3.get_object(Bucket=bucket, Key=key)
             async with response["Body"] as body:
                 data: bytes = await body.read()
@@ -233,25 +231,3 @@ async def _get_s3_object(
             raise missing(exc.code) from exc
         raise
     return data
-
-
-@contextlib.contextmanager
-def _aws_errors(operation: str, target: str) -> Iterator[None]:
-    """botocore's errors of a raw S3 / CloudWatch Logs call as :mod:`braket_async.errors`:
-    a service answer as the :class:`~braket_async.errors.ServiceError` of its code, anything
-    else botocore raises as :class:`~braket_async.errors.ConnectionFailed`."""
-    try:
-        yield
-    except ClientError as exc:
-        error = exc.response.get("Error") or {}
-        code = str(error.get("Code") or "Unknown")
-        metadata = exc.response.get("ResponseMetadata") or {}
-        raise errors.error_class_for(code)(
-            code,
-            f"{target}: {error.get('Message') or exc}",
-            metadata.get("HTTPStatusCode"),
-            metadata.get("RequestId"),
-            operation,
-        ) from exc
-    except BotoCoreError as exc:
-        raise errors.ConnectionFailed(f"{operation} {target}: {exc}", operation=operation) from exc

@@ -13,10 +13,12 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
-__all__ = ["RedisServer", "redis_server_binary"]
+__all__ = ["RedisServer", "free_port", "redis_server_binary", "running_redis"]
 
 
 def redis_server_binary() -> str:
@@ -33,7 +35,8 @@ def redis_server_binary() -> str:
     return path
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listened on a moment ago."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -45,7 +48,7 @@ class RedisServer:
 
     def __init__(self, binary: str) -> None:
         self.binary = binary
-        self.port = _free_port()
+        self.port = free_port()
         self._dir = tempfile.TemporaryDirectory(prefix="braket-async-redis-")
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -104,3 +107,14 @@ class RedisServer:
                 return sock.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
+
+@contextmanager
+def running_redis() -> Iterator[RedisServer]:
+    """A started ``redis-server`` of its own, closed on exit (skips when there is none)."""
+    server = RedisServer(redis_server_binary())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()

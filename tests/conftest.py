@@ -9,6 +9,8 @@ below are the ones the tests have always used, as thin aliases of the plugin's f
   services sharing the session's workers and S3.
 - ``local_env``: ``braket_env``, every AWS client in this process pointed at ``local_braket``.
 - ``braket`` (the plugin's own): a :class:`braket_async.BraketSession` on ``local_braket``.
+- ``slow`` (module): a second service on the session's workers and S3 whose tasks stay QUEUED
+  (for timeouts and cancellation).
 - ``local_braket_subprocess`` (session): ``python -m braket_async.local serve`` in a child
   process; yields its ready line ``{"endpoint_url", "s3_endpoint_url", ...}``.
 """
@@ -19,7 +21,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -55,6 +57,17 @@ def make_local(braket_local_factory: LocalFactory) -> LocalFactory:
         return await braket_local_factory(**kwargs)
 
     return factory
+
+
+@pytest.fixture(scope="module")
+async def slow(local_braket: LocalBraket, simulator_executor: Any) -> AsyncIterator[LocalBraket]:
+    """A service whose tasks stay QUEUED (for timeouts and cancellation)."""
+    async with LocalBraket(
+        executor=simulator_executor,
+        s3_endpoint_url=local_braket.s3_endpoint_url,
+        queue_delay=3600.0,
+    ) as local:
+        yield local
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _common import BELL, SV1, session_on
 from botocore.config import Config
 
 from braket_async import (
@@ -33,8 +33,6 @@ from braket_async.local import FaultConfig, FaultSpec, LocalBraket, Quotas
 from braket_async.polling import PollPolicy, RetryBudget
 from braket_async.tracking import SweepPolicy
 
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
-BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
 ONE = "OPENQASM 3;\nqubit[1] q;\nbit[1] c;\nx q[0];\nc = measure q;"
 BROKEN = "OPENQASM 3;\nqubit[1] q;\nnot_a_gate q[0];"
 FAST_POLL = PollPolicy(initial=0.05, multiplier=1.5, maximum=0.3)
@@ -44,19 +42,6 @@ NO_BOTOCORE_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard
 FAST_RETRY = RetryBudget(max_consecutive=30, max_seconds=60.0, initial=0.01, maximum=0.05)
 
 LocalFactory = Callable[..., Awaitable[LocalBraket]]
-
-
-@asynccontextmanager
-async def session_on(local: LocalBraket, **kwargs: Any) -> AsyncIterator[BraketSession]:
-    async with BraketSession(
-        endpoint_url=local.endpoint_url,
-        s3_endpoint_url=local.s3_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        **kwargs,
-    ) as session:
-        yield session
 
 
 def submit(braket: BraketSession, local: LocalBraket, items: Any, **kwargs: Any) -> Batch:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from _common import SV1
 from _wire import Reply, WireServer, wire_server
 from botocore.config import Config
 
@@ -16,7 +17,6 @@ from braket_async._validate import SERVICE_MODEL
 from braket_async.local import FaultConfig, FaultSpec, LocalBraket
 from braket_async.models import QuantumTask
 
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 
 

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from _common import BELL, SV1
 from _event_queue import event_queue
 
 from braket_async import BraketSession, PollPolicy, errors
@@ -25,8 +26,6 @@ from braket_async.local import LocalBraket, NoScriptJobRunner
 from braket_async.local._faults import EventFaultSpec, FaultConfig
 from braket_async.models import JobEventType, JobStatus, QuantumTaskStatus
 
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
-BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
 ACTION = json.dumps(
     {"braketSchemaHeader": {"name": "braket.ir.openqasm.program", "version": "1"}, "source": BELL}
 )

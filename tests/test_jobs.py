@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _common import SV1
 
 from braket_async import BraketSession, JobCancelled, JobFailed, ParameterError, ResultNotAvailable
 from braket_async.jobs import LogLine, PickledResultError, decode_persisted_job_data
@@ -22,7 +23,6 @@ from braket_async.local._jobs import process_job_runner_factory
 from braket_async.polling import PollPolicy
 
 JOBS_DATA = Path(__file__).parent / "data" / "jobs"
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonBraketJobsExecutionRole"
 FAST = PollPolicy(initial=0.05, multiplier=1.5, maximum=0.5, jitter=0.0)
 SHOTS = 40

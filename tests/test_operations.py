@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from _common import BELL, SV1, session_on
 
 from braket_async import (
     BraketSession,
@@ -54,11 +55,9 @@ from braket_async.models import (
 )
 from braket_async.models.jobs import DataSource
 
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 OFFLINE_QPU = "arn:aws:braket:us-east-1::device/qpu/local/Aurora"
 RETIRED_QPU = "arn:aws:braket:us-east-1::device/qpu/local/Legacy"
 ROLE = "arn:aws:iam::123456789012:role/braket-local"
-BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
 MISSING_TASK = (
     "arn:aws:braket:us-east-1:123456789012:quantum-task/00000000-0000-0000-0000-000000000000"
 )
@@ -71,14 +70,7 @@ def local(local_braket: LocalBraket) -> LocalBraket:
 
 
 def open_session(local: LocalBraket) -> BraketSession:
-    return BraketSession(
-        endpoint_url=local.endpoint_url,
-        s3_endpoint_url=local.s3_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        rate_limits=RateLimits.off(),
-    )
+    return session_on(local, rate_limits=RateLimits.off())
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from _common import BELL, SV1
 
 from braket_async import BraketSession, OpenQASMProgram, ParameterError, RateLimits
 from braket_async.local import LocalBraket
@@ -15,9 +16,6 @@ from braket_async.models import (
     SearchDevicesPage,
     SearchQuantumTasksPage,
 )
-
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
-BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
 
 
 @pytest.fixture

@@ -7,17 +7,10 @@ from typing import Any
 
 import attrs
 import pytest
+from _common import FakeClock
 
 from braket_async import errors
 from braket_async.polling import PollPolicy, RetryBudget, is_transient
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_delays_grow_geometrically_to_the_maximum_without_jitter() -> None:

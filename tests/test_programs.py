@@ -6,11 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from _common import BELL
 
 from braket_async import OpenQASMProgram, ParameterError, gate_model_parameters
 from braket_async.programs import OPENQASM_HEADER, coerce_action, coerce_device_parameters
-
-BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
 
 
 def test_openqasm_program_document() -> None:

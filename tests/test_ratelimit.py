@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import attrs
 import botocore.session
 import pytest
+from _common import SV1
 
 from braket_async.local._quotas import AWS_ACCOUNT_RATE as SERVER_ACCOUNT_RATE
 from braket_async.local._quotas import AWS_DEFAULT_RATES as SERVER_RATES
@@ -30,7 +31,6 @@ from braket_async.ratelimit import (
 )
 
 T = TypeVar("T")
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 
 
 class VirtualTime:

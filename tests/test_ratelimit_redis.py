@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from _redis import RedisServer, redis_server_binary
+from _common import FakeClock
+from _redis import RedisServer, redis_server_binary, running_redis
 
 from braket_async import BraketSession, Rate, RateLimiter, RateLimits
 from braket_async.local import Quotas
@@ -25,23 +26,15 @@ OP = "CreateQuantumTask"
 
 @pytest.fixture(scope="module")
 def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer(redis_server_binary())
-    server.start()
-    try:
+    with running_redis() as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
     """A server of the test's own, which it may stop, freeze and restart."""
-    server = RedisServer(redis_server_binary())
-    server.start()
-    try:
+    with running_redis() as server:
         yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture
@@ -56,14 +49,6 @@ async def redis_client(redis_server: RedisServer) -> AsyncIterator[aioredis.Redi
 @pytest.fixture
 def key() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def until(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
@@ -269,7 +254,7 @@ async def test_sessions_sharing_redis_are_not_throttled_by_the_service(
 async def test_redis_down_falls_back_to_local_limits_warns_once_and_comes_back(
     own_redis: RedisServer, key: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     quota = RedisQuota(own_redis.url, key=key, timeout=1.0, retry_interval=30.0)
     limiter = RateLimiter(RateLimits.aws_defaults(shared=quota), clock=clock)
     op = "GetQuantumTask"

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from _common import BELL, SV1, session_on
 from aiobotocore.session import get_session
 from braket.default_simulator import StateVectorSimulator
 from braket.ir.openqasm import Program
@@ -28,8 +29,6 @@ from braket_async.local import LocalBraket
 from braket_async.models.results import GateModelResult, complex_value
 from braket_async.results import parse_result
 
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
-BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
 BAD = "OPENQASM 3;\nqubit[2] q;\nnot_a_gate q[0];"
 RESULT_TYPES = """OPENQASM 3;
 qubit[2] q;
@@ -51,27 +50,6 @@ async def create(
         output_s3_bucket=local.default_bucket,
         output_s3_key_prefix="results-tests",
     )
-
-
-def session_on(local: LocalBraket) -> BraketSession:
-    return BraketSession(
-        endpoint_url=local.endpoint_url,
-        s3_endpoint_url=local.s3_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
-@pytest.fixture(scope="module")
-async def slow(local_braket: LocalBraket, simulator_executor: Any) -> AsyncIterator[LocalBraket]:
-    """Tasks stay QUEUED."""
-    async with LocalBraket(
-        executor=simulator_executor,
-        s3_endpoint_url=local_braket.s3_endpoint_url,
-        queue_delay=3600.0,
-    ) as local:
-        yield local
 
 
 @pytest.fixture

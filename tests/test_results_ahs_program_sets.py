@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from _common import SV1
 
 from braket_async import (
     AnalogHamiltonianSimulationResult,
@@ -17,7 +18,6 @@ from braket_async.local import LocalBraket
 from braket_async.models.program_set_results import ExecutableFailure, ExecutableResult
 
 AQUILA = "arn:aws:braket:us-east-1::device/qpu/local/aquila-sim"
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 
 
 def ahs_action(sites: list[list[str]]) -> dict[str, Any]:

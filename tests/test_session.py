@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _common import SV1
 from _wire import wire_server
 from aiohttp import web
 from botocore.config import Config
@@ -19,7 +20,6 @@ from braket_async import BraketSession, ConfigurationError, RateLimits, SessionS
 from braket_async.local import LocalBraket
 from braket_async.ratelimit import RateLimiter
 
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 

@@ -10,13 +10,13 @@ import json
 from collections.abc import AsyncIterator
 
 import pytest
+from _common import SV1
 from _wire import Reply, WireServer, wire_server
 from botocore.config import Config
 
 from braket_async import BraketSession, QuantumTaskStatus, RateLimits, errors
 from braket_async.polling import PollPolicy
 
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 TASK_ARN = "arn:aws:braket:us-east-1:123456789012:quantum-task/00000000-0000-0000-0000-000000000001"
 ACTION = json.dumps({
     "braketSchemaHeader": {"name": "braket.ir.openqasm.program", "version": "1"},

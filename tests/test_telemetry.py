@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from _common import SV1
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -19,7 +20,6 @@ from braket_async.local import LocalBraket
 from tests._wire import Reply, wire_server
 from tests.conftest import TEST_CREDENTIALS, TEST_REGION
 
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 NOT_FOUND = Reply(404, '{"message": "no"}', {"x-amzn-ErrorType": "ResourceNotFoundException"})
 
 

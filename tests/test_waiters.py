@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from _common import BELL, SV1, session_on
 from botocore.config import Config
 
 from braket_async import (
@@ -50,8 +51,6 @@ from braket_async.models import (
 from braket_async.polling import PollPolicy, RetryBudget
 from braket_async.waiters import JobEventGap, WaitersMixin
 
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
-BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
 BAD = "OPENQASM 3;\nqubit[2] q;\nnot_a_gate q[0];"
 ROLE = "arn:aws:iam::123456789012:role/braket-local"
 FAST = PollPolicy(initial=0.05, multiplier=1.5, maximum=0.5)
@@ -75,19 +74,6 @@ class FakeTime:
         self.sleeps.append(seconds)
         self.now += seconds
         await asyncio.sleep(0)
-
-
-@contextlib.asynccontextmanager
-async def session_on(local: LocalBraket, **kwargs: Any) -> AsyncIterator[BraketSession]:
-    async with BraketSession(
-        endpoint_url=local.endpoint_url,
-        s3_endpoint_url=local.s3_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        **kwargs,
-    ) as session:
-        yield session
 
 
 async def create(braket: BraketSession, local: LocalBraket, source: str = BELL) -> str:
@@ -130,17 +116,6 @@ async def lab(local_braket: LocalBraket, simulator_executor: Any) -> AsyncIterat
         job_runner=router,
     ) as local:
         _ROUTERS[local.endpoint_url] = router
-        yield local
-
-
-@pytest.fixture(scope="module")
-async def slow(local_braket: LocalBraket, simulator_executor: Any) -> AsyncIterator[LocalBraket]:
-    """A service whose tasks stay QUEUED (for timeouts and cancellation)."""
-    async with LocalBraket(
-        executor=simulator_executor,
-        s3_endpoint_url=local_braket.s3_endpoint_url,
-        queue_delay=3600.0,
-    ) as local:
         yield local
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import BraketSession
 from ..batch import BatchOutcome, BatchProgress
+from ..ratelimit import AWS_DEFAULT_RATES
 from ._circuits import ghz, is_ghz_outcome, random_circuit
 from ._context import start_local
 from ._errors import EXIT_FAILED, EXIT_OK
@@ -26,8 +27,9 @@ __all__ = ["run"]
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 _DEPTH = 6
-# AWS default CreateQuantumTask quota (DESIGN.md): the bound on how fast any client can go.
-_CREATE_RATE, _CREATE_BURST = 20.0, 40
+# AWS default CreateQuantumTask quota (docs/quotas.md): the bound on how fast any client can go.
+_CREATE_RATE = float(AWS_DEFAULT_RATES["CreateQuantumTask"].per_second)
+_CREATE_BURST = AWS_DEFAULT_RATES["CreateQuantumTask"].burst
 
 
 async def run(args: argparse.Namespace, out: Output) -> int:

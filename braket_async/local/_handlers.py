@@ -13,11 +13,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from botocore import xform_name
+
 from ._capabilities import check_associations, check_task
 from ._errors import Conflict, DeviceOffline, DeviceRetired, ServiceQuotaExceeded, Validation
 from ._jobrun import JobScheduler
 from ._ledger import Ledger
 from ._limits import MAX_ACTION_BYTES
+from ._model import service_model
 from ._quotas import Quotas
 from ._search import (
     search_devices,
@@ -103,24 +106,12 @@ class Handlers:
         self._quotas = quotas
         self._clock = clock
         self._bucket_seen: dict[str, float] = {}
+        # The handler of each operation of the model is the method named like it (snake_case).
+        # An operation a newer botocore adds and this service lacks has no entry, as before.
         self._table: dict[str, Handler] = {
-            "CreateQuantumTask": self.create_quantum_task,
-            "GetQuantumTask": self.get_quantum_task,
-            "CancelQuantumTask": self.cancel_quantum_task,
-            "SearchQuantumTasks": self.search_quantum_tasks,
-            "CreateJob": self.create_job,
-            "GetJob": self.get_job,
-            "CancelJob": self.cancel_job,
-            "SearchJobs": self.search_jobs,
-            "GetDevice": self.get_device,
-            "SearchDevices": self.search_devices,
-            "ListTagsForResource": self.list_tags_for_resource,
-            "TagResource": self.tag_resource,
-            "UntagResource": self.untag_resource,
-            "CreateSpendingLimit": self.create_spending_limit,
-            "UpdateSpendingLimit": self.update_spending_limit,
-            "DeleteSpendingLimit": self.delete_spending_limit,
-            "SearchSpendingLimits": self.search_spending_limits,
+            op: getattr(self, xform_name(op))
+            for op in service_model().operation_names
+            if callable(getattr(self, xform_name(op), None))
         }
 
     def get(self, operation: str) -> Handler:

@@ -1,6 +1,6 @@
 """Service quotas of the local Braket service: request-rate token buckets and concurrency.
 
-Defaults are the AWS ones (DESIGN.md): per-operation rate/burst buckets plus one
+Defaults are the AWS ones (docs/quotas.md): per-operation rate/burst buckets plus one
 account-wide bucket that every call draws from. A call is admitted only when both its
 operation's bucket (if it has one) and the account bucket hold a token; a refused call takes
 nothing. Refused calls are answered 429 ThrottlingException "Rate exceeded".
@@ -28,23 +28,18 @@ from typing import Any
 
 import attrs
 
+from ..ratelimit import AWS_ACCOUNT_RATE as _CLIENT_ACCOUNT
+from ..ratelimit import AWS_DEFAULT_RATES as _CLIENT_RATES
+
 __all__ = ["AWS_DEFAULT_RATES", "Quotas", "TokenBucket"]
 
-#: (requests per second, burst) per operation, AWS defaults.
+#: (requests per second, burst) per operation, AWS defaults: the client's table
+#: (``ratelimit.AWS_DEFAULT_RATES``, the one place it is kept) as plain pairs.
 AWS_DEFAULT_RATES: Mapping[str, tuple[float, float]] = {
-    "CreateQuantumTask": (20, 40),
-    "GetQuantumTask": (100, 500),
-    "SearchQuantumTasks": (5, 50),
-    "CancelQuantumTask": (2, 20),
-    "GetDevice": (5, 50),
-    "SearchDevices": (5, 50),
-    "CreateJob": (1, 5),
-    "GetJob": (5, 25),
-    "SearchJobs": (5, 50),
-    "CancelJob": (2, 5),
+    op: (rate.per_second, rate.burst) for op, rate in _CLIENT_RATES.items()
 }
 #: Account-wide (all calls) rate and burst.
-AWS_ACCOUNT_RATE: tuple[float, float] = (140, 600)
+AWS_ACCOUNT_RATE: tuple[float, float] = (_CLIENT_ACCOUNT.per_second, _CLIENT_ACCOUNT.burst)
 
 
 @attrs.define

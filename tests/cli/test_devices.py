@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from braket_async import BraketSession
+from _common import SV1
 
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+from braket_async import BraketSession
 
 
 async def test_devices_prints_every_device_the_service_lists(

@@ -6,6 +6,7 @@ import json
 import uuid
 from contextlib import AsyncExitStack
 
+from _common import BELL, SV1
 from _event_queue import CREDENTIALS, REGION, clients, event_queue
 from aiobotocore.session import get_session
 
@@ -13,9 +14,7 @@ from braket_async.local import LocalBraket
 
 from .conftest import CliRunner
 
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 JOB = "arn:aws:braket:us-east-1:123456789012:job/j"
-BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
 
 
 def _aws(local: LocalBraket) -> list[str]:

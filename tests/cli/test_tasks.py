@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 import pytest
+from _common import SV1
 
 from braket_async import BraketSession, QuantumTaskFailed, QuantumTaskStatus
 from braket_async.cli._circuits import ghz
 from braket_async.local import LocalBraket
 
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 BAD_PROGRAM = "OPENQASM 3; qubit[2] q; not_a_gate q[0];"
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _common import SV1
 from fastapi import FastAPI
 from starlette.requests import HTTPConnection
 
@@ -25,7 +26,6 @@ from braket_async.contrib.fastapi import (
 )
 from braket_async.local import LocalBraket
 
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 

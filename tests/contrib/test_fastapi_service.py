@@ -20,12 +20,12 @@ from typing import Any
 
 import httpx
 import pytest
+from _common import SV1
 
 from braket_async import BraketSession
 from braket_async.local import LocalBraket, Quotas
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fastapi_service.py"
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 # Raised quotas on the service and the same client limits (the 20/s default would make 500
 # tasks take 25 s): the arithmetic is the same, only faster.
 SCALE = 10.0

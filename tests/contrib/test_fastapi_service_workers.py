@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from _redis import RedisServer, redis_server_binary
+from _redis import RedisServer, free_port, running_redis
 
 from braket_async.local import LocalBraket, Quotas
 
@@ -33,19 +32,8 @@ BATCHES, TASKS = 8, 10
 
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer(redis_server_binary())
-    server.start()
-    try:
+    with running_redis() as server:
         yield server
-    finally:
-        server.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def until(check: Callable[[], Any], within: float, what: str) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from _common import BELL, SV1
 from _event_queue import REGION, EventQueue
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
@@ -26,9 +27,7 @@ from braket_async.polling import PollPolicy
 
 from .conftest import session_kwargs
 
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 URL = "https://sqs.us-east-1.amazonaws.com/123456789012/q"
-BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
 
 
 class Collector:

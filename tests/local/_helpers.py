@@ -12,6 +12,8 @@ from typing import Any
 
 import aiohttp
 import yarl
+from _common import BELL as BELL
+from _common import SV1 as SV1
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.auth import SigV4Auth
@@ -21,14 +23,11 @@ from botocore.exceptions import ClientError
 
 from braket_async.local import LocalBraket
 
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 DM1 = "arn:aws:braket:::device/quantum-simulator/amazon/dm1"
 OFFLINE_QPU = "arn:aws:braket:us-east-1::device/qpu/local/Aurora"
 RETIRED_QPU = "arn:aws:braket:us-east-1::device/qpu/local/Legacy"
 ROLE = "arn:aws:iam::123456789012:role/braket-local"
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
-
-BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
 
 
 def openqasm(source: str = BELL, inputs: dict[str, Any] | None = None) -> str:

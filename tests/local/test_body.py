@@ -7,6 +7,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from _common import session_on
 
 from braket_async import BraketSession, RateLimits, errors
 from braket_async.local import LocalBraket, Quotas
@@ -79,14 +80,7 @@ async def test_nesting_within_the_limit_reaches_validation(
 
 
 async def _session(local: LocalBraket) -> BraketSession:
-    return BraketSession(
-        endpoint_url=local.endpoint_url,
-        s3_endpoint_url=local.s3_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        rate_limits=RateLimits.off(),
-    )
+    return session_on(local, rate_limits=RateLimits.off())
 
 
 # aiobotocore hands aiohttp the body as bytes; aiohttp warns above 1 MiB (not our code path).

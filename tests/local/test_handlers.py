@@ -7,10 +7,13 @@ import uuid
 from typing import Any
 
 import pytest
+from botocore import xform_name
 from botocore.exceptions import ClientError
 
 from braket_async.local import LocalBraket, Quotas
+from braket_async.local._handlers import Handlers
 from braket_async.local._limits import MAX_ACTION_BYTES
+from braket_async.local._model import service_model
 
 from ._helpers import (
     BELL,
@@ -40,6 +43,17 @@ def _unique(prefix: str) -> str:
 
 
 # Quantum tasks -------------------------------------------------------------------------------
+
+
+def test_every_operation_of_the_model_has_a_handler() -> None:
+    # The handler table is built from the model by name: a missing method would leave an
+    # operation of the installed botocore unanswered.
+    missing = [
+        op
+        for op in service_model().operation_names
+        if not callable(getattr(Handlers, xform_name(op), None))
+    ]
+    assert missing == []
 
 
 async def test_create_get_quantum_task(local_braket: LocalBraket, raw: Any) -> None:

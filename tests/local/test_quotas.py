@@ -5,16 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from _common import FakeClock
 
 from braket_async.local._quotas import AWS_DEFAULT_RATES, Quotas, TokenBucket
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_token_bucket_bursts_then_refills_at_rate() -> None:

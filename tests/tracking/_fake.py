@@ -10,6 +10,8 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from _common import SV1
+
 from braket_async import (
     QuantumTask,
     QuantumTaskFilter,
@@ -22,7 +24,6 @@ from braket_async import (
 from braket_async.models import SearchQuantumTasksPage
 from braket_async.tracking import TaskTracker
 
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 DM1 = "arn:aws:braket:::device/quantum-simulator/amazon/dm1"
 
 

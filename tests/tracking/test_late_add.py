@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from _common import BELL
 
 from braket_async import BraketSession, QuantumTaskStatus, RateLimits
 from braket_async.local import LocalBraket, Quotas
@@ -16,7 +17,6 @@ from braket_async.tracking import TaskTracker
 
 from ._fake import DM1, SV1
 
-BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
 SCALE = 5.0  # AWS default quotas x5: hundreds of tasks are created in seconds
 STATUS_OPS = ("GetQuantumTask", "SearchQuantumTasks")
 #: The target: at most this many status calls per task added late.

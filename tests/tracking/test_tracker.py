@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
+from _common import BELL
 
 from braket_async import (
     BraketSession,
@@ -27,7 +28,6 @@ from braket_async.tracking import UNKNOWN_STATUS, SweepPolicy, TaskTracker
 
 from ._fake import SV1, FakeBraket, feed, naive_calls, new_arn
 
-BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
 BAD = "OPENQASM 3;\nqubit[2] q;\nnot_a_gate q[0];"
 
 # --------------------------------------------------------------------------- scheduling
