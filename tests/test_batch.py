@@ -563,7 +563,10 @@ async def test_progress_counts_queued_and_running_tasks_at_bounded_cost(
         assert p.pending == p.submitted - p.completed - p.failed - p.cancelled
     assert seen[-1].finished and seen[-1].queued == seen[-1].running == seen[-1].pending == 0
     assert with_progress["CreateQuantumTask"] == without["CreateQuantumTask"] == n
-    assert with_progress.get("GetQuantumTask", 0) == without.get("GetQuantumTask", 0) == 0
+    # No per-task gets either way (the tracker may ask a last straggler directly, one get
+    # being cheaper than a search page).
+    assert with_progress.get("GetQuantumTask", 0) <= 0.02 * n
+    assert without.get("GetQuantumTask", 0) <= 0.02 * n
     # Learning queued / running costs a few search pages, not calls per task: the batch
     # stays near one call per item (about 1.08 measured, against 1.05 without a callback).
     assert sum(with_progress.values()) <= 1.2 * n
