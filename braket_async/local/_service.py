@@ -398,7 +398,14 @@ class LocalBraket:
             sleep=self._sleep,
             telemetry=self._telemetry,
         )
-        app_runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        app_runner = web.AppRunner(
+            # lingering_time: after an early answer (413), read what a client still sends for at
+            # most 1 s, not aiohttp's 10 s, which would also hold close() that long.
+            app,
+            access_log=None,
+            handle_signals=False,
+            lingering_time=1.0,
+        )
         await app_runner.setup()
         stack.push_async_callback(app_runner.cleanup)
         site = web.SockSite(app_runner, sock)
