@@ -89,12 +89,13 @@ async def test_a_runaway_on_the_only_worker_starves_no_one() -> None:
             while True:
                 seen.update(executor.worker_pids)
                 most = max(most, len(executor.worker_pids))
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.01)
 
         watcher = asyncio.ensure_future(watch())
         try:
+            # Enough work that the burst worker lives across many samples before it retires.
             outcomes = await asyncio.wait_for(
-                asyncio.gather(*(executor.run(request(BELL)) for _ in range(4))), 120
+                asyncio.gather(*(executor.run(request(BELL)) for _ in range(40))), 120
             )
         finally:
             watcher.cancel()
