@@ -208,10 +208,10 @@ async def test_untracked_batch_reports_items_once_created(make_local: LocalFacto
 async def test_outcomes_stream_while_items_are_still_being_submitted(
     make_local: LocalFactory,
 ) -> None:
-    # One create every half second: each task finishes long before the next exists, so the
-    # tracker falls idle between creates; the batch's one tracking stream carries on.
+    # One create a second: each task finishes long before the next exists, so the tracker
+    # falls idle between creates; the batch's one tracking stream carries on.
     local = await make_local()
-    limits = RateLimits.aws_defaults(CreateQuantumTask=Rate(2.0, 1))
+    limits = RateLimits.aws_defaults(CreateQuantumTask=Rate(1.0, 1))
     n = 4
     progress: list[BatchProgress] = []
     seen: list[tuple[int, int]] = []  # (index, tasks created when it was reported)
