@@ -1,10 +1,11 @@
-"""OperationsMixin: one coroutine per Braket operation, models in, models out.
+"""Operations: one coroutine per Braket operation, models in, models out.
 
 Parameters are keyword-only snake_case mirrors of the wire members (the resource ARN of
 Get/Cancel/Tag operations may be positional). Each call checks its parameters against the
-service model before anything is sent (:mod:`._validate`), goes through
-``SessionCore._invoke`` (rate limiting, error mapping) and structures the answer with the
-one converter.
+service model before anything is sent (:mod:`._validate`), goes through the session's
+``invoke`` (rate limiting, error mapping) and structures the answer with the one converter.
+The session builds one :class:`Operations` and delegates to it; the other features (waiters,
+results, jobs, batches) take it as their dependency.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ._base import SessionCore
+from ._base import Invoke
 from ._converter import structure_fn, unstructure
 from ._validate import validate
 from .errors import ParameterError, ResponseError
@@ -49,7 +50,7 @@ from .programs import coerce_action, coerce_device_parameters
 __all__ = [
     "DeviceFilterLike",
     "JobFilterLike",
-    "OperationsMixin",
+    "Operations",
     "QuantumTaskFilterLike",
     "SpendingLimitFilterLike",
     "search_params",
@@ -163,8 +164,15 @@ def _hyper_parameters(value: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class OperationsMixin(SessionCore):
-    """A coroutine per operation of Braket's service model (see docs/ARCHITECTURE.md)."""
+class Operations:
+    """A coroutine per operation of Braket's service model (see docs/ARCHITECTURE.md).
+
+    ``invoke`` sends one operation (model name, wire parameters) and answers the parsed
+    response: the session's ``_invoke``, with its rate limiter and error mapping.
+    """
+
+    def __init__(self, invoke: Invoke) -> None:
+        self._invoke = invoke
 
     async def _call_operation(
         self, operation: str, params: dict[str, Any], build: Callable[[Any], T]

@@ -36,9 +36,9 @@ from botocore.exceptions import (
 from botocore.loaders import Loader, create_loader
 
 from . import errors
-from ._base import Clock, SessionCore, Sleep
+from ._base import Clock, SessionCore, Sleep, delegate
 from ._converter import parse_timestamp
-from ._operations import OperationsMixin
+from ._operations import Operations
 from ._validate import SERVICE_MODEL
 from .batch import BatchMixin
 from .events import EventFeed
@@ -77,7 +77,6 @@ _SENT_ERRORS: Final = (
 
 
 class BraketSession(
-    OperationsMixin,
     PaginationMixin,
     WaitersMixin,
     ResultsMixin,
@@ -185,6 +184,28 @@ class BraketSession(
         # instead of each opening its own (aiobotocore#1695).
         self._cold = True
         self._warm_lock: asyncio.Lock | None = None
+        # The features, each given its real dependencies (see docs/ARCHITECTURE.md).
+        self._operations = Operations(self._invoke)
+
+    # -- operations: one coroutine per Braket operation (``_operations.Operations``) ----------
+
+    create_quantum_task = delegate("_operations", Operations.create_quantum_task)
+    get_quantum_task = delegate("_operations", Operations.get_quantum_task)
+    cancel_quantum_task = delegate("_operations", Operations.cancel_quantum_task)
+    search_quantum_tasks = delegate("_operations", Operations.search_quantum_tasks)
+    create_job = delegate("_operations", Operations.create_job)
+    get_job = delegate("_operations", Operations.get_job)
+    cancel_job = delegate("_operations", Operations.cancel_job)
+    search_jobs = delegate("_operations", Operations.search_jobs)
+    get_device = delegate("_operations", Operations.get_device)
+    search_devices = delegate("_operations", Operations.search_devices)
+    list_tags_for_resource = delegate("_operations", Operations.list_tags_for_resource)
+    tag_resource = delegate("_operations", Operations.tag_resource)
+    untag_resource = delegate("_operations", Operations.untag_resource)
+    create_spending_limit = delegate("_operations", Operations.create_spending_limit)
+    update_spending_limit = delegate("_operations", Operations.update_spending_limit)
+    delete_spending_limit = delegate("_operations", Operations.delete_spending_limit)
+    search_spending_limits = delegate("_operations", Operations.search_spending_limits)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ from ._base import Clock, SessionCore, Sleep
 from .errors import PickledResultError
 from .models.enums import TERMINAL_JOB_STATUSES
 from .models.jobs import Job
-from .polling import PollPolicy
+from .polling import PollPolicy, retry_target
 from .results import _get_s3_object
 
 __all__ = [
@@ -194,14 +194,16 @@ class JobsMixin(SessionCore):
         last_round = not follow or job.status in TERMINAL_JOB_STATUSES
         attempt = 0
         while True:
-            lines = await budget.call(lambda: _read_new_lines(logs, prefix, tokens), do_sleep)
+            lines = await retry_target(
+                lambda: _read_new_lines(logs, prefix, tokens), budget, sleep=do_sleep
+            )
             for line in lines:
                 yield line
             if last_round:
                 return
             attempt = 0 if lines else attempt + 1
             await do_sleep(policy.next_delay(attempt))
-            job = await budget.call(lambda: ops.get_job(job_arn), do_sleep)
+            job = await retry_target(lambda: ops.get_job(job_arn), budget, sleep=do_sleep)
             # the service ships a job's logs before it turns terminal: one more read drains them
             last_round = job.status in TERMINAL_JOB_STATUSES
 

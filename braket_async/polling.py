@@ -9,10 +9,14 @@ waiters, derive variants with :func:`attrs.evolve` or the ``with_*`` helpers.
 * :class:`RetryBudget` -- how many consecutive transient failures (throttling, 5xx,
   dropped connections) and how much time spent failing a poller tolerates before it raises
   the last error. :meth:`RetryBudget.start` gives the mutable per-poll bookkeeping.
+* :func:`retry_target` -- the package's one transient-retry loop (api-core's
+  ``retry_target`` is the model): a predicate, the budget's backoff sequence, an
+  ``on_error`` hook, and a stop event for callers whose backoff must be interruptible.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
@@ -21,7 +25,14 @@ import attrs
 
 from . import errors
 
-__all__ = ["BudgetState", "PollPolicy", "RetryBudget", "is_transient"]
+__all__ = [
+    "BudgetState",
+    "PollPolicy",
+    "RetryBudget",
+    "RetryStopped",
+    "is_transient",
+    "retry_target",
+]
 
 T = TypeVar("T")
 
@@ -114,22 +125,66 @@ class BudgetState:
         cap = min(b.maximum, b.initial * b.multiplier ** (self.consecutive - 1))
         return self._rng.uniform(0.0, cap)
 
-    async def call(
-        self, fn: Callable[[], Awaitable[T]], sleep: Callable[[float], Awaitable[None]]
-    ) -> T:
-        """``await fn()`` until it succeeds: after a transient error (:func:`is_transient`)
-        ``sleep`` the backoff delay and call again; any other error, or the transient one that
-        spends the budget, propagates."""
-        while True:
-            try:
-                result = await fn()
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                await sleep(self.failed(exc))
-                continue
-            self.succeeded()
-            return result
+
+class RetryStopped(Exception):
+    """:func:`retry_target`'s stop event was set while it backed off; ``last_error`` is the
+    transient error it was about to retry (the call's effect may be unknown)."""
+
+    def __init__(self, last_error: BaseException) -> None:
+        super().__init__(f"retry stopped after: {last_error!r}")
+        self.last_error = last_error
+
+
+async def retry_target(
+    target: Callable[[], Awaitable[T]],
+    budget: BudgetState,
+    *,
+    sleep: Callable[[float], Awaitable[None]],
+    predicate: Callable[[BaseException], bool] = is_transient,
+    on_error: Callable[[BaseException, float], object] | None = None,
+    stop: asyncio.Event | None = None,
+) -> T:
+    """``await target()`` until it succeeds; the package's one transient-retry loop.
+
+    An error for which ``predicate`` is false propagates at once. A retryable one is charged
+    to ``budget`` (:meth:`BudgetState.failed` re-raises it, with a note, once the budget is
+    spent), reported to ``on_error(error, delay)``, and followed by ``sleep(delay)``. With a
+    ``stop`` event, a set event ends the loop before the next attempt or during the backoff
+    by raising :class:`RetryStopped`.
+    """
+    while True:
+        try:
+            result = await target()
+        except Exception as exc:
+            if not predicate(exc):
+                raise
+            delay = budget.failed(exc)
+            if on_error is not None:
+                on_error(exc, delay)
+            if stop is None:
+                await sleep(delay)
+            elif not await _sleep_unless_stopped(delay, sleep, stop):
+                raise RetryStopped(exc) from exc
+            continue
+        budget.succeeded()
+        return result
+
+
+async def _sleep_unless_stopped(
+    delay: float, sleep: Callable[[float], Awaitable[None]], stop: asyncio.Event
+) -> bool:
+    """Sleep ``delay`` unless ``stop`` is set first; False when it was (or already is) set."""
+    if stop.is_set():
+        return False
+    sleeper = asyncio.ensure_future(sleep(delay))
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((sleeper, stopper), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sleeper, stopper):
+            task.cancel()
+        await asyncio.gather(sleeper, stopper, return_exceptions=True)
+    return not stop.is_set()
 
 
 @attrs.frozen

@@ -50,7 +50,7 @@ from .models import (
     QuantumTask,
     QuantumTaskStatus,
 )
-from .polling import PollPolicy, is_transient
+from .polling import PollPolicy, is_transient, retry_target
 
 if TYPE_CHECKING:
     from .events import EventFeed
@@ -454,7 +454,7 @@ class WaitersMixin(SessionCore):
         attempt = 0
         settle_polls = 1  # polls allowed after a terminal status whose final event is missing
         while True:
-            job = await budget.call(lambda: ops.get_job(job_arn), do_sleep)
+            job = await retry_target(lambda: ops.get_job(job_arn), budget, sleep=do_sleep)
             events = list(job.events)
             keys = [_event_key(e) for e in events]
             seen = _new_events(previous, keys)

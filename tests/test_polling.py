@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from typing import Any
 
@@ -10,7 +11,13 @@ import pytest
 from _common import FakeClock
 
 from braket_async import errors
-from braket_async.polling import PollPolicy, RetryBudget, is_transient
+from braket_async.polling import (
+    PollPolicy,
+    RetryBudget,
+    RetryStopped,
+    is_transient,
+    retry_target,
+)
 
 
 def test_delays_grow_geometrically_to_the_maximum_without_jitter() -> None:
@@ -140,7 +147,7 @@ class Answers:
         return "ok"
 
 
-async def test_budget_call_absorbs_transient_errors_with_backoff_then_resets() -> None:
+async def test_retry_target_absorbs_transient_errors_with_backoff_then_resets() -> None:
     slept: list[float] = []
 
     async def sleep(delay: float) -> None:
@@ -148,14 +155,14 @@ async def test_budget_call_absorbs_transient_errors_with_backoff_then_resets() -
 
     state = RetryBudget(max_consecutive=3, initial=1.0, maximum=4.0).start(FakeClock())
     call = Answers(_throttle(), _throttle())
-    assert await state.call(call, sleep) == "ok"
+    assert await retry_target(call, state, sleep=sleep) == "ok"
     assert call.calls == 3
     assert len(slept) == 2
     assert all(0.0 <= d <= cap for d, cap in zip(slept, (1.0, 2.0), strict=True))
     assert (state.consecutive, state.total) == (0, 2)
 
 
-async def test_budget_call_raises_other_errors_at_once() -> None:
+async def test_retry_target_raises_other_errors_at_once() -> None:
     async def sleep(delay: float) -> None:
         raise AssertionError("a non-transient error must not be retried")
 
@@ -163,13 +170,13 @@ async def test_budget_call_raises_other_errors_at_once() -> None:
     denied = errors.AccessDeniedException(message="no")
     call = Answers(denied)
     with pytest.raises(errors.AccessDeniedException) as info:
-        await state.call(call, sleep)
+        await retry_target(call, state, sleep=sleep)
     assert info.value is denied
     assert call.calls == 1
     assert state.total == 0
 
 
-async def test_budget_call_raises_the_error_that_spends_the_budget() -> None:
+async def test_retry_target_raises_the_error_that_spends_the_budget() -> None:
     async def sleep(delay: float) -> None:
         pass
 
@@ -177,7 +184,74 @@ async def test_budget_call_raises_the_error_that_spends_the_budget() -> None:
     last = _throttle()
     call = Answers(_throttle(), _throttle(), last)
     with pytest.raises(errors.ThrottlingException) as info:
-        await state.call(call, sleep)
+        await retry_target(call, state, sleep=sleep)
     assert info.value is last
     assert call.calls == 3
     assert any("max_consecutive=2" in note for note in info.value.__notes__)
+
+
+async def test_retry_target_predicate_decides_what_is_retried() -> None:
+    async def sleep(delay: float) -> None:
+        pass
+
+    denied = errors.AccessDeniedException(message="no")
+    call = Answers(denied, denied)
+    result = await retry_target(
+        call,
+        RetryBudget().start(FakeClock()),
+        sleep=sleep,
+        predicate=lambda exc: isinstance(exc, errors.AccessDeniedException),
+    )
+    assert (result, call.calls) == ("ok", 3)
+
+
+async def test_retry_target_reports_each_retried_error_with_its_delay() -> None:
+    slept: list[float] = []
+    seen: list[tuple[BaseException, float]] = []
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+
+    first, second = _throttle(), _throttle()
+    await retry_target(
+        Answers(first, second),
+        RetryBudget().start(FakeClock()),
+        sleep=sleep,
+        on_error=lambda exc, delay: seen.append((exc, delay)),
+    )
+    assert [exc for exc, _ in seen] == [first, second]
+    assert [delay for _, delay in seen] == slept
+
+
+async def test_retry_target_stop_event_interrupts_the_backoff() -> None:
+    stop = asyncio.Event()
+    sleeping = asyncio.Event()
+
+    async def sleep(delay: float) -> None:
+        sleeping.set()
+        await asyncio.Event().wait()  # a backoff that would never end by itself
+
+    last = _throttle()
+    call = Answers(last)
+    retry = asyncio.create_task(
+        retry_target(call, RetryBudget(initial=5.0).start(FakeClock()), sleep=sleep, stop=stop)
+    )
+    await sleeping.wait()
+    stop.set()
+    with pytest.raises(RetryStopped) as info:
+        await retry
+    assert info.value.last_error is last
+    assert call.calls == 1
+
+
+async def test_retry_target_with_stop_already_set_does_not_retry() -> None:
+    stop = asyncio.Event()
+    stop.set()
+
+    async def sleep(delay: float) -> None:
+        raise AssertionError("a stopped retry must not back off")
+
+    call = Answers(_throttle())
+    with pytest.raises(RetryStopped):
+        await retry_target(call, RetryBudget().start(FakeClock()), sleep=sleep, stop=stop)
+    assert call.calls == 1
