@@ -6,13 +6,11 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any, Final, Self
 
-import aiohttp
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 from botocore import xform_name
@@ -20,33 +18,25 @@ from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    ConnectionClosedError,
-    CredentialRetrievalError,
     NoCredentialsError,
     NoRegionError,
-    ParamValidationError,
     PartialCredentialsError,
     ProfileNotFound,
-    ReadTimeoutError,
-    ResponseStreamingError,
-)
-from botocore.exceptions import (
-    ConnectionError as BotoConnectionError,
 )
 from botocore.loaders import Loader, create_loader
 
 from . import errors
+from ._aws_errors import TRANSPORT_ERRORS, braket_error, not_json_answer, transport_error
 from ._base import Clock, SessionCore, Sleep, delegate
 from ._converter import parse_timestamp
 from ._operations import Operations
 from ._validate import SERVICE_MODEL
 from .batch import BatchMixin
 from .events import EventFeed
-from .jobs import JobsMixin
-from .models.common import ProgramSetValidationFailure
+from .jobs import Jobs
 from .paginate import PaginationMixin
 from .ratelimit import RateLimiter, RateLimits, observe_throttles, pace_retries
-from .results import ResultsMixin
+from .results import Results
 from .telemetry import CallRecord, Telemetry
 from .waiters import WaitersMixin
 
@@ -61,27 +51,15 @@ _CLOSED: Final = "closed"
 #: Model operation name -> aiobotocore client method name.
 _METHOD_NAMES: Final = {op: xform_name(op) for op in SERVICE_MODEL.operation_names}
 _USER_AGENT: Final = "braket-async/0.1.0"
-_PARAM_RE: Final = re.compile(r"parameter (\S+?),?\s")
 # botocore's loader caches the model files it reads; one per data path, shared by every
 # session, so opening a second session does not parse endpoints/partitions/models again.
 _LOADERS: dict[str | None, Loader] = {}
-# Transport failures after the request was (at least partly) sent. Checked before the
-# "could not connect" family because botocore's ReadTimeoutError is also an OSError.
-_SENT_ERRORS: Final = (
-    ReadTimeoutError,
-    ConnectionClosedError,
-    ResponseStreamingError,
-    aiohttp.ServerDisconnectedError,
-    TimeoutError,
-)
 
 
 class BraketSession(
     PaginationMixin,
     WaitersMixin,
-    ResultsMixin,
     BatchMixin,
-    JobsMixin,
     SessionCore,
 ):
     """An open connection to Amazon Braket (or a local Braket service).
@@ -186,6 +164,21 @@ class BraketSession(
         self._warm_lock: asyncio.Lock | None = None
         # The features, each given its real dependencies (see docs/ARCHITECTURE.md).
         self._operations = Operations(self._invoke)
+        self._results = Results(
+            self._operations,
+            wait_for_quantum_task=self.wait_for_quantum_task,
+            s3=self._s3,
+            telemetry=self._telemetry,
+        )
+        self._jobs = Jobs(
+            self._operations,
+            wait_for_job=self.wait_for_job,
+            s3=self._s3,
+            logs=self._logs,
+            sleep=sleep,
+            clock=clock,
+            telemetry=self._telemetry,
+        )
 
     # -- operations: one coroutine per Braket operation (``_operations.Operations``) ----------
 
@@ -206,6 +199,13 @@ class BraketSession(
     update_spending_limit = delegate("_operations", Operations.update_spending_limit)
     delete_spending_limit = delegate("_operations", Operations.delete_spending_limit)
     search_spending_limits = delegate("_operations", Operations.search_spending_limits)
+
+    # -- results and hybrid jobs (``results.Results``, ``jobs.Jobs``) -------------------------
+
+    get_quantum_task_result = delegate("_results", Results.get_quantum_task_result)
+    stream_job_logs = delegate("_jobs", Jobs.stream_job_logs)
+    get_job_result = delegate("_jobs", Jobs.get_job_result)
+    create_hybrid_job = delegate("_jobs", Jobs.create_hybrid_job)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -401,9 +401,11 @@ class BraketSession(
                 await self._acquire(operation, record)
                 response = await method(**params)
         except ClientError as exc:
-            raise self._error_answer(operation, exc) from exc
-        except (BotoCoreError, aiohttp.ClientError, OSError) as exc:
-            raise self._transport_error(operation, exc) from exc
+            raise braket_error(operation, exc) from exc
+        except TRANSPORT_ERRORS as exc:
+            if self._state != _OPEN:
+                raise self._state_error() from exc
+            raise transport_error(operation, exc, endpoint_url=self.endpoint_url) from exc
         except Exception as exc:  # botocore could not parse what came back
             if self._state != _OPEN:
                 raise self._state_error() from exc
@@ -411,15 +413,9 @@ class BraketSession(
                 f"{operation}: the response could not be parsed ({type(exc).__name__}: {exc})",
                 operation=operation,
             ) from exc
-        metadata = response.pop("ResponseMetadata", None) or {}
-        content_type = _content_type(metadata)
-        if content_type is not None and not _is_json(content_type):
-            # A captive portal, a proxy's page: not the service's answer.
-            raise errors.ResponseError(
-                f"{operation}: the response is {content_type!r}, not JSON: not an answer "
-                "of the Braket service (a proxy or captive portal in the way?)",
-                operation=operation,
-            )
+        not_json = not_json_answer(operation, response.pop("ResponseMetadata", None))
+        if not_json is not None:
+            raise not_json
         return response
 
     async def _s3(self) -> Any:
@@ -564,99 +560,11 @@ class BraketSession(
             f"got {operation!r}"
         )
 
-    def _error_answer(
-        self, operation: str, exc: ClientError
-    ) -> errors.ServiceError | errors.ResponseError:
-        """A ServiceError for the service's error answers; a ResponseError for a body that is
-        not one (an HTML 502 page from a proxy: the request may or may not have reached the
-        service, so it may have taken effect)."""
-        response: dict[str, Any] = exc.response
-        metadata = response.get("ResponseMetadata") or {}
-        content_type = _content_type(metadata)
-        error = response.get("Error") or {}
-        body = str(error.get("Message") or "")
-        if content_type is not None and not _is_json(content_type) and body:
-            status = metadata.get("HTTPStatusCode")
-            excerpt = " ".join(body.split())[:200]
-            return errors.ResponseError(
-                f"{operation}: HTTP {status} with a {content_type!r} body, not an error of the "
-                f"Braket service (a proxy or load balancer answered?): {excerpt!r}",
-                operation=operation,
-            )
-        return self._service_error(operation, exc)
-
-    def _service_error(self, operation: str, exc: ClientError) -> errors.ServiceError:
-        response: dict[str, Any] = exc.response
-        error = response.get("Error") or {}
-        metadata = response.get("ResponseMetadata") or {}
-        code = str(error.get("Code") or "Unknown")
-        message = str(error.get("Message") or response.get("message") or "")
-        status = metadata.get("HTTPStatusCode")
-        request_id = metadata.get("RequestId") or None
-        cls = errors.error_class_for(code)
-        if cls is errors.ServiceError and code.isdigit() and isinstance(status, int):
-            # No error code on the wire (a bare 5xx from a proxy): botocore uses the status
-            # as the code; classify by status, keep the code as received.
-            cls = errors.error_class_for_status(status)
-        if cls is errors.ValidationException:
-            return errors.ValidationException(
-                code,
-                message,
-                status,
-                request_id,
-                operation,
-                reason=response.get("reason"),
-                program_set_validation_failures=_program_set_failures(
-                    response.get("programSetValidationFailures")
-                ),
-            )
-        return cls(code, message, status, request_id, operation)
-
-    def _transport_error(self, operation: str, exc: BaseException) -> errors.BraketError:
-        if self._state != _OPEN:
-            return self._state_error()
-        if isinstance(exc, ParamValidationError):
-            match = _PARAM_RE.search(str(exc))
-            return errors.ParameterError(
-                xform_name(match.group(1)) if match else "params", str(exc), operation=operation
-            )
-        if isinstance(exc, NoCredentialsError | PartialCredentialsError | CredentialRetrievalError):
-            return errors.ConfigurationError(f"{operation}: {exc}")
-        if isinstance(exc, _SENT_ERRORS):
-            # The request (or part of it) went out: it may have taken effect.
-            return errors.ResponseError(
-                f"{operation}: no usable response: {exc}", operation=operation
-            )
-        if isinstance(exc, BotoConnectionError | aiohttp.ClientConnectionError | OSError):
-            return errors.ConnectionFailed(
-                f"{operation}: could not connect to {self.endpoint_url}: {exc}",
-                endpoint_url=self.endpoint_url,
-                operation=operation,
-            )
-        return errors.ResponseError(f"{operation}: no usable response: {exc}", operation=operation)
-
 
 #: botocore's retry mode. "standard", not "adaptive": the session's RateLimiter is the adaptive
 #: client-side limiter (it paces every attempt and adapts to 429s only); botocore's adaptive
 #: mode would add a second one whose CUBIC rate collapses after each 429 and recovers slowly.
 _RETRY_MODE: Final = "standard"
-
-
-def _content_type(metadata: Any) -> str | None:
-    """The response's media type (lower case, no parameters); None when it has none or no
-    body (an empty answer says nothing in any type)."""
-    headers = metadata.get("HTTPHeaders") if isinstance(metadata, dict) else None
-    if not isinstance(headers, dict) or headers.get("content-length") == "0":
-        return None
-    value = headers.get("content-type")
-    if not isinstance(value, str) or not value.strip():
-        return None
-    return value.split(";", 1)[0].strip().lower()
-
-
-def _is_json(media_type: str) -> bool:
-    # application/json, application/x-amz-json-1.1, application/problem+json, ...
-    return "json" in media_type
 
 
 def _merge_config(max_pool_connections: int, user: Config | None) -> AioConfig:
@@ -692,19 +600,3 @@ def _configuration_error(exc: BaseException) -> BaseException:
     if isinstance(exc, BotoCoreError | ValueError):
         return errors.ConfigurationError(f"cannot create the Braket client: {exc}")
     return exc
-
-
-def _program_set_failures(raw: Any) -> tuple[ProgramSetValidationFailure, ...]:
-    if not isinstance(raw, list):
-        return ()
-    failures = []
-    for item in raw:
-        if isinstance(item, dict):
-            failures.append(
-                ProgramSetValidationFailure(
-                    program_index=int(item.get("programIndex", -1)),
-                    inputs_index=item.get("inputsIndex"),
-                    errors=tuple(str(e) for e in item.get("errors") or ()),
-                )
-            )
-    return tuple(failures)

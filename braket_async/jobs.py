@@ -1,6 +1,6 @@
 """Hybrid jobs on the client: log streaming, results, and ``create_hybrid_job``.
 
-:class:`JobsMixin` gives :class:`~braket_async.BraketSession`:
+:class:`Jobs` gives :class:`~braket_async.BraketSession`:
 
 * ``stream_job_logs(job_arn, follow=True)`` -- an async iterator over the job's CloudWatch
   Logs lines (group ``/aws/braket/jobs``, streams named after the job), following them until
@@ -11,7 +11,8 @@
   uploads it (and local input data) to S3, then calls the ``CreateJob`` operation, as the
   Braket SDK's ``AwsQuantumJob.create(source_module=...)`` does.
 
-Event following and job waiters are in :mod:`braket_async.waiters`.
+Event following and job waiters are in :mod:`braket_async.waiters`; where a job's logs and
+results live (shared with the local service) in :mod:`braket_async._job_locations`.
 """
 
 from __future__ import annotations
@@ -25,27 +26,36 @@ import pickle
 import re
 import tarfile
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any
 
 import attrs
 
 from . import errors
 from ._aws_errors import aws_errors
-from ._base import Clock, SessionCore, Sleep
+from ._base import Clock, Sleep
+from ._job_locations import (
+    JOB_LOG_GROUP,
+    S3_URI,
+    job_log_stream_prefix,
+    job_results_location,
+    parse_s3_uri,
+)
+from ._operations import Operations
 from .errors import PickledResultError
 from .models.enums import TERMINAL_JOB_STATUSES
 from .models.jobs import Job
 from .polling import PollPolicy, retry_target
 from .results import _get_s3_object
+from .telemetry import Telemetry
 
 __all__ = [
     "DEFAULT_INSTANCE_CONFIG",
     "DEFAULT_LOG_POLL",
     "JOB_LOG_GROUP",
-    "JobsMixin",
+    "Jobs",
     "LogLine",
     "PickledResultError",
     "decode_persisted_job_data",
@@ -54,8 +64,6 @@ __all__ = [
     "parse_s3_uri",
 ]
 
-#: CloudWatch Logs group every hybrid job writes to.
-JOB_LOG_GROUP = "/aws/braket/jobs"
 #: Polling between log reads while following: quick at first, slower while nothing arrives.
 DEFAULT_LOG_POLL = PollPolicy(initial=0.5, multiplier=1.5, maximum=5.0, jitter=0.0)
 #: ``instanceConfig`` when none is given (the Braket SDK's default).
@@ -66,17 +74,7 @@ DEFAULT_INSTANCE_CONFIG: Mapping[str, Any] = {
 }
 
 _JOB_NAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,50}(?<!-)$")
-_S3_URI = re.compile(r"^[sS]3://([^/]+)/?(.*)$")
-_HTTPS_S3_URI = re.compile(r"^https://([^./]+)\.[sS]3[.-][^/]*/?(.*)$")
 _RESULTS_FILE = "results.json"
-
-
-class _JobOperations(Protocol):
-    """The session coroutines this mixin uses (OperationsMixin's and WaitersMixin's)."""
-
-    async def get_job(self, job_arn: str) -> Job: ...
-    async def create_job(self, **params: Any) -> str: ...
-    async def wait_for_job(self, job_arn: str, *, poll: PollPolicy | None = None) -> Job: ...
 
 
 @attrs.frozen
@@ -91,32 +89,6 @@ class LogLine:
     message: str
     #: When CloudWatch Logs ingested it, if it said.
     ingestion_time: datetime | None = None
-
-
-def job_log_stream_prefix(job_name: str, job_arn: str) -> str:
-    """The prefix of a job's log streams (the Braket SDK's rule).
-
-    ARNs ending in a UUID log under ``{jobName}/{uuid}``, ARNs ending in the job name under
-    ``{jobName}``.
-    """
-    return job_name if job_arn.endswith(job_name) else f"{job_name}/{job_arn.split('/')[-1]}"
-
-
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/key`` (or the virtual-hosted ``https://bucket.s3...`` form) ->
-    ``(bucket, key)``; ValueError for anything else."""
-    match = _S3_URI.match(uri) or _HTTPS_S3_URI.match(uri)
-    if match is None:
-        raise ValueError(f"not an S3 URI: {uri!r} (expected s3://bucket/key)")
-    return match.group(1), match.group(2)
-
-
-def job_results_location(output_s3_path: str) -> tuple[str, str]:
-    """``(bucket, key)`` of a job's results archive, ``{s3Path}/output/model.tar.gz`` -- where
-    the service puts it and the Braket SDK reads it."""
-    bucket, prefix = parse_s3_uri(output_s3_path)
-    prefix = prefix.rstrip("/")
-    return bucket, f"{prefix}/output/model.tar.gz" if prefix else "output/model.tar.gz"
 
 
 def decode_persisted_job_data(
@@ -163,8 +135,33 @@ def _millis(value: Any) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value / 1000, tz=UTC)
 
 
-class JobsMixin(SessionCore):
-    """Hybrid-job features of :class:`~braket_async.BraketSession`."""
+class Jobs:
+    """Hybrid-job features of :class:`~braket_async.BraketSession`.
+
+    ``operations`` sends GetJob / CreateJob, ``wait_for_job`` waits for a job
+    (``create_hybrid_job(wait=True)``), ``s3`` and ``logs`` return the session's aiobotocore
+    S3 and CloudWatch Logs clients (created on first need); ``sleep`` and ``clock`` pace log
+    following, ``telemetry`` times the uploads.
+    """
+
+    def __init__(
+        self,
+        operations: Operations,
+        *,
+        wait_for_job: Callable[..., Awaitable[Job]],
+        s3: Callable[[], Awaitable[Any]],
+        logs: Callable[[], Awaitable[Any]],
+        sleep: Sleep,
+        clock: Clock,
+        telemetry: Telemetry,
+    ) -> None:
+        self._operations = operations
+        self._wait_for_job = wait_for_job
+        self._s3 = s3
+        self._logs = logs
+        self._sleep = sleep
+        self._clock = clock
+        self._telemetry = telemetry
 
     async def stream_job_logs(
         self,
@@ -183,11 +180,11 @@ class JobsMixin(SessionCore):
         short delay whenever new lines arrived. Transient errors of GetJob are absorbed within
         ``poll.budget``. ``sleep`` and ``clock`` default to the session's.
         """
-        ops = cast(_JobOperations, self)
+        get_job = self._operations.get_job
         policy = poll or DEFAULT_LOG_POLL
-        do_sleep = sleep or self.sleep
-        budget = policy.budget.start(clock or self.clock)
-        job = await ops.get_job(job_arn)
+        do_sleep = sleep or self._sleep
+        budget = policy.budget.start(clock or self._clock)
+        job = await get_job(job_arn)
         prefix = job_log_stream_prefix(job.job_name, job.job_arn)
         logs = await self._logs()
         tokens: dict[str, str | None] = {}
@@ -203,7 +200,7 @@ class JobsMixin(SessionCore):
                 return
             attempt = 0 if lines else attempt + 1
             await do_sleep(policy.next_delay(attempt))
-            job = await retry_target(lambda: ops.get_job(job_arn), budget, sleep=do_sleep)
+            job = await retry_target(lambda: get_job(job_arn), budget, sleep=do_sleep)
             # the service ships a job's logs before it turns terminal: one more read drains them
             last_round = job.status in TERMINAL_JOB_STATUSES
 
@@ -214,7 +211,7 @@ class JobsMixin(SessionCore):
         or when it saved none, :class:`PickledResultError` for pickled results without
         ``allow_pickle``.
         """
-        job = await cast(_JobOperations, self).get_job(job_arn)
+        job = await self._operations.get_job(job_arn)
         status = str(job.status)
         if job.status not in TERMINAL_JOB_STATUSES:
             raise errors.ResultNotAvailable(
@@ -303,7 +300,7 @@ class JobsMixin(SessionCore):
                 "s3_bucket", "required: pass s3_bucket or set AMZN_BRAKET_OUT_S3_BUCKET"
             )
         base = f"s3://{bucket}/jobs/{name}/{_now_millis()}"
-        with self.telemetry.span("braket_async.job.upload", {"job_name": name}):
+        with self._telemetry.span("braket_async.job.upload", {"job_name": name}):
             script_uri, entry = await self._upload_source(
                 source_module, entry_point, code_location or f"{base}/script"
             )
@@ -318,8 +315,7 @@ class JobsMixin(SessionCore):
         }
         if container_image:
             algorithm["containerImage"] = {"uri": container_image}
-        ops = cast(_JobOperations, self)
-        job_arn = await ops.create_job(
+        job_arn = await self._operations.create_job(
             job_name=name,
             role_arn=role,
             algorithm_specification=algorithm,
@@ -337,14 +333,14 @@ class JobsMixin(SessionCore):
             tags=tags,
         )
         if wait:
-            await ops.wait_for_job(job_arn, poll=poll)
+            await self._wait_for_job(job_arn, poll=poll)
         return job_arn
 
     async def _upload_source(
         self, source_module: str | os.PathLike[str], entry_point: str | None, code_location: str
     ) -> tuple[str, str]:
         """Upload the packed source; returns its S3 URI and the entry point."""
-        if isinstance(source_module, str) and _S3_URI.match(source_module):
+        if isinstance(source_module, str) and S3_URI.match(source_module):
             if not entry_point:
                 raise errors.ParameterError(
                     "entry_point", "required when source_module is an S3 URI"
@@ -380,7 +376,7 @@ class JobsMixin(SessionCore):
         locations = dict(input_data) if isinstance(input_data, Mapping) else {"input": input_data}
         channels = []
         for channel, location in locations.items():
-            if isinstance(location, str) and _S3_URI.match(location):
+            if isinstance(location, str) and S3_URI.match(location):
                 uri = location
             else:
                 path = Path(location)
@@ -399,7 +395,7 @@ class JobsMixin(SessionCore):
         return channels
 
     async def _put(self, uri: str, body: bytes) -> None:
-        match = _S3_URI.match(uri)
+        match = S3_URI.match(uri)
         if match is None:
             raise errors.ParameterError("code_location", f"must be an s3:// URI, got {uri!r}")
         s3 = await self._s3()

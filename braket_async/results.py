@@ -1,7 +1,7 @@
-"""Download and parse quantum task results (``ResultsMixin``).
+"""Download and parse quantum task results (:class:`Results`).
 
 The service writes ``s3://{outputS3Bucket}/{outputS3Directory}/results.json`` when a task
-completes; :meth:`ResultsMixin.get_quantum_task_result` reads it through the session's
+completes; :meth:`Results.get_quantum_task_result` reads it through the session's
 aiobotocore S3 client and returns a typed result chosen by the document's schema:
 :class:`~braket_async.models.results.GateModelResult` (gate-model programs),
 :class:`~braket_async.models.ahs_results.AnalogHamiltonianSimulationResult` (AHS programs) or
@@ -15,27 +15,28 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
-from typing import Any, Protocol, cast
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from . import errors
 from ._aws_errors import aws_errors
-from ._base import SessionCore
+from ._operations import Operations
 from .models import TERMINAL_TASK_STATUSES, QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 from .models.ahs_results import AHS_RESULT_SCHEMA, AnalogHamiltonianSimulationResult
 from .models.program_set_results import PROGRAM_SET_RESULT_SCHEMA, ProgramSetResult
 from .models.results import GATE_MODEL_RESULT_SCHEMA, GateModelResult
 from .polling import PollPolicy
+from .telemetry import Telemetry
 
 __all__ = [
     "PARSE_IN_THREAD_BYTES",
     "RESULTS_FILENAME",
-    "ResultsMixin",
+    "Results",
     "TaskResult",
     "parse_result",
 ]
 
-#: What :meth:`ResultsMixin.get_quantum_task_result` returns, by the result's schema.
+#: What :meth:`Results.get_quantum_task_result` returns, by the result's schema.
 TaskResult = GateModelResult | AnalogHamiltonianSimulationResult | ProgramSetResult
 _PARSERS: dict[str, Callable[[Any], TaskResult]] = {
     GATE_MODEL_RESULT_SCHEMA: GateModelResult.from_document,
@@ -51,18 +52,6 @@ RESULTS_FILENAME = "results.json"
 PARSE_IN_THREAD_BYTES = 1 << 20
 
 _MISSING_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
-
-
-class _Session(Protocol):
-    async def get_quantum_task(self, quantum_task_arn: str) -> QuantumTask: ...
-
-    async def wait_for_quantum_task(
-        self,
-        quantum_task_arn: str,
-        *,
-        timeout: float | None = None,  # noqa: ASYNC109 -- mirrors WaitersMixin
-        poll: PollPolicy | None = None,
-    ) -> QuantumTask: ...
 
 
 def _schema(document: Any) -> str | None:
@@ -92,8 +81,26 @@ def parse_result(data: bytes, *, source: str = "results.json") -> TaskResult:
     return parse_document(_loads(data, source), source=source)
 
 
-class ResultsMixin(SessionCore):
-    """Result download of :class:`~braket_async.BraketSession`."""
+class Results:
+    """Result download of :class:`~braket_async.BraketSession`.
+
+    ``operations`` looks tasks up, ``wait_for_quantum_task`` waits for one (``wait=True``),
+    ``s3`` returns the session's aiobotocore S3 client (created on first need), and
+    ``telemetry`` counts the results and bytes downloaded.
+    """
+
+    def __init__(
+        self,
+        operations: Operations,
+        *,
+        wait_for_quantum_task: Callable[..., Awaitable[QuantumTask]],
+        s3: Callable[[], Awaitable[Any]],
+        telemetry: Telemetry,
+    ) -> None:
+        self._operations = operations
+        self._wait_for_quantum_task = wait_for_quantum_task
+        self._s3 = s3
+        self._telemetry = telemetry
 
     async def get_quantum_task_result(
         self,
@@ -112,14 +119,14 @@ class ResultsMixin(SessionCore):
         ``wait=True``, waits for it like ``wait_for_quantum_task(timeout=, poll=)``) and for
         a missing results object, naming its bucket and key.
         """
-        session = cast(_Session, self)
+        operations = self._operations
         if isinstance(task, str):
-            current: QuantumTask | QuantumTaskSummary = await session.get_quantum_task(task)
+            current: QuantumTask | QuantumTaskSummary = await operations.get_quantum_task(task)
         elif isinstance(task, QuantumTask | QuantumTaskSummary):
             current = task
             if current.status not in TERMINAL_TASK_STATUSES:
                 # The model may be stale: look again before saying "not yet".
-                current = await session.get_quantum_task(task.quantum_task_arn)
+                current = await operations.get_quantum_task(task.quantum_task_arn)
         else:
             raise errors.ParameterError(
                 "task",
@@ -133,10 +140,12 @@ class ResultsMixin(SessionCore):
                     f"quantum task {arn} is {current.status}: its result exists once it is "
                     "COMPLETED (pass wait=True to wait for it)"
                 )
-            current = await session.wait_for_quantum_task(arn, timeout=timeout, poll=poll)
+            current = await self._wait_for_quantum_task(arn, timeout=timeout, poll=poll)
         if current.status != QuantumTaskStatus.COMPLETED:
             full = (
-                current if isinstance(current, QuantumTask) else await session.get_quantum_task(arn)
+                current
+                if isinstance(current, QuantumTask)
+                else await operations.get_quantum_task(arn)
             )
             if full.status == QuantumTaskStatus.CANCELLED:
                 raise errors.QuantumTaskCancelled(full)
@@ -201,8 +210,8 @@ class ResultsMixin(SessionCore):
             )
 
         data = await _get_s3_object(await self._s3(), bucket, key, missing=missing)
-        self.telemetry.count("results")
-        self.telemetry.count("result_bytes", len(data))
+        self._telemetry.count("results")
+        self._telemetry.count("result_bytes", len(data))
         return data
 
 

@@ -45,7 +45,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .._base import Sleep
-from ..jobs import JOB_LOG_GROUP, job_log_stream_prefix, job_results_location, parse_s3_uri
+from .._job_locations import (
+    JOB_LOG_GROUP,
+    job_log_stream_prefix,
+    job_results_location,
+    parse_s3_uri,
+)
 from . import _jobs_bootstrap
 from ._jobs_bootstrap import (
     CODE_DIR_ENV,

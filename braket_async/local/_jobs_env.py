@@ -22,7 +22,7 @@ from typing import Any
 
 import attrs
 
-from ..jobs import parse_s3_uri
+from .._job_locations import parse_s3_uri
 from ._jobs_bootstrap import FAILURE_FILE_ENV
 
 __all__ = ["JobEndpoints", "JobLayout", "build_environment"]
