@@ -1,5 +1,5 @@
 """``_aws_errors.aws_errors``: botocore's errors of raw S3 / Logs calls as braket_async errors,
-against the local service's real S3 and a closed port."""
+against the local service's real S3, a scripted wire server and a closed port."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from _wire import Reply, wire_server
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
@@ -49,3 +50,18 @@ async def test_no_answer_becomes_connection_failed() -> None:
             await s3.get_object(Bucket="b", Key="k")
     assert info.value.operation == "GetObject"
     assert "GetObject s3://b/k: " in str(info.value)
+
+
+async def test_an_answer_without_a_code_is_classified_by_its_status() -> None:
+    # a bare 429 (no body, so no error code) from a proxy in front of S3: botocore uses the
+    # status as the code; the class comes from the status, as for Braket's answers
+    config = AioConfig(retries={"max_attempts": 1})
+    async with wire_server() as wire, get_session().create_client(
+        "s3", region_name="us-east-1", endpoint_url=wire.url, config=config, **_KEYS
+    ) as s3:
+        wire.reply = Reply(429, b"", {"Content-Type": "application/xml"})
+        with pytest.raises(errors.ThrottlingException) as info, aws_errors("GetObject", "s3://b/k"):
+            await s3.get_object(Bucket="b", Key="k")
+    assert info.value.code == "429"
+    assert info.value.status_code == 429
+    assert info.value.operation == "GetObject"

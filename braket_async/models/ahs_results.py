@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from .results import AdditionalMetadata, TaskMetadata
+from .results import AdditionalMetadata, TaskMetadata, TaskResultViews, result_document
 
 __all__ = ["AHS_RESULT_SCHEMA", "AhsShot", "AnalogHamiltonianSimulationResult"]
 
@@ -57,7 +57,7 @@ class AhsShot:
 
 
 @attrs.frozen
-class AnalogHamiltonianSimulationResult:
+class AnalogHamiltonianSimulationResult(TaskResultViews):
     """The result of an AHS task: ``shots`` in the order the device reported them."""
 
     shots_results: tuple[AhsShot, ...]
@@ -67,14 +67,8 @@ class AnalogHamiltonianSimulationResult:
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> AnalogHamiltonianSimulationResult:
         """Parse the document; ``ValueError`` naming the member when it is not one."""
-        if not isinstance(doc, Mapping):
-            raise ValueError(f"a result document is a JSON object, got {type(doc).__name__}")
-        name = (doc.get("braketSchemaHeader") or {}).get("name")
-        if name != AHS_RESULT_SCHEMA:
-            raise ValueError(f"braketSchemaHeader.name must be {AHS_RESULT_SCHEMA!r}, got {name!r}")
-        metadata = doc.get("taskMetadata")
-        if not isinstance(metadata, Mapping):
-            raise ValueError("taskMetadata is required but missing")
+        doc = result_document(doc, AHS_RESULT_SCHEMA)
+        task_metadata = cls.parse_task_metadata(doc)
         shots = []
         for i, measurement in enumerate(doc.get("measurements") or ()):
             result = measurement.get("shotResult") or {}
@@ -89,19 +83,9 @@ class AnalogHamiltonianSimulationResult:
             )
         return cls(
             shots_results=tuple(shots),
-            task_metadata=TaskMetadata.from_document(metadata),
+            task_metadata=task_metadata,
             additional_metadata=AdditionalMetadata.from_document(doc.get("additionalMetadata")),
         )
-
-    @property
-    def shots(self) -> int:
-        """Shots the task asked for (``taskMetadata.shots``)."""
-        return self.task_metadata.shots
-
-    @property
-    def task_arn(self) -> str:
-        """The task's ARN (``taskMetadata.id``)."""
-        return self.task_metadata.id
 
     @functools.cached_property
     def state_counts(self) -> Mapping[str, int]:

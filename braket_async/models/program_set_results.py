@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from .results import AdditionalMetadata
+from .results import AdditionalMetadata, result_document
 
 __all__ = [
     "PROGRAM_SET_RESULT_SCHEMA",
@@ -167,13 +167,7 @@ class ProgramSetResult:
     def from_document(cls, doc: Mapping[str, Any]) -> ProgramSetResult:
         """Parse an assembled document (references already resolved); ``ValueError`` naming
         the member when it is not one."""
-        if not isinstance(doc, Mapping):
-            raise ValueError(f"a result document is a JSON object, got {type(doc).__name__}")
-        name = (doc.get("braketSchemaHeader") or {}).get("name")
-        if name != PROGRAM_SET_RESULT_SCHEMA:
-            raise ValueError(
-                f"braketSchemaHeader.name must be {PROGRAM_SET_RESULT_SCHEMA!r}, got {name!r}"
-            )
+        doc = result_document(doc, PROGRAM_SET_RESULT_SCHEMA)
         return cls(
             programs=tuple(
                 _program(_object(p, "programResults")) for p in doc.get("programResults") or ()

@@ -109,6 +109,43 @@ class TaskMetadata:
         )
 
 
+def result_document(doc: Any, schema: str) -> Mapping[str, Any]:
+    """``doc`` if it is a result document of ``schema`` (its ``braketSchemaHeader.name``),
+    else ``ValueError`` saying what it is instead."""
+    if not isinstance(doc, Mapping):
+        raise ValueError(f"a result document is a JSON object, got {type(doc).__name__}")
+    header = doc.get("braketSchemaHeader") or {}
+    name = header.get("name") if isinstance(header, Mapping) else None
+    if name != schema:
+        raise ValueError(f"braketSchemaHeader.name must be {schema!r}, got {name!r}")
+    return doc
+
+
+class TaskResultViews:
+    """What every single-program result (gate model, AHS) tells from its ``taskMetadata``."""
+
+    __slots__ = ()
+    task_metadata: TaskMetadata
+
+    @staticmethod
+    def parse_task_metadata(doc: Mapping[str, Any]) -> TaskMetadata:
+        """The document's ``taskMetadata`` (required)."""
+        metadata = doc.get("taskMetadata")
+        if not isinstance(metadata, Mapping):
+            raise ValueError("taskMetadata is required but missing")
+        return TaskMetadata.from_document(metadata)
+
+    @property
+    def shots(self) -> int:
+        """Shots the task asked for (``taskMetadata.shots``)."""
+        return self.task_metadata.shots
+
+    @property
+    def task_arn(self) -> str:
+        """The task's ARN (``taskMetadata.id``)."""
+        return self.task_metadata.id
+
+
 @attrs.frozen
 class AdditionalMetadata:
     """``additionalMetadata``: the action that ran, and the device's own notes.
@@ -150,7 +187,7 @@ def _measurements(raw: Any) -> tuple[tuple[int, ...], ...]:
 
 
 @attrs.frozen
-class GateModelResult:
+class GateModelResult(TaskResultViews):
     """The result of a gate-model quantum task.
 
     ``measurements`` has one tuple of bits per shot, in ``measured_qubits`` order (empty for
@@ -172,17 +209,8 @@ class GateModelResult:
 
         Raises ``ValueError`` naming the member when the document is not one.
         """
-        if not isinstance(doc, Mapping):
-            raise ValueError(f"a result document is a JSON object, got {type(doc).__name__}")
-        header = doc.get("braketSchemaHeader") or {}
-        name = header.get("name") if isinstance(header, Mapping) else None
-        if name != GATE_MODEL_RESULT_SCHEMA:
-            raise ValueError(
-                f"braketSchemaHeader.name must be {GATE_MODEL_RESULT_SCHEMA!r}, got {name!r}"
-            )
-        metadata = doc.get("taskMetadata")
-        if not isinstance(metadata, Mapping):
-            raise ValueError("taskMetadata is required but missing")
+        doc = result_document(doc, GATE_MODEL_RESULT_SCHEMA)
+        task_metadata = cls.parse_task_metadata(doc)
         probabilities = doc.get("measurementProbabilities")
         return cls(
             measurements=_measurements(doc.get("measurements")),
@@ -196,19 +224,9 @@ class GateModelResult:
                 ResultTypeValue(type=MappingProxyType(dict(rt["type"])), value=rt.get("value"))
                 for rt in doc.get("resultTypes") or ()
             ),
-            task_metadata=TaskMetadata.from_document(metadata),
+            task_metadata=task_metadata,
             additional_metadata=AdditionalMetadata.from_document(doc.get("additionalMetadata")),
         )
-
-    @property
-    def shots(self) -> int:
-        """Shots the task asked for (``taskMetadata.shots``)."""
-        return self.task_metadata.shots
-
-    @property
-    def task_arn(self) -> str:
-        """The task's ARN (``taskMetadata.id``)."""
-        return self.task_metadata.id
 
     @functools.cached_property
     def counts(self) -> Mapping[str, int]:
