@@ -1,4 +1,4 @@
-"""JobsMixin against the local service running real job scripts: create_hybrid_job uploads,
+"""Jobs against the local service running real job scripts: create_hybrid_job uploads,
 events are followed, logs streamed and results fetched; failures surface as JobFailed."""
 
 from __future__ import annotations
