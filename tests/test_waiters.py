@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,7 +49,8 @@ from braket_async.models import (
     JobStatus,
 )
 from braket_async.polling import PollPolicy, RetryBudget
-from braket_async.waiters import JobEventGap, WaitersMixin
+from braket_async._operations import Operations
+from braket_async.waiters import JobEventGap, Waiters
 
 BAD = "OPENQASM 3;\nqubit[2] q;\nnot_a_gate q[0];"
 ROLE = "arn:aws:iam::123456789012:role/braket-local"
@@ -545,14 +546,17 @@ async def test_get_waiter_for_jobs(lab: LocalBraket) -> None:
 # --------------------------------------------------------------------------- follow_job logic
 
 
-class ScriptedJobs(WaitersMixin):
-    """A session whose GetJob answers come from a script of (status, events) windows."""
+class ScriptedJobs(Operations):
+    """Operations whose GetJob answers come from a script of (status, events) windows."""
 
     def __init__(self, script: list[tuple[str, list[JobEvent]] | Exception]) -> None:
+        super().__init__(self._not_sent)
         self.script = script
         self.polls = 0
 
-    async def get_job(self, job_arn: str) -> Job:
+    async def get_job(
+        self, job_arn: str, *, additional_attribute_names: Sequence[str] | None = None
+    ) -> Job:
         step = self.script[min(self.polls, len(self.script) - 1)]
         self.polls += 1
         if isinstance(step, Exception):
@@ -572,26 +576,9 @@ class ScriptedJobs(WaitersMixin):
             events=tuple(events[-20:]),  # the service's window
         )
 
-    async def _invoke(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    async def _not_sent(operation: str, params: dict[str, Any]) -> dict[str, Any]:
         raise AssertionError("not used")
-
-    async def _s3(self) -> Any:
-        raise AssertionError("not used")
-
-    async def _logs(self) -> Any:
-        raise AssertionError("not used")
-
-    @property
-    def sleep(self) -> Any:
-        return FakeTime().sleep
-
-    @property
-    def clock(self) -> Any:
-        return FakeTime().clock
-
-    @property
-    def telemetry(self) -> Telemetry:
-        return Telemetry.off()
 
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -607,7 +594,14 @@ def ev(i: int, message: str | None = None, kind: str = "RUNNING") -> JobEvent:
 
 
 async def follow(script: Any, **kwargs: Any) -> tuple[list[JobEvent], list[JobEventGap]]:
-    jobs = ScriptedJobs(script)
+    time = FakeTime()
+    jobs = Waiters(
+        ScriptedJobs(script),
+        sleep=time.sleep,
+        clock=time.clock,
+        telemetry=Telemetry.off(),
+        events=lambda: None,
+    )
     gaps: list[JobEventGap] = []
     events = [e async for e in jobs.follow_job(JOB_ARN, on_gap=gaps.append, **kwargs)]
     return events, gaps
