@@ -197,8 +197,9 @@ class BraketWaiter(Generic[T]):
     def __repr__(self) -> str:
         return f"<BraketWaiter {self.name} ({self.operation})>"
 
-    def _max_attempts(self, waiter_config: Any) -> int:
-        """``WaiterConfig["MaxAttempts"]``, else the model's (checked before any call)."""
+    def _checked_max_attempts(self, waiter_config: object) -> int:
+        """Check ``WaiterConfig`` before any call; return its ``MaxAttempts`` (default: the
+        model's)."""
         if waiter_config is None:
             waiter_config = {}
         if not isinstance(waiter_config, dict):
@@ -220,7 +221,7 @@ class BraketWaiter(Generic[T]):
     async def wait(self, **kwargs: Any) -> T:
         """Poll until a success state (see the class docstring)."""
         target = self._target
-        max_attempts = self._max_attempts(kwargs.get("WaiterConfig"))
+        max_attempts = self._checked_max_attempts(kwargs.get("WaiterConfig"))
         arn = str(kwargs.get(target.arn_member) or "")
         attempts = 0
         last_status: str | None = None
