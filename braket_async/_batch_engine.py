@@ -163,6 +163,7 @@ class Batch:
         self._submission_done = asyncio.Event()
         self._stop_event = asyncio.Event()
         self._changed = asyncio.Event()
+
     # ------------------------------------------------------------------ public state
 
     @property
@@ -464,10 +465,12 @@ class Batch:
     async def _finish(self) -> None:
         if not self._closed and not self.done:
             # Stopped from outside (e.g. its task was cancelled): consumers must not wait on.
-            self._fail(errors.SessionStateError(
-                f"batch {self._batch_id} stopped with {len(self._items) - len(self._done)} "
-                "outcomes outstanding"
-            ))
+            self._fail(
+                errors.SessionStateError(
+                    f"batch {self._batch_id} stopped with {len(self._items) - len(self._done)} "
+                    "outcomes outstanding"
+                )
+            )
         tracker, self._tracker = self._tracker, None
         if tracker is not None:
             await tracker.aclose()
@@ -522,9 +525,11 @@ class Batch:
             on_status_change = self._notify if self._progress_cb is not None else None
             if self._resumed:
                 self._tracker = TaskTracker.resume(
-                    _ResumeGuard(self._session, frozenset(
-                        cast(str, self._arns[i]) for i in self._resumed
-                    ), self._unknown),
+                    _ResumeGuard(
+                        self._session,
+                        frozenset(cast(str, self._arns[i]) for i in self._resumed),
+                        self._unknown,
+                    ),
                     [cast(str, self._arns[i]) for i in sorted(self._resumed)],
                     created_after=self._created_at - _RESUME_SLACK,
                     options=options,
@@ -545,9 +550,12 @@ class Batch:
             self._tracker_stats = self._tracker.stats
         else:
             for index in sorted(self._resumed):
-                self._finalize(index, BatchOutcome(
-                    index, self.client_token(index), cast(str, self._arns[index]), resumed=True
-                ))
+                self._finalize(
+                    index,
+                    BatchOutcome(
+                        index, self.client_token(index), cast(str, self._arns[index]), resumed=True
+                    ),
+                )
         self._notify()
 
     def _adopt(self, state: ManifestState) -> None:
@@ -678,10 +686,15 @@ class Batch:
         self._session.telemetry.count("batch_items", attributes={"state": "submitted"})
         if self._writer is not None:
             token = self.client_token(index)
-            self._writer.append({
-                "kind": "task", "index": index, "task_arn": arn, "client_token": token,
-                "fingerprint": item_fingerprint(request or self._request(index)),
-            })
+            self._writer.append(
+                {
+                    "kind": "task",
+                    "index": index,
+                    "task_arn": arn,
+                    "client_token": token,
+                    "fingerprint": item_fingerprint(request or self._request(index)),
+                }
+            )
         if self._tracker is not None:
             # Created just now, the window sweeps find it without a locate call; a create that
             # took longer (retries, queueing) may have made its task before the tracker's window
@@ -693,22 +706,29 @@ class Batch:
             )
             self._notify()
         else:
-            self._finalize(index, BatchOutcome(
-                index, self.client_token(index), arn, attempts=self._attempts[index]
-            ))
+            self._finalize(
+                index,
+                BatchOutcome(index, self.client_token(index), arn, attempts=self._attempts[index]),
+            )
 
     def _submit_failed(self, index: int, exc: errors.BraketError) -> None:
         self._counts["submit_failed"] += 1
         if self._writer is not None:
             record: dict[str, Any] = {
-                "kind": "error", "index": index, "error": type(exc).__name__, "message": str(exc)
+                "kind": "error",
+                "index": index,
+                "error": type(exc).__name__,
+                "message": str(exc),
             }
             with contextlib.suppress(errors.BraketError):  # an item that cannot be built
                 record["fingerprint"] = self._fingerprint(index)
             self._writer.append(record)
-        self._finalize(index, BatchOutcome(
-            index, self.client_token(index), error=exc, attempts=self._attempts[index]
-        ))
+        self._finalize(
+            index,
+            BatchOutcome(
+                index, self.client_token(index), error=exc, attempts=self._attempts[index]
+            ),
+        )
         if self._fail_fast:
             self._fail(exc)
 
@@ -716,10 +736,16 @@ class Batch:
         for index, arn in enumerate(self._arns):
             if arn is None and self._outcomes[index] is None and index not in self._in_flight:
                 self._counts["not_submitted"] += 1
-                self._finalize(index, BatchOutcome(
-                    index, self.client_token(index), error=ItemNotSubmitted(index, reason),
-                    attempts=self._attempts[index],
-                ), notify=False)
+                self._finalize(
+                    index,
+                    BatchOutcome(
+                        index,
+                        self.client_token(index),
+                        error=ItemNotSubmitted(index, reason),
+                        attempts=self._attempts[index],
+                    ),
+                    notify=False,
+                )
         self._notify()
 
     def _finalize(self, index: int, outcome: BatchOutcome, *, notify: bool = True) -> None:
@@ -772,10 +798,16 @@ class Batch:
         if unknown is not None:
             # A manifest ARN the service does not know: that item's outcome, not the batch's.
             self._counts["failed"] += 1
-            self._finalize(index, BatchOutcome(
-                index, self.client_token(index), state.quantum_task_arn, error=unknown,
-                resumed=True,
-            ))
+            self._finalize(
+                index,
+                BatchOutcome(
+                    index,
+                    self.client_token(index),
+                    state.quantum_task_arn,
+                    error=unknown,
+                    resumed=True,
+                ),
+            )
             return
         error: errors.BraketError | None = None
         if state.status == QuantumTaskStatus.COMPLETED:
@@ -788,16 +820,19 @@ class Batch:
         else:
             self._counts["failed"] += 1
             error = errors.QuantumTaskFailed(task)
-        self._finalize(index, BatchOutcome(
+        self._finalize(
             index,
-            self.client_token(index),
-            state.quantum_task_arn,
-            task=task,
-            error=error,
-            attempts=self._attempts[index],
-            resumed=index in self._resumed,
-            summary=summary,
-        ))
+            BatchOutcome(
+                index,
+                self.client_token(index),
+                state.quantum_task_arn,
+                task=task,
+                error=error,
+                attempts=self._attempts[index],
+                resumed=index in self._resumed,
+                summary=summary,
+            ),
+        )
 
     # ------------------------------------------------------------------ results
 

@@ -7,9 +7,9 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final, Literal, Self, overload
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
@@ -38,7 +38,12 @@ from .paginate import PaginationMixin
 from .ratelimit import RateLimiter, RateLimits, observe_throttles, pace_retries
 from .results import Results
 from .telemetry import CallRecord, Telemetry
-from .waiters import WaitersMixin
+from .waiters import BraketWaiter, Waiters
+
+if TYPE_CHECKING:
+    from .models import Job, QuantumTask
+    from .polling import PollPolicy
+    from .tracking import SweepPolicy, TaskTracker, TrackerOptions
 
 __all__ = ["BraketSession"]
 
@@ -58,7 +63,6 @@ _LOADERS: dict[str | None, Loader] = {}
 
 class BraketSession(
     PaginationMixin,
-    WaitersMixin,
     BatchMixin,
     SessionCore,
 ):
@@ -164,15 +168,22 @@ class BraketSession(
         self._warm_lock: asyncio.Lock | None = None
         # The features, each given its real dependencies (see docs/ARCHITECTURE.md).
         self._operations = Operations(self._invoke)
+        self._waiters = Waiters(
+            self._operations,
+            sleep=sleep,
+            clock=clock,
+            telemetry=self._telemetry,
+            events=lambda: self._events_feed,
+        )
         self._results = Results(
             self._operations,
-            wait_for_quantum_task=self.wait_for_quantum_task,
+            waiters=self._waiters,
             s3=self._s3,
             telemetry=self._telemetry,
         )
         self._jobs = Jobs(
             self._operations,
-            wait_for_job=self.wait_for_job,
+            waiters=self._waiters,
             s3=self._s3,
             logs=self._logs,
             sleep=sleep,
@@ -207,13 +218,78 @@ class BraketSession(
     get_job_result = delegate("_jobs", Jobs.get_job_result)
     create_hybrid_job = delegate("_jobs", Jobs.create_hybrid_job)
 
+    # -- waiters (``waiters.Waiters``) ---------------------------------------------------------
+
+    wait_for_quantum_task = delegate("_waiters", Waiters.wait_for_quantum_task)
+    wait_for_job = delegate("_waiters", Waiters.wait_for_job)
+    follow_job = delegate("_waiters", Waiters.follow_job)
+    device_poll_interval = delegate("_waiters", Waiters.device_poll_interval)
+
+    @property
+    def waiter_names(self) -> list[str]:
+        """Names :meth:`get_waiter` accepts (snake_case, as boto3 lists them)."""
+        return self._waiters.waiter_names
+
+    # Not a ``delegate``: mypy binds a delegated overloaded method to its first overload only,
+    # so the typed waiters (``BraketWaiter[Job]`` for job names) would be lost for callers.
+    @overload
+    def get_waiter(
+        self, name: Literal["quantum_task_completed", "quantum_task_terminal"]
+    ) -> BraketWaiter[QuantumTask]: ...
+    @overload
+    def get_waiter(self, name: Literal["job_completed", "job_terminal"]) -> BraketWaiter[Job]: ...
+    @overload
+    def get_waiter(self, name: str) -> BraketWaiter[Any]: ...
+    def get_waiter(self, name: str) -> BraketWaiter[Any]:
+        """A boto3-style waiter by name (snake_case or the model's PascalCase)."""
+        return self._waiters.get_waiter(name)
+
+    # -- tracker -------------------------------------------------------------------------------
+
+    def track(
+        self,
+        arns: Iterable[str] = (),
+        *,
+        options: TrackerOptions | None = None,
+        poll: PollPolicy | None = None,
+        sweep: SweepPolicy | None = None,
+        observe_active: bool | None = None,
+        on_status_change: Callable[[], object] | None = None,
+        events: EventFeed | None = None,
+    ) -> TaskTracker:
+        """A :class:`~braket_async.tracking.TaskTracker` on this session, following ``arns``
+        (located in the first sweep, however long ago they were created).
+
+        ``options`` (a :class:`~braket_async.tracking.TrackerOptions`) tunes it; ``poll``,
+        ``sweep`` and ``observe_active`` replace the matching option. ``observe_active``
+        also learns which pending tasks are QUEUED or RUNNING (``tracker.status_counts()``)
+        at a bounded extra cost; ``on_status_change`` is called after each round in which
+        one changed. ``events`` takes statuses from an event feed, by default the session's
+        (``BraketSession(events=...)``); a slow sweep stays as the safety net.
+        """
+        from .tracking import TaskTracker
+
+        tracker = TaskTracker(
+            self,
+            options=options,
+            poll=poll,
+            sweep=sweep,
+            observe_active=observe_active,
+            on_status_change=on_status_change,
+            events=events if events is not None else self.events,
+        )
+        for arn in arns:
+            tracker.add(arn)
+        return tracker
+
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def open(self) -> Self:
         """Create the aiobotocore session and the Braket client. Returns the session."""
         if self._state != _NEW:
             raise errors.SessionStateError(
-                "this BraketSession is already open" if self._state == _OPEN
+                "this BraketSession is already open"
+                if self._state == _OPEN
                 else "this BraketSession is closed; create a new one"
             )
         loop = asyncio.get_running_loop()
@@ -545,9 +621,7 @@ class BraketSession(
                 "or 'await session.open()' first"
             )
         if self._state == _CLOSED:
-            return errors.SessionStateError(
-                "this BraketSession is closed; create a new one"
-            )
+            return errors.SessionStateError("this BraketSession is closed; create a new one")
         return errors.SessionStateError(
             "this BraketSession was opened on another event loop; a session (and its "
             "aiobotocore clients) can only be used from the loop that opened it"
@@ -556,8 +630,8 @@ class BraketSession(
     @staticmethod
     def _unknown_operation(operation: str) -> errors.ParameterError:
         return errors.ParameterError(
-            "operation", f"must be a Braket operation name ({sorted(_METHOD_NAMES)}), "
-            f"got {operation!r}"
+            "operation",
+            f"must be a Braket operation name ({sorted(_METHOD_NAMES)}), got {operation!r}",
         )
 
 

@@ -262,8 +262,9 @@ class InvalidArnError(ParameterError):
 class ConnectionFailed(RequestNotSent):
     """The endpoint could not be reached (refused, DNS, connect timeout)."""
 
-    def __init__(self, message: str, *, endpoint_url: str | None = None,
-                 operation: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, endpoint_url: str | None = None, operation: str | None = None
+    ) -> None:
         self.endpoint_url = endpoint_url
         self.operation = operation
         super().__init__(message)

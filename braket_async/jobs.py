@@ -46,10 +46,10 @@ from ._job_locations import (
 from ._operations import Operations
 from .errors import PickledResultError
 from .models.enums import TERMINAL_JOB_STATUSES
-from .models.jobs import Job
 from .polling import PollPolicy, retry_target
 from .results import _get_s3_object
 from .telemetry import Telemetry
+from .waiters import Waiters
 
 __all__ = [
     "DEFAULT_INSTANCE_CONFIG",
@@ -148,7 +148,7 @@ class Jobs:
         self,
         operations: Operations,
         *,
-        wait_for_job: Callable[..., Awaitable[Job]],
+        waiters: Waiters,
         s3: Callable[[], Awaitable[Any]],
         logs: Callable[[], Awaitable[Any]],
         sleep: Sleep,
@@ -156,7 +156,7 @@ class Jobs:
         telemetry: Telemetry,
     ) -> None:
         self._operations = operations
-        self._wait_for_job = wait_for_job
+        self._waiters = waiters
         self._s3 = s3
         self._logs = logs
         self._sleep = sleep
@@ -333,7 +333,7 @@ class Jobs:
             tags=tags,
         )
         if wait:
-            await self._wait_for_job(job_arn, poll=poll)
+            await self._waiters.wait_for_job(job_arn, poll=poll)
         return job_arn
 
     async def _upload_source(

@@ -158,8 +158,9 @@ class Paginator(Generic[PageT]):
         unknown = set(params) - _PAGE_KWARGS
         if unknown:
             raise ParameterError(
-                sorted(unknown)[0], f"is not a parameter of {self._operation} pagination "
-                f"(expected filters, max_results, PaginationConfig)"
+                sorted(unknown)[0],
+                f"is not a parameter of {self._operation} pagination "
+                f"(expected filters, max_results, PaginationConfig)",
             )
         config = dict(PaginationConfig or {})
         bad = set(config) - {"MaxItems", "PageSize", "StartingToken"}

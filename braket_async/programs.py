@@ -57,8 +57,11 @@ class OpenQASMProgram:
 
     def to_action(self) -> dict[str, Any]:
         """The action document (``braket.ir.openqasm.program`` v1)."""
-        return {"braketSchemaHeader": dict(OPENQASM_HEADER), "source": self.source,
-                "inputs": dict(self.inputs)}
+        return {
+            "braketSchemaHeader": dict(OPENQASM_HEADER),
+            "source": self.source,
+            "inputs": dict(self.inputs),
+        }
 
     def to_json(self) -> str:
         """The action document as the wire JSON string."""

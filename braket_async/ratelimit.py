@@ -404,9 +404,7 @@ class RateLimiter:
         self._buckets: dict[str, _Bucket] = {
             op: _Bucket(op, rate, limits, now) for op, rate in limits.operations.items()
         }
-        self._account = (
-            _Bucket("account", limits.account, limits, now) if limits.account else None
-        )
+        self._account = _Bucket("account", limits.account, limits, now) if limits.account else None
         self._adaptive = limits.adaptive
         self._shared: SharedBuckets | None = None
         if self._enabled and limits.shared is not None:

@@ -27,6 +27,7 @@ from .models.program_set_results import PROGRAM_SET_RESULT_SCHEMA, ProgramSetRes
 from .models.results import GATE_MODEL_RESULT_SCHEMA, GateModelResult
 from .polling import PollPolicy
 from .telemetry import Telemetry
+from .waiters import Waiters
 
 __all__ = [
     "PARSE_IN_THREAD_BYTES",
@@ -84,7 +85,7 @@ def parse_result(data: bytes, *, source: str = "results.json") -> TaskResult:
 class Results:
     """Result download of :class:`~braket_async.BraketSession`.
 
-    ``operations`` looks tasks up, ``wait_for_quantum_task`` waits for one (``wait=True``),
+    ``operations`` looks tasks up, ``waiters`` wait for one (``wait=True``),
     ``s3`` returns the session's aiobotocore S3 client (created on first need), and
     ``telemetry`` counts the results and bytes downloaded.
     """
@@ -93,12 +94,12 @@ class Results:
         self,
         operations: Operations,
         *,
-        wait_for_quantum_task: Callable[..., Awaitable[QuantumTask]],
+        waiters: Waiters,
         s3: Callable[[], Awaitable[Any]],
         telemetry: Telemetry,
     ) -> None:
         self._operations = operations
-        self._wait_for_quantum_task = wait_for_quantum_task
+        self._waiters = waiters
         self._s3 = s3
         self._telemetry = telemetry
 
@@ -140,7 +141,7 @@ class Results:
                     f"quantum task {arn} is {current.status}: its result exists once it is "
                     "COMPLETED (pass wait=True to wait for it)"
                 )
-            current = await self._wait_for_quantum_task(arn, timeout=timeout, poll=poll)
+            current = await self._waiters.wait_for_quantum_task(arn, timeout=timeout, poll=poll)
         if current.status != QuantumTaskStatus.COMPLETED:
             full = (
                 current

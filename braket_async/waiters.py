@@ -1,13 +1,18 @@
-"""Follow quantum tasks and hybrid jobs to a terminal state (``WaitersMixin``).
+"""Follow quantum tasks and hybrid jobs to a terminal state (:class:`Waiters`).
 
-* :meth:`WaitersMixin.wait_for_quantum_task` / :meth:`~WaitersMixin.wait_for_job`: poll with a
+* :meth:`Waiters.wait_for_quantum_task` / :meth:`~Waiters.wait_for_job`: poll with a
   :class:`~braket_async.polling.PollPolicy` until terminal; return the COMPLETED model or raise
   ``QuantumTaskFailed`` / ``QuantumTaskCancelled`` / ``JobFailed`` / ``JobCancelled`` /
   ``WaiterTimeout``. Never ``None``. Transient errors are absorbed within the policy's
   :class:`~braket_async.polling.RetryBudget`.
-* :meth:`WaitersMixin.follow_job`: every new job event once, in order, as it appears.
-* :meth:`WaitersMixin.get_waiter`: boto3-style waiters (``quantum_task_completed``, ...) run by
+* :meth:`Waiters.follow_job`: every new job event once, in order, as it appears.
+* :meth:`Waiters.get_waiter`: boto3-style waiters (``quantum_task_completed``, ...) run by
   aiobotocore's waiter loop over a Braket waiter model (:mod:`braket_async._waiter_model`).
+
+Both kinds of waiter are generic over the operation they poll: :data:`_TARGETS` says, per
+status operation (GetQuantumTask, GetJob), which :class:`~braket_async._operations.Operations`
+coroutine to call, which statuses are terminal and which error a FAILED or CANCELLED one
+raises.
 
 Every loop sleeps through the injectable ``sleep`` and reads the injectable ``clock`` (the
 session's by default), so cancelling the awaiting task stops polling at once and tests run in
@@ -26,9 +31,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import attrs
 from aiobotocore.waiter import AIOWaiter
@@ -36,25 +41,23 @@ from botocore.exceptions import WaiterError
 from botocore.waiter import SingleWaiterConfig, WaiterModel, xform_name
 
 from . import errors
-from ._base import Clock, SessionCore, Sleep
+from ._base import Clock, Sleep
 from ._event_wait import EVENTS_SAFETY_POLL, ArnWake
+from ._operations import Operations
 from ._waiter_model import WAITER_MODEL
 from .models import (
     TERMINAL_JOB_STATUSES,
     TERMINAL_TASK_STATUSES,
-    Device,
     Job,
     JobEvent,
     JobEventType,
-    JobStatus,
     QuantumTask,
-    QuantumTaskStatus,
 )
 from .polling import PollPolicy, is_transient, retry_target
 
 if TYPE_CHECKING:
     from .events import EventFeed
-    from .tracking import SweepPolicy, TaskTracker, TrackerOptions
+    from .telemetry import Telemetry
 
 __all__ = [
     "DEFAULT_JOB_POLL",
@@ -62,12 +65,14 @@ __all__ = [
     "MAX_JOB_EVENTS",
     "BraketWaiter",
     "JobEventGap",
-    "WaitersMixin",
+    "Waiters",
 ]
 
 _log = logging.getLogger("braket_async.waiters")
 
 T = TypeVar("T")
+#: The model a status operation answers.
+M = TypeVar("M", QuantumTask, Job)
 
 #: GetJob answers only the latest this-many events.
 MAX_JOB_EVENTS = 20
@@ -89,12 +94,52 @@ _TERMINAL_EVENTS = frozenset(
 )
 
 
-class _Operations(Protocol):
-    """The operation coroutines of the session this mixin uses (OperationsMixin's)."""
+@attrs.frozen
+class _Target(Generic[M]):
+    """How to follow one kind of resource to a terminal status through one operation."""
 
-    async def get_quantum_task(self, quantum_task_arn: str) -> QuantumTask: ...
-    async def get_job(self, job_arn: str) -> Job: ...
-    async def get_device(self, device_arn: str) -> Device: ...
+    #: The status operation (the waiter model's ``operation``).
+    operation: str
+    #: Its coroutine on :class:`Operations` (the ARN positional, wire extras as keywords).
+    fetch: Callable[..., Awaitable[M]]
+    #: The wire member holding the ARN (``quantumTaskArn``).
+    arn_member: str
+    terminal: frozenset[str]
+    #: The errors a terminal status other than COMPLETED raises.
+    failed: Callable[[M], errors.BraketError]
+    cancelled: Callable[[M], errors.BraketError]
+    #: The poll of ``wait_for_*`` without events.
+    default_poll: PollPolicy
+    #: The telemetry span of ``wait_for_*``.
+    span: str
+
+    def failure(self, model: M) -> errors.BraketError:
+        """The error for ``model`` in a terminal status other than COMPLETED."""
+        return (self.cancelled if str(model.status) == "CANCELLED" else self.failed)(model)
+
+
+_TASKS: _Target[QuantumTask] = _Target(
+    operation="GetQuantumTask",
+    fetch=Operations.get_quantum_task,
+    arn_member="quantumTaskArn",
+    terminal=TERMINAL_TASK_STATUSES,
+    failed=errors.QuantumTaskFailed,
+    cancelled=errors.QuantumTaskCancelled,
+    default_poll=DEFAULT_TASK_POLL,
+    span="braket_async.wait_for_quantum_task",
+)
+_JOBS: _Target[Job] = _Target(
+    operation="GetJob",
+    fetch=Operations.get_job,
+    arn_member="jobArn",
+    terminal=TERMINAL_JOB_STATUSES,
+    failed=errors.JobFailed,
+    cancelled=errors.JobCancelled,
+    default_poll=DEFAULT_JOB_POLL,
+    span="braket_async.wait_for_job",
+)
+#: Status operation -> how to follow it; the one table both kinds of waiter read.
+_TARGETS: dict[str, _Target[Any]] = {t.operation: t for t in (_TASKS, _JOBS)}
 
 
 @attrs.frozen
@@ -111,14 +156,6 @@ class JobEventGap:
     job_arn: str
     after: JobEvent | None
     before: JobEvent
-
-
-class _DeviceIntervals:
-    """Per-session cache of devices' ``getTaskPollIntervalMillis`` (one GetDevice each)."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, float | None] = {}
-        self.locks: dict[str, asyncio.Lock] = {}
 
 
 class _Waiter(AIOWaiter):  # type: ignore[misc]
@@ -138,71 +175,86 @@ class BraketWaiter(Generic[T]):
     Runs aiobotocore's :class:`~aiobotocore.waiter.AIOWaiter` over the Braket waiter model,
     calling the operation through the session (rate limiter, typed errors). ``wait`` takes
     the operation's wire parameters plus ``WaiterConfig={"Delay": s, "MaxAttempts": n}``
-    and returns the model (``QuantumTask`` / ``Job``) that matched the success state.
-    A failure state raises ``QuantumTaskFailed`` / ``QuantumTaskCancelled`` / ``JobFailed``
-    / ``JobCancelled``; running out of attempts raises ``WaiterTimeout``; any other error
-    response raises the service's error.
+    (defaults: the model's) and returns the model (``QuantumTask`` / ``Job``) that matched
+    the success state. A failure state raises ``QuantumTaskFailed`` /
+    ``QuantumTaskCancelled`` / ``JobFailed`` / ``JobCancelled``; ``MaxAttempts`` status calls
+    without a success or failure state raise ``WaiterTimeout``; an error response the model
+    does not retry raises the service's error.
     """
 
-    def __init__(self, session: WaitersMixin, name: str, model_name: str) -> None:
-        self._session = session
-        self.name = name
+    def __init__(
+        self, operations: Operations, model_name: str, *, sleep: Sleep, clock: Clock
+    ) -> None:
+        self._operations = operations
         self._model_name = model_name
+        self._sleep = sleep
+        self._clock = clock
+        self.name = xform_name(model_name)
         self.config = _MODEL.get_waiter(model_name)
         self.operation: str = self.config.operation
+        self._target: _Target[Any] = _TARGETS[self.operation]
 
     def __repr__(self) -> str:
         return f"<BraketWaiter {self.name} ({self.operation})>"
 
+    def _checked_max_attempts(self, waiter_config: object) -> int:
+        """Check ``WaiterConfig`` before any call; return its ``MaxAttempts`` (default: the
+        model's)."""
+        if waiter_config is None:
+            waiter_config = {}
+        if not isinstance(waiter_config, dict):
+            raise errors.ParameterError(
+                "WaiterConfig", f"must be a dict with Delay / MaxAttempts, got {waiter_config!r}"
+            )
+        value = waiter_config.get("MaxAttempts", self.config.max_attempts)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise errors.ParameterError(
+                "WaiterConfig.MaxAttempts", f"must be an integer >= 1, got {value!r}"
+            )
+        delay = waiter_config.get("Delay", self.config.delay)
+        if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
+            raise errors.ParameterError(
+                "WaiterConfig.Delay", f"must be a number of seconds >= 0, got {delay!r}"
+            )
+        return value
+
     async def wait(self, **kwargs: Any) -> T:
         """Poll until a success state (see the class docstring)."""
-        session = self._session
-        clock = session.clock
-        ops = cast(_Operations, session)
-        caught: list[errors.ServiceError] = []
-        arn = str(kwargs.get("quantumTaskArn") or kwargs.get("jobArn") or "")
+        target = self._target
+        max_attempts = self._checked_max_attempts(kwargs.get("WaiterConfig"))
+        arn = str(kwargs.get(target.arn_member) or "")
+        attempts = 0
+        last_status: str | None = None
 
         async def operation(**params: Any) -> dict[str, Any]:
+            nonlocal attempts, last_status
+            attempts += 1
             snake = {xform_name(k): v for k, v in params.items()}
             try:
-                if self.operation == "GetQuantumTask":
-                    model: QuantumTask | Job = await ops.get_quantum_task(**snake)
-                else:
-                    model = await ops.get_job(**snake)
+                model = await target.fetch(self._operations, **snake)
             except errors.ServiceError as exc:
-                # botocore's error matchers read this shape; the typed error is re-raised below.
-                caught.append(exc)
-                return {"Error": {"Code": exc.code, "Message": str(exc)}}
-            return {"status": str(model.status), "model": model}
+                # botocore's error matchers read this shape. An error the model does not
+                # retry is raised as the typed error at once.
+                response = {"Error": {"Code": exc.code, "Message": str(exc)}}
+                if not any(a.matcher_func(response) for a in self.config.acceptors):
+                    raise
+                return response
+            last_status = str(model.status)
+            return {"status": last_status, "model": model}
 
-        waiter = _Waiter(self._model_name, self.config, operation, session.sleep)
-        started = clock()
+        waiter = _Waiter(self._model_name, self.config, operation, self._sleep)
+        started = self._clock()
         try:
             response = await waiter.wait(**kwargs)
         except WaiterError as exc:
-            last = exc.last_response or {}
-            model = last.get("model")
-            reason = str(exc.kwargs.get("reason", ""))
-            if reason.startswith("Max attempts exceeded"):
-                status = None if model is None else str(model.status)
-                raise errors.WaiterTimeout(arn, status, clock() - started) from None
-            if model is None:
-                if caught:
-                    raise caught[-1] from None
-                raise errors.ResponseError(f"waiter {self.name} failed: {reason}") from None
-            raise _failure(model) from None
-        return cast(T, response["model"])
-
-
-def _failure(model: QuantumTask | Job) -> errors.BraketError:
-    """The error for a model in a terminal state other than COMPLETED."""
-    if isinstance(model, QuantumTask):
-        if model.status == QuantumTaskStatus.CANCELLED:
-            return errors.QuantumTaskCancelled(model)
-        return errors.QuantumTaskFailed(model)
-    if model.status == JobStatus.CANCELLED:
-        return errors.JobCancelled(model)
-    return errors.JobFailed(model)
+            model = (exc.last_response or {}).get("model")
+            if model is not None and str(model.status) in target.terminal:
+                raise target.failure(model) from None  # a failure state of the model
+            if attempts < max_attempts:  # pragma: no cover - no other state in our model
+                raise
+            raise errors.WaiterTimeout(arn, last_status, self._clock() - started) from None
+        matched: T = response["model"]
+        return matched
 
 
 _MODEL = WaiterModel(WAITER_MODEL)
@@ -224,8 +276,11 @@ async def _poll_until(
 ) -> T:
     """Call ``fetch`` until ``status_of`` its answer is in ``terminal``; return that answer.
 
-    With ``wake``, each sleep ends early when an event for the ARN arrives (and the backoff
-    starts over: the event may have raced ahead of the status the service answers)."""
+    Transient errors are retried by :func:`~braket_async.polling.retry_target` within
+    ``policy.budget``. Every pause, between polls or before a retry, ends on the deadline:
+    past it, ``WaiterTimeout`` is raised. With ``wake``, each pause ends early when an event
+    for the ARN arrives (and the backoff starts over: the event may have raced ahead of the
+    status the service answers)."""
     if timeout is not None and timeout < 0:
         raise ValueError(f"timeout must be >= 0 seconds or None, got {timeout!r}")
     started = clock()
@@ -235,33 +290,33 @@ async def _poll_until(
     last_status: str | None = None
     floor_value: float | None = None
     floor_known = floor is None or not policy.respect_device_interval
-    while True:
-        try:
-            item = await fetch()
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            delay = budget.failed(exc)  # re-raises exc once the budget is spent
-            _log.debug("transient error polling %s (%s); retrying in %.2fs", arn, exc, delay)
-        else:
-            budget.succeeded()
-            last_status = str(status_of(item))
-            if last_status in terminal:
-                return item
-            if not floor_known and floor is not None:
-                floor_value = await floor(item)
-                floor_known = True
-            delay = policy.next_delay(attempt, floor=floor_value)
-            attempt += 1
+
+    async def pause(delay: float) -> None:
+        nonlocal attempt
         if deadline is not None:
             remaining = deadline - clock()
             if remaining <= 0:
-                raise errors.WaiterTimeout(arn, last_status, clock() - started)
+                raise errors.WaiterTimeout(arn, last_status, clock() - started) from None
             delay = min(delay, remaining)
         if wake is None:
             await sleep(delay)
         elif await wake.sleep(delay, sleep):
             attempt = 0
+
+    def log_retry(exc: BaseException, delay: float) -> None:
+        _log.debug("transient error polling %s (%s); retrying in %.2fs", arn, exc, delay)
+
+    while True:
+        item = await retry_target(fetch, budget, sleep=pause, on_error=log_retry)
+        last_status = str(status_of(item))
+        if last_status in terminal:
+            return item
+        if not floor_known and floor is not None:
+            floor_value = await floor(item)
+            floor_known = True
+        delay = policy.next_delay(attempt, floor=floor_value)
+        attempt += 1
+        await pause(delay)
 
 
 def _event_key(event: JobEvent) -> tuple[Any, ...]:
@@ -283,8 +338,31 @@ def _new_events(previous: Sequence[tuple[Any, ...]], current: Sequence[tuple[Any
     return 0
 
 
-class WaitersMixin(SessionCore):
-    """Waiters of :class:`~braket_async.BraketSession` (see the module docstring)."""
+class Waiters:
+    """The waiters of :class:`~braket_async.BraketSession` (see the module docstring).
+
+    ``operations`` sends the status calls; ``sleep`` / ``clock`` are the defaults of every
+    loop; ``events`` returns the session's event feed (resolved when the session opens), or
+    None to poll only.
+    """
+
+    def __init__(
+        self,
+        operations: Operations,
+        *,
+        sleep: Sleep,
+        clock: Clock,
+        telemetry: Telemetry,
+        events: Callable[[], EventFeed | None],
+    ) -> None:
+        self._operations = operations
+        self._sleep = sleep
+        self._clock = clock
+        self._telemetry = telemetry
+        self._events = events
+        # Devices' getTaskPollIntervalMillis in seconds (None: unknown), one GetDevice each.
+        self._device_intervals: dict[str, float | None] = {}
+        self._device_locks: dict[str, asyncio.Lock] = {}
 
     # ---------------------------------------------------------------- devices
     async def device_poll_interval(self, device_arn: str) -> float | None:
@@ -293,31 +371,28 @@ class WaitersMixin(SessionCore):
 
         One GetDevice per device per session; concurrent callers share it.
         """
-        cache: _DeviceIntervals = self.__dict__.setdefault(
-            "_braket_device_intervals", _DeviceIntervals()
-        )
-        if device_arn in cache.values:
-            return cache.values[device_arn]
-        lock = cache.locks.setdefault(device_arn, asyncio.Lock())
-        async with lock:
-            if device_arn in cache.values:
-                return cache.values[device_arn]
+        cache = self._device_intervals
+        if device_arn in cache:
+            return cache[device_arn]
+        async with self._device_locks.setdefault(device_arn, asyncio.Lock()):
+            if device_arn in cache:
+                return cache[device_arn]
             try:
-                device = await cast(_Operations, self).get_device(device_arn)
+                device = await self._operations.get_device(device_arn)
             except Exception as exc:
                 if is_transient(exc):
                     return None  # not cached: ask again next time
                 if not isinstance(exc, errors.ServiceError):
                     raise
                 _log.debug("no poll interval for %s: %s", device_arn, exc)
-                cache.values[device_arn] = None
+                cache[device_arn] = None
                 return None
             millis = (device.capabilities.get("service") or {}).get("getTaskPollIntervalMillis")
             value = float(millis) / 1000.0 if isinstance(millis, int | float) else None
-            cache.values[device_arn] = value
+            cache[device_arn] = value
             return value
 
-    # ---------------------------------------------------------------- tasks
+    # ---------------------------------------------------------------- tasks and jobs
     async def wait_for_quantum_task(
         self,
         quantum_task_arn: str,
@@ -338,35 +413,12 @@ class WaitersMixin(SessionCore):
         With the session's event feed, it wakes on the task's terminal event; ``poll``
         (default :data:`~braket_async._event_wait.EVENTS_SAFETY_POLL`) is then the safety net.
         """
-        ops = cast(_Operations, self)
 
         async def floor(task: QuantumTask) -> float | None:
             return await self.device_poll_interval(task.device_arn)
 
-        with self.telemetry.span(
-            "braket_async.wait_for_quantum_task", {"braket_async.arn": quantum_task_arn}
-        ) as span:
-            async with contextlib.AsyncExitStack() as stack:
-                wake = await self._event_wake(stack, quantum_task_arn, TERMINAL_TASK_STATUSES)
-                task = await _poll_until(
-                    lambda: ops.get_quantum_task(quantum_task_arn),
-                    lambda t: t.status,
-                    TERMINAL_TASK_STATUSES,
-                    arn=quantum_task_arn,
-                    policy=poll or (DEFAULT_TASK_POLL if wake is None else EVENTS_SAFETY_POLL),
-                    timeout=timeout,
-                    sleep=sleep or self.sleep,
-                    clock=clock or self.clock,
-                    floor=floor,
-                    wake=wake,
-                )
-            span.set_attribute("braket_async.status", str(task.status))
-            span.set_attribute("braket_async.events", wake is not None)
-            if task.status != QuantumTaskStatus.COMPLETED:
-                raise _failure(task)
-            return task
+        return await self._wait(_TASKS, quantum_task_arn, timeout, poll, sleep, clock, floor=floor)
 
-    # ---------------------------------------------------------------- jobs
     async def wait_for_job(
         self,
         job_arn: str,
@@ -382,28 +434,41 @@ class WaitersMixin(SessionCore):
         ``WaiterTimeout``; transient errors are absorbed like
         :meth:`wait_for_quantum_task`'s, and events are used like there.
         """
-        ops = cast(_Operations, self)
-        with self.telemetry.span(
-            "braket_async.wait_for_job", {"braket_async.arn": job_arn}
-        ) as span:
+        return await self._wait(_JOBS, job_arn, timeout, poll, sleep, clock)
+
+    async def _wait(
+        self,
+        target: _Target[M],
+        arn: str,
+        timeout: float | None,  # noqa: ASYNC109 -- measured on the injectable clock
+        poll: PollPolicy | None,
+        sleep: Sleep | None,
+        clock: Clock | None,
+        *,
+        floor: Callable[[M], Awaitable[float | None]] | None = None,
+    ) -> M:
+        """Poll ``target``'s operation for ``arn`` until terminal, in one span, woken by the
+        session's events when it has a feed; return the COMPLETED model or raise."""
+        with self._telemetry.span(target.span, {"braket_async.arn": arn}) as span:
             async with contextlib.AsyncExitStack() as stack:
-                wake = await self._event_wake(stack, job_arn, TERMINAL_JOB_STATUSES)
-                job = await _poll_until(
-                    lambda: ops.get_job(job_arn),
-                    lambda j: j.status,
-                    TERMINAL_JOB_STATUSES,
-                    arn=job_arn,
-                    policy=poll or (DEFAULT_JOB_POLL if wake is None else EVENTS_SAFETY_POLL),
+                wake = await self._event_wake(stack, arn, target.terminal)
+                model = await _poll_until(
+                    lambda: target.fetch(self._operations, arn),
+                    lambda m: m.status,
+                    target.terminal,
+                    arn=arn,
+                    policy=poll or (target.default_poll if wake is None else EVENTS_SAFETY_POLL),
                     timeout=timeout,
-                    sleep=sleep or self.sleep,
-                    clock=clock or self.clock,
+                    sleep=sleep or self._sleep,
+                    clock=clock or self._clock,
+                    floor=floor,
                     wake=wake,
                 )
-            span.set_attribute("braket_async.status", str(job.status))
+            span.set_attribute("braket_async.status", str(model.status))
             span.set_attribute("braket_async.events", wake is not None)
-            if job.status != JobStatus.COMPLETED:
-                raise _failure(job)
-            return job
+            if str(model.status) != "COMPLETED":
+                raise target.failure(model)
+            return model
 
     async def follow_job(
         self,
@@ -444,10 +509,10 @@ class WaitersMixin(SessionCore):
         clock: Clock | None,
         wake: ArnWake | None,
     ) -> AsyncIterator[JobEvent]:
-        ops = cast(_Operations, self)
+        ops = self._operations
         policy = poll or DEFAULT_JOB_POLL
-        do_sleep = sleep or self.sleep
-        budget = policy.budget.start(clock or self.clock)
+        do_sleep = sleep or self._sleep
+        budget = policy.budget.start(clock or self._clock)
         report = on_gap or _log_gap
         previous: list[tuple[Any, ...]] = []
         last_yielded: JobEvent | None = None
@@ -497,7 +562,7 @@ class WaitersMixin(SessionCore):
         self, stack: contextlib.AsyncExitStack, arn: str, statuses: frozenset[str] | None
     ) -> ArnWake | None:
         """An :class:`ArnWake` on the session's feed, entered on ``stack`` (None: no feed)."""
-        feed = self.events
+        feed = self._events()
         if feed is None:
             return None
         return await stack.enter_async_context(ArnWake(feed, arn, statuses=statuses))
@@ -521,44 +586,7 @@ class WaitersMixin(SessionCore):
         model_name = _WAITER_NAMES.get(name) or (name if name in _MODEL.waiter_names else None)
         if model_name is None:
             raise ValueError(f"name must be one of {self.waiter_names}, got {name!r}")
-        return BraketWaiter(self, xform_name(model_name), model_name)
-
-    # ---------------------------------------------------------------- tracker
-    def track(
-        self,
-        arns: Iterable[str] = (),
-        *,
-        options: TrackerOptions | None = None,
-        poll: PollPolicy | None = None,
-        sweep: SweepPolicy | None = None,
-        observe_active: bool | None = None,
-        on_status_change: Callable[[], object] | None = None,
-        events: EventFeed | None = None,
-    ) -> TaskTracker:
-        """A :class:`~braket_async.tracking.TaskTracker` on this session, following ``arns``
-        (located in the first sweep, however long ago they were created).
-
-        ``options`` (a :class:`~braket_async.tracking.TrackerOptions`) tunes it; ``poll``,
-        ``sweep`` and ``observe_active`` replace the matching option. ``observe_active``
-        also learns which pending tasks are QUEUED or RUNNING (``tracker.status_counts()``)
-        at a bounded extra cost; ``on_status_change`` is called after each round in which
-        one changed. ``events`` takes statuses from an event feed, by default the session's
-        (``BraketSession(events=...)``); a slow sweep stays as the safety net.
-        """
-        from .tracking import TaskTracker
-
-        tracker = TaskTracker(
-            self,
-            options=options,
-            poll=poll,
-            sweep=sweep,
-            observe_active=observe_active,
-            on_status_change=on_status_change,
-            events=events if events is not None else self.events,
-        )
-        for arn in arns:
-            tracker.add(arn)
-        return tracker
+        return BraketWaiter(self._operations, model_name, sleep=self._sleep, clock=self._clock)
 
 
 def _log_gap(gap: JobEventGap) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from braket_async import (
     JobCancelled,
     JobEvent,
     JobFailed,
+    ParameterError,
     QuantumTaskCancelled,
     QuantumTaskFailed,
     QuantumTaskStatus,
@@ -32,6 +33,7 @@ from braket_async import (
     ThrottlingException,
     WaiterTimeout,
 )
+from braket_async._operations import Operations
 from braket_async.local import (
     FaultConfig,
     FaultSpec,
@@ -49,7 +51,7 @@ from braket_async.models import (
     JobStatus,
 )
 from braket_async.polling import PollPolicy, RetryBudget
-from braket_async.waiters import JobEventGap, WaitersMixin
+from braket_async.waiters import JobEventGap, Waiters
 
 BAD = "OPENQASM 3;\nqubit[2] q;\nnot_a_gate q[0];"
 ROLE = "arn:aws:iam::123456789012:role/braket-local"
@@ -249,6 +251,39 @@ async def test_spent_budget_raises_the_last_transient_error(lab: LocalBraket) ->
             await braket.wait_for_quantum_task(arn, poll=policy, sleep=time.sleep, clock=time.clock)
         assert calls(lab, "GetQuantumTask") == before + 4
     assert any("max_consecutive=3" in n for n in info.value.__notes__)
+
+
+async def test_the_timeout_holds_while_transient_errors_are_retried(slow: LocalBraket) -> None:
+    failing = FaultConfig(per_operation={"GetQuantumTask": FaultSpec(internal_error=1.0)})
+    time = FakeTime()
+    # A budget that would retry for far longer than the timeout.
+    policy = PollPolicy(
+        initial=5.0,
+        maximum=5.0,
+        jitter=0.0,
+        budget=RetryBudget(max_consecutive=1000, max_seconds=1000.0, initial=4.0, maximum=8.0),
+    )
+
+    async def sleep(seconds: float) -> None:
+        slow.faults = failing  # every status call after the first one fails
+        await time.sleep(seconds)
+
+    async with session_on(slow, config=NO_RETRIES, rate_limits=NO_LIMITS) as braket:
+        arn = await create(braket, slow)
+        faults_before = fault_count(slow, "GetQuantumTask")
+        try:
+            with pytest.raises(WaiterTimeout) as info:
+                await braket.wait_for_quantum_task(
+                    arn, timeout=60.0, poll=policy, sleep=sleep, clock=time.clock
+                )
+        finally:
+            slow.faults = None
+        assert fault_count(slow, "GetQuantumTask") >= faults_before + 2
+        await braket.cancel_quantum_task(arn)
+    assert info.value.last_status == "QUEUED"
+    # The deadline cut the last retry's backoff: it ended exactly on time.
+    assert time.now == pytest.approx(60.0)
+    assert info.value.waited == pytest.approx(60.0)
 
 
 async def test_unknown_task_raises_not_found(braket: BraketSession) -> None:
@@ -515,6 +550,73 @@ async def test_get_waiter_max_attempts_raise_waiter_timeout(slow: LocalBraket) -
     assert info.value.last_status == "QUEUED"
 
 
+async def test_get_waiter_counts_throttled_attempts_and_keeps_the_last_status(
+    slow: LocalBraket,
+) -> None:
+    throttled = FaultConfig(per_operation={"GetQuantumTask": FaultSpec(throttle=1.0)})
+    time = FakeTime()
+
+    async def sleep(seconds: float) -> None:
+        slow.faults = throttled  # every status call after the first one is throttled
+        await time.sleep(seconds)
+
+    async with session_on(
+        slow, config=NO_RETRIES, rate_limits=NO_LIMITS, sleep=sleep, clock=time.clock
+    ) as braket:
+        arn = await create(braket, slow)
+        before, faults_before = calls(slow, "GetQuantumTask"), fault_count(slow, "GetQuantumTask")
+        try:
+            with pytest.raises(WaiterTimeout) as info:
+                await braket.get_waiter("quantum_task_completed").wait(
+                    quantumTaskArn=arn, WaiterConfig={"Delay": 2, "MaxAttempts": 5}
+                )
+        finally:
+            slow.faults = None
+        # A throttled call is an attempt (a "retry" state): 5 calls in all, 4 of them throttled.
+        assert calls(slow, "GetQuantumTask") == before + 5
+        assert fault_count(slow, "GetQuantumTask") == faults_before + 4
+        await braket.cancel_quantum_task(arn)
+    assert info.value.arn == arn
+    assert info.value.last_status == "QUEUED"  # the last status seen, not the last throttle's
+    assert time.sleeps == [2, 2, 2, 2]
+    assert info.value.waited == pytest.approx(8.0)
+
+
+async def test_get_waiter_defaults_to_the_models_delay_and_max_attempts(slow: LocalBraket) -> None:
+    time = FakeTime()
+    async with session_on(
+        slow, config=NO_RETRIES, rate_limits=NO_LIMITS, sleep=time.sleep, clock=time.clock
+    ) as braket:
+        arn = await create(braket, slow)
+        before = calls(slow, "GetQuantumTask")
+        with pytest.raises(WaiterTimeout):
+            await braket.get_waiter("quantum_task_completed").wait(quantumTaskArn=arn)
+        assert calls(slow, "GetQuantumTask") == before + 600  # maxAttempts of the model
+        await braket.cancel_quantum_task(arn)
+    assert time.sleeps == [1] * 599  # delay of the model
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        ({"MaxAttempts": 0}, "WaiterConfig.MaxAttempts"),
+        ({"MaxAttempts": "3"}, "WaiterConfig.MaxAttempts"),
+        ({"Delay": -1}, "WaiterConfig.Delay"),
+    ],
+)
+async def test_get_waiter_rejects_a_bad_waiter_config_before_sending(
+    braket: BraketSession, local_braket: LocalBraket, config: dict[str, Any], field: str
+) -> None:
+    arn = "arn:aws:braket:us-east-1:123456789012:quantum-task/00000000-0000-0000-0000-000000000000"
+    before = calls(local_braket, "GetQuantumTask")
+    with pytest.raises(ParameterError) as info:
+        await braket.get_waiter("quantum_task_terminal").wait(
+            quantumTaskArn=arn, WaiterConfig=config
+        )
+    assert info.value.field == field
+    assert calls(local_braket, "GetQuantumTask") == before
+
+
 async def test_get_waiter_retries_throttles_and_raises_other_errors(lab: LocalBraket) -> None:
     faults = FaultConfig(per_operation={"GetQuantumTask": FaultSpec(throttle=0.5)}, seed=3)
     before = fault_count(lab, "GetQuantumTask")
@@ -545,14 +647,17 @@ async def test_get_waiter_for_jobs(lab: LocalBraket) -> None:
 # --------------------------------------------------------------------------- follow_job logic
 
 
-class ScriptedJobs(WaitersMixin):
-    """A session whose GetJob answers come from a script of (status, events) windows."""
+class ScriptedJobs(Operations):
+    """Operations whose GetJob answers come from a script of (status, events) windows."""
 
     def __init__(self, script: list[tuple[str, list[JobEvent]] | Exception]) -> None:
+        super().__init__(self._not_sent)
         self.script = script
         self.polls = 0
 
-    async def get_job(self, job_arn: str) -> Job:
+    async def get_job(
+        self, job_arn: str, *, additional_attribute_names: Sequence[str] | None = None
+    ) -> Job:
         step = self.script[min(self.polls, len(self.script) - 1)]
         self.polls += 1
         if isinstance(step, Exception):
@@ -572,26 +677,9 @@ class ScriptedJobs(WaitersMixin):
             events=tuple(events[-20:]),  # the service's window
         )
 
-    async def _invoke(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    @staticmethod
+    async def _not_sent(operation: str, params: dict[str, Any]) -> dict[str, Any]:
         raise AssertionError("not used")
-
-    async def _s3(self) -> Any:
-        raise AssertionError("not used")
-
-    async def _logs(self) -> Any:
-        raise AssertionError("not used")
-
-    @property
-    def sleep(self) -> Any:
-        return FakeTime().sleep
-
-    @property
-    def clock(self) -> Any:
-        return FakeTime().clock
-
-    @property
-    def telemetry(self) -> Telemetry:
-        return Telemetry.off()
 
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -607,7 +695,14 @@ def ev(i: int, message: str | None = None, kind: str = "RUNNING") -> JobEvent:
 
 
 async def follow(script: Any, **kwargs: Any) -> tuple[list[JobEvent], list[JobEventGap]]:
-    jobs = ScriptedJobs(script)
+    time = FakeTime()
+    jobs = Waiters(
+        ScriptedJobs(script),
+        sleep=time.sleep,
+        clock=time.clock,
+        telemetry=Telemetry.off(),
+        events=lambda: None,
+    )
     gaps: list[JobEventGap] = []
     events = [e async for e in jobs.follow_job(JOB_ARN, on_gap=gaps.append, **kwargs)]
     return events, gaps

@@ -118,9 +118,7 @@ class SqsEventSource:
                 "visibility_timeout", f"must be in 0..43200 seconds, got {visibility_timeout}"
             )
         if dedupe_capacity < 1:
-            raise errors.ParameterError(
-                "dedupe_capacity", f"must be >= 1, got {dedupe_capacity}"
-            )
+            raise errors.ParameterError("dedupe_capacity", f"must be >= 1, got {dedupe_capacity}")
         if linger < 0:
             raise errors.ParameterError("linger", f"must be >= 0 seconds, got {linger}")
         self.queue_url = queue_url
@@ -294,9 +292,7 @@ class SqsEventSource:
     async def _back_off(self, failures: int, exc: BaseException) -> None:
         self.stats["errors"] += 1
         delay = self._error_backoff.next_delay(failures - 1)
-        _log.warning(
-            "receiving from %s failed (%s); retrying in %.1fs", self.queue_url, exc, delay
-        )
+        _log.warning("receiving from %s failed (%s); retrying in %.1fs", self.queue_url, exc, delay)
         await self._do_sleep(delay)
 
     def _process(self, messages: list[dict[str, Any]]) -> list[str]:
@@ -387,4 +383,3 @@ def _error_code(exc: ClientError) -> str:
 
 def _error_message(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Message", ""))
-

@@ -263,7 +263,6 @@ class FaultConfig:
                 return kind
         return None
 
-
     def draw_event(self) -> EventFault:
         """What happens to the next published state-change event."""
         spec = self.events

@@ -340,8 +340,7 @@ class SigV4Verifier:
         self._check_time(when, query_auth.get("X-Amz-Expires") if presigned else None)
         declared = request.header("X-Amz-Content-SHA256")
         if declared is not None and not (
-            _HEX_SHA256.match(declared)
-            or (self._s3 and declared.startswith(_UNSIGNED_VALUES))
+            _HEX_SHA256.match(declared) or (self._s3 and declared.startswith(_UNSIGNED_VALUES))
         ):
             raise AuthFailure(
                 FailureKind.PAYLOAD_MISMATCH,
@@ -397,9 +396,7 @@ class SigV4Verifier:
         split = urlsplit(f"http://local{request.path}?{request.query}")
         expected = signer.get_signature(request.method, split, headers)
         if not hmac.compare_digest(expected.encode(), signed.signature.encode()):
-            raise AuthFailure(
-                FailureKind.BAD_SIGNATURE, _SIGNATURE_MISMATCH, presigned=True
-            )
+            raise AuthFailure(FailureKind.BAD_SIGNATURE, _SIGNATURE_MISMATCH, presigned=True)
 
     def _check_time(self, when: datetime, expires: str | None) -> None:
         now = datetime.fromtimestamp(self._clock(), UTC)

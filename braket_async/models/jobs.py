@@ -202,4 +202,3 @@ class JobCancellation:
 
     job_arn: str
     cancellation_status: CancellationStatus
-

@@ -384,9 +384,7 @@ class SweepStatusSource:
         if by_arn:
             await self._arn_sweep(by_arn)
 
-    async def _paced(
-        self, searches: Coroutine[Any, Any, object], now: float, kind: str
-    ) -> None:
+    async def _paced(self, searches: Coroutine[Any, Any, object], now: float, kind: str) -> None:
         """Run ``searches``, then pace the next ones to search_share of the quota and to
         sweep.min_interval."""
         calls_before = self.stats.search_calls
