@@ -138,7 +138,7 @@ def _millis(value: Any) -> datetime | None:
 class Jobs:
     """Hybrid-job features of :class:`~braket_async.BraketSession`.
 
-    ``operations`` sends GetJob / CreateJob, ``wait_for_job`` waits for a job
+    ``operations`` sends GetJob / CreateJob, ``waiters`` wait for a job
     (``create_hybrid_job(wait=True)``), ``s3`` and ``logs`` return the session's aiobotocore
     S3 and CloudWatch Logs clients (created on first need); ``sleep`` and ``clock`` pace log
     following, ``telemetry`` times the uploads.
