@@ -18,6 +18,13 @@ import attrs
 
 from ._base import Invoke
 from ._converter import structure_fn, unstructure
+from ._searches import (
+    SEARCH_DEVICES,
+    SEARCH_JOBS,
+    SEARCH_QUANTUM_TASKS,
+    SEARCH_SPENDING_LIMITS,
+    Search,
+)
 from ._validate import validate
 from .errors import ParameterError, ResponseError
 from .models import (
@@ -69,17 +76,6 @@ _JOB = structure_fn(Job)
 _DEVICE = structure_fn(Device)
 _TASK_CANCEL = structure_fn(QuantumTaskCancellation)
 _JOB_CANCEL = structure_fn(JobCancellation)
-_TASKS_PAGE = structure_fn(SearchQuantumTasksPage)
-_JOBS_PAGE = structure_fn(SearchJobsPage)
-_DEVICES_PAGE = structure_fn(SearchDevicesPage)
-_LIMITS_PAGE = structure_fn(SearchSpendingLimitsPage)
-#: Search operation -> page structure function.
-_PAGES: dict[str, Callable[[Any], Any]] = {
-    "SearchQuantumTasks": _TASKS_PAGE,
-    "SearchJobs": _JOBS_PAGE,
-    "SearchDevices": _DEVICES_PAGE,
-    "SearchSpendingLimits": _LIMITS_PAGE,
-}
 
 
 def structure_response(operation: str, build: Callable[[Any], T], data: Any) -> T:
@@ -117,21 +113,21 @@ def _filters(filters: Iterable[Any] | None, field: str, operation: str) -> list[
 
 
 def search_params(
-    operation: str,
+    search: Search[Any],
     filters: Iterable[Any] | None,
     max_results: int | None,
     next_token: str | None,
 ) -> dict[str, Any]:
-    """Validated wire parameters of a Search* call."""
+    """Validated wire parameters of one call of ``search``."""
     params: dict[str, Any] = {}
-    wire_filters = _filters(filters, "filters", operation)
-    if wire_filters or operation != "SearchSpendingLimits":
+    wire_filters = _filters(filters, "filters", search.name)
+    if wire_filters or search.filters_required:
         params["filters"] = wire_filters
     if max_results is not None:
-        params["maxResults"] = max_results
+        params[search.limit_key] = max_results
     if next_token is not None:
-        params["nextToken"] = next_token
-    validate(operation, params)
+        params[search.input_token] = next_token
+    validate(search.name, params)
     return params
 
 
@@ -180,6 +176,22 @@ class Operations:
         """Check ``params`` against the model, send ``operation`` and ``build`` its answer."""
         validate(operation, params)
         return structure_response(operation, build, await self._invoke(operation, params))
+
+    async def search_page(self, search: Search[T], params: dict[str, Any]) -> T:
+        """One page of ``search`` for wire ``params`` that :func:`search_params` checked."""
+        response = await self._invoke(search.name, params)
+        return structure_response(search.name, search.build, response)
+
+    async def _search(
+        self,
+        search: Search[T],
+        filters: Iterable[Any] | None,
+        max_results: int | None,
+        next_token: str | None,
+    ) -> T:
+        return await self.search_page(
+            search, search_params(search, filters, max_results, next_token)
+        )
 
     # -- quantum tasks -----------------------------------------------------------------------
 
@@ -252,9 +264,7 @@ class Operations:
         next_token: str | None = None,
     ) -> SearchQuantumTasksPage:
         """One page of quantum tasks matching ``filters`` (see ``iter_quantum_tasks``)."""
-        params = search_params("SearchQuantumTasks", filters, max_results, next_token)
-        response = await self._invoke("SearchQuantumTasks", params)
-        return structure_response("SearchQuantumTasks", _TASKS_PAGE, response)
+        return await self._search(SEARCH_QUANTUM_TASKS, filters, max_results, next_token)
 
     # -- hybrid jobs -------------------------------------------------------------------------
 
@@ -325,9 +335,7 @@ class Operations:
         next_token: str | None = None,
     ) -> SearchJobsPage:
         """One page of hybrid jobs matching ``filters`` (see ``iter_jobs``)."""
-        params = search_params("SearchJobs", filters, max_results, next_token)
-        response = await self._invoke("SearchJobs", params)
-        return structure_response("SearchJobs", _JOBS_PAGE, response)
+        return await self._search(SEARCH_JOBS, filters, max_results, next_token)
 
     # -- devices -----------------------------------------------------------------------------
 
@@ -344,9 +352,7 @@ class Operations:
         next_token: str | None = None,
     ) -> SearchDevicesPage:
         """One page of devices (all of them without ``filters``; see ``iter_devices``)."""
-        params = search_params("SearchDevices", filters, max_results, next_token)
-        response = await self._invoke("SearchDevices", params)
-        return structure_response("SearchDevices", _DEVICES_PAGE, response)
+        return await self._search(SEARCH_DEVICES, filters, max_results, next_token)
 
     # -- tags --------------------------------------------------------------------------------
 
@@ -425,9 +431,7 @@ class Operations:
         next_token: str | None = None,
     ) -> SearchSpendingLimitsPage:
         """One page of spending limits (see ``iter_spending_limits``)."""
-        params = search_params("SearchSpendingLimits", filters, max_results, next_token)
-        response = await self._invoke("SearchSpendingLimits", params)
-        return structure_response("SearchSpendingLimits", _LIMITS_PAGE, response)
+        return await self._search(SEARCH_SPENDING_LIMITS, filters, max_results, next_token)
 
 
 def _arn(member: str) -> Callable[[Any], str]:

@@ -34,7 +34,7 @@ from ._validate import SERVICE_MODEL
 from .batch import BatchMixin
 from .events import EventFeed
 from .jobs import Jobs
-from .paginate import PaginationMixin
+from .paginate import Pages
 from .ratelimit import RateLimiter, RateLimits, observe_throttles, pace_retries
 from .results import Results
 from .telemetry import CallRecord, Telemetry
@@ -62,7 +62,6 @@ _LOADERS: dict[str | None, Loader] = {}
 
 
 class BraketSession(
-    PaginationMixin,
     BatchMixin,
     SessionCore,
 ):
@@ -168,6 +167,7 @@ class BraketSession(
         self._warm_lock: asyncio.Lock | None = None
         # The features, each given its real dependencies (see docs/ARCHITECTURE.md).
         self._operations = Operations(self._invoke)
+        self._pages = Pages(self._operations)
         self._waiters = Waiters(
             self._operations,
             sleep=sleep,
@@ -210,6 +210,15 @@ class BraketSession(
     update_spending_limit = delegate("_operations", Operations.update_spending_limit)
     delete_spending_limit = delegate("_operations", Operations.delete_spending_limit)
     search_spending_limits = delegate("_operations", Operations.search_spending_limits)
+
+    # -- pagination: paginators and lazy item iterators (``paginate.Pages``) -----------------
+
+    can_paginate = delegate("_pages", Pages.can_paginate)
+    get_paginator = delegate("_pages", Pages.get_paginator)
+    iter_quantum_tasks = delegate("_pages", Pages.iter_quantum_tasks)
+    iter_jobs = delegate("_pages", Pages.iter_jobs)
+    iter_devices = delegate("_pages", Pages.iter_devices)
+    iter_spending_limits = delegate("_pages", Pages.iter_spending_limits)
 
     # -- results and hybrid jobs (``results.Results``, ``jobs.Jobs``) -------------------------
 

@@ -1,149 +1,198 @@
-"""Typed paginators (on aiobotocore's) and lazy item iterators over the Search* operations.
+"""The one page loop, typed paginators and lazy item iterators over the Search* operations.
 
-``get_paginator("search_quantum_tasks").paginate(filters=[...], PaginationConfig={...})``
-yields typed pages (``SearchQuantumTasksPage``); it is aiobotocore's paginator (MaxItems,
-PageSize, StartingToken, resume tokens) with each request sent through the session, so rate
-limiting and error mapping apply. ``iter_quantum_tasks`` & co. yield items and, like google
-api-core's async pagers, send no request before the first iteration.
+:class:`PageLoop` is the package's only loop over pages: ``get_paginator(name).paginate(...)``
+(botocore's ``MaxItems``, ``PageSize``, ``StartingToken`` and resume tokens, in botocore's
+token format), the ``iter_quantum_tasks`` & co. item iterators and the tracker's sweeps all
+read pages through it. What it knows of each operation comes from its row in
+:mod:`._searches`. Like google api-core's async pagers, nothing is sent before the first
+iteration.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+import math
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
+from typing import Any, Generic, Protocol, TypeVar
 
-import botocore.loaders
-from aiobotocore.paginate import AioPaginator
-from botocore import xform_name
-from botocore.exceptions import PaginationError
+from botocore.paginate import TokenDecoder, TokenEncoder
 
-from ._base import SessionCore
 from ._operations import (
-    _PAGES,
     DeviceFilterLike,
     JobFilterLike,
+    Operations,
     QuantumTaskFilterLike,
     SpendingLimitFilterLike,
     search_params,
-    structure_response,
 )
-from ._validate import SERVICE_MODEL
+from ._searches import (
+    SEARCH_DEVICES,
+    SEARCH_JOBS,
+    SEARCH_QUANTUM_TASKS,
+    SEARCH_SPENDING_LIMITS,
+    SEARCHES,
+    Search,
+    search_named,
+)
 from .errors import ParameterError, ResponseError
-from .models import (
-    DeviceSummary,
-    JobSummary,
-    QuantumTaskSummary,
-    SearchDevicesPage,
-    SearchJobsPage,
-    SearchQuantumTasksPage,
-    SearchSpendingLimitsPage,
-    SpendingLimit,
-)
+from .models import DeviceSummary, JobSummary, QuantumTaskSummary, SpendingLimit
 
-__all__ = ["ItemIterator", "PageIterator", "PaginationMixin", "Paginator"]
+__all__ = ["ItemIterator", "PageIterator", "PageLoop", "Pages", "Paginator"]
+
+
+class _Page(Protocol):
+    @property
+    def next_token(self) -> str | None: ...
+
 
 T = TypeVar("T")
-PageT = TypeVar("PageT")
+PageT = TypeVar("PageT", bound=_Page)
 
-_PAGINATION: Mapping[str, Mapping[str, Any]] = botocore.loaders.create_loader().load_service_model(
-    "braket", "paginators-1"
-)["pagination"]
-#: Pascal and snake spellings -> operation name.
-_NAMES: dict[str, str] = {
-    **{op: op for op in _PAGINATION},
-    **{xform_name(op): op for op in _PAGINATION},
-}
-#: Operation -> the page attribute holding its items.
-_ITEMS: dict[str, str] = {
-    "SearchQuantumTasks": "quantum_tasks",
-    "SearchJobs": "jobs",
-    "SearchDevices": "devices",
-    "SearchSpendingLimits": "spending_limits",
-}
-_PAGE_CLASSES: dict[str, type[Any]] = {
-    "SearchQuantumTasks": SearchQuantumTasksPage,
-    "SearchJobs": SearchJobsPage,
-    "SearchDevices": SearchDevicesPage,
-    "SearchSpendingLimits": SearchSpendingLimitsPage,
-}
-_PAGE_KWARGS = frozenset({"filters", "max_results"})
+#: The key botocore's resume tokens use for the items of a page already returned.
+_TRUNCATED = "boto_truncate_amount"
+_PAGINATION_KEYS = frozenset({"MaxItems", "PageSize", "StartingToken"})
 
 
-def _operation(name: str) -> str:
+class PageLoop(Generic[PageT]):
+    """Pages of one search, fetched one at a time: an async iterator (iterate it once).
+
+    ``fetch(token)`` answers the page at ``token`` (``None``: the first), or ``None`` to end
+    the loop early with :attr:`interrupted` set (a caller that handles an error itself).
+    The loop stops at the last page, after ``max_pages`` pages, or after ``max_items`` items
+    (the page that crosses it is cut short). ``starting_token`` is a :attr:`resume_token` (or
+    a service token) to start from. A service that answers the token it was given would loop
+    forever: that is a :class:`ResponseError`.
+    """
+
+    def __init__(
+        self,
+        search: Search[PageT],
+        fetch: Callable[[str | None], Awaitable[PageT | None]],
+        *,
+        starting_token: str | None = None,
+        max_items: int | None = None,
+        max_pages: float = math.inf,
+    ) -> None:
+        self.search = search
+        self._fetch = fetch
+        self._start, self._skip = _starting_point(search, starting_token)
+        self._max_items = max_items
+        self._max_pages = max_pages
+        self._pages: AsyncGenerator[PageT, None] | None = None
+        #: The service token of the page after the last one fetched (None: no more pages).
+        self.next_token: str | None = None
+        #: Where a loop stopped by ``max_items`` or ``max_pages`` can resume (botocore's
+        #: format; pass it as ``starting_token`` / ``StartingToken``); None when exhausted.
+        self.resume_token: str | None = None
+        #: Whether ``fetch`` ended the loop early (by answering None).
+        self.interrupted = False
+
+    def __aiter__(self) -> PageLoop[PageT]:
+        return self
+
+    async def __anext__(self) -> PageT:
+        if self._pages is None:
+            self._pages = self._run()
+        return await self._pages.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop early and release the underlying generator."""
+        pages, self._pages = self._pages, None
+        if pages is not None:
+            await pages.aclose()
+
+    async def _run(self) -> AsyncGenerator[PageT, None]:
+        search, limit = self.search, self._max_items
+        token, skip = self._start, self._skip
+        seen = fetched = 0
+        while True:
+            page = await self._fetch(token)
+            if page is None:
+                self.interrupted = True
+                return
+            fetched += 1
+            self.next_token = page.next_token or None  # botocore: "" is no token either
+            items = search.items_of(page)
+            if skip:  # resuming inside this page: its first items were returned before
+                items = items[skip:]
+                page = search.with_items(page, items)
+            if limit is not None and seen + len(items) > limit:
+                kept = limit - seen
+                self.resume_token = self._resume(token, skip + kept)
+                yield search.with_items(page, items[:kept])
+                return
+            seen += len(items)
+            yield page
+            skip = 0
+            if self.next_token is None:
+                return
+            if (limit is not None and seen == limit) or fetched >= self._max_pages:
+                self.resume_token = self._resume(self.next_token, 0)
+                return
+            if self.next_token == token:
+                raise ResponseError(
+                    f"{search.name}: the service answered the same next token twice "
+                    f"({token!r}); stopping rather than looping",
+                    operation=search.name,
+                )
+            token = self.next_token
+
+    def _resume(self, token: str | None, skip: int) -> str:
+        state: dict[str, Any] = {self.search.input_token: token}
+        if skip:
+            state[_TRUNCATED] = skip
+        encoded: str = TokenEncoder().encode(state)
+        return encoded
+
+
+def _starting_point(search: Search[Any], token: str | None) -> tuple[str | None, int]:
+    """The service token and the items to skip of a resume token; a token that is not one
+    of ours is taken as the service's own (as botocore does)."""
+    if token is None:
+        return None, 0
+    if not isinstance(token, str):
+        raise ParameterError("StartingToken", f"must be a string, got {token!r}")
     try:
-        return _NAMES[name]
-    except KeyError:
-        raise ParameterError(
-            "operation_name", f"must be a pageable operation ({sorted(_NAMES)}), got {name!r}"
-        ) from None
+        state = TokenDecoder().decode(token)
+    except (ValueError, TypeError, AttributeError):
+        return token, 0
+    if not isinstance(state, dict) or not set(state) <= {search.input_token, _TRUNCATED}:
+        return token, 0
+    start, skip = state.get(search.input_token), state.get(_TRUNCATED, 0)
+    if (start is not None and not isinstance(start, str)) or (
+        isinstance(skip, bool) or not isinstance(skip, int) or skip < 0
+    ):
+        raise ParameterError("StartingToken", f"is not a resume token of {search.name}")
+    return start, skip
 
 
-class PageIterator(Generic[PageT]):
-    """Typed pages of one paginated search (an async iterator; iterate it once).
+class PageIterator(PageLoop[PageT]):
+    """Typed pages of one paginated search (``paginator.paginate(...)``).
 
     ``resume_token`` is set when ``MaxItems`` stopped the iteration: pass it as
     ``PaginationConfig={"StartingToken": ...}`` to continue.
     """
 
-    def __init__(self, operation: str, pages: Any) -> None:
-        self._operation = operation
-        self._pages = pages  # aiobotocore's AioPageIterator
-        self._iterator: AsyncIterator[dict[str, Any]] | None = None
-        self._build = _PAGES[operation]
-
-    def __aiter__(self) -> PageIterator[PageT]:
-        return self
-
-    async def __anext__(self) -> PageT:
-        if self._iterator is None:
-            self._iterator = self._pages.__aiter__()
-        try:
-            page = await self._iterator.__anext__()
-        except PaginationError as exc:
-            raise ResponseError(f"{self._operation}: {exc}", operation=self._operation) from exc
-        return structure_response(self._operation, self._build, page)  # type: ignore[no-any-return]
-
-    async def aclose(self) -> None:
-        """Stop early and release the underlying generator."""
-        iterator, self._iterator = self._iterator, None
-        aclose = getattr(iterator, "aclose", None)
-        if aclose is not None:
-            await aclose()
-
-    @property
-    def resume_token(self) -> str | None:
-        """Token to resume from after ``MaxItems`` (``None`` if the results were exhausted)."""
-        token = self._pages.resume_token
-        return None if token is None else str(token)
-
     async def build_full_result(self) -> PageT:
         """Every page merged into one (``next_token`` is the resume token, if any)."""
         items: list[Any] = []
-        attribute = _ITEMS[self._operation]
-        page_type = _PAGE_CLASSES[self._operation]
         async for page in self:
-            items.extend(getattr(page, attribute))
-        return page_type(**{attribute: tuple(items), "next_token": self.resume_token})  # type: ignore[no-any-return]
+            items.extend(self.search.items_of(page))
+        return self.search.page_type(
+            **{self.search.items: tuple(items), "next_token": self.resume_token}
+        )
 
 
 class Paginator(Generic[PageT]):
     """A paginator for one Search* operation (``session.get_paginator(name)``)."""
 
-    def __init__(self, session: SessionCore, operation: str) -> None:
-        self._session = session
-        self._operation = operation
-
-        async def method(**params: Any) -> dict[str, Any]:
-            return await session._invoke(operation, params)
-
-        self._paginator = AioPaginator(
-            method, _PAGINATION[operation], SERVICE_MODEL.operation_model(operation)
-        )
+    def __init__(self, operation: str, operations: Operations) -> None:
+        self._search: Search[PageT] = search_named(operation)
+        self._operations = operations
 
     @property
     def operation_name(self) -> str:
         """The model name of the paginated operation."""
-        return self._operation
+        return self._search.name
 
     def paginate(
         self,
@@ -155,27 +204,33 @@ class Paginator(Generic[PageT]):
         (``filters``, ``max_results``); ``PaginationConfig`` takes botocore's ``MaxItems``,
         ``PageSize`` and ``StartingToken``. Parameters are checked now; no request is sent
         before the first iteration."""
-        unknown = set(params) - _PAGE_KWARGS
+        search = self._search
+        unknown = set(params) - search.parameters
         if unknown:
             raise ParameterError(
-                sorted(unknown)[0],
-                f"is not a parameter of {self._operation} pagination "
-                f"(expected filters, max_results, PaginationConfig)",
+                sorted(unknown)[0], f"is not a parameter of {search.name} pagination "
+                f"(expected {', '.join(sorted(search.parameters))}, PaginationConfig)"
             )
         config = dict(PaginationConfig or {})
-        bad = set(config) - {"MaxItems", "PageSize", "StartingToken"}
+        bad = set(config) - _PAGINATION_KEYS
         if bad:
             raise ParameterError(
                 "PaginationConfig",
-                f"unknown keys {sorted(bad)} (expected MaxItems, PageSize, StartingToken)",
+                f"unknown keys {sorted(bad)} (expected {', '.join(sorted(_PAGINATION_KEYS))})",
             )
         _positive(config.get("MaxItems"), "PaginationConfig.MaxItems")
         _positive(config.get("PageSize"), "PaginationConfig.PageSize")
-        wire = search_params(
-            self._operation, params.get("filters"), params.get("max_results"), None
-        )
-        pages = self._paginator.paginate(**wire, PaginationConfig=config)
-        return PageIterator(self._operation, pages)
+        page_size = config.get("PageSize", params.get("max_results"))
+        base = search_params(search, params.get("filters"), page_size, None)
+        try:
+            return PageIterator(
+                search,
+                _fetcher(self._operations, search, base),
+                starting_token=config.get("StartingToken"),
+                max_items=config.get("MaxItems"),
+            )
+        except ParameterError as exc:
+            raise ParameterError(f"PaginationConfig.{exc.field}", exc.rule) from None
 
 
 class ItemIterator(Generic[T]):
@@ -185,32 +240,24 @@ class ItemIterator(Generic[T]):
     ``num_results`` counts the items yielded so far.
     """
 
-    def __init__(
-        self,
-        fetch: Callable[[str | None], Awaitable[tuple[Sequence[T], str | None]]],
-        *,
-        max_items: int | None = None,
-    ) -> None:
-        self._fetch = fetch
-        self._max_items = max_items
+    def __init__(self, pages: PageLoop[Any]) -> None:
+        self._pages = pages
         self._buffer: list[T] = []
         self._index = 0
-        self._started = False
-        self.next_token: str | None = None
         self.num_results = 0
+
+    @property
+    def next_token(self) -> str | None:
+        """The service token of the page after the last one fetched."""
+        return self._pages.next_token
 
     def __aiter__(self) -> ItemIterator[T]:
         return self
 
     async def __anext__(self) -> T:
-        if self._max_items is not None and self.num_results >= self._max_items:
-            raise StopAsyncIteration
         while self._index >= len(self._buffer):
-            if self._started and self.next_token is None:
-                raise StopAsyncIteration
-            self._started = True
-            items, self.next_token = await self._fetch(self.next_token)
-            self._buffer = list(items)
+            page = await self._pages.__anext__()
+            self._buffer = list(self._pages.search.items_of(page))
             self._index = 0
         item = self._buffer[self._index]
         self._index += 1
@@ -222,25 +269,42 @@ class ItemIterator(Generic[T]):
         return [item async for item in self]
 
 
+def _fetcher(
+    operations: Operations, search: Search[PageT], base: dict[str, Any]
+) -> Callable[[str | None], Awaitable[PageT]]:
+    """``fetch(token)`` for a :class:`PageLoop`: the page at ``token`` of the checked ``base``
+    parameters."""
+
+    async def fetch(token: str | None) -> PageT:
+        params = base if token is None else {**base, search.input_token: token}
+        return await operations.search_page(search, params)
+
+    return fetch
+
+
 def _positive(value: int | None, field: str) -> None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ParameterError(field, f"must be an int >= 1, got {value!r}")
 
 
-class PaginationMixin(SessionCore):
-    """``can_paginate``, ``get_paginator`` and the lazy ``iter_*`` item iterators."""
+class Pages:
+    """``can_paginate``, ``get_paginator`` and the lazy ``iter_*`` item iterators of a
+    session, over its :class:`~._operations.Operations`."""
+
+    def __init__(self, operations: Operations) -> None:
+        self._operations = operations
 
     def can_paginate(self, operation_name: str) -> bool:
         """Whether ``operation_name`` (``"search_jobs"`` or ``"SearchJobs"``) pages."""
-        return operation_name in _NAMES
+        return operation_name in SEARCHES
 
     def get_paginator(self, operation_name: str) -> Paginator[Any]:
         """A typed paginator for a Search* operation."""
-        return Paginator(self, _operation(operation_name))
+        return Paginator(operation_name, self._operations)
 
     def _items(
         self,
-        operation: str,
+        search: Search[Any],
         filters: Iterable[Any] | None,
         page_size: int | None,
         max_items: int | None,
@@ -249,23 +313,13 @@ class PaginationMixin(SessionCore):
         _positive(max_items, "max_items")
         # Check the parameters now, so mistakes surface at the call, not the first loop.
         try:
-            base = search_params(operation, filters, page_size, None)
+            base = search_params(search, filters, page_size, None)
         except ParameterError as exc:
             if exc.field != "max_results":
                 raise
-            raise ParameterError("page_size", exc.rule, operation=operation) from None
-        build = _PAGES[operation]
-        attribute = _ITEMS[operation]
-
-        async def fetch(token: str | None) -> tuple[Sequence[Any], str | None]:
-            params = dict(base)
-            if token is not None:
-                params["nextToken"] = token
-            response = await self._invoke(operation, params)
-            page = structure_response(operation, build, response)
-            return getattr(page, attribute), page.next_token
-
-        return ItemIterator(fetch, max_items=max_items)
+            raise ParameterError("page_size", exc.rule, operation=search.name) from None
+        fetch = _fetcher(self._operations, search, base)
+        return ItemIterator(PageLoop(search, fetch, max_items=max_items))
 
     def iter_quantum_tasks(
         self,
@@ -275,7 +329,7 @@ class PaginationMixin(SessionCore):
         max_items: int | None = None,
     ) -> ItemIterator[QuantumTaskSummary]:
         """Quantum tasks matching ``filters``, page after page (``page_size`` <= 100)."""
-        return self._items("SearchQuantumTasks", filters, page_size, max_items)
+        return self._items(SEARCH_QUANTUM_TASKS, filters, page_size, max_items)
 
     def iter_jobs(
         self,
@@ -285,7 +339,7 @@ class PaginationMixin(SessionCore):
         max_items: int | None = None,
     ) -> ItemIterator[JobSummary]:
         """Hybrid jobs matching ``filters``, page after page."""
-        return self._items("SearchJobs", filters, page_size, max_items)
+        return self._items(SEARCH_JOBS, filters, page_size, max_items)
 
     def iter_devices(
         self,
@@ -295,7 +349,7 @@ class PaginationMixin(SessionCore):
         max_items: int | None = None,
     ) -> ItemIterator[DeviceSummary]:
         """Devices (all of them without ``filters``), page after page."""
-        return self._items("SearchDevices", filters, page_size, max_items)
+        return self._items(SEARCH_DEVICES, filters, page_size, max_items)
 
     def iter_spending_limits(
         self,
@@ -305,4 +359,4 @@ class PaginationMixin(SessionCore):
         max_items: int | None = None,
     ) -> ItemIterator[SpendingLimit]:
         """Spending limits matching ``filters``, page after page."""
-        return self._items("SearchSpendingLimits", filters, page_size, max_items)
+        return self._items(SEARCH_SPENDING_LIMITS, filters, page_size, max_items)

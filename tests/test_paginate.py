@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
+import attrs
+import boto3
+import botocore.session
 import pytest
 from _common import BELL, SV1
+from _wire import Reply, wire_server
 
-from braket_async import BraketSession, OpenQASMProgram, ParameterError, RateLimits
+from braket_async import (
+    BraketSession,
+    OpenQASMProgram,
+    ParameterError,
+    RateLimits,
+    ResponseError,
+)
+from braket_async._searches import SEARCHES
+from braket_async._validate import SERVICE_MODEL
 from braket_async.local import LocalBraket
 from braket_async.models import (
     DeviceSummary,
@@ -41,6 +55,41 @@ async def five_tasks(session: BraketSession, local_braket: LocalBraket) -> list[
 
 def calls(local: LocalBraket, operation: str) -> int:
     return int(local.ledger.snapshot()["calls"].get(operation, 0))
+
+
+def test_search_table_agrees_with_botocore() -> None:
+    """One row per operation botocore's Braket client can paginate, each fact as botocore has
+    it, and a page model that reads botocore's response shape."""
+    client = botocore.session.get_session().create_client(
+        "braket", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b"
+    )
+    pageable = {op for op in SERVICE_MODEL.operation_names if client.can_paginate(
+        botocore.xform_name(op))}
+    searches = {search.name: search for search in SEARCHES.values()}
+    assert set(searches) == pageable == {
+        op for op in SERVICE_MODEL.operation_names if op.startswith("Search")
+    }
+    for name, search in searches.items():
+        assert SEARCHES[search.method] is search
+        config = client.get_paginator(search.method)._pagination_cfg
+        assert (search.result_key, search.input_token, search.output_token, search.limit_key) == (
+            config["result_key"], config["input_token"], config["output_token"],
+            config["limit_key"],
+        )
+        operation = SERVICE_MODEL.operation_model(name)
+        inputs = operation.input_shape.members
+        assert {botocore.xform_name(m) for m in inputs} == search.parameters | {
+            botocore.xform_name(search.input_token)
+        }
+        assert search.filters_required == ("filters" in operation.input_shape.required_members)
+        outputs = set(operation.output_shape.members)
+        assert outputs == {search.result_key, search.output_token}
+        assert {f.name for f in attrs.fields(search.page_type)} == {
+            search.items, botocore.xform_name(search.output_token)
+        }
+        page = search.build({search.result_key: [], search.output_token: "more"})
+        assert isinstance(page, search.page_type)
+        assert search.items_of(page) == () and page.next_token == "more"
 
 
 @pytest.mark.parametrize(
@@ -172,3 +221,51 @@ def test_iter_checks_parameters_before_any_request() -> None:
     with pytest.raises(ParameterError) as info:
         session.iter_jobs([{"name": "jobArn", "operator": "NOPE", "values": ["a"]}])
     assert info.value.field == "filters[0].operator"
+
+
+def _boto3_tasks(arns: list[str], config: dict[str, Any]) -> tuple[list[str], str | None]:
+    """boto3's own paginator over ``arns`` (blocking: run it in a thread)."""
+    client = boto3.client("braket")
+    pages = client.get_paginator("search_quantum_tasks").paginate(
+        filters=[{"name": "quantumTaskArn", "operator": "EQUAL", "values": arns}],
+        PaginationConfig=config,
+    )
+    found = [t["quantumTaskArn"] for page in pages for t in page["quantumTasks"]]
+    return found, pages.resume_token
+
+
+async def test_resume_tokens_are_botocores(
+    session: BraketSession, five_tasks: list[str], local_env: dict[str, str]
+) -> None:
+    """A resume token of ours continues in boto3's paginator and the other way round."""
+    only = [QuantumTaskFilter.quantum_task_arns(*five_tasks)]
+    paginator = session.get_paginator("search_quantum_tasks")
+    ours = paginator.paginate(filters=only, PaginationConfig={"PageSize": 2, "MaxItems": 3})
+    head = [t.quantum_task_arn async for page in ours for t in page.quantum_tasks]
+    tail, _ = await asyncio.to_thread(
+        _boto3_tasks, five_tasks, {"PageSize": 2, "StartingToken": ours.resume_token}
+    )
+    assert len(head) == 3 and sorted(head + tail) == sorted(five_tasks)
+
+    head, token = await asyncio.to_thread(
+        _boto3_tasks, five_tasks, {"PageSize": 2, "MaxItems": 1}
+    )
+    assert len(head) == 1 and token is not None
+    rest = paginator.paginate(
+        filters=only, PaginationConfig={"PageSize": 2, "StartingToken": token}
+    )
+    tail = [t.quantum_task_arn async for page in rest for t in page.quantum_tasks]
+    assert sorted(head + tail) == sorted(five_tasks)
+
+
+async def test_a_repeated_next_token_is_an_error_not_a_loop() -> None:
+    async with wire_server() as wire, BraketSession(
+        endpoint_url=wire.url, region_name="us-east-1", aws_access_key_id="a",
+        aws_secret_access_key="b", rate_limits=RateLimits.off(),
+    ) as braket:
+        wire.reply = Reply(body='{"devices": [], "nextToken": "again"}')
+        items = braket.iter_devices()
+        with pytest.raises(ResponseError) as info:
+            await items.collect()
+        assert info.value.operation == "SearchDevices" and "again" in str(info.value)
+        assert len(wire.requests) == 2  # the first page and the one that answered it again

@@ -43,6 +43,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 
 from .._base import Clock, Sleep
+from .._searches import SEARCH_QUANTUM_TASKS
 from ..models import (
     QuantumTask,
     QuantumTaskFilter,
@@ -50,6 +51,7 @@ from ..models import (
     SearchQuantumTasksPage,
 )
 from ..models.enums import TERMINAL_TASK_STATUSES
+from ..paginate import PageLoop
 from ..polling import BudgetState, PollPolicy, is_transient
 from ..telemetry import Telemetry
 from ._options import SweepPolicy
@@ -431,26 +433,22 @@ class SweepStatusSource:
     ) -> tuple[list[QuantumTaskSummary], bool] | None:
         """Pages of one search (at most ``max_pages``) and whether they were all read;
         None when a transient error interrupted it."""
-        found: list[QuantumTaskSummary] = []
-        token: str | None = None
-        pages = 0
-        while True:
+
+        async def page_at(token: str | None) -> SearchQuantumTasksPage | None:
             self.stats.search_calls += 1
-            pages += 1
-            page = await self._call(
+            page: SearchQuantumTasksPage | None = await self._call(
                 self._session.search_quantum_tasks,
                 filters=filters,
                 max_results=self.sweep.page_size,
                 next_token=token,
             )
-            if page is None:
-                return None
-            found.extend(page.quantum_tasks)
-            token = page.next_token
-            if token is None:
-                return found, True
-            if pages >= max_pages:
-                return found, False
+            return page
+
+        pages = PageLoop(SEARCH_QUANTUM_TASKS, page_at, max_pages=max_pages)
+        found = [summary async for page in pages for summary in page.quantum_tasks]
+        if pages.interrupted:
+            return None
+        return found, pages.next_token is None
 
     def _device_filter(self, devices: Iterable[str | None]) -> list[QuantumTaskFilter]:
         known = set(devices)
