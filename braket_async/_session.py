@@ -40,7 +40,7 @@ from ._base import Clock, SessionCore, Sleep, delegate
 from ._converter import parse_timestamp
 from ._operations import Operations
 from ._validate import SERVICE_MODEL
-from .batch import BatchMixin
+from .batch import BatchSubmitter
 from .events import EventFeed
 from .jobs import JobsMixin
 from .models.common import ProgramSetValidationFailure
@@ -80,7 +80,6 @@ class BraketSession(
     PaginationMixin,
     WaitersMixin,
     ResultsMixin,
-    BatchMixin,
     JobsMixin,
     SessionCore,
 ):
@@ -186,6 +185,7 @@ class BraketSession(
         self._warm_lock: asyncio.Lock | None = None
         # The features, each given its real dependencies (see docs/ARCHITECTURE.md).
         self._operations = Operations(self._invoke)
+        self._batches = BatchSubmitter(self)
 
     # -- operations: one coroutine per Braket operation (``_operations.Operations``) ----------
 
@@ -206,6 +206,10 @@ class BraketSession(
     update_spending_limit = delegate("_operations", Operations.update_spending_limit)
     delete_spending_limit = delegate("_operations", Operations.delete_spending_limit)
     search_spending_limits = delegate("_operations", Operations.search_spending_limits)
+
+    # -- batches: ``batch.BatchSubmitter`` --------------------------------------------------
+
+    submit_batch = delegate("_batches", BatchSubmitter.submit_batch)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -545,8 +545,10 @@ class WaitersMixin(SessionCore):
         one changed. ``events`` takes statuses from an event feed, by default the session's
         (``BraketSession(events=...)``); a slow sweep stays as the safety net.
         """
+        from ._session import BraketSession
         from .tracking import TaskTracker
 
+        assert isinstance(self, BraketSession)  # the tracker follows tasks on the session
         tracker = TaskTracker(
             self,
             options=options,

@@ -40,23 +40,21 @@ import re
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any
 
+from .. import errors
 from .._base import Clock, Sleep
-from ..models import (
-    QuantumTask,
-    QuantumTaskFilter,
-    QuantumTaskSummary,
-    SearchQuantumTasksPage,
-)
+from ..models import QuantumTaskFilter, QuantumTaskSummary
 from ..models.enums import TERMINAL_TASK_STATUSES
-from ..polling import BudgetState, PollPolicy, is_transient
-from ..telemetry import Telemetry
+from ..polling import BudgetState, PollPolicy, is_transient, retry_target
 from ._options import SweepPolicy
 from ._registry import Registry, TaskEntry
 from ._stats import TrackerStats
 
-__all__ = ["StatusSession", "SweepStatusSource", "fan_out", "search_rate"]
+if TYPE_CHECKING:
+    from .._session import BraketSession
+
+__all__ = ["SweepStatusSource", "fan_out", "search_rate"]
 
 _TERMINAL = tuple(sorted(TERMINAL_TASK_STATUSES, key=str))
 ARNS_PER_FILTER = 10  # SearchQuantumTasks: 1-10 values per filter
@@ -76,23 +74,6 @@ _MIN_GAP_SAMPLES = 20
 _GAP_MARGIN = 1.0
 #: Stale heap tuples tolerated beyond twice the pending tasks before the heaps are rebuilt.
 _COMPACT_SLACK = 1024
-
-
-class StatusSession(Protocol):
-    """What the sweeps need of a :class:`~braket_async.BraketSession`."""
-
-    @property
-    def telemetry(self) -> Telemetry: ...
-
-    async def get_quantum_task(self, quantum_task_arn: str) -> QuantumTask: ...
-
-    async def search_quantum_tasks(
-        self,
-        *,
-        filters: Sequence[QuantumTaskFilter],
-        max_results: int | None = ...,
-        next_token: str | None = ...,
-    ) -> SearchQuantumTasksPage: ...
 
 
 async def fan_out(coros: Iterable[Coroutine[Any, Any, None]]) -> None:
@@ -128,7 +109,7 @@ class SweepStatusSource:
 
     def __init__(
         self,
-        session: Any,
+        session: BraketSession,
         registry: Registry,
         *,
         poll: PollPolicy,
@@ -139,7 +120,7 @@ class SweepStatusSource:
         clock: Clock,
         wall_now: Callable[[], datetime],
     ) -> None:
-        self._session = cast(StatusSession, session)
+        self._session = session
         self._reg = registry
         self.poll = poll
         self.sweep = sweep
@@ -416,17 +397,26 @@ class SweepStatusSource:
 
     # ----------------------------------------------------------------- calls
     async def _call(self, coro_fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """One status call; transient errors -> None after a backoff sleep (within budget)."""
-        try:
-            result = await coro_fn(*args, **kwargs)
-        except Exception as exc:
-            if not is_transient(exc):
+        """One status call, retried after transient errors within ``poll.budget``. The caller
+        counts the first attempt; each retry is counted here as one more call of its kind
+        (a search, else a get), so the stats match the calls the service answered."""
+        attempts = 0
+
+        async def attempt() -> Any:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:
+                if coro_fn == self._session.search_quantum_tasks:
+                    self.stats.search_calls += 1
+                else:
+                    self.stats.get_calls += 1
+            try:
+                return await coro_fn(*args, **kwargs)
+            except Exception as exc:
+                self.stats.transient_errors += is_transient(exc)
                 raise
-            self.stats.transient_errors += 1
-            await self._sleep(self._budget.failed(exc))
-            return None
-        self._budget.succeeded()
-        return result
+
+        return await retry_target(attempt, self._budget, sleep=self._sleep)
 
     async def _search_pages(
         self, filters: list[QuantumTaskFilter], *, max_pages: float = math.inf
@@ -458,7 +448,7 @@ class SweepStatusSource:
         known = set(devices)
         if None in known or not known or len(known) > _DEVICES_PER_FILTER:
             return []
-        return [QuantumTaskFilter("deviceArn", "EQUAL", sorted(cast(set[str], known)))]
+        return [QuantumTaskFilter("deviceArn", "EQUAL", sorted(d for d in known if d is not None))]
 
     def _apply(self, summary: QuantumTaskSummary, now: float, *, direct: bool) -> bool:
         """Report one search result; True if it finished a pending task. ``direct``: the
@@ -620,12 +610,13 @@ class SweepStatusSource:
             nonlocal finished
             async with limit:
                 self.stats.get_calls += 1
-                task = await self._call(self._session.get_quantum_task, entry.arn)
+                try:
+                    task = await self._call(self._session.get_quantum_task, entry.arn)
+                except errors.ResourceNotFoundException as exc:
+                    if self._reg.end_unknown(entry.arn, exc):
+                        return  # the tracker's owner said it may be unknown
+                    raise
             if not self._live(entry):
-                return
-            if task is None:
-                entry.next_due = self._clock()
-                self._push(entry)  # transient error: still due
                 return
             if task.status in TERMINAL_TASK_STATUSES:
                 finished += self._reg.complete(entry.arn, task)
