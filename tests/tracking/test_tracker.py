@@ -547,23 +547,11 @@ async def test_an_error_from_on_unknown_stops_the_tracker() -> None:
         await tracker.wait_all()
 
 
-async def test_may_be_unknown_with_the_local_service(make_local: Any) -> None:
+async def test_may_be_unknown_with_the_local_service(quota_local: LocalBraket) -> None:
     """A real ResourceNotFoundException from the local service ends that ARN only."""
-    local: LocalBraket = await make_local()
-    async with BraketSession(
-        endpoint_url=local.endpoint_url,
-        s3_endpoint_url=local.s3_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ) as braket:
-        real = await braket.create_quantum_task(
-            device_arn=SV1,
-            action=BELL,
-            shots=10,
-            output_s3_bucket=local.default_bucket,
-            output_s3_key_prefix="unknown",
-        )
+    braket = await open_session(quota_local)
+    try:
+        (real,) = await create_many(braket, quota_local, 1)
         missing = real.rsplit("/", 1)[0] + "/00000000-0000-0000-0000-000000000000"
         tracker = TaskTracker.resume(
             braket,
@@ -574,6 +562,8 @@ async def test_may_be_unknown_with_the_local_service(make_local: Any) -> None:
         )
         async with tracker:
             done = [t async for t in tracker.as_completed()]
+    finally:
+        await braket.close()
     assert [t.quantum_task_arn for t in done] == [real]
     assert done[0].status == QuantumTaskStatus.COMPLETED
     error = tracker.unknown[missing]
