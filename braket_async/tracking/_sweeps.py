@@ -413,7 +413,8 @@ class SweepStatusSource:
             try:
                 return await coro_fn(*args, **kwargs)
             except Exception as exc:
-                self.stats.transient_errors += is_transient(exc)
+                if is_transient(exc):
+                    self.stats.transient_errors += 1
                 raise
 
         return await retry_target(attempt, self._budget, sleep=self._sleep)

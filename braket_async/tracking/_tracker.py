@@ -446,7 +446,8 @@ class TaskTracker:
                 try:
                     return await self._session.get_quantum_task(arn)
                 except Exception as exc:
-                    self.stats.transient_errors += is_transient(exc)
+                    if is_transient(exc):
+                        self.stats.transient_errors += 1
                     raise
 
             async def fetch(arn: str) -> None:
