@@ -1,21 +1,16 @@
-"""The seam every feature module stands on.
+"""The small vocabulary the session and its features share.
 
-``BraketSession`` (in ``_session.py``) implements :class:`SessionCore`; the feature
-mixins (operations, waiters, results, batches, jobs) only use what is declared here,
-so each lives in its own module and can be tested on its own.
+``Sleep`` / ``Clock`` (injectable, so every loop that waits runs in milliseconds in tests),
+``Invoke`` (how a feature sends one Braket operation) and :class:`delegate` (how
+:class:`~braket_async.BraketSession` exposes a composed feature's method as its own).
 """
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
-if TYPE_CHECKING:
-    from .events import EventFeed
-    from .telemetry import Telemetry
-
-__all__ = ["Clock", "Invoke", "SessionCore", "Sleep", "delegate"]
+__all__ = ["Clock", "Invoke", "Sleep", "delegate"]
 
 #: An injectable ``asyncio.sleep``; every loop that waits takes one so tests run fast.
 Sleep = Callable[[float], Awaitable[None]]
@@ -61,44 +56,3 @@ class delegate(Generic[_Feature, _Params, _Result]):
             return self._method
         bound: Callable[_Params, _Result] = self._method.__get__(getattr(obj, self._feature))
         return bound
-
-
-class SessionCore(abc.ABC):
-    """What the feature mixins of :class:`~braket_async.BraketSession` may rely on."""
-
-    @abc.abstractmethod
-    async def _invoke(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Call the Braket operation ``operation`` (model name, e.g. ``"GetQuantumTask"``).
-
-        ``params`` are wire-level (camelCase) members. Returns the parsed response
-        without ``ResponseMetadata``. Passes the session's rate limiter, and raises
-        :mod:`braket_async.errors` exceptions, never botocore's.
-        """
-
-    @abc.abstractmethod
-    async def _s3(self) -> Any:
-        """The session's aiobotocore S3 client, created on first need."""
-
-    @abc.abstractmethod
-    async def _logs(self) -> Any:
-        """The session's aiobotocore CloudWatch Logs client, created on first need."""
-
-    @property
-    @abc.abstractmethod
-    def sleep(self) -> Sleep:
-        """The session's sleep function (``asyncio.sleep`` unless injected)."""
-
-    @property
-    @abc.abstractmethod
-    def telemetry(self) -> Telemetry:
-        """Where the session reports spans and metrics."""
-
-    @property
-    @abc.abstractmethod
-    def clock(self) -> Clock:
-        """The session's monotonic clock (``time.monotonic`` unless injected)."""
-
-    @property
-    def events(self) -> EventFeed | None:
-        """The session's feed of Braket state-change events, or None (status by polling)."""
-        return None

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -29,12 +29,11 @@ from ._batch_manifest import (
     manifest_is_fresh,
     read_manifest,
 )
+from ._batch_options import BatchOptions
 from ._batch_outcomes import BatchOutcome, BatchProgress, ProgressCallback, client_token_for
 from .errors import ItemNotSubmitted
-from .events import EventFeed
 from .models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
-from .polling import PollPolicy, RetryBudget, is_transient
-from .telemetry import Telemetry
+from .polling import RetryStopped, is_transient, retry_target
 from .tracking import (
     DEFAULT_TRACKER_POLL,
     SweepPolicy,
@@ -44,7 +43,7 @@ from .tracking import (
 )
 
 if TYPE_CHECKING:
-    from .models.results import GateModelResult
+    from ._session import BraketSession
 
 __all__ = ["Batch"]
 
@@ -59,30 +58,6 @@ _CANCEL_CONCURRENCY = 20
 _DETAIL_CONCURRENCY = 8
 
 
-class _Session(Protocol):
-    async def create_quantum_task(self, **kwargs: Any) -> str: ...
-
-    async def get_quantum_task(self, quantum_task_arn: str) -> QuantumTask: ...
-
-    async def cancel_quantum_task(self, quantum_task_arn: str) -> Any: ...
-
-    async def get_quantum_task_result(
-        self, task: QuantumTask | QuantumTaskSummary
-    ) -> GateModelResult: ...
-
-    @property
-    def sleep(self) -> Sleep: ...
-
-    @property
-    def clock(self) -> Clock: ...
-
-    @property
-    def events(self) -> EventFeed | None: ...
-
-    @property
-    def telemetry(self) -> Telemetry: ...
-
-
 class Batch:
     """A batch of quantum-task creations and their outcomes (see :mod:`braket_async.batch`).
 
@@ -94,50 +69,37 @@ class Batch:
 
     def __init__(
         self,
-        session: Any,
+        session: BraketSession,
         items: Sequence[Any],
         *,
         defaults: Mapping[str, Any],
         batch_id: str | None,
-        max_in_flight: int,
         manifest: Path | None,
         resume: Path | None,
-        fail_fast: bool,
-        retry: RetryBudget,
         progress: ProgressCallback | None,
         track: bool,
         details: bool,
-        poll: PollPolicy | None,
-        sweep: SweepPolicy | None,
-        fsync: bool,
-        sleep: Sleep | None,
-        clock: Clock | None,
+        options: BatchOptions,
     ) -> None:
-        self._session = cast(_Session, session)
+        self._session = session
         self._items = items
         self._defaults = dict(defaults)
         self._batch_id = batch_id
-        self._max_in_flight = max_in_flight
+        self._options = options
         self._manifest_path = resume if resume is not None else manifest
         self._resume = resume is not None
-        self._fail_fast = fail_fast
-        self._retry = retry
+        self._retry = options.retry
         self._progress_cb = progress
         self._track = track
         self._details = details
-        self._poll = poll
-        self._sweep = sweep
-        self._fsync = fsync
-        self._sleep: Sleep = sleep or self._session.sleep
-        self._clock: Clock = clock or self._session.clock
+        self._sleep: Sleep = options.sleep or session.sleep
+        self._clock: Clock = options.clock or session.clock
 
         n = len(items)
         self._arns: list[str | None] = [None] * n
         self._attempts = [0] * n
         self._outcomes: list[BatchOutcome | None] = [None] * n
-        self._resumed: set[int] = set()
-        # Resumed ARNs the service does not know: each becomes its item's outcome.
-        self._unknown: dict[str, errors.BraketError] = {}
+        self._resumed: dict[int, str] = {}  # index -> ARN read from the manifest
         self._uncertain: set[int] = set()  # a create may have taken effect, ARN unknown
         self._in_flight: set[int] = set()
         self._arn_index: dict[str, int] = {}
@@ -163,7 +125,6 @@ class Batch:
         self._submission_done = asyncio.Event()
         self._stop_event = asyncio.Event()
         self._changed = asyncio.Event()
-
     # ------------------------------------------------------------------ public state
 
     @property
@@ -336,7 +297,7 @@ class Batch:
                 f"batch {self._batch_id} was closed with {len(self._items) - len(self._done)} "
                 "outcomes outstanding"
             )
-        return [cast(BatchOutcome, o) for o in self._outcomes]
+        return [o for o in self._outcomes if o is not None]  # all set: done
 
     async def _wait_change(self) -> None:
         await self._changed.wait()
@@ -379,23 +340,16 @@ class Batch:
 
         async def cancel_one(arn: str) -> None:
             async with limit:
-                budget = self._retry.start(self._clock)
-                while True:
-                    try:
-                        await self._session.cancel_quantum_task(arn)
-                        return
-                    except errors.ConflictException:
-                        return  # already COMPLETED or FAILED
-                    except errors.BraketError as exc:
-                        if not is_transient(exc):
-                            failures.append(exc)
-                            return
-                        try:
-                            delay = budget.failed(exc)
-                        except errors.BraketError as final:
-                            failures.append(final)
-                            return
-                        await self._sleep(delay)
+                try:
+                    await retry_target(
+                        lambda: self._session.cancel_quantum_task(arn),
+                        self._retry.start(self._clock),
+                        sleep=self._sleep,
+                    )
+                except errors.ConflictException:
+                    pass  # already COMPLETED or FAILED
+                except errors.BraketError as exc:  # a refusal, or the retry budget is spent
+                    failures.append(exc)
 
         async with asyncio.TaskGroup() as group:
             for arn in targets:
@@ -406,22 +360,22 @@ class Batch:
 
     async def _resolve(self, index: int) -> None:
         """Learn the ARN of an item whose create may have taken effect (same token)."""
-        budget = self._retry.start(self._clock)
         request = self._request(index)
-        while True:
-            try:
-                arn = await self._session.create_quantum_task(
+        try:
+            arn = await retry_target(
+                lambda: self._session.create_quantum_task(
                     **request, client_token=self.client_token(index)
-                )
-            except errors.BraketError as exc:
-                if not is_transient(exc):
-                    return  # a definite answer: no task exists
-                await self._sleep(budget.failed(exc))
-                continue
-            self._attempts[index] += 1
-            self._uncertain.discard(index)
-            self._created(index, arn)
-            return
+                ),
+                self._retry.start(self._clock),
+                sleep=self._sleep,
+            )
+        except errors.BraketError as exc:
+            if is_transient(exc):
+                raise  # the budget is spent: still unknown, the batch fails
+            return  # a definite answer: no task exists
+        self._attempts[index] += 1
+        self._uncertain.discard(index)
+        self._created(index, arn)
 
     # ------------------------------------------------------------------ the run
 
@@ -448,7 +402,7 @@ class Batch:
                 self._fail(exc)
             finally:
                 self._end_submission()
-                await self._finish()
+                await self._end_run()
                 c = self._counts
                 _log.info(
                     "batch %s ended: %d submitted, %d completed, %d failed, %d not submitted",
@@ -462,15 +416,15 @@ class Batch:
                 for key in ("submitted", "completed", "failed", "submit_failed"):
                     span.set_attribute(f"braket_async.{key}", c[key])
 
-    async def _finish(self) -> None:
+    async def _end_run(self) -> None:
+        """The run is over: fail consumers if outcomes are outstanding, close the tracker and
+        the manifest."""
         if not self._closed and not self.done:
             # Stopped from outside (e.g. its task was cancelled): consumers must not wait on.
-            self._fail(
-                errors.SessionStateError(
-                    f"batch {self._batch_id} stopped with {len(self._items) - len(self._done)} "
-                    "outcomes outstanding"
-                )
-            )
+            self._fail(errors.SessionStateError(
+                f"batch {self._batch_id} stopped with {len(self._items) - len(self._done)} "
+                "outcomes outstanding"
+            ))
         tracker, self._tracker = self._tracker, None
         if tracker is not None:
             await tracker.aclose()
@@ -506,7 +460,7 @@ class Batch:
                     "continue it, or name a new file",
                 )
             self._writer = ManifestWriter(
-                path, fsync=self._fsync, batch_id=self._batch_id, on_error=self._fail
+                path, fsync=self._options.fsync, batch_id=self._batch_id, on_error=self._fail
             )
             await self._writer.open()
             if not self._resume:
@@ -516,8 +470,8 @@ class Batch:
             await self._writer.flush()  # a manifest that cannot be written: fail before creating
         if self._track:
             options = TrackerOptions(
-                poll=self._poll or DEFAULT_TRACKER_POLL,
-                sweep=self._sweep or SweepPolicy(),
+                poll=self._options.poll or DEFAULT_TRACKER_POLL,
+                sweep=self._options.sweep or SweepPolicy(),
                 # QUEUED / RUNNING cost extra search pages: learnt only for a progress
                 # callback, which hears of every change.
                 observe_active=self._progress_cb is not None,
@@ -525,13 +479,13 @@ class Batch:
             on_status_change = self._notify if self._progress_cb is not None else None
             if self._resumed:
                 self._tracker = TaskTracker.resume(
-                    _ResumeGuard(
-                        self._session,
-                        frozenset(cast(str, self._arns[i]) for i in self._resumed),
-                        self._unknown,
-                    ),
-                    [cast(str, self._arns[i]) for i in sorted(self._resumed)],
+                    self._session,
+                    [self._resumed[i] for i in sorted(self._resumed)],
                     created_after=self._created_at - _RESUME_SLACK,
+                    # An ARN of the manifest may be unknown to the service: that item's
+                    # outcome (see _resumed_task_unknown), not the end of the batch.
+                    may_be_unknown=True,
+                    on_unknown=self._resumed_task_unknown,
                     options=options,
                     sleep=self._sleep,
                     clock=self._clock,
@@ -549,13 +503,10 @@ class Batch:
                 )
             self._tracker_stats = self._tracker.stats
         else:
-            for index in sorted(self._resumed):
-                self._finalize(
-                    index,
-                    BatchOutcome(
-                        index, self.client_token(index), cast(str, self._arns[index]), resumed=True
-                    ),
-                )
+            for index, arn in sorted(self._resumed.items()):
+                self._record_outcome(index, BatchOutcome(
+                    index, self.client_token(index), arn, resumed=True
+                ))
         self._notify()
 
     def _adopt(self, state: ManifestState) -> None:
@@ -568,14 +519,14 @@ class Batch:
             if 0 <= index < len(self._items) and self._arns[index] is None:
                 self._arns[index] = arn
                 self._arn_index[arn] = index
-                self._resumed.add(index)
+                self._resumed[index] = arn
                 self._counts["submitted"] += 1
 
     # ------------------------------------------------------------------ submission
 
     async def _submit_all(self) -> None:
         todo = deque(i for i, arn in enumerate(self._arns) if arn is None)
-        workers = min(self._max_in_flight, len(todo))
+        workers = min(self._options.max_in_flight, len(todo))
         try:
             async with asyncio.TaskGroup() as group:
                 for _ in range(workers):
@@ -620,34 +571,36 @@ class Batch:
         except errors.BraketError as exc:
             self._submit_failed(index, exc)
             return
-        budget = self._retry.start(self._clock)
+
+        async def create() -> str:
+            self._attempts[index] += 1
+            return await self._session.create_quantum_task(**request, client_token=token)
+
+        def may_have_taken_effect(_error: BaseException, _delay: float) -> None:
+            self._uncertain.add(index)  # until an answer says whether the task exists
+
         self._in_flight.add(index)
         started = self._clock()
         try:
-            while True:
-                if self._stopping:
-                    return  # (a retry) left uncertain for cancel() / resume
-                self._attempts[index] += 1
-                try:
-                    arn = await self._session.create_quantum_task(**request, client_token=token)
-                except errors.BraketError as exc:
-                    if not is_transient(exc):
-                        self._uncertain.discard(index)
-                        self._submit_failed(index, exc)
-                        return
-                    self._uncertain.add(index)
-                    try:
-                        delay = budget.failed(exc)
-                    except errors.BraketError as final:
-                        self._submit_failed(index, final)
-                        return
-                    if not await self._backoff(delay):
-                        return  # stopping: left uncertain for cancel() / resume
-                    continue
-                self._uncertain.discard(index)
-                slow = self._clock() - started > self._anchor_after
-                self._created(index, arn, request, just_created=not slow)
+            try:
+                arn = await retry_target(
+                    create,
+                    self._retry.start(self._clock),
+                    sleep=self._sleep,
+                    on_error=may_have_taken_effect,
+                    stop=self._stop_event,
+                )
+            except RetryStopped:
+                return  # the batch is stopping: left uncertain for cancel() / resume
+            except errors.BraketError as exc:
+                if not is_transient(exc):
+                    self._uncertain.discard(index)  # a definite answer: no task exists
+                # (a spent retry budget leaves the item uncertain for cancel() / resume)
+                self._submit_failed(index, exc)
                 return
+            self._uncertain.discard(index)
+            slow = self._clock() - started > self._anchor_after
+            self._created(index, arn, request, just_created=not slow)
         finally:
             self._in_flight.discard(index)
 
@@ -656,21 +609,7 @@ class Batch:
         """Creates that took longer than this (retries, queueing) may have made their task
         earlier than the tracker's window around "now" reaches (its slack; its sweeps pad a
         second more for clock skew): the tracker locates those by ARN instead."""
-        return (self._sweep or SweepPolicy()).created_at_slack
-
-    async def _backoff(self, delay: float) -> bool:
-        """Sleep ``delay`` unless the batch stops first; False when it stopped."""
-        if self._stopping:
-            return False
-        sleeper = asyncio.ensure_future(self._sleep(delay))
-        stopper = asyncio.ensure_future(self._stop_event.wait())
-        try:
-            await asyncio.wait((sleeper, stopper), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sleeper, stopper):
-                task.cancel()
-            await asyncio.gather(sleeper, stopper, return_exceptions=True)
-        return not self._stopping
+        return (self._options.sweep or SweepPolicy()).created_at_slack
 
     def _created(
         self,
@@ -686,15 +625,10 @@ class Batch:
         self._session.telemetry.count("batch_items", attributes={"state": "submitted"})
         if self._writer is not None:
             token = self.client_token(index)
-            self._writer.append(
-                {
-                    "kind": "task",
-                    "index": index,
-                    "task_arn": arn,
-                    "client_token": token,
-                    "fingerprint": item_fingerprint(request or self._request(index)),
-                }
-            )
+            self._writer.append({
+                "kind": "task", "index": index, "task_arn": arn, "client_token": token,
+                "fingerprint": item_fingerprint(request or self._request(index)),
+            })
         if self._tracker is not None:
             # Created just now, the window sweeps find it without a locate call; a create that
             # took longer (retries, queueing) may have made its task before the tracker's window
@@ -706,49 +640,37 @@ class Batch:
             )
             self._notify()
         else:
-            self._finalize(
-                index,
-                BatchOutcome(index, self.client_token(index), arn, attempts=self._attempts[index]),
-            )
+            self._record_outcome(index, BatchOutcome(
+                index, self.client_token(index), arn, attempts=self._attempts[index]
+            ))
 
     def _submit_failed(self, index: int, exc: errors.BraketError) -> None:
         self._counts["submit_failed"] += 1
         if self._writer is not None:
             record: dict[str, Any] = {
-                "kind": "error",
-                "index": index,
-                "error": type(exc).__name__,
-                "message": str(exc),
+                "kind": "error", "index": index, "error": type(exc).__name__, "message": str(exc)
             }
             with contextlib.suppress(errors.BraketError):  # an item that cannot be built
                 record["fingerprint"] = self._fingerprint(index)
             self._writer.append(record)
-        self._finalize(
-            index,
-            BatchOutcome(
-                index, self.client_token(index), error=exc, attempts=self._attempts[index]
-            ),
-        )
-        if self._fail_fast:
+        self._record_outcome(index, BatchOutcome(
+            index, self.client_token(index), error=exc, attempts=self._attempts[index]
+        ))
+        if self._options.fail_fast:
             self._fail(exc)
 
     def _mark_not_submitted(self, reason: str) -> None:
         for index, arn in enumerate(self._arns):
             if arn is None and self._outcomes[index] is None and index not in self._in_flight:
                 self._counts["not_submitted"] += 1
-                self._finalize(
-                    index,
-                    BatchOutcome(
-                        index,
-                        self.client_token(index),
-                        error=ItemNotSubmitted(index, reason),
-                        attempts=self._attempts[index],
-                    ),
-                    notify=False,
-                )
+                self._record_outcome(index, BatchOutcome(
+                    index, self.client_token(index), error=ItemNotSubmitted(index, reason),
+                    attempts=self._attempts[index],
+                ), notify=False)
         self._notify()
 
-    def _finalize(self, index: int, outcome: BatchOutcome, *, notify: bool = True) -> None:
+    def _record_outcome(self, index: int, outcome: BatchOutcome, *, notify: bool = True) -> None:
+        """Item ``index`` has its final outcome (the first one recorded stands)."""
         if self._outcomes[index] is not None:
             return  # reported once
         self._outcomes[index] = outcome
@@ -773,41 +695,30 @@ class Batch:
         async with tracker, asyncio.TaskGroup() as group:
             async for state in tracker.as_completed(details=self._details, until_sealed=True):
                 if isinstance(state, QuantumTask):
-                    self._finished(state, None)
+                    self._record_terminal_task(state, None)
                 elif state.status == QuantumTaskStatus.COMPLETED:
-                    self._finished(None, state)
+                    self._record_terminal_task(None, state)
                 else:
                     # Rare: a FAILED or CANCELLED task's outcome carries its full model.
-                    group.create_task(self._finished_in_full(tracker, state, lookups))
+                    group.create_task(self._record_terminal_task_in_full(tracker, state, lookups))
 
-    async def _finished_in_full(
+    async def _record_terminal_task_in_full(
         self, tracker: TaskTracker, summary: QuantumTaskSummary, limit: asyncio.Semaphore
     ) -> None:
+        """Fetch the full model of a FAILED / CANCELLED task, then record its outcome."""
         async with limit:
             task = await tracker.details(summary.quantum_task_arn)
-        self._finished(task, summary)
+        self._record_terminal_task(task, summary)
 
-    def _finished(self, task: QuantumTask | None, summary: QuantumTaskSummary | None) -> None:
-        """A tracked task is terminal: ``task`` (full) and/or ``summary`` (search) say how."""
+    def _record_terminal_task(
+        self, task: QuantumTask | None, summary: QuantumTaskSummary | None
+    ) -> None:
+        """A tracked task is terminal: ``task`` (full) and/or ``summary`` (search) say how;
+        its item's outcome is recorded."""
         state = task if task is not None else summary
         assert state is not None
         index = self._arn_index.get(state.quantum_task_arn)
         if index is None:
-            return
-        unknown = self._unknown.get(state.quantum_task_arn)
-        if unknown is not None:
-            # A manifest ARN the service does not know: that item's outcome, not the batch's.
-            self._counts["failed"] += 1
-            self._finalize(
-                index,
-                BatchOutcome(
-                    index,
-                    self.client_token(index),
-                    state.quantum_task_arn,
-                    error=unknown,
-                    resumed=True,
-                ),
-            )
             return
         error: errors.BraketError | None = None
         if state.status == QuantumTaskStatus.COMPLETED:
@@ -820,19 +731,29 @@ class Batch:
         else:
             self._counts["failed"] += 1
             error = errors.QuantumTaskFailed(task)
-        self._finalize(
+        self._record_outcome(index, BatchOutcome(
             index,
-            BatchOutcome(
-                index,
-                self.client_token(index),
-                state.quantum_task_arn,
-                task=task,
-                error=error,
-                attempts=self._attempts[index],
-                resumed=index in self._resumed,
-                summary=summary,
-            ),
+            self.client_token(index),
+            state.quantum_task_arn,
+            task=task,
+            error=error,
+            attempts=self._attempts[index],
+            resumed=index in self._resumed,
+            summary=summary,
+        ))
+
+    def _resumed_task_unknown(self, arn: str, error: errors.ResourceNotFoundException) -> None:
+        """The tracker found a manifest ARN unknown to the service: that item's outcome, not
+        the batch's end."""
+        index = self._arn_index[arn]
+        error.add_note(
+            f"{arn} is recorded in the batch's manifest but unknown to the service "
+            "(another account or region, or a manifest edited by hand)"
         )
+        self._counts["failed"] += 1
+        self._record_outcome(index, BatchOutcome(
+            index, self.client_token(index), arn, error=error, resumed=True
+        ))
 
     # ------------------------------------------------------------------ results
 
@@ -874,8 +795,9 @@ class Batch:
             while len(self._with_results) < len(self._items) and self._fatal is None:
                 await self._wait_change()
                 for w in workers:
-                    if w.done() and w.exception() is not None:
-                        self._fail(cast(BaseException, w.exception()))
+                    error = w.exception() if w.done() else None
+                    if error is not None:
+                        self._fail(error)
         finally:
             for w in workers:
                 w.cancel()
@@ -887,63 +809,16 @@ class Batch:
         assert outcome is not None
         state = outcome.final_state
         assert state is not None
-        budget = self._retry.start(self._clock)
-        while True:
-            try:
-                result = await self._session.get_quantum_task_result(state)
-            except errors.BraketError as exc:
-                if is_transient(exc):
-                    try:
-                        await self._sleep(budget.failed(exc))
-                        continue
-                    except errors.BraketError:
-                        pass
-                outcome = attrs.evolve(outcome, error=exc)
-                break
+        try:
+            result = await retry_target(
+                lambda: self._session.get_quantum_task_result(state),
+                self._retry.start(self._clock),
+                sleep=self._sleep,
+            )
+        except errors.BraketError as exc:  # not transient, or the retry budget is spent
+            outcome = attrs.evolve(outcome, error=exc)
+        else:
             outcome = attrs.evolve(outcome, result=result)
-            break
         self._outcomes[index] = outcome
         self._with_results.append(index)
         self._notify()
-
-
-class _ResumeGuard:
-    """The session as a resumed batch's tracker sees it: a GetQuantumTask of a manifest ARN
-    the service does not know (ResourceNotFoundException) is recorded in ``unknown`` and
-    answered with a FAILED placeholder, so the tracker ends that one task (the batch turns it
-    into the item's outcome, with the error) instead of failing the whole stream."""
-
-    def __init__(
-        self, session: _Session, resumed: frozenset[str], unknown: dict[str, errors.BraketError]
-    ) -> None:
-        self._session = session
-        self._resumed = resumed
-        self._unknown = unknown
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._session, name)
-
-    async def get_quantum_task(self, quantum_task_arn: str, **kwargs: Any) -> QuantumTask:
-        try:
-            return await self._session.get_quantum_task(quantum_task_arn, **kwargs)
-        except errors.ResourceNotFoundException as exc:
-            if quantum_task_arn not in self._resumed:
-                raise
-            exc.add_note(
-                f"{quantum_task_arn} is recorded in the batch's manifest but unknown to the "
-                "service (another account or region, or a manifest edited by hand)"
-            )
-            self._unknown[quantum_task_arn] = exc
-            now = datetime.now(UTC)
-            return QuantumTask(
-                quantum_task_arn=quantum_task_arn,
-                status=QuantumTaskStatus.FAILED,
-                device_arn="",
-                device_parameters="{}",
-                shots=0,
-                output_s3_bucket="",
-                output_s3_directory="",
-                created_at=now,
-                ended_at=now,
-                failure_reason=str(exc),
-            )

@@ -1,4 +1,4 @@
-"""Batch items: what a :func:`submit_batch <braket_async.batch.BatchMixin.submit_batch>` item
+"""Batch items: what a :func:`submit_batch <braket_async.batch.BatchSubmitter.submit_batch>` item
 may be, how it is checked before the network and turned into CreateQuantumTask arguments."""
 
 from __future__ import annotations

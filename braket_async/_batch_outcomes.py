@@ -13,7 +13,7 @@ from . import errors
 from .models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 
 if TYPE_CHECKING:
-    from .models.results import GateModelResult
+    from .results import TaskResult
 
 __all__ = [
     "BatchOutcome",
@@ -59,7 +59,7 @@ class BatchOutcome:
     task_arn: str | None = None
     task: QuantumTask | None = None
     error: errors.BraketError | None = None
-    result: GateModelResult | None = None
+    result: TaskResult | None = None
     attempts: int = 0
     resumed: bool = False
     summary: QuantumTaskSummary | None = None

@@ -27,11 +27,11 @@ from botocore.loaders import Loader, create_loader
 
 from . import errors
 from ._aws_errors import TRANSPORT_ERRORS, braket_error, not_json_answer, transport_error
-from ._base import Clock, SessionCore, Sleep, delegate
+from ._base import Clock, Sleep, delegate
 from ._converter import parse_timestamp
 from ._operations import Operations
 from ._validate import SERVICE_MODEL
-from .batch import BatchMixin
+from .batch import BatchSubmitter
 from .events import EventFeed
 from .jobs import Jobs
 from .paginate import Pages
@@ -61,10 +61,7 @@ _USER_AGENT: Final = "braket-async/0.1.0"
 _LOADERS: dict[str | None, Loader] = {}
 
 
-class BraketSession(
-    BatchMixin,
-    SessionCore,
-):
+class BraketSession:
     """An open connection to Amazon Braket (or a local Braket service).
 
     ::
@@ -190,6 +187,7 @@ class BraketSession(
             clock=clock,
             telemetry=self._telemetry,
         )
+        self._batches = BatchSubmitter(self)
 
     # -- operations: one coroutine per Braket operation (``_operations.Operations``) ----------
 
@@ -290,6 +288,10 @@ class BraketSession(
         for arn in arns:
             tracker.add(arn)
         return tracker
+
+    # -- batches: ``batch.BatchSubmitter`` --------------------------------------------------
+
+    submit_batch = delegate("_batches", BatchSubmitter.submit_batch)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -447,7 +449,7 @@ class BraketSession(
         """The client-side rate limiter shared by every call of this session."""
         return self._rate_limiter
 
-    # -- SessionCore -------------------------------------------------------------------------
+    # -- transport: every Braket call, and the lazily created AWS clients --------------------
 
     async def _invoke(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -14,9 +14,10 @@
 
 How it works:
 
-* **Lazy**: :meth:`BraketSession.submit_batch <BatchMixin.submit_batch>` checks its arguments
-  and returns a :class:`Batch`; nothing is sent until the batch is iterated, awaited
-  (:meth:`Batch.wait`, :meth:`Batch.results`) or :meth:`Batch.start`-ed.
+* **Lazy**: :meth:`BraketSession.submit_batch <BatchSubmitter.submit_batch>` checks its
+  arguments and returns a :class:`Batch`; nothing is sent until the batch is iterated, awaited
+  (:meth:`Batch.wait`, :meth:`Batch.results`) or :meth:`Batch.start`-ed. Rarely used settings
+  come as one immutable :class:`BatchOptions` (``options=``).
 * **Quota speed**: ``max_in_flight`` worker coroutines create tasks through the session's
   shared :class:`~braket_async.ratelimit.RateLimiter`, which paces CreateQuantumTask just under
   its quota (and the account-wide one) and adapts when the service throttles anyway.
@@ -54,43 +55,46 @@ import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import errors
-from ._base import Clock, SessionCore, Sleep
 from ._batch_engine import Batch
 from ._batch_items import TaskRequest, check_items, is_int
 from ._batch_manifest import MANIFEST_VERSION
+from ._batch_options import DEFAULT_BATCH_RETRY, BatchOptions
 from ._batch_outcomes import (
     BatchOutcome,
     BatchProgress,
     ProgressCallback,
     client_token_for,
-    is_batch_id,
 )
 from .errors import ItemNotSubmitted
-from .polling import PollPolicy, RetryBudget
-from .tracking import SweepPolicy
+
+if TYPE_CHECKING:
+    from ._session import BraketSession
 
 __all__ = [
     "DEFAULT_BATCH_RETRY",
     "MANIFEST_VERSION",
     "Batch",
-    "BatchMixin",
+    "BatchOptions",
     "BatchOutcome",
     "BatchProgress",
+    "BatchSubmitter",
     "ItemNotSubmitted",
     "ProgressCallback",
     "TaskRequest",
     "client_token_for",
 ]
 
-#: Retries of one item's CreateQuantumTask (on top of botocore's own attempts).
-DEFAULT_BATCH_RETRY = RetryBudget(max_consecutive=10, max_seconds=300.0, initial=0.5, maximum=15.0)
 
+class BatchSubmitter:
+    """Batch submission of a :class:`~braket_async.BraketSession` (see
+    :mod:`braket_async.batch`); the session delegates ``submit_batch`` here. A batch needs
+    the whole session: its operations, result downloads and a tracker on it."""
 
-class BatchMixin(SessionCore):
-    """Batch submission of :class:`~braket_async.BraketSession` (see :mod:`braket_async.batch`)."""
+    def __init__(self, session: BraketSession) -> None:
+        self._session = session
 
     def submit_batch(
         self,
@@ -102,20 +106,12 @@ class BatchMixin(SessionCore):
         output_s3_key_prefix: str | None = None,
         device_parameters: Any = None,
         tags: Mapping[str, str] | None = None,
-        max_in_flight: int = 50,
-        batch_id: str | None = None,
         manifest: str | os.PathLike[str] | None = None,
         resume: str | os.PathLike[str] | None = None,
-        fail_fast: bool = False,
-        retry: RetryBudget | None = None,
         progress: ProgressCallback | None = None,
         track: bool = True,
         details: bool = True,
-        poll: PollPolicy | None = None,
-        sweep: SweepPolicy | None = None,
-        fsync: bool = False,
-        sleep: Sleep | None = None,
-        clock: Clock | None = None,
+        options: BatchOptions | None = None,
     ) -> Batch:
         """Create one quantum task per item, concurrently, at the quota's pace; returns a
         :class:`Batch` (nothing is sent before it is started, iterated or awaited).
@@ -123,24 +119,24 @@ class BatchMixin(SessionCore):
         ``items``: OpenQASM sources, :class:`~braket_async.programs.OpenQASMProgram` s, action
         dicts / JSON strings, Braket SDK circuits (anything with ``to_ir()``), or full
         requests (:class:`TaskRequest` or a mapping with an ``"action"`` key) whose fields
-        override the batch-wide ones given here. ``max_in_flight`` bounds concurrent create
-        calls. ``batch_id`` (default: a random one; 1-40 characters ``[A-Za-z0-9._:-]``)
-        makes client tokens ``f"{batch_id}-{index}"``. ``manifest`` writes a JSON-lines record
+        override the batch-wide ones given here. ``manifest`` writes a JSON-lines record
         of every created task; ``resume=path`` continues the batch of that manifest (same
-        items, same order; the batch id is read from it). ``fail_fast`` stops at the first
-        item that fails and raises its error. ``retry`` bounds retries of transient errors
-        per item. ``progress`` is called with a :class:`BatchProgress` on every change (keep
-        it quick; an exception from it stops the batch); with it the tracker also learns
-        which tasks are QUEUED or RUNNING (``BatchProgress.queued`` / ``running``) from a
-        window sweep without status filter at most every ``sweep.active_interval`` seconds
-        (a few extra search pages). ``track=False`` reports items once
-        created instead of once terminal. ``details=False`` reports COMPLETED tasks by the
-        tracker's search summary (``outcome.summary``) instead of fetching each one's full
-        model (one GetQuantumTask per task): about one API call per item for a caller that
-        needs only final statuses (FAILED / CANCELLED tasks still get ``outcome.task``).
-        ``poll`` and ``sweep`` tune the tracker. ``fsync``
-        syncs the manifest to disk on every write (survives power loss, slower).
+        items, same order; the batch id is read from it). ``progress`` is called with a
+        :class:`BatchProgress` on every change (keep it quick; an exception from it stops
+        the batch); with it the tracker also learns which tasks are QUEUED or RUNNING
+        (``BatchProgress.queued`` / ``running``) from a window sweep without status filter
+        at most every ``sweep.active_interval`` seconds (a few extra search pages).
+        ``track=False`` reports items once created instead of once terminal.
+        ``details=False`` reports COMPLETED tasks by the tracker's search summary
+        (``outcome.summary``) instead of fetching each one's full model (one GetQuantumTask
+        per task): about one API call per item for a caller that needs only final statuses
+        (FAILED / CANCELLED tasks still get ``outcome.task``). ``options`` (a
+        :class:`BatchOptions`) holds the rarely used settings: concurrency, batch id,
+        ``fail_fast``, retries, the tracker's policies, manifest fsync.
         """
+        options = options if options is not None else BatchOptions()
+        if not isinstance(options, BatchOptions):
+            raise errors.ParameterError("options", f"must be a BatchOptions, got {options!r}")
         item_list = items if isinstance(items, Sequence) and not isinstance(items, str) else None
         if item_list is None:
             if isinstance(items, str | bytes):
@@ -156,10 +152,6 @@ class BatchMixin(SessionCore):
         ):
             if value is not None and (not isinstance(value, str) or not value):
                 raise errors.ParameterError(name, f"must be a non-empty string, got {value!r}")
-        if not is_int(max_in_flight) or max_in_flight < 1:
-            raise errors.ParameterError(
-                "max_in_flight", f"must be an int >= 1, got {max_in_flight!r}"
-            )
         if tags is not None and not (
             isinstance(tags, Mapping)
             and all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
@@ -169,12 +161,9 @@ class BatchMixin(SessionCore):
             raise errors.ParameterError(
                 "manifest", "give manifest= for a new batch or resume= to continue one, not both"
             )
-        if batch_id is None:
-            batch_id = uuid.uuid4().hex if resume is None else None
-        if batch_id is not None and not (isinstance(batch_id, str) and is_batch_id(batch_id)):
-            raise errors.ParameterError(
-                "batch_id", f"must be 1-40 characters of [A-Za-z0-9._:-], got {batch_id!r}"
-            )
+        batch_id = options.batch_id
+        if batch_id is None and resume is None:
+            batch_id = uuid.uuid4().hex
         defaults = {
             "device_arn": device_arn,
             "shots": shots,
@@ -185,21 +174,14 @@ class BatchMixin(SessionCore):
         }
         check_items(item_list, defaults)
         return Batch(
-            self,
+            self._session,
             item_list,
             defaults=defaults,
             batch_id=batch_id,
-            max_in_flight=max_in_flight,
             manifest=Path(manifest) if manifest is not None else None,
             resume=Path(resume) if resume is not None else None,
-            fail_fast=fail_fast,
-            retry=retry or DEFAULT_BATCH_RETRY,
             progress=progress,
             track=track,
             details=details,
-            poll=poll,
-            sweep=sweep,
-            fsync=fsync,
-            sleep=sleep,
-            clock=clock,
+            options=options,
         )

@@ -55,8 +55,7 @@ _PAGINATION_KEYS = frozenset({"MaxItems", "PageSize", "StartingToken"})
 class PageLoop(Generic[PageT]):
     """Pages of one search, fetched one at a time: an async iterator (iterate it once).
 
-    ``fetch(token)`` answers the page at ``token`` (``None``: the first), or ``None`` to end
-    the loop early with :attr:`interrupted` set (a caller that handles an error itself).
+    ``fetch(token)`` answers the page at ``token`` (``None``: the first).
     The loop stops at the last page, after ``max_pages`` pages, or after ``max_items`` items
     (the page that crosses it is cut short). ``starting_token`` is a :attr:`resume_token` (or
     a service token) to start from. A service that answers the token it was given would loop
@@ -66,7 +65,7 @@ class PageLoop(Generic[PageT]):
     def __init__(
         self,
         search: Search[PageT],
-        fetch: Callable[[str | None], Awaitable[PageT | None]],
+        fetch: Callable[[str | None], Awaitable[PageT]],
         *,
         starting_token: str | None = None,
         max_items: int | None = None,
@@ -83,8 +82,6 @@ class PageLoop(Generic[PageT]):
         #: Where a loop stopped by ``max_items`` or ``max_pages`` can resume (botocore's
         #: format; pass it as ``starting_token`` / ``StartingToken``); None when exhausted.
         self.resume_token: str | None = None
-        #: Whether ``fetch`` ended the loop early (by answering None).
-        self.interrupted = False
 
     def __aiter__(self) -> PageLoop[PageT]:
         return self
@@ -106,9 +103,6 @@ class PageLoop(Generic[PageT]):
         seen = fetched = 0
         while True:
             page = await self._fetch(token)
-            if page is None:
-                self.interrupted = True
-                return
             fetched += 1
             self.next_token = page.next_token or None  # botocore: "" is no token either
             items = search.items_of(page)

@@ -55,7 +55,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from braket_async import RateLimits
-from braket_async.batch import Batch
+from braket_async.batch import Batch, BatchOptions
 from braket_async.contrib.fastapi import BackgroundDep, BraketDep, BraketLifespan
 from braket_async.errors import BraketError, ParameterError, ServiceError
 from braket_async.ratelimit import SharedQuota
@@ -371,14 +371,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             shots=body.shots or config.shots,
             output_s3_bucket=config.bucket,
             output_s3_key_prefix=f"{config.prefix}/{record.batch_id}",
-            batch_id=record.batch_id,
-            # Few concurrent calls are enough at the quota's pace, and they spread the app's
-            # CPU work over time, so its event loop keeps answering other requests quickly.
-            max_in_flight=max(16, round(16 * config.rate_scale)),
-            sweep=SweepPolicy(max_concurrency=4),
             # statuses from the tracker's sweeps: no GetQuantumTask (nor its parsing on this
             # loop) per completed task
             details=False,
+            options=BatchOptions(
+                batch_id=record.batch_id,
+                # Few concurrent calls are enough at the quota's pace, and they spread the
+                # app's CPU work over time, so its event loop keeps answering other requests
+                # quickly.
+                max_in_flight=max(16, round(16 * config.rate_scale)),
+                sweep=SweepPolicy(max_concurrency=4),
+            ),
         )
         work.spawn(run_batch(record, record.batch), key=record.batch_id, value=record)
         return {

@@ -9,11 +9,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from _common import BELL, SV1, session_on
 from botocore.config import Config
 
 from braket_async import (
+    BatchOptions,
     BraketSession,
     OpenQASMProgram,
     QuantumTaskStatus,
@@ -44,7 +46,13 @@ FAST_RETRY = RetryBudget(max_consecutive=30, max_seconds=60.0, initial=0.01, max
 LocalFactory = Callable[..., Awaitable[LocalBraket]]
 
 
+#: The settings that go in ``submit_batch(options=BatchOptions(...))``.
+OPTION_NAMES = frozenset(field.name for field in attrs.fields(BatchOptions))
+
+
 def submit(braket: BraketSession, local: LocalBraket, items: Any, **kwargs: Any) -> Batch:
+    """``submit_batch`` with the tests' defaults; keyword arguments named like a field of
+    :class:`BatchOptions` go into its ``options``."""
     kwargs.setdefault("device_arn", SV1)
     kwargs.setdefault("shots", 10)
     kwargs.setdefault("output_s3_bucket", local.default_bucket)
@@ -52,7 +60,8 @@ def submit(braket: BraketSession, local: LocalBraket, items: Any, **kwargs: Any)
     kwargs.setdefault("poll", FAST_POLL)
     kwargs.setdefault("sweep", FAST_SWEEP)
     kwargs.setdefault("retry", FAST_RETRY)
-    return braket.submit_batch(items, **kwargs)
+    options = BatchOptions(**{k: kwargs.pop(k) for k in OPTION_NAMES & kwargs.keys()})
+    return braket.submit_batch(items, options=options, **kwargs)
 
 
 def assert_one_outcome_per_item(outcomes: list[BatchOutcome], n: int) -> None:
@@ -534,7 +543,7 @@ async def run_observed(
             output_s3_bucket=local.default_bucket,
             output_s3_key_prefix="progress",
             details=False,
-            sweep=SweepPolicy(active_interval=1.0),
+            options=BatchOptions(sweep=SweepPolicy(active_interval=1.0)),
             progress=progress,
         )
         async with batch:

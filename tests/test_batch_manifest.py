@@ -117,7 +117,7 @@ async def test_a_manifest_that_cannot_be_written_stops_before_any_create(
 _FSIZE_CHILD = textwrap.dedent(
     """
     import asyncio, json, resource, signal, sys
-    from braket_async import BraketSession, RateLimits
+    from braket_async import BatchOptions, BraketSession, RateLimits
 
     endpoint, bucket, manifest, limit = sys.argv[1:5]
     ONE = "OPENQASM 3;\\nqubit[1] q;\\nbit[1] c;\\nx q[0];\\nc = measure q;"
@@ -130,7 +130,8 @@ _FSIZE_CHILD = textwrap.dedent(
             batch = braket.submit_batch(
                 [ONE] * 40, device_arn="arn:aws:braket:::device/quantum-simulator/amazon/sv1",
                 shots=5, output_s3_bucket=bucket, output_s3_key_prefix="fsize",
-                manifest=manifest, batch_id="fsize-batch", track=False, max_in_flight=1,
+                manifest=manifest, track=False,
+                options=BatchOptions(batch_id="fsize-batch", max_in_flight=1),
             )
             try:
                 await batch.wait()

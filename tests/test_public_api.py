@@ -15,6 +15,7 @@ EXPECTED = {
     "Adaptive",
     "AnalogHamiltonianSimulationResult",
     "Batch",
+    "BatchOptions",
     "BatchOutcome",
     "BatchProgress",
     "BraketError",

@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import BraketSession
 from ..batch import BatchOutcome, BatchProgress
+from ..models.results import GateModelResult
 from ..ratelimit import AWS_DEFAULT_RATES
 from ._circuits import ghz, is_ghz_outcome, random_circuit
 from ._context import start_local
@@ -92,12 +93,12 @@ async def run(args: argparse.Namespace, out: Output) -> int:
         after = local.ledger.snapshot()
 
     figures = _figures(args.tasks, outcomes, before, after, wall=wall, startup=startup)
-    ghz_counts = merge_counts(
-        o.result.counts for o in outcomes if o.result is not None and kinds[o.index] == "ghz"
-    )
-    random_counts = merge_counts(
-        o.result.counts for o in outcomes if o.result is not None and kinds[o.index] == "random"
-    )
+    # SV1 circuits: gate-model results
+    gate_results = [
+        (o.index, o.result) for o in outcomes if isinstance(o.result, GateModelResult)
+    ]
+    ghz_counts = merge_counts(r.counts for i, r in gate_results if kinds[i] == "ghz")
+    random_counts = merge_counts(r.counts for i, r in gate_results if kinds[i] == "random")
     failures = [o for o in outcomes if not o.ok]
     if out.json_mode:
         out.json({**figures, "ghz_counts": ghz_counts, "random_outcomes": len(random_counts)})

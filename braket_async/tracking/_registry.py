@@ -10,10 +10,11 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 
+from .. import errors
 from ..models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 from ..models.enums import TERMINAL_TASK_STATUSES
 
-__all__ = ["UNKNOWN_STATUS", "Registry", "TaskEntry", "summary_of"]
+__all__ = ["UNKNOWN_STATUS", "Registry", "TaskEntry", "UnknownCallback", "summary_of"]
 
 #: The key of :meth:`TaskTracker.status_counts` for pending tasks never seen yet.
 UNKNOWN_STATUS = "UNKNOWN"
@@ -26,6 +27,11 @@ _RANK = {
     QuantumTaskStatus.RUNNING: 3,
     QuantumTaskStatus.CANCELLING: 4,
 }
+
+
+#: Called with the ARN and the service's answer when a task added with ``may_be_unknown``
+#: turns out unknown to the service (ResourceNotFoundException on GetQuantumTask).
+UnknownCallback = Callable[[str, errors.ResourceNotFoundException], object]
 
 
 def rank(status: QuantumTaskStatus) -> int:
@@ -98,10 +104,18 @@ def summary_of(task: QuantumTask) -> QuantumTaskSummary:
 class Registry:
     """Tracked tasks, pending and finished, and the change notifications consumers wait on."""
 
-    def __init__(self, on_status_change: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self,
+        on_status_change: Callable[[], object] | None = None,
+        on_unknown: UnknownCallback | None = None,
+    ) -> None:
         self.tracked: dict[str, None] = {}  # every ARN, in add order
         self.pending: dict[str, TaskEntry] = {}
         self.finished: dict[str, QuantumTask | QuantumTaskSummary] = {}
+        #: Pending ARNs the service may not know (added with ``may_be_unknown``), and those
+        #: it turned out not to know, with the service's answer.
+        self.may_be_unknown: set[str] = set()
+        self.unknown: dict[str, errors.ResourceNotFoundException] = {}
         self.order: list[str] = []  # completion order
         self.error: BaseException | None = None
         self.sealed = False
@@ -111,6 +125,7 @@ class Registry:
         self._changed = asyncio.Event()
         self._status_changed = False
         self._on_status_change = on_status_change
+        self._on_unknown = on_unknown
 
     # ------------------------------------------------------------------ changes
     def add(self, entry: TaskEntry) -> None:
@@ -140,8 +155,29 @@ class Registry:
             return False
         self._forget_device(entry.device_arn)
         self._count(self.key(entry), item.status.value)
+        self.may_be_unknown.discard(arn)
         self.finished[arn] = item
         self.order.append(arn)
+        return True
+
+    def end_unknown(self, arn: str, error: errors.ResourceNotFoundException) -> bool:
+        """The service does not know task ``arn``, added with ``may_be_unknown``: it is no
+        longer tracked, ``error`` is its end (reported to ``on_unknown``, whose exception
+        stops the tracker). False if ``arn`` may not be unknown (then ``error`` is the
+        tracker's) or is not pending."""
+        if arn not in self.may_be_unknown:
+            return False
+        entry = self.pending.pop(arn, None)
+        if entry is None:
+            return False
+        self.may_be_unknown.discard(arn)
+        self._forget_device(entry.device_arn)
+        self._counts[self.key(entry)] -= 1
+        del self.tracked[arn]
+        self.unknown[arn] = error
+        self.notify()
+        if self._on_unknown is not None:
+            self._on_unknown(arn, error)
         return True
 
     def end_round(self) -> None:

@@ -38,27 +38,31 @@ import itertools
 import math
 import re
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from .. import errors
 from .._base import Clock, Sleep
 from .._searches import SEARCH_QUANTUM_TASKS
 from ..models import (
-    QuantumTask,
     QuantumTaskFilter,
     QuantumTaskSummary,
     SearchQuantumTasksPage,
 )
 from ..models.enums import TERMINAL_TASK_STATUSES
 from ..paginate import PageLoop
-from ..polling import BudgetState, PollPolicy, is_transient
-from ..telemetry import Telemetry
+from ..polling import BudgetState, PollPolicy, is_transient, retry_target
 from ._options import SweepPolicy
 from ._registry import Registry, TaskEntry
 from ._stats import TrackerStats
 
-__all__ = ["StatusSession", "SweepStatusSource", "fan_out", "search_rate"]
+if TYPE_CHECKING:
+    from .._session import BraketSession
+
+__all__ = ["SweepStatusSource", "fan_out", "search_rate"]
+
+T = TypeVar("T")
 
 _TERMINAL = tuple(sorted(TERMINAL_TASK_STATUSES, key=str))
 ARNS_PER_FILTER = 10  # SearchQuantumTasks: 1-10 values per filter
@@ -78,23 +82,6 @@ _MIN_GAP_SAMPLES = 20
 _GAP_MARGIN = 1.0
 #: Stale heap tuples tolerated beyond twice the pending tasks before the heaps are rebuilt.
 _COMPACT_SLACK = 1024
-
-
-class StatusSession(Protocol):
-    """What the sweeps need of a :class:`~braket_async.BraketSession`."""
-
-    @property
-    def telemetry(self) -> Telemetry: ...
-
-    async def get_quantum_task(self, quantum_task_arn: str) -> QuantumTask: ...
-
-    async def search_quantum_tasks(
-        self,
-        *,
-        filters: Sequence[QuantumTaskFilter],
-        max_results: int | None = ...,
-        next_token: str | None = ...,
-    ) -> SearchQuantumTasksPage: ...
 
 
 async def fan_out(coros: Iterable[Coroutine[Any, Any, None]]) -> None:
@@ -130,7 +117,7 @@ class SweepStatusSource:
 
     def __init__(
         self,
-        session: Any,
+        session: BraketSession,
         registry: Registry,
         *,
         poll: PollPolicy,
@@ -141,7 +128,7 @@ class SweepStatusSource:
         clock: Clock,
         wall_now: Callable[[], datetime],
     ) -> None:
-        self._session = cast(StatusSession, session)
+        self._session = session
         self._reg = registry
         self.poll = poll
         self.sweep = sweep
@@ -415,46 +402,49 @@ class SweepStatusSource:
         self._push(entry)
 
     # ----------------------------------------------------------------- calls
-    async def _call(self, coro_fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """One status call; transient errors -> None after a backoff sleep (within budget)."""
-        try:
-            result = await coro_fn(*args, **kwargs)
-        except Exception as exc:
-            if not is_transient(exc):
+    async def _call(self, count: Callable[[], None], call: Callable[[], Awaitable[T]]) -> T:
+        """One status call, retried after transient errors within ``poll.budget``; ``count``
+        is run before every attempt (the stats match the calls the service answered)."""
+
+        async def attempt() -> T:
+            count()
+            try:
+                return await call()
+            except Exception as exc:
+                if is_transient(exc):
+                    self.stats.transient_errors += 1
                 raise
-            self.stats.transient_errors += 1
-            await self._sleep(self._budget.failed(exc))
-            return None
-        self._budget.succeeded()
-        return result
+
+        return await retry_target(attempt, self._budget, sleep=self._sleep)
+
+    def _count_search(self) -> None:
+        self.stats.search_calls += 1
+
+    def _count_get(self) -> None:
+        self.stats.get_calls += 1
 
     async def _search_pages(
         self, filters: list[QuantumTaskFilter], *, max_pages: float = math.inf
-    ) -> tuple[list[QuantumTaskSummary], bool] | None:
-        """Pages of one search (at most ``max_pages``) and whether they were all read;
-        None when a transient error interrupted it."""
+    ) -> tuple[list[QuantumTaskSummary], bool]:
+        """Pages of one search (at most ``max_pages``) and whether they were all read."""
 
-        async def page_at(token: str | None) -> SearchQuantumTasksPage | None:
-            self.stats.search_calls += 1
-            page: SearchQuantumTasksPage | None = await self._call(
-                self._session.search_quantum_tasks,
-                filters=filters,
-                max_results=self.sweep.page_size,
-                next_token=token,
+        async def page_at(token: str | None) -> SearchQuantumTasksPage:
+            return await self._call(
+                self._count_search,
+                lambda: self._session.search_quantum_tasks(
+                    filters=filters, max_results=self.sweep.page_size, next_token=token
+                ),
             )
-            return page
 
         pages = PageLoop(SEARCH_QUANTUM_TASKS, page_at, max_pages=max_pages)
         found = [summary async for page in pages for summary in page.quantum_tasks]
-        if pages.interrupted:
-            return None
         return found, pages.next_token is None
 
     def _device_filter(self, devices: Iterable[str | None]) -> list[QuantumTaskFilter]:
         known = set(devices)
         if None in known or not known or len(known) > _DEVICES_PER_FILTER:
             return []
-        return [QuantumTaskFilter("deviceArn", "EQUAL", sorted(cast(set[str], known)))]
+        return [QuantumTaskFilter("deviceArn", "EQUAL", sorted(d for d in known if d is not None))]
 
     def _apply(self, summary: QuantumTaskSummary, now: float, *, direct: bool) -> bool:
         """Report one search result; True if it finished a pending task. ``direct``: the
@@ -491,10 +481,7 @@ class SweepStatusSource:
         if active:
             self.stats.active_sweeps += 1
             self._active_ready_at = now + self.sweep.active_interval
-        result = await self._search_pages(filters)
-        if result is None:
-            return
-        found, _ = result
+        found, _ = await self._search_pages(filters)
         # The cost model of terminal sweeps counts finished tasks only.
         terminal = sum(1 for summary in found if summary.status in TERMINAL_TASK_STATUSES)
         self._window_pages = max(1, math.ceil(terminal / self.sweep.page_size))
@@ -503,9 +490,9 @@ class SweepStatusSource:
         if finished:
             self._reg.notify()
 
-    async def _arn_sweep(self, entries: Sequence[TaskEntry]) -> list[QuantumTaskSummary] | None:
-        """Look ``entries`` up by ARN, 10 per call; what was found (None: interrupted by a
-        transient error, the rest stay due). A task not found is asked for directly."""
+    async def _arn_sweep(self, entries: Sequence[TaskEntry]) -> list[QuantumTaskSummary]:
+        """Look ``entries`` up by ARN, 10 per call; what was found. A task not found is asked
+        for directly."""
         now = self._clock()
         finished = 0
         seen_all: list[QuantumTaskSummary] = []
@@ -515,14 +502,10 @@ class SweepStatusSource:
                 if not chunk:
                     continue
                 self.stats.arn_sweeps += 1
-                result = await self._search_pages(
+                found, _ = await self._search_pages(
                     [QuantumTaskFilter.quantum_task_arns(*(e.arn for e in chunk))]
                 )
-                if result is None:
-                    for entry in entries[start:]:
-                        self._requeue(entry)
-                    return None
-                seen = {s.quantum_task_arn: s for s in result[0]}
+                seen = {s.quantum_task_arn: s for s in found}
                 seen_all.extend(seen.values())
                 for entry in chunk:
                     summary = seen.get(entry.arn)
@@ -537,15 +520,6 @@ class SweepStatusSource:
                 self._reg.notify()
         return seen_all
 
-    def _requeue(self, entry: TaskEntry) -> None:
-        """Put back a task a search was interrupted before looking at."""
-        if not self._live(entry):
-            return
-        if not entry.anchored:
-            self._unlocated[entry.arn] = entry
-        elif not entry.force_get:
-            self._push_verify(entry)
-
     async def _locate(self, entries: list[TaskEntry]) -> None:
         """Find tasks added without a creation time (see the module docstring)."""
         for entry in entries:
@@ -556,8 +530,6 @@ class SweepStatusSource:
         else:
             probe = entries
         found = await self._arn_sweep(probe)
-        if found is None:
-            return
         rest = [e for e in entries if self._live(e) and not e.anchored and not e.force_get]
         if rest and found:
             oldest = min(s.created_at for s in found)
@@ -569,13 +541,11 @@ class SweepStatusSource:
             ]
             filters.extend(self._device_filter(e.device_arn for e in rest))
             self.stats.locate_sweeps += 1
-            result = await self._search_pages(
+            located, _ = await self._search_pages(
                 filters, max_pages=max(1, math.ceil(len(rest) / _TASKS_PER_LOCATE_PAGE))
             )
-            if result is None:
-                return
             now = self._clock()
-            finished = sum(self._apply(s, now, direct=True) for s in result[0])
+            finished = sum(self._apply(s, now, direct=True) for s in located)
             if finished:
                 self._reg.notify()
             rest = [e for e in rest if self._live(e) and not e.anchored and not e.force_get]
@@ -615,13 +585,15 @@ class SweepStatusSource:
         async def check(entry: TaskEntry) -> None:
             nonlocal finished
             async with limit:
-                self.stats.get_calls += 1
-                task = await self._call(self._session.get_quantum_task, entry.arn)
+                try:
+                    task = await self._call(
+                        self._count_get, lambda: self._session.get_quantum_task(entry.arn)
+                    )
+                except errors.ResourceNotFoundException as exc:
+                    if self._reg.end_unknown(entry.arn, exc):
+                        return  # the tracker's owner said it may be unknown
+                    raise
             if not self._live(entry):
-                return
-            if task is None:
-                entry.next_due = self._clock()
-                self._push(entry)  # transient error: still due
                 return
             if task.status in TERMINAL_TASK_STATUSES:
                 finished += self._reg.complete(entry.arn, task)

@@ -37,10 +37,10 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, Literal, cast, overload
+from types import MappingProxyType, TracebackType
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 
@@ -48,13 +48,16 @@ from .. import errors
 from .._base import Clock, Sleep
 from ..events import EventFeed
 from ..models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
-from ..polling import PollPolicy, is_transient
+from ..polling import PollPolicy, is_transient, retry_target
 from ._events import EventStatusSource
 from ._options import SweepPolicy, TrackerOptions
-from ._registry import Registry, TaskEntry, summary_of
+from ._registry import Registry, TaskEntry, UnknownCallback, summary_of
 from ._source import StatusSource
 from ._stats import TrackerStats
 from ._sweeps import TASK_ARN, SweepStatusSource, fan_out
+
+if TYPE_CHECKING:
+    from .._session import BraketSession
 
 __all__ = ["TaskTracker"]
 
@@ -82,11 +85,16 @@ class TaskTracker:
     from an event feed (subscribed while the tracker runs; :meth:`aclose` unsubscribes).
     ``on_status_change`` is called (no arguments) after a round in which a pending task's
     known status changed (an exception from it stops the scheduler).
+
+    A task added with ``may_be_unknown=True`` (an ARN read back from a file, say) that the
+    service does not know (ResourceNotFoundException on GetQuantumTask) does not stop the
+    tracker: it stops being tracked, its error is kept in :attr:`unknown` and passed to
+    ``on_unknown(arn, error)`` (an exception from it stops the scheduler).
     """
 
     def __init__(
         self,
-        session: Any,
+        session: BraketSession,
         *,
         options: TrackerOptions | None = None,
         poll: PollPolicy | None = None,
@@ -96,6 +104,7 @@ class TaskTracker:
         observe_active: bool | None = None,
         on_status_change: Callable[[], object] | None = None,
         events: EventFeed | None = None,
+        on_unknown: UnknownCallback | None = None,
     ) -> None:
         options = options or TrackerOptions()
         changes: dict[str, Any] = {}
@@ -110,7 +119,7 @@ class TaskTracker:
         self._sleep: Sleep = sleep or session.sleep
         self._clock: Clock = clock or session.clock
         self.stats = TrackerStats()
-        self._reg = Registry(on_status_change)
+        self._reg = Registry(on_status_change, on_unknown)
         # Wall time read once, then advanced by the (injectable, monotonic) clock: creation
         # estimates follow the scheduler's notion of time and ignore wall-clock jumps.
         self._wall0 = datetime.now(UTC)
@@ -167,10 +176,11 @@ class TaskTracker:
     @classmethod
     def resume(
         cls,
-        session: Any,
+        session: BraketSession,
         arns: Iterable[str],
         *,
         created_after: datetime | None = None,
+        may_be_unknown: bool = False,
         options: TrackerOptions | None = None,
         poll: PollPolicy | None = None,
         sweep: SweepPolicy | None = None,
@@ -179,11 +189,13 @@ class TaskTracker:
         observe_active: bool | None = None,
         on_status_change: Callable[[], object] | None = None,
         events: EventFeed | None = None,
+        on_unknown: UnknownCallback | None = None,
     ) -> TaskTracker:
         """A tracker following ``arns`` created earlier (e.g. saved before a restart).
 
         They are located in the first sweep (see :mod:`braket_async.tracking`) unless
-        ``created_after`` bounds their creation time.
+        ``created_after`` bounds their creation time. ``may_be_unknown`` applies to each
+        (see :meth:`add`).
         """
         tracker = cls(
             session,
@@ -195,11 +207,12 @@ class TaskTracker:
             observe_active=observe_active,
             on_status_change=on_status_change,
             events=events,
+            on_unknown=on_unknown,
         )
         now = tracker._wall_now().timestamp()
         bounds = None if created_after is None else (_posix(created_after, "created_after"), now)
         for arn in arns:
-            tracker._add(arn, bounds, None, check_now=True)
+            tracker._add(arn, bounds, None, check_now=True, may_be_unknown=may_be_unknown)
         return tracker
 
     def add(
@@ -209,6 +222,7 @@ class TaskTracker:
         created_at: datetime | None = None,
         device_arn: str | None = None,
         just_created: bool = False,
+        may_be_unknown: bool = False,
     ) -> None:
         """Follow task ``arn`` (again adding an ARN already tracked does nothing).
 
@@ -216,6 +230,8 @@ class TaskTracker:
         created it just before: now, give or take ``sweep.created_at_slack``) and
         ``device_arn`` sharpen sweeps. With neither, the task is located in the first
         sweep, however long ago it was created (a few calls for hundreds of tasks).
+        ``may_be_unknown=True``: if the service does not know ``arn``, it ends in
+        :attr:`unknown` (and ``on_unknown``) instead of stopping the tracker.
         """
         if created_at is not None:
             if just_created:
@@ -228,12 +244,20 @@ class TaskTracker:
             bounds = (now - slack, now + slack)
         else:
             bounds = None
-        self._add(arn, bounds, device_arn, check_now=bounds is None)
+        self._add(
+            arn, bounds, device_arn, check_now=bounds is None, may_be_unknown=may_be_unknown
+        )
 
     @property
     def pending(self) -> frozenset[str]:
         """ARNs not yet seen in a terminal state."""
         return frozenset(self._reg.pending)
+
+    @property
+    def unknown(self) -> Mapping[str, errors.ResourceNotFoundException]:
+        """ARNs added with ``may_be_unknown`` that the service does not know, with its
+        answer; they are no longer tracked (not in :attr:`arns`)."""
+        return MappingProxyType(self._reg.unknown)
 
     def last_status(self, arn: str) -> QuantumTaskStatus | None:
         """The status task ``arn`` was last seen in: its terminal status once finished,
@@ -287,11 +311,13 @@ class TaskTracker:
         pending -- or, with ``until_sealed``, until none is pending after :meth:`seal` (for
         a producer adding tasks concurrently). ``details=False`` yields summaries and makes
         no per-task detail call."""
-        iterator: Any = (
-            self._iter_full(until_sealed) if details else self._iter_summaries(until_sealed)
-        )
-        self._consumers.add(iterator)
-        return cast(AsyncIterator[QuantumTask] | AsyncIterator[QuantumTaskSummary], iterator)
+        if details:
+            full = self._iter_full(until_sealed)
+            self._consumers.add(full)
+            return full
+        summaries = self._iter_summaries(until_sealed)
+        self._consumers.add(summaries)
+        return summaries
 
     async def details(self, arn: str) -> QuantumTask:
         """The full ``QuantumTask`` of finished task ``arn`` (one GetQuantumTask, unless a
@@ -301,8 +327,8 @@ class TaskTracker:
             raise errors.ParameterError(
                 "arn", f"must be a task this tracker has seen finished, got {arn!r}"
             )
-        await self._fetch_details([arn])
-        return cast(QuantumTask, self._reg.finished[arn])
+        (task,) = await self._fetch_details([arn])
+        return task
 
     @overload
     async def wait_all(self, *, details: Literal[True] = ...) -> list[QuantumTask]: ...
@@ -324,8 +350,7 @@ class TaskTracker:
             raise self._reg.error
         tracked = list(self._reg.tracked)
         if details:
-            await self._fetch_details(tracked)
-            return [cast(QuantumTask, self._reg.finished[a]) for a in tracked]
+            return await self._fetch_details(tracked)
         return [self._as_summary(a) for a in tracked]
 
     async def __aenter__(self) -> TaskTracker:
@@ -364,9 +389,8 @@ class TaskTracker:
                 ready = self._reg.order[index:]
                 if ready:
                     index += len(ready)
-                    await self._fetch_details(ready)
-                    for arn in ready:
-                        yield cast(QuantumTask, self._reg.finished[arn])
+                    for task in await self._fetch_details(ready):
+                        yield task
                     continue
                 if not await self._more_coming(until_sealed, generation):
                     return
@@ -408,33 +432,37 @@ class TaskTracker:
         item = self._reg.finished[arn]
         return summary_of(item) if isinstance(item, QuantumTask) else item
 
-    async def _fetch_details(self, arns: Sequence[str]) -> None:
-        """Replace finished summaries by full tasks (one GetQuantumTask each, concurrently)."""
+    async def _fetch_details(self, arns: Sequence[str]) -> list[QuantumTask]:
+        """The full tasks of finished ``arns``: summaries are replaced by full tasks (one
+        GetQuantumTask each, concurrently)."""
         finished = self._reg.finished
         missing = [a for a in arns if not isinstance(finished[a], QuantumTask)]
-        if not missing:
-            return
-        budget = self.poll.budget.start(self._clock)
-        limit = asyncio.Semaphore(self.sweep.max_concurrency)
+        if missing:
+            budget = self.poll.budget.start(self._clock)
+            limit = asyncio.Semaphore(self.sweep.max_concurrency)
 
-        async def fetch(arn: str) -> None:
-            async with limit:
-                while True:
-                    try:
-                        task = await self._session.get_quantum_task(arn)
-                    except Exception as exc:
-                        if not is_transient(exc):
-                            raise
+            async def get(arn: str) -> QuantumTask:
+                self.stats.detail_calls += 1
+                try:
+                    return await self._session.get_quantum_task(arn)
+                except Exception as exc:
+                    if is_transient(exc):
                         self.stats.transient_errors += 1
-                        await self._sleep(budget.failed(exc))
-                        continue
-                    finally:
-                        self.stats.detail_calls += 1
-                    budget.succeeded()
-                    finished[arn] = task
-                    return
+                    raise
 
-        await fan_out(fetch(arn) for arn in missing)
+            async def fetch(arn: str) -> None:
+                async with limit:
+                    finished[arn] = await retry_target(
+                        lambda: get(arn), budget, sleep=self._sleep
+                    )
+
+            await fan_out(fetch(arn) for arn in missing)
+        return [self._full(arn) for arn in arns]
+
+    def _full(self, arn: str) -> QuantumTask:
+        item = self._reg.finished[arn]
+        assert isinstance(item, QuantumTask)  # _fetch_details replaced every summary
+        return item
 
     # -------------------------------------------------------------- lifecycle
     def _add(
@@ -444,6 +472,7 @@ class TaskTracker:
         device_arn: str | None,
         *,
         check_now: bool,
+        may_be_unknown: bool = False,
     ) -> None:
         if not isinstance(arn, str) or not TASK_ARN.match(arn):
             raise errors.InvalidArnError(
@@ -456,6 +485,8 @@ class TaskTracker:
             raise errors.ParameterError("arn", f"the tracker is sealed: cannot add {arn}")
         entry = TaskEntry(arn, self._clock(), created, device_arn)
         self._reg.add(entry)
+        if may_be_unknown:
+            self._reg.may_be_unknown.add(arn)
         self._source.added(entry, check_now=check_now)
         self._ensure_running()
         self._reg.notify()

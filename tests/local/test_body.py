@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from _common import session_on
 
-from braket_async import BraketSession, RateLimits, errors
+from braket_async import BatchOptions, BraketSession, RateLimits, errors
 from braket_async.local import LocalBraket, Quotas
 from braket_async.local._body import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from braket_async.polling import RetryBudget
@@ -119,7 +119,9 @@ async def test_submit_batch_does_not_retry_a_too_large_item(make_local: Any) -> 
             output_s3_bucket=local.default_bucket,
             output_s3_key_prefix="too-large-batch",
             track=False,
-            retry=RetryBudget(max_consecutive=30, max_seconds=60.0, initial=0.01, maximum=0.05),
+            options=BatchOptions(
+                retry=RetryBudget(max_consecutive=30, max_seconds=60.0, initial=0.01, maximum=0.05)
+            ),
         )
         async with batch:
             outcomes = sorted(await batch.wait(), key=lambda o: o.index)

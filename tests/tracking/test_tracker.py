@@ -501,3 +501,70 @@ async def test_local_tasks_are_seen_queued_then_running(make_local: Any) -> None
     searches = calls.get("SearchQuantumTasks", 0)
     assert calls.get("GetQuantumTask", 0) + searches == tracker.stats.status_calls
     assert 1 <= tracker.stats.active_sweeps <= tracker.stats.window_sweeps <= searches
+
+
+# --------------------------------------------------------------------------- may be unknown
+
+
+async def test_a_task_that_may_be_unknown_ends_alone_with_its_error() -> None:
+    fake = FakeBraket()
+    known = [fake.create(3.0) for _ in range(3)]
+    missing = new_arn()
+    ended: list[tuple[str, BaseException]] = []
+    tracker = TaskTracker(fake, on_unknown=lambda arn, error: ended.append((arn, error)))
+    for arn in known:
+        tracker.add(arn)
+    tracker.add(missing, may_be_unknown=True)
+    done = [t.quantum_task_arn async for t in tracker.as_completed()]
+    assert sorted(done) == sorted(known)
+    ((arn, error),) = ended
+    assert arn == missing and isinstance(error, ResourceNotFoundException)
+    assert dict(tracker.unknown) == {missing: error}
+    assert tracker.arns == tuple(known) and missing not in tracker.pending
+    with pytest.raises(ParameterError, match="tracked task ARN"):
+        tracker.last_status(missing)
+    assert [t.quantum_task_arn for t in await tracker.wait_all()] == known
+    assert UNKNOWN_STATUS not in tracker.status_counts()  # counted out with it
+
+
+async def test_resumed_arns_that_may_be_unknown() -> None:
+    fake = FakeBraket()
+    known = fake.create(2.0)
+    missing = new_arn()
+    tracker = TaskTracker.resume(fake, [known, missing], may_be_unknown=True)
+    finished = await tracker.wait_all(details=False)
+    assert [s.quantum_task_arn for s in finished] == [known]
+    assert set(tracker.unknown) == {missing}
+    assert tracker.pending == frozenset()
+
+
+async def test_an_error_from_on_unknown_stops_the_tracker() -> None:
+    fake = FakeBraket()
+    tracker = TaskTracker(fake, on_unknown=lambda arn, error: 1 / 0)
+    tracker.add(fake.create(30.0))
+    tracker.add(new_arn(), may_be_unknown=True)
+    with pytest.raises(ZeroDivisionError):
+        await tracker.wait_all()
+
+
+async def test_may_be_unknown_with_the_local_service(quota_local: LocalBraket) -> None:
+    """A real ResourceNotFoundException from the local service ends that ARN only."""
+    braket = await open_session(quota_local)
+    try:
+        (real,) = await create_many(braket, quota_local, 1)
+        missing = real.rsplit("/", 1)[0] + "/00000000-0000-0000-0000-000000000000"
+        tracker = TaskTracker.resume(
+            braket,
+            [real, missing],
+            may_be_unknown=True,
+            poll=PollPolicy(initial=0.05, maximum=0.2),
+            sweep=SweepPolicy(min_interval=0.05),
+        )
+        async with tracker:
+            done = [t async for t in tracker.as_completed()]
+    finally:
+        await braket.close()
+    assert [t.quantum_task_arn for t in done] == [real]
+    assert done[0].status == QuantumTaskStatus.COMPLETED
+    error = tracker.unknown[missing]
+    assert isinstance(error, ResourceNotFoundException) and error.status_code == 404

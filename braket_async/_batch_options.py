@@ -1,0 +1,80 @@
+"""The rarely used settings of a batch, as one immutable value (:class:`BatchOptions`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from . import errors
+from ._base import Clock, Sleep
+from ._batch_items import is_int
+from ._batch_outcomes import is_batch_id
+from .polling import PollPolicy, RetryBudget
+from .tracking import SweepPolicy
+
+__all__ = ["DEFAULT_BATCH_RETRY", "BatchOptions"]
+
+#: Retries of one item's CreateQuantumTask (on top of botocore's own attempts).
+DEFAULT_BATCH_RETRY = RetryBudget(max_consecutive=10, max_seconds=300.0, initial=0.5, maximum=15.0)
+
+
+def _max_in_flight(_inst: object, _attribute: attrs.Attribute[int], value: int) -> None:
+    if not is_int(value) or value < 1:
+        raise errors.ParameterError("max_in_flight", f"must be an int >= 1, got {value!r}")
+
+
+def _batch_id(_inst: object, _attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is not None and not (isinstance(value, str) and is_batch_id(value)):
+        raise errors.ParameterError(
+            "batch_id", f"must be 1-40 characters of [A-Za-z0-9._:-], got {value!r}"
+        )
+
+
+def _instance_of(kind: type, what: str) -> Any:
+    def check(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None and not isinstance(value, kind):
+            raise errors.ParameterError(attribute.name, f"must be {what}, got {value!r}")
+
+    return check
+
+
+def _bool(_inst: object, attribute: attrs.Attribute[bool], value: bool) -> None:
+    if not isinstance(value, bool):
+        raise errors.ParameterError(attribute.name, f"must be a bool, got {value!r}")
+
+
+def _callable(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not callable(value):
+        raise errors.ParameterError(attribute.name, f"must be callable, got {value!r}")
+
+
+@attrs.frozen
+class BatchOptions:
+    """Settings of :meth:`~braket_async.BraketSession.submit_batch` most batches leave alone.
+
+    ``max_in_flight`` bounds concurrent create calls. ``batch_id`` (default: a random one,
+    or the manifest's when resuming; 1-40 characters ``[A-Za-z0-9._:-]``) makes client
+    tokens ``f"{batch_id}-{index}"``. ``fail_fast`` stops at the first item that fails and
+    raises its error. ``retry`` bounds retries of transient errors per item (creates,
+    result downloads, cancels). ``poll`` and ``sweep`` tune the batch's tracker. ``fsync``
+    syncs the manifest to disk on every write (survives power loss, slower). ``sleep`` and
+    ``clock`` replace the session's (tests). Derive variants with :func:`attrs.evolve`;
+    a bad value raises :class:`~braket_async.errors.ParameterError` naming the field.
+    """
+
+    max_in_flight: int = attrs.field(default=50, validator=_max_in_flight)
+    batch_id: str | None = attrs.field(default=None, validator=_batch_id)
+    fail_fast: bool = attrs.field(default=False, validator=_bool)
+    retry: RetryBudget = attrs.field(
+        default=DEFAULT_BATCH_RETRY, validator=_instance_of(RetryBudget, "a RetryBudget")
+    )
+    poll: PollPolicy | None = attrs.field(
+        default=None, validator=_instance_of(PollPolicy, "a PollPolicy or None")
+    )
+    sweep: SweepPolicy | None = attrs.field(
+        default=None, validator=_instance_of(SweepPolicy, "a SweepPolicy or None")
+    )
+    fsync: bool = attrs.field(default=False, validator=_bool)
+    sleep: Sleep | None = attrs.field(default=None, validator=_callable)
+    clock: Clock | None = attrs.field(default=None, validator=_callable)
