@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ from ._limits import MAX_ACTION_BYTES
 from ._model import service_model
 from ._quotas import Quotas
 from ._search import (
+    RecordSearch,
     search_devices,
     search_jobs,
     search_quantum_tasks,
@@ -83,6 +84,27 @@ def _epoch(value: Any) -> datetime:
     except ValueError:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _summaries(
+    search: RecordSearch[Any], records: Sequence[Any], p: Params, member: str
+) -> dict[str, Any]:
+    """One Search* page: ``{member: [record summaries], "nextToken": ...}``."""
+    filters = p.get("filters") or []
+    page, token = search(records, filters, p.get("maxResults"), p.get("nextToken"))
+    return {member: [record.summary() for record in page], "nextToken": token}
+
+
+def _wants_queue_info(p: Params) -> bool:
+    return "QueueInfo" in (p.get("additionalAttributeNames") or [])
+
+
+def _queue_info(queue: str, state: str, position: str | None, **extra: str) -> dict[str, str]:
+    """A Get* ``queueInfo``: the ``position`` while waiting, else "None" and Braket's note."""
+    if position is not None:
+        return {"queue": queue, "position": position, **extra}
+    message = f"{state}. AmazonBraket does not show queue position for this status."
+    return {"queue": queue, "position": "None", **extra, "message": message}
 
 
 class Handlers:
@@ -211,22 +233,14 @@ class Handlers:
         """GetQuantumTask, with queueInfo when asked for."""
         task = self.store.task(p["quantumTaskArn"])
         out = task.describe()
-        if "QueueInfo" in (p.get("additionalAttributeNames") or []):
-            priority = "Priority" if task.job_arn else "Normal"
-            if task.status in ("CREATED", "QUEUED"):
-                out["queueInfo"] = {
-                    "queue": "QUANTUM_TASKS_QUEUE",
-                    "position": str(self.tasks.queue_position(task)),
-                    "queuePriority": priority,
-                }
-            else:
-                out["queueInfo"] = {
-                    "queue": "QUANTUM_TASKS_QUEUE",
-                    "position": "None",
-                    "queuePriority": priority,
-                    "message": f"Task is in {task.status} status. AmazonBraket does not show "
-                    "queue position for this status.",
-                }
+        if _wants_queue_info(p):
+            waiting = task.status in ("CREATED", "QUEUED")
+            out["queueInfo"] = _queue_info(
+                "QUANTUM_TASKS_QUEUE",
+                f"Task is in {task.status} status",
+                str(self.tasks.queue_position(task)) if waiting else None,
+                queuePriority="Priority" if task.job_arn else "Normal",
+            )
         return out
 
     async def cancel_quantum_task(self, p: Params) -> dict[str, Any]:
@@ -241,10 +255,7 @@ class Handlers:
 
     async def search_quantum_tasks(self, p: Params) -> dict[str, Any]:
         """SearchQuantumTasks."""
-        page, token = search_quantum_tasks(
-            self.store.task_list, p["filters"], p.get("maxResults"), p.get("nextToken")
-        )
-        return {"quantumTasks": [t.summary() for t in page], "nextToken": token}
+        return _summaries(search_quantum_tasks, self.store.task_list, p, "quantumTasks")
 
     # Jobs ----------------------------------------------------------------------------------
 
@@ -283,17 +294,13 @@ class Handlers:
         """GetJob (latest 20 events), with queueInfo when asked for."""
         job = self.store.job(p["jobArn"])
         out = job.describe()
-        if "QueueInfo" in (p.get("additionalAttributeNames") or []):
-            position = self.jobs.queue_position(job)
-            if job.status == "QUEUED":
-                out["queueInfo"] = {"queue": "JOBS_QUEUE", "position": str(position or 1)}
-            else:
-                out["queueInfo"] = {
-                    "queue": "JOBS_QUEUE",
-                    "position": "None",
-                    "message": f"Job is in {job.status} status. AmazonBraket does not show "
-                    "queue position for this status.",
-                }
+        if _wants_queue_info(p):
+            waiting = job.status == "QUEUED"
+            out["queueInfo"] = _queue_info(
+                "JOBS_QUEUE",
+                f"Job is in {job.status} status",
+                str(self.jobs.queue_position(job) or 1) if waiting else None,
+            )
         return out
 
     async def cancel_job(self, p: Params) -> dict[str, Any]:
@@ -308,10 +315,7 @@ class Handlers:
 
     async def search_jobs(self, p: Params) -> dict[str, Any]:
         """SearchJobs."""
-        page, token = search_jobs(
-            self.store.job_list, p["filters"], p.get("maxResults"), p.get("nextToken")
-        )
-        return {"jobs": [j.summary() for j in page], "nextToken": token}
+        return _summaries(search_jobs, self.store.job_list, p, "jobs")
 
     # Devices -------------------------------------------------------------------------------
 
@@ -428,10 +432,6 @@ class Handlers:
 
     async def search_spending_limits(self, p: Params) -> dict[str, Any]:
         """SearchSpendingLimits."""
-        page, token = search_spending_limits(
-            self.store.spending_limit_list,
-            p.get("filters") or [],
-            p.get("maxResults"),
-            p.get("nextToken"),
+        return _summaries(
+            search_spending_limits, self.store.spending_limit_list, p, "spendingLimits"
         )
-        return {"spendingLimits": [s.summary() for s in page], "nextToken": token}
