@@ -156,7 +156,7 @@ class Handlers:
             raise Validation(f"Caller doesn't have access to {bucket} or it doesn't exist.")
         self._bucket_seen[bucket] = now
 
-    def _usable_device(self, arn: str) -> Any:
+    def _usable_device(self, arn: str, *, offline_ok: bool = False) -> Any:
         device = self.store.devices.get(arn)
         if device is None:
             raise Validation(
@@ -164,7 +164,7 @@ class Handlers:
             )
         if device.status == "RETIRED":
             raise DeviceRetired(f"Device {arn} is retired.")
-        if device.status == "OFFLINE":
+        if device.status == "OFFLINE" and not offline_ok:
             raise DeviceOffline(f"Device {arn} is offline.")
         return device
 
@@ -404,13 +404,8 @@ class Handlers:
             if existing.client_token == p["clientToken"]:
                 self._ledger.client_token_replays += 1
                 return {"spendingLimitArn": existing.arn}
-        device = self.store.devices.get(p["deviceArn"])
-        if device is None:
-            raise Validation(
-                f"Device {p['deviceArn']} does not exist or is not available in {self.store.region}"
-            )
-        if device.status == "RETIRED":
-            raise DeviceRetired(f"Device {device.arn} is retired.")
+        # A limit may be set on a device that is offline for now, not on a retired one.
+        self._usable_device(p["deviceArn"], offline_ok=True)
         start, end = self._period(p.get("timePeriod"))
         record = self.store.add_spending_limit(p, start, end)
         return {"spendingLimitArn": record.arn}
