@@ -95,6 +95,11 @@ def _summaries(
     return {member: [record.summary() for record in page], "nextToken": token}
 
 
+def _check_cancellable(what: str, status: str) -> None:
+    if status in ("COMPLETED", "FAILED"):
+        raise Conflict(f"{what} is in terminal state {status} and cannot be cancelled")
+
+
 def _wants_queue_info(p: Params) -> bool:
     return "QueueInfo" in (p.get("additionalAttributeNames") or [])
 
@@ -168,13 +173,20 @@ class Handlers:
             raise DeviceOffline(f"Device {arn} is offline.")
         return device
 
+    def _replayed_task(self, p: Params) -> dict[str, Any] | None:
+        """The answer to a CreateQuantumTask retried with its clientToken, if it is one."""
+        replay = self.store.replay_task(p["clientToken"], p)
+        if replay is None:
+            return None
+        self._ledger.client_token_replays += 1
+        return {"quantumTaskArn": replay.arn}
+
     async def create_quantum_task(self, p: Params) -> dict[str, Any]:
         """CreateQuantumTask: validate device, action, bucket and token; queue the task."""
         token = p["clientToken"]
-        replay = self.store.replay_task(token, p)
+        replay = self._replayed_task(p)
         if replay is not None:
-            self._ledger.client_token_replays += 1
-            return {"quantumTaskArn": replay.arn}
+            return replay
         device = self._usable_device(p["deviceArn"])
         _check_action_size(p["action"])
         action = _json_object(p["action"], "action")
@@ -199,10 +211,9 @@ class Handlers:
             job_arn = self.store.job_for_token(p["jobToken"]).job_arn
         await self._check_bucket(p["outputS3Bucket"])
         # The bucket check awaited: a concurrent retry with this token may have won.
-        replay = self.store.replay_task(token, p)
+        replay = self._replayed_task(p)
         if replay is not None:
-            self._ledger.client_token_replays += 1
-            return {"quantumTaskArn": replay.arn}
+            return replay
         task_id, arn, seq = self.store.new_task_id()
         record = TaskRecord(
             arn=arn,
@@ -246,11 +257,7 @@ class Handlers:
     async def cancel_quantum_task(self, p: Params) -> dict[str, Any]:
         """CancelQuantumTask: CANCELLING (then CANCELLED); 409 once COMPLETED or FAILED."""
         task = self.store.task(p["quantumTaskArn"])
-        if task.status in ("COMPLETED", "FAILED"):
-            raise Conflict(
-                f"Quantum task {task.arn} is in terminal state {task.status} "
-                "and cannot be cancelled"
-            )
+        _check_cancellable(f"Quantum task {task.arn}", task.status)
         return {"quantumTaskArn": task.arn, "cancellationStatus": self.tasks.cancel(task)}
 
     async def search_quantum_tasks(self, p: Params) -> dict[str, Any]:
@@ -306,10 +313,7 @@ class Handlers:
     async def cancel_job(self, p: Params) -> dict[str, Any]:
         """CancelJob: CANCELLING and the runner is told; 409 once terminal."""
         job = self.store.job(p["jobArn"])
-        if job.status in ("COMPLETED", "FAILED"):
-            raise Conflict(
-                f"Job {job.job_arn} is in terminal state {job.status} and cannot be cancelled"
-            )
+        _check_cancellable(f"Job {job.job_arn}", job.status)
         status = await self.jobs.cancel(job)
         return {"jobArn": job.job_arn, "cancellationStatus": status}
 

@@ -279,6 +279,17 @@ class SpendingLimitRecord:
 V = TypeVar("V")
 
 
+def _check_same_request(
+    digest: str, client_token: str, request: Mapping[str, Any], created: str
+) -> None:
+    """409 when ``client_token`` is reused with a request other than the one that ``created``."""
+    if digest != fingerprint(request):
+        raise Conflict(
+            f"clientToken '{client_token}' was already used to create {created} "
+            "with different parameters"
+        )
+
+
 def _lookup(table: Mapping[str, V], key: str, error: type[ServiceError], missing: str) -> V:
     """``table[key]``, or ``error(missing)`` (a 4xx the client sees) when there is none."""
     try:
@@ -355,10 +366,9 @@ class Store:
     def replay_task(self, client_token: str, request: Mapping[str, Any]) -> TaskRecord | None:
         """The task already created with ``client_token``; 409 if its request differed."""
         record = self.task_tokens.get(client_token)
-        if record is not None and record.request_digest != fingerprint(request):
-            raise Conflict(
-                f"clientToken '{client_token}' was already used to create quantum task "
-                f"{record.arn} with different parameters"
+        if record is not None:
+            _check_same_request(
+                record.request_digest, client_token, request, f"quantum task {record.arn}"
             )
         return record
 
@@ -377,10 +387,9 @@ class Store:
     def replay_job(self, client_token: str, request: Mapping[str, Any]) -> JobRecord | None:
         """The job already created with ``client_token``; 409 if its request differed."""
         record = self.job_client_tokens.get(client_token)
-        if record is not None and record.request_digest != fingerprint(request):
-            raise Conflict(
-                f"clientToken '{client_token}' was already used to create job "
-                f"{record.job_arn} with different parameters"
+        if record is not None:
+            _check_same_request(
+                record.request_digest, client_token, request, f"job {record.job_arn}"
             )
         return record
 
