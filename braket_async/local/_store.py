@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -279,15 +279,27 @@ class SpendingLimitRecord:
 V = TypeVar("V")
 
 
-def _check_same_request(
-    digest: str, client_token: str, request: Mapping[str, Any], created: str
-) -> None:
-    """409 when ``client_token`` is reused with a request other than the one that ``created``."""
-    if digest != fingerprint(request):
+class _Requested(Protocol):
+    @property
+    def request_digest(self) -> str: ...
+
+
+Created = TypeVar("Created", bound=_Requested)
+
+
+def _replayed(
+    record: Created | None,
+    client_token: str,
+    request: Mapping[str, Any],
+    name: Callable[[Created], str],
+) -> Created | None:
+    """The ``record`` ``client_token`` created, if any; 409 when ``request`` is another one."""
+    if record is not None and record.request_digest != fingerprint(request):
         raise Conflict(
-            f"clientToken '{client_token}' was already used to create {created} "
+            f"clientToken '{client_token}' was already used to create {name(record)} "
             "with different parameters"
         )
+    return record
 
 
 def _lookup(table: Mapping[str, V], key: str, error: type[ServiceError], missing: str) -> V:
@@ -366,11 +378,7 @@ class Store:
     def replay_task(self, client_token: str, request: Mapping[str, Any]) -> TaskRecord | None:
         """The task already created with ``client_token``; 409 if its request differed."""
         record = self.task_tokens.get(client_token)
-        if record is not None:
-            _check_same_request(
-                record.request_digest, client_token, request, f"quantum task {record.arn}"
-            )
-        return record
+        return _replayed(record, client_token, request, lambda r: f"quantum task {r.arn}")
 
     def add_task(self, record: TaskRecord) -> None:
         """Index a new task."""
@@ -387,11 +395,7 @@ class Store:
     def replay_job(self, client_token: str, request: Mapping[str, Any]) -> JobRecord | None:
         """The job already created with ``client_token``; 409 if its request differed."""
         record = self.job_client_tokens.get(client_token)
-        if record is not None:
-            _check_same_request(
-                record.request_digest, client_token, request, f"job {record.job_arn}"
-            )
-        return record
+        return _replayed(record, client_token, request, lambda r: f"job {r.job_arn}")
 
     def add_job(self, request: Mapping[str, Any]) -> JobRecord:
         """Create and index a job from its CreateJob request (name uniqueness checked)."""
