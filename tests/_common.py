@@ -5,12 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiobotocore.session import get_session
+
 from braket_async import BraketSession
 from braket_async.local import LocalBraket
 
-__all__ = ["BELL", "SV1", "FakeClock", "session_on"]
+__all__ = [
+    "BELL",
+    "COMPLETED_JOB_EVENTS",
+    "SV1",
+    "FakeClock",
+    "raw_client",
+    "session_on",
+]
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+#: The events of a hybrid job that ran to completion, in order (GetJob ``events``).
+COMPLETED_JOB_EVENTS = [
+    "STARTING_INSTANCE",
+    "DOWNLOADING_DATA",
+    "RUNNING",
+    "UPLOADING_RESULTS",
+    "COMPLETED",
+]
 BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
 
 
@@ -24,6 +41,32 @@ def session_on(local: LocalBraket, **kwargs: Any) -> BraketSession:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
         **kwargs,
+    )
+
+
+#: One botocore session for every raw client: its loader caches the service models, which
+#: makes each new client cost milliseconds instead of a model load.
+_BOTOCORE = get_session()
+
+
+def raw_client(
+    service: str,
+    endpoint_url: str,
+    *,
+    region: str = "us-east-1",
+    credentials: tuple[str, str] = ("testing", "testing"),
+    **options: Any,
+) -> Any:
+    """A raw aiobotocore ``service`` client on ``endpoint_url``, signed with ``credentials``
+    (the local service's default pair); use it as ``async with raw_client(...) as client:``.
+    ``options`` go to ``create_client`` (e.g. ``config``)."""
+    return _BOTOCORE.create_client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=credentials[0],
+        aws_secret_access_key=credentials[1],
+        **options,
     )
 
 

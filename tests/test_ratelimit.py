@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import attrs
 import botocore.session
 import pytest
-from _common import SV1
+from _common import SV1, raw_client
 
 from braket_async.local._quotas import AWS_ACCOUNT_RATE as SERVER_ACCOUNT_RATE
 from braket_async.local._quotas import AWS_DEFAULT_RATES as SERVER_RATES
@@ -183,6 +183,11 @@ async def test_off_never_waits(vt: VirtualTime) -> None:
     assert lim.current_rate("CreateQuantumTask") is None
 
 
+def _exact(**options: Any) -> RateLimits:
+    """Limits paced at exactly their rates and bursts (no headroom kept back)."""
+    return RateLimits(rate_headroom=0.0, burst_headroom=0.0, **options)
+
+
 async def test_burst_is_immediate_then_paced_at_the_rate(vt: VirtualTime) -> None:
     limits = RateLimits(
         operations={"CreateQuantumTask": Rate(20, 40)}, rate_headroom=0.0, burst_headroom=0.05
@@ -241,7 +246,7 @@ async def test_paced_stream_with_network_jitter_is_never_throttled_by_the_servic
 
 
 async def test_account_bucket_limits_operations_without_their_own(vt: VirtualTime) -> None:
-    limits = RateLimits(account=Rate(10, 5), rate_headroom=0.0, burst_headroom=0.0)
+    limits = _exact(account=Rate(10, 5))
     lim = limiter(vt, limits)
     times = await grant_times(vt, lim, ["ListTagsForResource", "TagResource"] * 25)
     assert times[:5] == [0.0] * 5
@@ -267,12 +272,7 @@ async def test_queued_creates_do_not_hold_up_other_operations(vt: VirtualTime) -
 
 
 async def test_both_buckets_apply(vt: VirtualTime) -> None:
-    limits = RateLimits(
-        account=Rate(4, 2),
-        operations={"CreateQuantumTask": Rate(100, 100)},
-        rate_headroom=0.0,
-        burst_headroom=0.0,
-    )
+    limits = _exact(account=Rate(4, 2), operations={"CreateQuantumTask": Rate(100, 100)})
     lim = limiter(vt, limits)
     times = await grant_times(vt, lim, ["CreateQuantumTask"] * 10)
     assert times[:2] == [0.0, 0.0]
@@ -283,9 +283,7 @@ async def test_both_buckets_apply(vt: VirtualTime) -> None:
 
 
 async def test_cancelled_waiters_take_no_tokens(vt: VirtualTime) -> None:
-    limits = RateLimits(
-        operations={"CreateQuantumTask": Rate(1, 1)}, rate_headroom=0.0, burst_headroom=0.0
-    )
+    limits = _exact(operations={"CreateQuantumTask": Rate(1, 1)})
     lim = limiter(vt, limits)
     await lim.acquire("CreateQuantumTask")  # the only token
     tasks = [asyncio.ensure_future(lim.acquire("CreateQuantumTask")) for _ in range(100)]
@@ -301,9 +299,7 @@ async def test_cancelled_waiters_take_no_tokens(vt: VirtualTime) -> None:
 
 
 async def test_cancelled_head_hands_over_to_the_next(vt: VirtualTime) -> None:
-    limits = RateLimits(
-        operations={"CreateQuantumTask": Rate(1, 1)}, rate_headroom=0.0, burst_headroom=0.0
-    )
+    limits = _exact(operations={"CreateQuantumTask": Rate(1, 1)})
     lim = limiter(vt, limits)
     await lim.acquire("CreateQuantumTask")
     head = asyncio.ensure_future(lim.acquire("CreateQuantumTask"))
@@ -318,12 +314,7 @@ async def test_cancelled_head_hands_over_to_the_next(vt: VirtualTime) -> None:
 async def test_cancel_while_waiting_for_the_account_returns_the_operation_token(
     vt: VirtualTime,
 ) -> None:
-    limits = RateLimits(
-        account=Rate(1, 1),
-        operations={"CreateQuantumTask": Rate(1, 3)},
-        rate_headroom=0.0,
-        burst_headroom=0.0,
-    )
+    limits = _exact(account=Rate(1, 1), operations={"CreateQuantumTask": Rate(1, 3)})
     lim = limiter(vt, limits)
     await lim.acquire("GetQuantumTask")  # empties the account bucket
     waiting = asyncio.ensure_future(lim.acquire("CreateQuantumTask"))
@@ -367,11 +358,9 @@ def test_throttle_cuts_the_rate_once_per_episode_and_recovers(vt: VirtualTime) -
 
 
 async def test_paced_after_a_throttle(vt: VirtualTime) -> None:
-    limits = RateLimits(
+    limits = _exact(
         operations={"CreateQuantumTask": Rate(10, 10)},
         adaptive=Adaptive(decrease=0.5, recovery=0.001),
-        rate_headroom=0.0,
-        burst_headroom=0.0,
     )
     lim = limiter(vt, limits)
     lim.record_throttle("CreateQuantumTask")
@@ -415,7 +404,6 @@ def test_observe_throttles_reads_every_attempt(vt: VirtualTime) -> None:
 
 async def test_observe_throttles_on_a_real_client(make_local: Any) -> None:
     from aiobotocore.config import AioConfig
-    from aiobotocore.session import get_session
 
     from braket_async.local import FaultConfig, FaultSpec
 
@@ -424,14 +412,7 @@ async def test_observe_throttles_on_a_real_client(make_local: Any) -> None:
     )
     lim = RateLimiter(attrs.evolve(RateLimits.aws_defaults(), adaptive=Adaptive(cooldown=0.0)))
     config = AioConfig(retries={"mode": "standard", "total_max_attempts": 3})
-    async with get_session().create_client(
-        "braket",
-        endpoint_url=local.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=config,
-    ) as client:
+    async with raw_client("braket", local.endpoint_url, config=config) as client:
         observe_throttles(client.meta.events, lim)
         with pytest.raises(client.exceptions.ThrottlingException):
             await client.get_device(deviceArn=SV1)
@@ -444,11 +425,8 @@ async def test_observe_throttles_on_a_real_client(make_local: Any) -> None:
 
 
 def test_an_isolated_throttle_cuts_by_the_throttled_share(vt: VirtualTime) -> None:
-    limits = RateLimits(
-        operations={"CreateQuantumTask": Rate(20, 40)},
-        adaptive=Adaptive(decrease=0.5, window=2.0),
-        rate_headroom=0.0,
-        burst_headroom=0.0,
+    limits = _exact(
+        operations={"CreateQuantumTask": Rate(20, 40)}, adaptive=Adaptive(decrease=0.5, window=2.0)
     )
     lim = limiter(vt, limits)
     for _ in range(19):  # 19 answers in the same instant, then one 429: 1 in 20
@@ -531,7 +509,6 @@ async def test_server_errors_and_dropped_connections_do_not_slow_the_limiter(
 
 async def test_botocore_retries_take_a_token_each(make_local: Any) -> None:
     from aiobotocore.config import AioConfig
-    from aiobotocore.session import get_session
 
     from braket_async.local import FaultConfig, FaultSpec
 
@@ -541,10 +518,7 @@ async def test_botocore_retries_take_a_token_each(make_local: Any) -> None:
     # 2 calls/s, no burst to speak of: three attempts cannot all go out at once.
     lim = RateLimiter(RateLimits(operations={"GetDevice": Rate(2, 1)}, adaptive=None))
     config = AioConfig(retries={"mode": "standard", "total_max_attempts": 3})
-    async with get_session().create_client(
-        "braket", endpoint_url=local.endpoint_url, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing", config=config,
-    ) as client:
+    async with raw_client("braket", local.endpoint_url, config=config) as client:
         pace_retries(client.meta.events, lim)
         await lim.acquire("GetDevice")  # the caller's token for the first attempt
         loop = asyncio.get_running_loop()

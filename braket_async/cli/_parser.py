@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from . import _demo, _devices, _events, _jobs, _local, _tasks
@@ -74,13 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def leaf(
-        group: argparse._SubParsersAction[argparse.ArgumentParser], name: str, text: str
+        group: argparse._SubParsersAction[argparse.ArgumentParser],
+        name: str,
+        text: str,
+        handler: Callable[..., Any],
+        *,
+        needs_session: bool = True,
     ) -> argparse.ArgumentParser:
-        return group.add_parser(name, help=text, description=text, parents=[common])
+        command = group.add_parser(name, help=text, description=text, parents=[common])
+        command.set_defaults(handler=handler, needs_session=needs_session)
+        return command
 
-    devices = leaf(commands, "devices", "list devices as a table")
+    devices = leaf(commands, "devices", "list devices as a table", _devices.list_devices)
     devices.add_argument("--arn", action="append", metavar="ARN", help="only these devices")
-    devices.set_defaults(handler=_devices.list_devices, needs_session=True)
 
     _add_task_commands(commands, leaf)
     _add_job_commands(commands, leaf)
@@ -102,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
         "env",
         "print the environment that points AWS clients at a running local service: "
         "`export` lines to eval, or --json",
+        _local.env,
+        needs_session=False,
     )
     env.add_argument(
         "--from",
@@ -118,14 +127,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="the service's secret (default $BRAKET_ASYNC_LOCAL_SECRET_ACCESS_KEY, else "
         "testing when the access key id is testing)",
     )
-    env.set_defaults(handler=_local.env, needs_session=False)
 
-    demo = leaf(commands, "demo", "run hundreds of circuits on an embedded local service")
+    demo = leaf(
+        commands,
+        "demo",
+        "run hundreds of circuits on an embedded local service",
+        _demo.run,
+        needs_session=False,
+    )
     demo.add_argument("--tasks", type=_positive, default=300, metavar="N", help="default 300")
     demo.add_argument("--shots", type=_positive, default=100, metavar="N", help="default 100")
     demo.add_argument("--qubits", type=_qubits, default=4, metavar="N", help="default 4")
     demo.add_argument("--seed", type=int, default=7, help="random-circuit seed (default 7)")
-    demo.set_defaults(handler=_demo.run, needs_session=False)
     return parser
 
 
@@ -133,7 +146,7 @@ def _add_task_commands(commands: Any, leaf: Any) -> None:
     task = commands.add_parser("task", help="submit and follow quantum tasks")
     sub = task.add_subparsers(dest="task_command", metavar="COMMAND", required=True)
 
-    submit = leaf(sub, "submit", "submit OpenQASM 3 programs as quantum tasks")
+    submit = leaf(sub, "submit", "submit OpenQASM 3 programs as quantum tasks", _tasks.submit)
     submit.add_argument("files", nargs="+", metavar="FILE.qasm")
     submit.add_argument("--count", type=_positive, default=1, metavar="N", help="copies of each")
     submit.add_argument("--shots", type=_non_negative, default=100, metavar="N")
@@ -142,29 +155,24 @@ def _add_task_commands(commands: Any, leaf: Any) -> None:
     submit.add_argument("--prefix", default="braket-async", metavar="KEY", help="results prefix")
     submit.add_argument("--wait", action="store_true", help="follow the tasks to the end")
     submit.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="with --wait")
-    submit.set_defaults(handler=_tasks.submit, needs_session=True)
 
-    status = leaf(sub, "status", "show quantum tasks")
+    status = leaf(sub, "status", "show quantum tasks", _tasks.status)
     status.add_argument("arns", nargs="+", metavar="ARN")
-    status.set_defaults(handler=_tasks.status, needs_session=True)
 
-    wait = leaf(sub, "wait", "wait until quantum tasks finish")
+    wait = leaf(sub, "wait", "wait until quantum tasks finish", _tasks.wait)
     wait.add_argument("arns", nargs="+", metavar="ARN")
     wait.add_argument("--timeout", type=_seconds, metavar="SECONDS")
-    wait.set_defaults(handler=_tasks.wait, needs_session=True)
 
-    result = leaf(sub, "result", "show a completed task's measurement histogram")
+    result = leaf(sub, "result", "show a completed task's measurement histogram", _tasks.result)
     result.add_argument("arn", metavar="ARN")
     result.add_argument("--top", type=_positive, default=16, metavar="N", help="outcomes shown")
-    result.set_defaults(handler=_tasks.result, needs_session=True)
 
-    cancel = leaf(sub, "cancel", "cancel quantum tasks")
+    cancel = leaf(sub, "cancel", "cancel quantum tasks", _tasks.cancel)
     cancel.add_argument("arns", nargs="+", metavar="ARN")
-    cancel.set_defaults(handler=_tasks.cancel, needs_session=True)
 
     tasks = commands.add_parser("tasks", help="search quantum tasks")
     tasks_sub = tasks.add_subparsers(dest="tasks_command", metavar="COMMAND", required=True)
-    search = leaf(tasks_sub, "search", "search quantum tasks (newest first)")
+    search = leaf(tasks_sub, "search", "search quantum tasks (newest first)", _tasks.search)
     search.add_argument(
         "--status", action="append", metavar="STATUS", help="repeat for several (e.g. COMPLETED)"
     )
@@ -174,14 +182,15 @@ def _add_task_commands(commands: Any, leaf: Any) -> None:
         "--since", type=_seconds, metavar="SECONDS", help="created in the last SECONDS"
     )
     search.add_argument("--limit", type=_positive, default=50, metavar="N", help="default 50")
-    search.set_defaults(handler=_tasks.search, needs_session=True)
 
 
 def _add_job_commands(commands: Any, leaf: Any) -> None:
     job = commands.add_parser("job", help="hybrid jobs")
     sub = job.add_subparsers(dest="job_command", metavar="COMMAND", required=True)
 
-    create = leaf(sub, "create", "upload a script or directory and start a hybrid job")
+    create = leaf(
+        sub, "create", "upload a script or directory and start a hybrid job", _jobs.create
+    )
     create.add_argument("source", metavar="PATH", help="a .py file or a directory")
     create.add_argument(
         "--entry-point",
@@ -198,29 +207,23 @@ def _add_job_commands(commands: Any, leaf: Any) -> None:
     create.add_argument("--max-runtime", type=_positive, metavar="SECONDS")
     create.add_argument("--wait", action="store_true", help="follow the job's events to the end")
     create.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="with --wait")
-    create.set_defaults(handler=_jobs.create, needs_session=True)
 
-    status = leaf(sub, "status", "show a hybrid job")
+    status = leaf(sub, "status", "show a hybrid job", _jobs.status)
     status.add_argument("arn", metavar="ARN")
-    status.set_defaults(handler=_jobs.status, needs_session=True)
 
-    watch = leaf(sub, "watch", "print a job's events as they happen, until it ends")
+    watch = leaf(sub, "watch", "print a job's events as they happen, until it ends", _jobs.watch)
     watch.add_argument("arn", metavar="ARN")
     watch.add_argument("--timeout", type=_seconds, metavar="SECONDS")
-    watch.set_defaults(handler=_jobs.watch, needs_session=True)
 
-    logs = leaf(sub, "logs", "print a job's logs (following them while it runs)")
+    logs = leaf(sub, "logs", "print a job's logs (following them while it runs)", _jobs.logs)
     logs.add_argument("arn", metavar="ARN")
     logs.add_argument("--no-follow", dest="follow", action="store_false", help="print and exit")
-    logs.set_defaults(handler=_jobs.logs, needs_session=True)
 
-    result = leaf(sub, "result", "print a completed job's saved results")
+    result = leaf(sub, "result", "print a completed job's saved results", _jobs.result)
     result.add_argument("arn", metavar="ARN")
-    result.set_defaults(handler=_jobs.result, needs_session=True)
 
-    cancel = leaf(sub, "cancel", "cancel a hybrid job")
+    cancel = leaf(sub, "cancel", "cancel a hybrid job", _jobs.cancel)
     cancel.add_argument("arn", metavar="ARN")
-    cancel.set_defaults(handler=_jobs.cancel, needs_session=True)
 
 
 def _add_event_commands(commands: Any, leaf: Any) -> None:
@@ -231,14 +234,16 @@ def _add_event_commands(commands: Any, leaf: Any) -> None:
         sub,
         "setup",
         "create the EventBridge rule, the SQS queue and its policy (safe to run again)",
+        _events.setup,
     )
     setup.add_argument(
         "--queue", default="braket-async-events", metavar="NAME", help="default braket-async-events"
     )
     setup.add_argument("--rule", metavar="NAME", help="rule name (default: the queue's name)")
-    setup.set_defaults(handler=_events.setup, needs_session=True)
 
-    tail = leaf(sub, "tail", "print events as they arrive (and delete them from the queue)")
+    tail = leaf(
+        sub, "tail", "print events as they arrive (and delete them from the queue)", _events.tail
+    )
     where = tail.add_mutually_exclusive_group()
     where.add_argument(
         "--queue", default="braket-async-events", metavar="NAME", help="default braket-async-events"
@@ -246,7 +251,6 @@ def _add_event_commands(commands: Any, leaf: Any) -> None:
     where.add_argument("--queue-url", metavar="URL", help="the queue's URL instead of its name")
     tail.add_argument("--count", type=_positive, metavar="N", help="stop after N events")
     tail.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="stop after SECONDS")
-    tail.set_defaults(handler=_events.tail, needs_session=True)
 
 
 def _positive(text: str) -> int:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -34,6 +35,8 @@ TASK_DETAIL_TYPE = "Braket Task State Change"
 JOB_DETAIL_TYPE = "Braket Job State Change"
 #: Bodies larger than SQS's own limit (256 KiB) are not parsed.
 _MAX_BODY = 262_144
+
+T = TypeVar("T")
 
 
 class MalformedEvent(ValueError):
@@ -63,20 +66,20 @@ def parse_message(body: str) -> ParsedMessage:
     detail = envelope.get("detail")
     if not isinstance(detail, dict):
         raise MalformedEvent(f"{detail_type}: 'detail' must be an object")
-    event_id = _optional_str(envelope, "id", "envelope")
-    event_time = _optional_time(envelope, "time", "envelope")
+    event_id = _optional(envelope, "id", _str, "envelope")
+    event_time = _optional(envelope, "time", _time, "envelope")
     arn = _resource_arn(envelope)
     event: BraketEvent
     if detail_type == TASK_DETAIL_TYPE:
         event = TaskStateChange(
             quantum_task_arn=_required_str(detail, "quantumTaskArn", arn),
             status=QuantumTaskStatus(_required_str(detail, "status", None)),
-            device_arn=_optional_str(detail, "deviceArn"),
-            shots=_optional_int(detail, "shots"),
-            output_s3_bucket=_optional_str(detail, "outputS3Bucket"),
-            output_s3_directory=_optional_str(detail, "outputS3Directory"),
-            created_at=_optional_time(detail, "createdAt"),
-            ended_at=_optional_time(detail, "endedAt"),
+            device_arn=_optional(detail, "deviceArn", _str),
+            shots=_optional(detail, "shots", _int),
+            output_s3_bucket=_optional(detail, "outputS3Bucket", _str),
+            output_s3_directory=_optional(detail, "outputS3Directory", _str),
+            created_at=_optional(detail, "createdAt", _time),
+            ended_at=_optional(detail, "endedAt", _time),
             event_id=event_id,
             event_time=event_time,
         )
@@ -84,11 +87,11 @@ def parse_message(body: str) -> ParsedMessage:
         event = JobStateChange(
             job_arn=_required_str(detail, "jobArn", arn),
             status=JobStatus(_required_str(detail, "status", None)),
-            job_name=_optional_str(detail, "jobName"),
-            failure_reason=_optional_str(detail, "failureReason"),
-            created_at=_optional_time(detail, "createdAt"),
-            started_at=_optional_time(detail, "startedAt"),
-            ended_at=_optional_time(detail, "endedAt"),
+            job_name=_optional(detail, "jobName", _str),
+            failure_reason=_optional(detail, "failureReason", _str),
+            created_at=_optional(detail, "createdAt", _time),
+            started_at=_optional(detail, "startedAt", _time),
+            ended_at=_optional(detail, "endedAt", _time),
             event_id=event_id,
             event_time=event_time,
         )
@@ -123,35 +126,34 @@ def _required_str(detail: dict[str, Any], key: str, fallback: str | None) -> str
     return value
 
 
-def _optional_str(doc: dict[str, Any], key: str, where: str = "detail") -> str | None:
+def _optional(
+    doc: dict[str, Any], key: str, read: Callable[[Any, str], T], where: str = "detail"
+) -> T | None:
+    """``doc[key]`` read by ``read`` (which names ``where.key`` in its error); None if absent."""
     value = doc.get(key)
-    if value is None:
-        return None
+    return None if value is None else read(value, f"{where}.{key}")
+
+
+def _str(value: Any, name: str) -> str:
     if not isinstance(value, str):
-        raise MalformedEvent(f"{where}.{key} must be a string, got {type(value).__name__}")
+        raise MalformedEvent(f"{name} must be a string, got {type(value).__name__}")
     return value
 
 
-def _optional_int(detail: dict[str, Any], key: str) -> int | None:
+def _int(value: Any, name: str) -> int:
     # Braket's example sends shots as a string ("100"); accept a number as well.
-    value = detail.get(key)
-    if value is None:
-        return None
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise MalformedEvent(f"detail.{key} must be an integer, got {value!r}")
+        raise MalformedEvent(f"{name} must be an integer, got {value!r}")
     try:
         return int(value)
     except ValueError:
-        raise MalformedEvent(f"detail.{key} must be an integer, got {value!r}") from None
+        raise MalformedEvent(f"{name} must be an integer, got {value!r}") from None
 
 
-def _optional_time(doc: dict[str, Any], key: str, where: str = "detail") -> datetime | None:
-    value = doc.get(key)
-    if value is None:
-        return None
+def _time(value: Any, name: str) -> datetime:
     if not isinstance(value, str):
-        raise MalformedEvent(f"{where}.{key} must be an ISO-8601 string, got {value!r}")
+        raise MalformedEvent(f"{name} must be an ISO-8601 string, got {value!r}")
     try:
         return parse_timestamp(value)
     except (ValueError, OverflowError, TypeError) as exc:
-        raise MalformedEvent(f"{where}.{key} is not a timestamp: {value!r} ({exc})") from None
+        raise MalformedEvent(f"{name} is not a timestamp: {value!r} ({exc})") from None

@@ -108,6 +108,14 @@ def _protocol_of(service: str | None, header: Callable[[str], str | None]) -> st
     return "s3"
 
 
+def _s3_error(code: str, message: str, extra: str = "") -> bytes:
+    """S3's XML error document; ``extra`` is trusted XML (no request data) after the message."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{escape(message)}</Message>{extra}</Error>"
+    ).encode()
+
+
 def _render(protocol: str, kind: object, message: str) -> tuple[str, list[tuple[str, str]], bytes]:
     table = {"s3": _S3, "query": _QUERY, "json": _JSON}[protocol]
     code, status, fixed = table[kind]
@@ -128,11 +136,7 @@ def _render(protocol: str, kind: object, message: str) -> tuple[str, list[tuple[
         ).encode()
         headers = [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)]
     else:
-        body = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<Error><Code>{code}</Code><Message>{escape(text)}</Message>"
-            f"<RequestId>{request_id}</RequestId></Error>"
-        ).encode()
+        body = _s3_error(code, text, f"<RequestId>{request_id}</RequestId>")
         headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
     headers.append(("Content-Length", str(len(body))))
     reason = {400: "Bad Request", 403: "Forbidden"}.get(status, "Error")
@@ -213,10 +217,7 @@ class SignedOnly:
 
     @staticmethod
     def _refuse_raw(start_response: StartResponse, code: str, message: str) -> Iterable[bytes]:
-        body = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<Error><Code>{code}</Code><Message>{escape(message)}</Message></Error>"
-        ).encode()
+        body = _s3_error(code, message)
         start_response(
             "400 Bad Request",
             [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],

@@ -35,8 +35,8 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Collection, Mapping
-from typing import Any, Literal
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -62,6 +62,8 @@ _KINDS: tuple[FaultKind, ...] = (
     "drop_after_effect",
 )
 
+
+S = TypeVar("S")
 
 #: The fields of :class:`FaultSpec`, in declaration order (its JSON keys).
 SPEC_FIELDS: tuple[str, ...] = (*_KINDS, "latency", "latency_probability")
@@ -102,24 +104,12 @@ class FaultSpec:
 
     def to_json(self) -> dict[str, float]:
         """The JSON form: every field by name."""
-        return {name: getattr(self, name) for name in SPEC_FIELDS}
+        return attrs.asdict(self)
 
     @classmethod
     def from_json(cls, doc: object, *, where: str = "spec") -> FaultSpec:
         """A spec from its JSON form; ``ValueError`` names the key (``where``) and the rule."""
-        if not isinstance(doc, Mapping):
-            raise ValueError(f"{where} must be a JSON object, got {type(doc).__name__}")
-        fields: dict[str, float] = {}
-        for key, value in doc.items():
-            if key not in SPEC_FIELDS:
-                raise ValueError(
-                    f"{where}.{key} is not a fault field (expected one of {', '.join(SPEC_FIELDS)})"
-                )
-            fields[key] = _number(value, f"{where}.{key}")
-        try:
-            return cls(**fields)
-        except ValueError as exc:
-            raise ValueError(f"{where}: {exc}") from None
+        return _from_json(cls, doc, SPEC_FIELDS, where, "a fault field")
 
 
 #: The fields of :class:`EventFaultSpec`, in declaration order (its JSON keys).
@@ -164,25 +154,12 @@ class EventFaultSpec:
 
     def to_json(self) -> dict[str, float]:
         """The JSON form: every field by name."""
-        return {name: getattr(self, name) for name in EVENT_FIELDS}
+        return attrs.asdict(self)
 
     @classmethod
     def from_json(cls, doc: object, *, where: str = "faults.events") -> EventFaultSpec:
         """A spec from its JSON form; ``ValueError`` names the key and the rule."""
-        if not isinstance(doc, Mapping):
-            raise ValueError(f"{where} must be a JSON object, got {type(doc).__name__}")
-        fields: dict[str, float] = {}
-        for key, value in doc.items():
-            if key not in EVENT_FIELDS:
-                raise ValueError(
-                    f"{where}.{key} is not an event fault field "
-                    f"(expected one of {', '.join(EVENT_FIELDS)})"
-                )
-            fields[key] = _number(value, f"{where}.{key}")
-        try:
-            return cls(**fields)
-        except ValueError as exc:
-            raise ValueError(f"{where}: {exc}") from None
+        return _from_json(cls, doc, EVENT_FIELDS, where, "an event fault field")
 
 
 @attrs.define
@@ -276,6 +253,24 @@ class FaultConfig:
             reorder=self._rng.random() < spec.reorder,
             delay=spec.delay if delayed else 0.0,
         )
+
+
+def _from_json(
+    make: Callable[..., S], doc: object, names: tuple[str, ...], where: str, noun: str
+) -> S:
+    """A spec made from JSON ``doc`` (fields ``names``, each a finite number); every
+    ``ValueError`` names the key (``where``) and the rule."""
+    if not isinstance(doc, Mapping):
+        raise ValueError(f"{where} must be a JSON object, got {type(doc).__name__}")
+    fields: dict[str, float] = {}
+    for key, value in doc.items():
+        if key not in names:
+            raise ValueError(f"{where}.{key} is not {noun} (expected one of {', '.join(names)})")
+        fields[key] = _number(value, f"{where}.{key}")
+    try:
+        return make(**fields)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
 
 
 def _number(value: object, where: str) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ from ._limits import MAX_ACTION_BYTES
 from ._model import service_model
 from ._quotas import Quotas
 from ._search import (
+    RecordSearch,
     search_devices,
     search_jobs,
     search_quantum_tasks,
@@ -85,6 +86,32 @@ def _epoch(value: Any) -> datetime:
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _summaries(
+    search: RecordSearch[Any], records: Sequence[Any], p: Params, member: str
+) -> dict[str, Any]:
+    """One Search* page: ``{member: [record summaries], "nextToken": ...}``."""
+    filters = p.get("filters") or []
+    page, token = search(records, filters, p.get("maxResults"), p.get("nextToken"))
+    return {member: [record.summary() for record in page], "nextToken": token}
+
+
+def _check_cancellable(what: str, status: str) -> None:
+    if status in ("COMPLETED", "FAILED"):
+        raise Conflict(f"{what} is in terminal state {status} and cannot be cancelled")
+
+
+def _wants_queue_info(p: Params) -> bool:
+    return "QueueInfo" in (p.get("additionalAttributeNames") or [])
+
+
+def _queue_info(queue: str, state: str, position: str | None, **extra: str) -> dict[str, str]:
+    """A Get* ``queueInfo``: the ``position`` while waiting, else "None" and Braket's note."""
+    if position is not None:
+        return {"queue": queue, "position": position, **extra}
+    message = f"{state}. AmazonBraket does not show queue position for this status."
+    return {"queue": queue, "position": "None", **extra, "message": message}
+
+
 class Handlers:
     """One coroutine per Braket operation, looked up by model name with :meth:`get`."""
 
@@ -134,7 +161,7 @@ class Handlers:
             raise Validation(f"Caller doesn't have access to {bucket} or it doesn't exist.")
         self._bucket_seen[bucket] = now
 
-    def _usable_device(self, arn: str) -> Any:
+    def _usable_device(self, arn: str, *, offline_ok: bool = False) -> Any:
         device = self.store.devices.get(arn)
         if device is None:
             raise Validation(
@@ -142,17 +169,24 @@ class Handlers:
             )
         if device.status == "RETIRED":
             raise DeviceRetired(f"Device {arn} is retired.")
-        if device.status == "OFFLINE":
+        if device.status == "OFFLINE" and not offline_ok:
             raise DeviceOffline(f"Device {arn} is offline.")
         return device
+
+    def _replayed_task(self, p: Params) -> dict[str, Any] | None:
+        """The answer to a CreateQuantumTask retried with its clientToken, if it is one."""
+        replay = self.store.replay_task(p["clientToken"], p)
+        if replay is None:
+            return None
+        self._ledger.client_token_replays += 1
+        return {"quantumTaskArn": replay.arn}
 
     async def create_quantum_task(self, p: Params) -> dict[str, Any]:
         """CreateQuantumTask: validate device, action, bucket and token; queue the task."""
         token = p["clientToken"]
-        replay = self.store.replay_task(token, p)
+        replay = self._replayed_task(p)
         if replay is not None:
-            self._ledger.client_token_replays += 1
-            return {"quantumTaskArn": replay.arn}
+            return replay
         device = self._usable_device(p["deviceArn"])
         _check_action_size(p["action"])
         action = _json_object(p["action"], "action")
@@ -177,10 +211,9 @@ class Handlers:
             job_arn = self.store.job_for_token(p["jobToken"]).job_arn
         await self._check_bucket(p["outputS3Bucket"])
         # The bucket check awaited: a concurrent retry with this token may have won.
-        replay = self.store.replay_task(token, p)
+        replay = self._replayed_task(p)
         if replay is not None:
-            self._ledger.client_token_replays += 1
-            return {"quantumTaskArn": replay.arn}
+            return replay
         task_id, arn, seq = self.store.new_task_id()
         record = TaskRecord(
             arn=arn,
@@ -211,40 +244,25 @@ class Handlers:
         """GetQuantumTask, with queueInfo when asked for."""
         task = self.store.task(p["quantumTaskArn"])
         out = task.describe()
-        if "QueueInfo" in (p.get("additionalAttributeNames") or []):
-            priority = "Priority" if task.job_arn else "Normal"
-            if task.status in ("CREATED", "QUEUED"):
-                out["queueInfo"] = {
-                    "queue": "QUANTUM_TASKS_QUEUE",
-                    "position": str(self.tasks.queue_position(task)),
-                    "queuePriority": priority,
-                }
-            else:
-                out["queueInfo"] = {
-                    "queue": "QUANTUM_TASKS_QUEUE",
-                    "position": "None",
-                    "queuePriority": priority,
-                    "message": f"Task is in {task.status} status. AmazonBraket does not show "
-                    "queue position for this status.",
-                }
+        if _wants_queue_info(p):
+            waiting = task.status in ("CREATED", "QUEUED")
+            out["queueInfo"] = _queue_info(
+                "QUANTUM_TASKS_QUEUE",
+                f"Task is in {task.status} status",
+                str(self.tasks.queue_position(task)) if waiting else None,
+                queuePriority="Priority" if task.job_arn else "Normal",
+            )
         return out
 
     async def cancel_quantum_task(self, p: Params) -> dict[str, Any]:
         """CancelQuantumTask: CANCELLING (then CANCELLED); 409 once COMPLETED or FAILED."""
         task = self.store.task(p["quantumTaskArn"])
-        if task.status in ("COMPLETED", "FAILED"):
-            raise Conflict(
-                f"Quantum task {task.arn} is in terminal state {task.status} "
-                "and cannot be cancelled"
-            )
+        _check_cancellable(f"Quantum task {task.arn}", task.status)
         return {"quantumTaskArn": task.arn, "cancellationStatus": self.tasks.cancel(task)}
 
     async def search_quantum_tasks(self, p: Params) -> dict[str, Any]:
         """SearchQuantumTasks."""
-        page, token = search_quantum_tasks(
-            self.store.task_list, p["filters"], p.get("maxResults"), p.get("nextToken")
-        )
-        return {"quantumTasks": [t.summary() for t in page], "nextToken": token}
+        return _summaries(search_quantum_tasks, self.store.task_list, p, "quantumTasks")
 
     # Jobs ----------------------------------------------------------------------------------
 
@@ -283,35 +301,25 @@ class Handlers:
         """GetJob (latest 20 events), with queueInfo when asked for."""
         job = self.store.job(p["jobArn"])
         out = job.describe()
-        if "QueueInfo" in (p.get("additionalAttributeNames") or []):
-            position = self.jobs.queue_position(job)
-            if job.status == "QUEUED":
-                out["queueInfo"] = {"queue": "JOBS_QUEUE", "position": str(position or 1)}
-            else:
-                out["queueInfo"] = {
-                    "queue": "JOBS_QUEUE",
-                    "position": "None",
-                    "message": f"Job is in {job.status} status. AmazonBraket does not show "
-                    "queue position for this status.",
-                }
+        if _wants_queue_info(p):
+            waiting = job.status == "QUEUED"
+            out["queueInfo"] = _queue_info(
+                "JOBS_QUEUE",
+                f"Job is in {job.status} status",
+                str(self.jobs.queue_position(job) or 1) if waiting else None,
+            )
         return out
 
     async def cancel_job(self, p: Params) -> dict[str, Any]:
         """CancelJob: CANCELLING and the runner is told; 409 once terminal."""
         job = self.store.job(p["jobArn"])
-        if job.status in ("COMPLETED", "FAILED"):
-            raise Conflict(
-                f"Job {job.job_arn} is in terminal state {job.status} and cannot be cancelled"
-            )
+        _check_cancellable(f"Job {job.job_arn}", job.status)
         status = await self.jobs.cancel(job)
         return {"jobArn": job.job_arn, "cancellationStatus": status}
 
     async def search_jobs(self, p: Params) -> dict[str, Any]:
         """SearchJobs."""
-        page, token = search_jobs(
-            self.store.job_list, p["filters"], p.get("maxResults"), p.get("nextToken")
-        )
-        return {"jobs": [j.summary() for j in page], "nextToken": token}
+        return _summaries(search_jobs, self.store.job_list, p, "jobs")
 
     # Devices -------------------------------------------------------------------------------
 
@@ -400,13 +408,8 @@ class Handlers:
             if existing.client_token == p["clientToken"]:
                 self._ledger.client_token_replays += 1
                 return {"spendingLimitArn": existing.arn}
-        device = self.store.devices.get(p["deviceArn"])
-        if device is None:
-            raise Validation(
-                f"Device {p['deviceArn']} does not exist or is not available in {self.store.region}"
-            )
-        if device.status == "RETIRED":
-            raise DeviceRetired(f"Device {device.arn} is retired.")
+        # A limit may be set on a device that is offline for now, not on a retired one.
+        self._usable_device(p["deviceArn"], offline_ok=True)
         start, end = self._period(p.get("timePeriod"))
         record = self.store.add_spending_limit(p, start, end)
         return {"spendingLimitArn": record.arn}
@@ -428,10 +431,6 @@ class Handlers:
 
     async def search_spending_limits(self, p: Params) -> dict[str, Any]:
         """SearchSpendingLimits."""
-        page, token = search_spending_limits(
-            self.store.spending_limit_list,
-            p.get("filters") or [],
-            p.get("maxResults"),
-            p.get("nextToken"),
+        return _summaries(
+            search_spending_limits, self.store.spending_limit_list, p, "spendingLimits"
         )
-        return {"spendingLimits": [s.summary() for s in page], "nextToken": token}

@@ -23,6 +23,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+# One interruptible sleep for the package (polling owns it; it may become public there).
+from ..polling import _sleep_unless_stopped
 from ._jobseam import JobControl, JobRunner, JobSpec
 from ._ledger import Ledger
 from ._store import JOB_TERMINAL, JobEvent, JobRecord, utcnow
@@ -90,19 +92,7 @@ class NoScriptJobRunner:
 
     async def _step(self, job_arn: str) -> bool:
         """Wait one step; False when the job was cancelled meanwhile."""
-        event = self._cancels[job_arn]
-        if event.is_set():
-            return False
-        waiter = asyncio.ensure_future(event.wait())
-        sleeper = asyncio.ensure_future(self._sleep(self.step_delay))
-        try:
-            await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for fut in (waiter, sleeper):
-                fut.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await fut
-        return not event.is_set()
+        return await _sleep_unless_stopped(self.step_delay, self._sleep, self._cancels[job_arn])
 
     async def run(self, job: JobSpec, control: JobControl) -> None:
         """Walk ``job`` through STARTING_INSTANCE ... COMPLETED (or CANCELLED)."""

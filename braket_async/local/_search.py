@@ -28,7 +28,9 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+
+import attrs
 
 from ._devices import LocalDevice
 from ._errors import Validation
@@ -36,6 +38,7 @@ from ._store import JobRecord, SpendingLimitRecord, TaskRecord
 
 __all__ = [
     "DEFAULT_MAX_RESULTS",
+    "RecordSearch",
     "search_devices",
     "search_jobs",
     "search_quantum_tasks",
@@ -189,56 +192,49 @@ def _page(
     return page, None
 
 
-_TASK_FIELDS: Mapping[str, Callable[[TaskRecord], Any]] = {
-    "quantumTaskArn": lambda t: t.arn,
-    "deviceArn": lambda t: t.device_arn,
-    "jobArn": lambda t: t.job_arn,
-    "status": lambda t: t.status,
-    "createdAt": lambda t: t.created_at,
-}
-_JOB_FIELDS: Mapping[str, Callable[[JobRecord], Any]] = {
-    "jobArn": lambda j: j.job_arn,
-    "createdAt": lambda j: j.created_at,
-}
 _COMPARISONS = frozenset({"LT", "LTE", "EQUAL", "GT", "GTE", "BETWEEN"})
 
 
-def search_quantum_tasks(
-    tasks: Sequence[TaskRecord],
-    filters: Sequence[Mapping[str, Any]],
-    max_results: int | None = None,
-    next_token: str | None = None,
-) -> tuple[list[TaskRecord], str | None]:
-    """One page of tasks matching ``filters``, newest first, and the next token."""
-    preds = _predicates(filters, _TASK_FIELDS, _COMPARISONS, "SearchQuantumTasks")
-    return _page(tasks, preds, "SearchQuantumTasks", filters, max_results, next_token)
+@attrs.frozen
+class RecordSearch(Generic[R]):
+    """One Search* operation over store records: its filterable ``fields`` (wire name ->
+    getter) and the ``operators`` its filters accept (see the module docstring)."""
+
+    operation: str
+    fields: Mapping[str, Callable[[R], Any]]
+    operators: frozenset[str]
+
+    def __call__(
+        self,
+        records: Sequence[R],
+        filters: Sequence[Mapping[str, Any]],
+        max_results: int | None = None,
+        next_token: str | None = None,
+    ) -> tuple[list[R], str | None]:
+        """One page of ``records`` matching ``filters``, newest first, and the next token."""
+        preds = _predicates(filters, self.fields, self.operators, self.operation)
+        return _page(records, preds, self.operation, filters, max_results, next_token)
 
 
-def search_jobs(
-    jobs: Sequence[JobRecord],
-    filters: Sequence[Mapping[str, Any]],
-    max_results: int | None = None,
-    next_token: str | None = None,
-) -> tuple[list[JobRecord], str | None]:
-    """One page of jobs matching ``filters``, newest first, and the next token."""
-    preds = _predicates(filters, _JOB_FIELDS, _COMPARISONS | {"CONTAINS"}, "SearchJobs")
-    return _page(jobs, preds, "SearchJobs", filters, max_results, next_token)
-
-
-def search_spending_limits(
-    limits: Sequence[SpendingLimitRecord],
-    filters: Sequence[Mapping[str, Any]],
-    max_results: int | None = None,
-    next_token: str | None = None,
-) -> tuple[list[SpendingLimitRecord], str | None]:
-    """One page of spending limits matching ``filters``, newest first, and the next token."""
-    preds = _predicates(
-        filters,
-        {"deviceArn": lambda s: s.device_arn},
-        frozenset({"EQUAL"}),
-        "SearchSpendingLimits",
-    )
-    return _page(limits, preds, "SearchSpendingLimits", filters, max_results, next_token)
+search_quantum_tasks: RecordSearch[TaskRecord] = RecordSearch(
+    "SearchQuantumTasks",
+    {
+        "quantumTaskArn": lambda t: t.arn,
+        "deviceArn": lambda t: t.device_arn,
+        "jobArn": lambda t: t.job_arn,
+        "status": lambda t: t.status,
+        "createdAt": lambda t: t.created_at,
+    },
+    _COMPARISONS,
+)
+search_jobs: RecordSearch[JobRecord] = RecordSearch(
+    "SearchJobs",
+    {"jobArn": lambda j: j.job_arn, "createdAt": lambda j: j.created_at},
+    _COMPARISONS | {"CONTAINS"},
+)
+search_spending_limits: RecordSearch[SpendingLimitRecord] = RecordSearch(
+    "SearchSpendingLimits", {"deviceArn": lambda s: s.device_arn}, frozenset({"EQUAL"})
+)
 
 
 def search_devices(

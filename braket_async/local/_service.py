@@ -10,7 +10,7 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
@@ -38,6 +38,8 @@ from ._store import Store
 from ._tasks import Executor, TaskScheduler
 
 __all__ = ["DEFAULT_BUCKET", "LocalBraket"]
+
+T = TypeVar("T")
 
 #: Bucket created at start for callers without one of their own.
 DEFAULT_BUCKET = "amazon-braket-local"
@@ -193,19 +195,21 @@ class LocalBraket:
         if self._endpoint_url is None:
             raise RuntimeError("LocalBraket is not started: use 'async with LocalBraket()'")
 
+    def _running(self, part: T | None) -> T:
+        """``part`` of the started service (set by :meth:`start`)."""
+        self._started()
+        assert part is not None
+        return part
+
     @property
     def endpoint_url(self) -> str:
         """``http://host:port`` of the Braket rest-json endpoint."""
-        self._started()
-        assert self._endpoint_url is not None
-        return self._endpoint_url
+        return self._running(self._endpoint_url)
 
     @property
     def s3_endpoint_url(self) -> str:
         """The S3 endpoint results are written to (the embedded moto server by default)."""
-        self._started()
-        assert self._s3_endpoint_url is not None
-        return self._s3_endpoint_url
+        return self._running(self._s3_endpoint_url)
 
     @property
     def credentials(self) -> tuple[str, str]:
@@ -215,9 +219,7 @@ class LocalBraket:
     @property
     def control_token(self) -> str:
         """Bearer token of the ``/_local/*`` control routes (``Authorization: Bearer ...``)."""
-        self._started()
-        assert self._control_token is not None
-        return self._control_token
+        return self._running(self._control_token)
 
     @property
     def events_endpoint_url(self) -> str | None:
@@ -248,30 +250,22 @@ class LocalBraket:
     @property
     def store(self) -> Store:
         """The in-memory records (for tests)."""
-        self._started()
-        assert self._store is not None
-        return self._store
+        return self._running(self._store)
 
     @property
     def objects(self) -> ObjectStore:
         """The service's S3 client wrapper."""
-        self._started()
-        assert self._objects is not None
-        return self._objects
+        return self._running(self._objects)
 
     @property
     def tasks(self) -> TaskScheduler:
         """The quantum-task scheduler (for tests)."""
-        self._started()
-        assert self._tasks is not None
-        return self._tasks
+        return self._running(self._tasks)
 
     @property
     def jobs(self) -> JobScheduler:
         """The job scheduler (for tests)."""
-        self._started()
-        assert self._jobs is not None
-        return self._jobs
+        return self._running(self._jobs)
 
     # Lifecycle -----------------------------------------------------------------------------
 

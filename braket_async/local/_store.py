@@ -12,12 +12,12 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
 from ._devices import LocalDevice
-from ._errors import Conflict, ResourceNotFound, Validation
+from ._errors import Conflict, ResourceNotFound, ServiceError, Validation
 
 __all__ = [
     "JOB_TERMINAL",
@@ -276,6 +276,40 @@ class SpendingLimitRecord:
         }
 
 
+V = TypeVar("V")
+
+
+class _Requested(Protocol):
+    @property
+    def request_digest(self) -> str: ...
+
+
+Created = TypeVar("Created", bound=_Requested)
+
+
+def _replayed(
+    record: Created | None,
+    client_token: str,
+    request: Mapping[str, Any],
+    name: Callable[[Created], str],
+) -> Created | None:
+    """The ``record`` ``client_token`` created, if any; 409 when ``request`` is another one."""
+    if record is not None and record.request_digest != fingerprint(request):
+        raise Conflict(
+            f"clientToken '{client_token}' was already used to create {name(record)} "
+            "with different parameters"
+        )
+    return record
+
+
+def _lookup(table: Mapping[str, V], key: str, error: type[ServiceError], missing: str) -> V:
+    """``table[key]``, or ``error(missing)`` (a 4xx the client sees) when there is none."""
+    try:
+        return table[key]
+    except KeyError:
+        raise error(missing) from None
+
+
 class Store:
     """All records of one local service, with the indexes the handlers need."""
 
@@ -305,38 +339,25 @@ class Store:
 
     def device(self, arn: str) -> LocalDevice:
         """The device ``arn`` or 404 ResourceNotFoundException."""
-        try:
-            return self.devices[arn]
-        except KeyError:
-            raise ResourceNotFound(f"Braket device '{arn}' not found") from None
+        return _lookup(self.devices, arn, ResourceNotFound, f"Braket device '{arn}' not found")
 
     def task(self, arn: str) -> TaskRecord:
         """The quantum task ``arn`` or 404 ResourceNotFoundException."""
-        try:
-            return self.tasks[arn]
-        except KeyError:
-            raise ResourceNotFound(f"Quantum task {arn} not found") from None
+        return _lookup(self.tasks, arn, ResourceNotFound, f"Quantum task {arn} not found")
 
     def job(self, arn: str) -> JobRecord:
         """The job ``arn`` or 404 ResourceNotFoundException."""
-        try:
-            return self.jobs[arn]
-        except KeyError:
-            raise ResourceNotFound(f"Job {arn} not found") from None
+        return _lookup(self.jobs, arn, ResourceNotFound, f"Job {arn} not found")
 
     def spending_limit(self, arn: str) -> SpendingLimitRecord:
         """The spending limit ``arn`` or 404 ResourceNotFoundException."""
-        try:
-            return self.spending_limits[arn]
-        except KeyError:
-            raise ResourceNotFound(f"Spending limit {arn} not found") from None
+        missing = f"Spending limit {arn} not found"
+        return _lookup(self.spending_limits, arn, ResourceNotFound, missing)
 
     def job_for_token(self, token: str) -> JobRecord:
         """The job a ``jobToken`` belongs to, or 400 ValidationException."""
-        try:
-            return self.job_tokens[token]
-        except KeyError:
-            raise Validation("Invalid job token: jobToken does not belong to any job") from None
+        missing = "Invalid job token: jobToken does not belong to any job"
+        return _lookup(self.job_tokens, token, Validation, missing)
 
     def tags_of(self, arn: str) -> dict[str, str]:
         """The (mutable) tag dict of any taggable resource, or 404."""
@@ -357,12 +378,7 @@ class Store:
     def replay_task(self, client_token: str, request: Mapping[str, Any]) -> TaskRecord | None:
         """The task already created with ``client_token``; 409 if its request differed."""
         record = self.task_tokens.get(client_token)
-        if record is not None and record.request_digest != fingerprint(request):
-            raise Conflict(
-                f"clientToken '{client_token}' was already used to create quantum task "
-                f"{record.arn} with different parameters"
-            )
-        return record
+        return _replayed(record, client_token, request, lambda r: f"quantum task {r.arn}")
 
     def add_task(self, record: TaskRecord) -> None:
         """Index a new task."""
@@ -379,12 +395,7 @@ class Store:
     def replay_job(self, client_token: str, request: Mapping[str, Any]) -> JobRecord | None:
         """The job already created with ``client_token``; 409 if its request differed."""
         record = self.job_client_tokens.get(client_token)
-        if record is not None and record.request_digest != fingerprint(request):
-            raise Conflict(
-                f"clientToken '{client_token}' was already used to create job "
-                f"{record.job_arn} with different parameters"
-            )
-        return record
+        return _replayed(record, client_token, request, lambda r: f"job {r.job_arn}")
 
     def add_job(self, request: Mapping[str, Any]) -> JobRecord:
         """Create and index a job from its CreateJob request (name uniqueness checked)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -47,8 +47,12 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_number(value: Any) -> bool:
+    return _is_int(value) or isinstance(value, float)
+
+
 def _check_timestamp(value: Any) -> bool:
-    if _is_int(value) or isinstance(value, float):
+    if _is_number(value):
         return True
     if isinstance(value, str):
         try:
@@ -62,42 +66,40 @@ def _check_timestamp(value: Any) -> bool:
     return False
 
 
+#: The type rule of each shape kind: what a value must be, and the clause when it is not.
+_TYPE_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "structure": (lambda v: isinstance(v, Mapping), "be a structure"),
+    "list": (lambda v: isinstance(v, list), "be a list"),
+    "map": (lambda v: isinstance(v, Mapping), "be a map"),
+    "string": (lambda v: isinstance(v, str), "be of type string"),
+    "integer": (_is_int, "be of type integer"),
+    "long": (_is_int, "be of type long"),
+    "float": (_is_number, "be of type float"),
+    "double": (_is_number, "be of type double"),
+    "boolean": (lambda v: isinstance(v, bool), "be of type boolean"),
+    "timestamp": (_check_timestamp, "be a timestamp (epoch seconds or ISO 8601)"),
+}
+
+
 def _walk(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
     kind = shape.type_name
     meta = shape.metadata
-    if kind == "structure":
-        if not isinstance(value, Mapping):
-            errors.append(_clause(value, path, "be a structure"))
-            return
-        _walk_structure(shape, value, path, errors)
+    type_rule = _TYPE_RULES.get(kind)
+    if type_rule is not None and not type_rule[0](value):
+        errors.append(_clause(value, path, type_rule[1]))
         return
-    if kind == "list":
-        if not isinstance(value, list):
-            errors.append(_clause(value, path, "be a list"))
-            return
+    if kind == "structure":
+        _walk_structure(shape, value, path, errors)
+    elif kind == "list":
         _check_size(value, path, meta, errors)
         for i, item in enumerate(value, start=1):
-            if item is None:
-                errors.append(_clause(None, f"{path}.{i}.member", "not be null"))
-            else:
-                _walk(shape.member, item, f"{path}.{i}.member", errors)
-        return
-    if kind == "map":
-        if not isinstance(value, Mapping):
-            errors.append(_clause(value, path, "be a map"))
-            return
+            _walk_member(shape.member, item, f"{path}.{i}.member", errors)
+    elif kind == "map":
         _check_size(value, path, meta, errors)
         for key, item in value.items():
             _walk(shape.key, key, f"{path}.key", errors)
-            if item is None:
-                errors.append(_clause(None, f"{path}.{key}", "not be null"))
-            else:
-                _walk(shape.value, item, f"{path}.{key}", errors)
-        return
-    if kind == "string":
-        if not isinstance(value, str):
-            errors.append(_clause(value, path, "be of type string"))
-            return
+            _walk_member(shape.value, item, f"{path}.{key}", errors)
+    elif kind == "string":
         _check_size(value, path, meta, errors)
         if "enum" in meta and value not in meta["enum"]:
             allowed = ", ".join(meta["enum"])
@@ -105,37 +107,30 @@ def _walk(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
         pattern = meta.get("pattern")
         if pattern is not None and _regex(pattern).fullmatch(value) is None:
             errors.append(_clause(value, path, f"satisfy regular expression pattern: {pattern}"))
-        return
-    if kind in ("integer", "long"):
-        if not _is_int(value):
-            errors.append(_clause(value, path, f"be of type {kind}"))
-            return
-        if "min" in meta and value < meta["min"]:
-            rule = f"have value greater than or equal to {meta['min']}"
-            errors.append(_clause(value, path, rule))
-        if "max" in meta and value > meta["max"]:
-            rule = f"have value less than or equal to {meta['max']}"
-            errors.append(_clause(value, path, rule))
-        return
-    if kind in ("float", "double"):
-        if not (_is_int(value) or isinstance(value, float)):
-            errors.append(_clause(value, path, f"be of type {kind}"))
-        return
-    if kind == "boolean":
-        if not isinstance(value, bool):
-            errors.append(_clause(value, path, "be of type boolean"))
-        return
-    if kind == "timestamp" and not _check_timestamp(value):
-        errors.append(_clause(value, path, "be a timestamp (epoch seconds or ISO 8601)"))
+    elif kind in ("integer", "long"):
+        _check_bounds(value, value, path, meta, "value", errors)
+
+
+def _walk_member(shape: Shape, item: Any, path: str, errors: list[str]) -> None:
+    # A list item or map value must not be null, unlike an optional structure member.
+    if item is None:
+        errors.append(_clause(None, path, "not be null"))
+    else:
+        _walk(shape, item, path, errors)
 
 
 def _check_size(value: Any, path: str, meta: Mapping[str, Any], errors: list[str]) -> None:
-    size = len(value)
-    shown = value if isinstance(value, str) else f"{type(value).__name__} of {size}"
-    if "min" in meta and size < meta["min"]:
-        errors.append(_clause(shown, path, f"have length greater than or equal to {meta['min']}"))
-    if "max" in meta and size > meta["max"]:
-        errors.append(_clause(shown, path, f"have length less than or equal to {meta['max']}"))
+    shown = value if isinstance(value, str) else f"{type(value).__name__} of {len(value)}"
+    _check_bounds(len(value), shown, path, meta, "length", errors)
+
+
+def _check_bounds(
+    measure: float, shown: Any, path: str, meta: Mapping[str, Any], what: str, errors: list[str]
+) -> None:
+    if "min" in meta and measure < meta["min"]:
+        errors.append(_clause(shown, path, f"have {what} greater than or equal to {meta['min']}"))
+    if "max" in meta and measure > meta["max"]:
+        errors.append(_clause(shown, path, f"have {what} less than or equal to {meta['max']}"))
 
 
 def _walk_structure(shape: Shape, value: Mapping[str, Any], path: str, errors: list[str]) -> None:

@@ -7,29 +7,14 @@ loop keeps serving the local Braket service.
 from __future__ import annotations
 
 import asyncio
-import io
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import attrs
 import pytest
 
-from braket_async.cli import main
 from braket_async.local import LocalBraket
 
-
-@attrs.frozen
-class Run:
-    """One run of the command: exit code and what it printed."""
-
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
+from ._helpers import Run, run_main
 
 CliRunner = Callable[..., Awaitable[Run]]
 
@@ -40,7 +25,6 @@ def cli(local_braket: LocalBraket, local_env: dict[str, str]) -> CliRunner:
 
     async def run(*argv: str, endpoint: bool = True, local: LocalBraket | None = None) -> Run:
         """Run with the endpoint options of ``local`` (default: the session's service)."""
-        stdout, stderr = io.StringIO(), io.StringIO()
         service = local or local_braket
         options = [
             "--endpoint-url",
@@ -51,8 +35,7 @@ def cli(local_braket: LocalBraket, local_env: dict[str, str]) -> CliRunner:
             "us-east-1",
         ]
         tokens = [*argv, *options] if endpoint else list(argv)
-        code = await asyncio.to_thread(main, tokens, stdout=stdout, stderr=stderr)
-        return Run(code, stdout.getvalue(), stderr.getvalue())
+        return Run(*await asyncio.to_thread(run_main, *tokens))
 
     return run
 

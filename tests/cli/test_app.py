@@ -19,11 +19,7 @@ from braket_async.cli._app import exit_code_for, split_local_serve
 from braket_async.cli._errors import EXIT_ERROR, EXIT_FAILED, EXIT_TIMEOUT
 from braket_async.local import LocalBraket
 
-
-def run_main(*argv: str) -> tuple[int, str, str]:
-    stdout, stderr = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=stdout, stderr=stderr)
-    return code, stdout.getvalue(), stderr.getvalue()
+from ._helpers import run_main
 
 
 async def test_global_options_work_before_the_command_too(

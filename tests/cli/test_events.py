@@ -6,9 +6,8 @@ import json
 import uuid
 from contextlib import AsyncExitStack
 
-from _common import BELL, SV1
-from _event_queue import CREDENTIALS, REGION, clients, event_queue
-from aiobotocore.session import get_session
+from _common import BELL, SV1, raw_client
+from _event_queue import REGION, clients, event_queue
 
 from braket_async.local import LocalBraket
 
@@ -69,12 +68,7 @@ async def test_tail_prints_a_task_lifecycle(
     async with event_queue(local_braket.s3_endpoint_url) as queue:
         async with AsyncExitStack() as stack:
             braket = await stack.enter_async_context(
-                get_session().create_client(
-                    "braket",
-                    region_name=REGION,
-                    endpoint_url=local_braket.endpoint_url,
-                    **CREDENTIALS,
-                )
+                raw_client("braket", local_braket.endpoint_url, region=REGION)
             )
             action = json.dumps(
                 {

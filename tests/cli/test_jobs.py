@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _common import COMPLETED_JOB_EVENTS
 
 from braket_async import BraketSession
-from braket_async.cli import main
 from braket_async.local import LocalBraket
 from braket_async.local._jobs import process_job_runner_factory
+
+from ._helpers import Run, run_main
 
 SCRIPT = """
 import json
@@ -42,13 +43,6 @@ def sleep():
 
     time.sleep(60)
 """
-EXPECTED_EVENTS = [
-    "STARTING_INSTANCE",
-    "DOWNLOADING_DATA",
-    "RUNNING",
-    "UPLOADING_RESULTS",
-    "COMPLETED",
-]
 
 
 @pytest.fixture
@@ -65,16 +59,24 @@ def script(tmp_path: Path) -> Path:
     return path
 
 
-async def test_create_wait_logs_and_result(cli: Any, jobs_local: LocalBraket, script: Path) -> None:
-    run = await cli(
-        "job", "create", str(script), "--entry-point", "cli_job:main", "--hp", "shots=10",
-        "--role", "arn:aws:iam::123456789012:role/Test", "--bucket", jobs_local.default_bucket,
-        "--wait", "--json", local=jobs_local,
+async def _create(
+    cli: Any, local: LocalBraket, script: Path, entry_point: str, *options: str
+) -> Run:
+    """``job create`` of ``script`` on ``local`` with a role and its default bucket."""
+    return await cli(
+        "job", "create", str(script), "--entry-point", entry_point,
+        "--role", "arn:aws:iam::123456789012:role/Test", "--bucket", local.default_bucket,
+        *options, local=local,
     )  # fmt: skip
+
+
+async def test_create_wait_logs_and_result(cli: Any, jobs_local: LocalBraket, script: Path) -> None:
+    options = ("--hp", "shots=10", "--wait", "--json")
+    run = await _create(cli, jobs_local, script, "cli_job:main", *options)
     assert run.code == 0, run.err
     events = [json.loads(line) for line in run.out.splitlines()]
     kinds = [e["event"] for e in events]
-    assert [k for k in kinds if k in EXPECTED_EVENTS] == EXPECTED_EVENTS
+    assert [k for k in kinds if k in COMPLETED_JOB_EVENTS] == COMPLETED_JOB_EVENTS
     assert len(kinds) == len(set(kinds))  # each event once
     arn = run.err.split("created ", 1)[1].split()[0]
 
@@ -94,11 +96,7 @@ async def test_create_wait_logs_and_result(cli: Any, jobs_local: LocalBraket, sc
 async def test_a_failing_job_exits_3_with_its_reason(
     cli: Any, jobs_local: LocalBraket, script: Path
 ) -> None:
-    run = await cli(
-        "job", "create", str(script), "--entry-point", "cli_job:fail",
-        "--role", "arn:aws:iam::123456789012:role/Test", "--bucket", jobs_local.default_bucket,
-        "--wait", local=jobs_local,
-    )  # fmt: skip
+    run = await _create(cli, jobs_local, script, "cli_job:fail", "--wait")
     assert run.code == 3
     assert "ended FAILED" in run.err and "the job broke on purpose" in run.err
 
@@ -128,11 +126,7 @@ async def test_watch_and_cancel_a_job(
 async def test_cancel_a_running_job_then_watch_it_end(
     cli: Any, jobs_local: LocalBraket, script: Path
 ) -> None:
-    created = await cli(
-        "job", "create", str(script), "--entry-point", "cli_job:sleep",
-        "--role", "arn:aws:iam::123456789012:role/Test", "--bucket", jobs_local.default_bucket,
-        "--json", local=jobs_local,
-    )  # fmt: skip
+    created = await _create(cli, jobs_local, script, "cli_job:sleep", "--json")
     assert created.code == 0, created.err
     arn = created.json()["job_arn"]
     cancel = await cli("job", "cancel", arn, "--json", local=jobs_local)
@@ -164,9 +158,8 @@ def test_hyperparameters_must_be_key_value() -> None:
 @pytest.mark.usefixtures("quick_local")
 async def test_local_flag_runs_the_jobs_script_with_local_defaults(script: Path) -> None:
     """``--local``: no role or bucket needed, and the script really runs (here: it fails)."""
-    stdout, stderr = io.StringIO(), io.StringIO()
     argv = ["--local", "job", "create", str(script), "--entry-point", "cli_job:fail", "--wait"]
-    code = await asyncio.to_thread(main, argv, stdout=stdout, stderr=stderr)
-    assert code == 3, stderr.getvalue()
-    assert "the job broke on purpose" in stderr.getvalue()
-    assert "RUNNING" in stdout.getvalue()
+    code, out, err = await asyncio.to_thread(run_main, *argv)
+    assert code == 3, err
+    assert "the job broke on purpose" in err
+    assert "RUNNING" in out

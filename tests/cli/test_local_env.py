@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import os
 import shutil
@@ -12,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from braket_async.cli import main
 from braket_async.local import LocalBraket
 from braket_async.local._environ import environ_from_ready_line
+
+from ._helpers import run_main
 
 READY = {
     "endpoint_url": "http://127.0.0.1:1",
@@ -24,12 +24,6 @@ READY = {
     "access_key_id": "testing",
     "control_token": "x" * 43,
 }
-
-
-def _run(*argv: str) -> tuple[int, str, str]:
-    stdout, stderr = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=stdout, stderr=stderr)
-    return code, stdout.getvalue(), stderr.getvalue()
 
 
 async def test_serve_prints_the_environment_and_env_prints_it_from_the_ready_line(
@@ -59,12 +53,12 @@ async def test_serve_prints_the_environment_and_env_prints_it_from_the_ready_lin
         ready_file = tmp_path / "ready.json"
         ready_file.write_text(ready_text.decode())
         code, out, err = await asyncio.to_thread(
-            _run, "local", "env", "--from", str(ready_file)
+            run_main, "local", "env", "--from", str(ready_file)
         )
         assert code == 0, err
         assert out.splitlines() == exports
         code, out, err = await asyncio.to_thread(
-            _run, "local", "env", "--from", ready_text.decode(), "--json"
+            run_main, "local", "env", "--from", ready_text.decode(), "--json"
         )
         assert code == 0, err
         assert json.loads(out) == environ_from_ready_line(ready, "testing")
@@ -96,14 +90,16 @@ async def test_serve_prints_the_environment_and_env_prints_it_from_the_ready_lin
 def test_env_needs_the_secret_of_a_non_default_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BRAKET_ASYNC_LOCAL_SECRET_ACCESS_KEY", raising=False)
     line = json.dumps({**READY, "access_key_id": "AKIDMINE"})
-    code, out, err = _run("local", "env", "--from", line)
+    code, out, err = run_main("local", "env", "--from", line)
     assert code == 2 and out == ""
     assert "--secret-access-key is required" in err
-    code, out, _ = _run("local", "env", "--from", line, "--secret-access-key", "s3cret", "--json")
+    code, out, _ = run_main(
+        "local", "env", "--from", line, "--secret-access-key", "s3cret", "--json"
+    )
     assert code == 0
     assert json.loads(out)["AWS_SECRET_ACCESS_KEY"] == "s3cret"
     monkeypatch.setenv("BRAKET_ASYNC_LOCAL_SECRET_ACCESS_KEY", "from-env")
-    code, out, _ = _run("local", "env", "--from", line, "--json")
+    code, out, _ = run_main("local", "env", "--from", line, "--json")
     assert json.loads(out)["AWS_SECRET_ACCESS_KEY"] == "from-env"
 
 
@@ -119,13 +115,13 @@ def test_env_needs_the_secret_of_a_non_default_key(monkeypatch: pytest.MonkeyPat
 def test_env_refuses_a_bad_ready_line(tmp_path: Path, content: str, message: str) -> None:
     ready = tmp_path / "ready.json"
     ready.write_text(content)
-    code, out, err = _run("local", "env", "--from", str(ready))
+    code, out, err = run_main("local", "env", "--from", str(ready))
     assert code == 2 and out == ""
     assert message in err
 
 
 def test_env_names_an_unreadable_file(tmp_path: Path) -> None:
-    code, _, err = _run("local", "env", "--from", str(tmp_path / "missing.json"))
+    code, _, err = run_main("local", "env", "--from", str(tmp_path / "missing.json"))
     assert code == 2
     assert "cannot read" in err and "missing.json" in err
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from _common import SV1
+from _common import SV1, session_on
 
 from braket_async import BraketSession, QuantumTaskFailed, QuantumTaskStatus
 from braket_async.cli._circuits import ghz
@@ -81,12 +81,7 @@ async def test_wait_follows_tasks_to_the_end(
 
 async def test_wait_shows_how_many_tasks_are_queued_and_running(cli: Any, make_local: Any) -> None:
     slow = await make_local(queue_delay=3.0)
-    session = BraketSession(
-        endpoint_url=slow.endpoint_url,
-        s3_endpoint_url=slow.s3_endpoint_url,
-        region_name="us-east-1",
-    )
-    async with session as braket:
+    async with session_on(slow) as braket:
         arns = [await create(braket, slow, ghz(2)) for _ in range(2)]
     run = await cli("task", "wait", *arns, local=slow)
     assert run.code == 0, run.err
@@ -114,12 +109,7 @@ async def test_wait_exits_4_on_timeout(
     cli: Any, make_local: Any, local_env: dict[str, str]
 ) -> None:
     slow = await make_local(queue_delay=30.0)
-    session = BraketSession(
-        endpoint_url=slow.endpoint_url,
-        s3_endpoint_url=slow.s3_endpoint_url,
-        region_name="us-east-1",
-    )
-    async with session as braket:
+    async with session_on(slow) as braket:
         arn = await create(braket, slow, ghz(2))
     run = await cli("task", "wait", arn, "--timeout", "0.5", local=slow)
     assert run.code == 4

@@ -10,10 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from _common import BELL, SV1
+from _common import BELL, SV1, raw_client
 from _event_queue import REGION, EventQueue
 from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
 
 from braket_async import BraketSession, QuantumTaskStatus, errors
 from braket_async.events import (
@@ -377,14 +376,8 @@ async def test_receive_errors_back_off_through_the_injected_sleep() -> None:
         await asyncio.sleep(0)
 
     config = AioConfig(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=1)
-    async with get_session().create_client(
-        "sqs",
-        region_name=REGION,
-        endpoint_url="http://127.0.0.1:9",  # nothing listens on the discard port
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=config,
-    ) as client:
+    # nothing listens on the discard port
+    async with raw_client("sqs", "http://127.0.0.1:9", region=REGION, config=config) as client:
         source = SqsEventSource(
             "http://127.0.0.1:9/123456789012/q",
             client=client,

@@ -14,8 +14,8 @@ import aiohttp
 import yarl
 from _common import BELL as BELL
 from _common import SV1 as SV1
+from _common import raw_client
 from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -80,34 +80,18 @@ NO_RETRIES = AioConfig(retries={"total_max_attempts": 1, "mode": "standard"})
 class RawClients:
     """Opens raw aiobotocore clients on a local service; all closed with the fixture."""
 
-    #: One botocore session for all tests: its loader caches the service models, which
-    #: makes each new client cost milliseconds instead of a model load.
-    _session = get_session()
-
     def __init__(self, stack: AsyncExitStack) -> None:
         self._stack = stack
 
     async def braket(self, local: LocalBraket, config: AioConfig = NO_RETRIES) -> Any:
         return await self._stack.enter_async_context(
-            self._session.create_client(
-                "braket",
-                region_name="us-east-1",
-                endpoint_url=local.endpoint_url,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-                config=config,
-            )
+            raw_client("braket", local.endpoint_url, config=config)
         )
 
     async def s3(self, local: LocalBraket) -> Any:
         return await self._stack.enter_async_context(
-            self._session.create_client(
-                "s3",
-                region_name="us-east-1",
-                endpoint_url=local.s3_endpoint_url,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-                config=AioConfig(s3={"addressing_style": "path"}),
+            raw_client(
+                "s3", local.s3_endpoint_url, config=AioConfig(s3={"addressing_style": "path"})
             )
         )
 

@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 import yarl
+from _common import raw_client
 from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
 from braket_async.local._s3 import EmbeddedAws
@@ -35,14 +35,7 @@ async def aws() -> AsyncIterator[EmbeddedAws]:
 
 
 def _client(aws: EmbeddedAws, service: str, credentials: tuple[str, str] = SECRET) -> Any:
-    return get_session().create_client(
-        service,
-        region_name="us-east-1",
-        endpoint_url=aws.endpoint_url,
-        aws_access_key_id=credentials[0],
-        aws_secret_access_key=credentials[1],
-        config=NO_RETRIES,
-    )
+    return raw_client(service, aws.endpoint_url, credentials=credentials, config=NO_RETRIES)
 
 
 async def test_signed_clients_of_every_service_work(aws: EmbeddedAws) -> None:
@@ -147,13 +140,8 @@ async def test_presigned_urls_work_and_expire_or_break_when_tampered(aws: Embedd
             assert resp.status == 403
             assert "Request has expired" in await resp.text()
         v4_config = AioConfig(signature_version="s3v4", s3={"addressing_style": "path"})
-        async with get_session().create_client(
-            "s3",
-            region_name="eu-west-3",
-            endpoint_url=aws.endpoint_url,
-            aws_access_key_id=SECRET[0],
-            aws_secret_access_key=SECRET[1],
-            config=v4_config,
+        async with raw_client(
+            "s3", aws.endpoint_url, region="eu-west-3", credentials=SECRET, config=v4_config
         ) as s3v4:
             url4 = await s3v4.generate_presigned_url(
                 "get_object", Params={"Bucket": bucket, "Key": "k.txt"}, ExpiresIn=60

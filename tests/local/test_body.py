@@ -20,12 +20,6 @@ from ._helpers import SV1, SignedHttp, openqasm, sigv4_headers, task_request
 HUGE_SOURCE = "OPENQASM 3;\nqubit[1] q;\n" + "x q[0];\n" * (MAX_BODY_BYTES // 8 + 10)
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[SignedHttp]:
-    async with aiohttp.ClientSession() as session:
-        yield SignedHttp(session)
-
-
 async def test_oversized_body_is_413_with_a_json_error(
     local_braket: LocalBraket, http: SignedHttp
 ) -> None:

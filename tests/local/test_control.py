@@ -82,6 +82,18 @@ async def test_faults_put_over_http_inject_and_get_reads_them_back(
     assert (await client.search_devices(filters=[]))["devices"]
 
 
+async def _refused_and_unchanged(
+    http: aiohttp.ClientSession, local: LocalBraket, route: str, body: Any, message: str
+) -> None:
+    """PUT ``/_local/{route}`` with a bad ``body``: 400 saying ``message``; nothing changes."""
+    before = getattr(local, route)
+    url = f"{local.endpoint_url}/_local/{route}"
+    status, answer, code = await _call(http, local, "PUT", url, body)
+    assert (status, code) == (400, "ValidationException")
+    assert message in answer["message"]
+    assert getattr(local, route) is before
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -102,13 +114,7 @@ async def test_faults_put_over_http_inject_and_get_reads_them_back(
 async def test_bad_faults_are_refused_and_change_nothing(
     local_braket: LocalBraket, http: aiohttp.ClientSession, body: Any, message: str
 ) -> None:
-    before = local_braket.faults
-    status, answer, code = await _call(
-        http, local_braket, "PUT", f"{local_braket.endpoint_url}/_local/faults", body
-    )
-    assert (status, code) == (400, "ValidationException")
-    assert message in answer["message"]
-    assert local_braket.faults is before
+    await _refused_and_unchanged(http, local_braket, "faults", body, message)
 
 
 async def test_non_json_body_is_refused(
@@ -168,13 +174,7 @@ async def test_quotas_put_over_http_throttle_then_off(
 async def test_bad_quotas_are_refused_and_change_nothing(
     local_braket: LocalBraket, http: aiohttp.ClientSession, body: Any, message: str
 ) -> None:
-    before = local_braket.quotas
-    status, answer, code = await _call(
-        http, local_braket, "PUT", f"{local_braket.endpoint_url}/_local/quotas", body
-    )
-    assert (status, code) == (400, "ValidationException")
-    assert message in answer["message"]
-    assert local_braket.quotas is before
+    await _refused_and_unchanged(http, local_braket, "quotas", body, message)
 
 
 @pytest.mark.parametrize("route", ["ledger", "faults", "quotas"])

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from typing import Any
 
 import pytest
+from _common import raw_client
 from _event_queue import event_queue
 
 from braket_async.local import LocalBraket, NoScriptJobRunner
@@ -40,6 +42,23 @@ TASK_DETAIL_KEYS = [
 MILLIS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 #: ``2021-10-28T01:17:45Z``: the example's envelope time.
 SECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+@pytest.fixture
+async def fast_publisher(
+    make_local: Any, local_braket: LocalBraket, clients: RawClients
+) -> tuple[LocalBraket, Any]:
+    """A quick local service publishing its events to ``local_braket``'s moto, and a raw
+    client on it."""
+    local: LocalBraket = await make_local(
+        queue_delay=0.01, run_delay=0.01, events_endpoint_url=local_braket.s3_endpoint_url
+    )
+    return local, await clients.braket(local)
+
+
+def _millis(when: datetime) -> str:
+    """``when`` as the example's detail timestamps show it (milliseconds, ``Z``)."""
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _for(arn: str, envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -87,11 +106,11 @@ async def test_a_task_lifecycle_publishes_events_in_the_documented_shape(
         assert detail["outputS3Bucket"] == local_braket.default_bucket
         assert detail["outputS3Directory"] == task["outputS3Directory"]
         assert MILLIS.fullmatch(detail["createdAt"])
-        assert detail["createdAt"] == task["createdAt"].strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        assert detail["createdAt"] == _millis(task["createdAt"])
         assert detail["eventName"] == ("INSERT" if detail["status"] == "CREATED" else "MODIFY")
         if terminal:
             assert MILLIS.fullmatch(detail["endedAt"])
-            ended = task["endedAt"].strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            ended = _millis(task["endedAt"])
             assert detail["endedAt"] == ended
     assert len({e["id"] for e in envelopes}) == 4
     assert local_braket.ledger.snapshot()["events"]["published"] >= 4
@@ -139,16 +158,13 @@ async def test_a_job_lifecycle_publishes_job_state_changes(
     first, running, done = (e["detail"] for e in envelopes)
     assert first["eventName"] == "INSERT" and "startedAt" not in first
     assert running["eventName"] == "MODIFY" and MILLIS.fullmatch(running["startedAt"])
-    assert done["endedAt"] == job["endedAt"].strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    assert done["endedAt"] == _millis(job["endedAt"])
 
 
 async def test_events_faults_drop_duplicate_and_reorder(
-    make_local: Any, local_braket: LocalBraket, clients: RawClients
+    local_braket: LocalBraket, fast_publisher: tuple[LocalBraket, Any]
 ) -> None:
-    local = await make_local(
-        queue_delay=0.01, run_delay=0.01, events_endpoint_url=local_braket.s3_endpoint_url
-    )
-    raw = await clients.braket(local)
+    local, raw = fast_publisher
     async with event_queue(local_braket.s3_endpoint_url) as queue:
         local.faults = FaultConfig(events=EventFaultSpec(duplicate=1.0), seed=1)
         arn = (await raw.create_quantum_task(**task_request(local)))["quantumTaskArn"]
@@ -183,12 +199,9 @@ async def test_events_faults_drop_duplicate_and_reorder(
 
 
 async def test_a_delayed_event_arrives_later(
-    make_local: Any, local_braket: LocalBraket, clients: RawClients
+    local_braket: LocalBraket, fast_publisher: tuple[LocalBraket, Any]
 ) -> None:
-    local = await make_local(
-        queue_delay=0.01, run_delay=0.01, events_endpoint_url=local_braket.s3_endpoint_url
-    )
-    raw = await clients.braket(local)
+    local, raw = fast_publisher
     async with event_queue(local_braket.s3_endpoint_url) as queue:
         local.faults = FaultConfig(events=EventFaultSpec(delay=3.0, delay_probability=1.0))
         arn = (await raw.create_quantum_task(**task_request(local)))["quantumTaskArn"]
@@ -254,15 +267,8 @@ async def test_moto_jsonpath_parses_are_cached(local_braket: LocalBraket) -> Non
 async def test_moto_queue_counts_keep_their_meaning_in_one_pass(local_braket: LocalBraket) -> None:
     # The local service counts moto's queue messages in one pass (sends no longer cost a walk
     # of the queue per message); GetQueueAttributes must still say what moto's own counts say.
-    from aiobotocore.session import get_session
 
-    async with get_session().create_client(
-        "sqs",
-        endpoint_url=local_braket.s3_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ) as sqs:
+    async with raw_client("sqs", local_braket.s3_endpoint_url) as sqs:
         url = (await sqs.create_queue(QueueName=f"counts-{uuid.uuid4().hex[:8]}"))["QueueUrl"]
         try:
             for body in ("a", "b"):

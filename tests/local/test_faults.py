@@ -67,13 +67,21 @@ async def test_internal_error_and_throttle_faults(
     assert (await client.search_devices(filters=[]))["devices"]
 
 
+async def _always_on_create(
+    make_local: Any, clients: RawClients, fault: str
+) -> tuple[LocalBraket, Any]:
+    """A local service whose every CreateQuantumTask meets ``fault``, and a raw client."""
+    spec = FaultSpec(**{fault: 1.0})
+    local: LocalBraket = await make_local(
+        faults=FaultConfig(per_operation={"CreateQuantumTask": spec})
+    )
+    return local, await clients.braket(local)
+
+
 async def test_drop_connection_before_effect_creates_nothing(
     make_local: Any, clients: RawClients
 ) -> None:
-    local: LocalBraket = await make_local(
-        faults=FaultConfig(per_operation={"CreateQuantumTask": FaultSpec(drop_connection=1.0)})
-    )
-    client = await clients.braket(local)
+    local, client = await _always_on_create(make_local, clients, "drop_connection")
     with pytest.raises(DROPPED):
         await client.create_quantum_task(**task_request(local))
     ledger = local.ledger.snapshot()
@@ -85,10 +93,7 @@ async def test_drop_connection_before_effect_creates_nothing(
 async def test_drop_after_effect_then_retry_with_token_returns_the_same_task(
     make_local: Any, clients: RawClients
 ) -> None:
-    local: LocalBraket = await make_local(
-        faults=FaultConfig(per_operation={"CreateQuantumTask": FaultSpec(drop_after_effect=1.0)})
-    )
-    client = await clients.braket(local)
+    local, client = await _always_on_create(make_local, clients, "drop_after_effect")
     request = task_request(local, clientToken="drop-after-effect-1")
     with pytest.raises(DROPPED):
         await client.create_quantum_task(**request)

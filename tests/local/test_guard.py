@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from _common import raw_client
 from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
 from braket_async.local import LocalBraket
@@ -31,12 +30,6 @@ from ._helpers import (
 
 NO_RETRIES = AioConfig(retries={"total_max_attempts": 1, "mode": "standard"})
 EVIL_ORIGIN = "https://evil.example"
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[SignedHttp]:
-    async with aiohttp.ClientSession() as session:
-        yield SignedHttp(session)
 
 
 def _no_cors(headers: Any) -> bool:
@@ -84,13 +77,8 @@ async def test_wrong_key_or_secret_is_refused_for_boto_clients(
     local_braket: LocalBraket, credentials: tuple[str, str], code: str, message: str
 ) -> None:
     before = local_braket.ledger.snapshot()["tasks_created"]
-    async with get_session().create_client(
-        "braket",
-        region_name="us-east-1",
-        endpoint_url=local_braket.endpoint_url,
-        aws_access_key_id=credentials[0],
-        aws_secret_access_key=credentials[1],
-        config=NO_RETRIES,
+    async with raw_client(
+        "braket", local_braket.endpoint_url, credentials=credentials, config=NO_RETRIES
     ) as client:
         for call in (
             lambda: client.get_device(deviceArn=SV1),
@@ -193,13 +181,8 @@ async def test_credential_scope_must_name_braket(
 
 
 async def test_any_region_in_the_scope_is_accepted(local_braket: LocalBraket) -> None:
-    async with get_session().create_client(
-        "braket",
-        region_name="mars-north-7",
-        endpoint_url=local_braket.endpoint_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=NO_RETRIES,
+    async with raw_client(
+        "braket", local_braket.endpoint_url, region="mars-north-7", config=NO_RETRIES
     ) as client:
         assert (await client.get_device(deviceArn=SV1))["deviceArn"] == SV1
 
@@ -246,24 +229,11 @@ async def test_configured_credentials_replace_the_defaults(
     secret = uuid.uuid4().hex
     local: LocalBraket = await make_local(credentials=("AKIDLOCALTEST", secret))
     assert local.credentials == ("AKIDLOCALTEST", secret)
-    session = get_session()
-    async with session.create_client(
-        "braket",
-        region_name="us-east-1",
-        endpoint_url=local.endpoint_url,
-        aws_access_key_id="AKIDLOCALTEST",
-        aws_secret_access_key=secret,
-        config=NO_RETRIES,
+    async with raw_client(
+        "braket", local.endpoint_url, credentials=("AKIDLOCALTEST", secret), config=NO_RETRIES
     ) as client:
         assert (await client.get_device(deviceArn=SV1))["deviceArn"] == SV1
-    async with session.create_client(
-        "braket",
-        region_name="us-east-1",
-        endpoint_url=local.endpoint_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=NO_RETRIES,
-    ) as client:
+    async with raw_client("braket", local.endpoint_url, config=NO_RETRIES) as client:
         with pytest.raises(ClientError, match="UnrecognizedClientException"):
             await client.get_device(deviceArn=SV1)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
+from _common import COMPLETED_JOB_EVENTS
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
@@ -36,6 +38,13 @@ MISSING_LIMIT = "arn:aws:braket:us-east-1:123456789012:spending-limit/does-not-e
 
 def _code(info: pytest.ExceptionInfo[ClientError]) -> str:
     return str(info.value.response["Error"]["Code"])
+
+
+async def _refused(call: Awaitable[Any]) -> str:
+    """The error code of the ``ClientError`` that ``call`` must raise."""
+    with pytest.raises(ClientError) as info:
+        await call
+    return _code(info)
 
 
 def _unique(prefix: str) -> str:
@@ -72,12 +81,8 @@ async def test_create_get_quantum_task(local_braket: LocalBraket, raw: Any) -> N
 
 
 async def test_get_and_cancel_unknown_task_is_404(raw: Any) -> None:
-    with pytest.raises(ClientError) as info:
-        await raw.get_quantum_task(quantumTaskArn=MISSING_TASK)
-    assert _code(info) == "ResourceNotFoundException"
-    with pytest.raises(ClientError) as info:
-        await raw.cancel_quantum_task(quantumTaskArn=MISSING_TASK)
-    assert _code(info) == "ResourceNotFoundException"
+    for call in (raw.get_quantum_task, raw.cancel_quantum_task):
+        assert await _refused(call(quantumTaskArn=MISSING_TASK)) == "ResourceNotFoundException"
 
 
 @pytest.mark.parametrize(
@@ -164,9 +169,7 @@ async def test_failed_program_ends_failed_with_reason(local_braket: LocalBraket,
 async def test_cancel_completed_task_conflicts(local_braket: LocalBraket, raw: Any) -> None:
     arn = (await raw.create_quantum_task(**task_request(local_braket)))["quantumTaskArn"]
     await wait_task(raw, arn)
-    with pytest.raises(ClientError) as info:
-        await raw.cancel_quantum_task(quantumTaskArn=arn)
-    assert _code(info) == "ConflictException"
+    assert await _refused(raw.cancel_quantum_task(quantumTaskArn=arn)) == "ConflictException"
 
 
 # Devices -------------------------------------------------------------------------------------
@@ -214,13 +217,7 @@ async def test_create_get_search_cancel_job(unthrottled: tuple[LocalBraket, Any]
     assert arn == f"arn:aws:braket:us-east-1:123456789012:job/{name}"
     job = await wait_job(raw, arn)
     assert job["status"] == "COMPLETED"
-    assert [e["eventType"] for e in job["events"]] == [
-        "STARTING_INSTANCE",
-        "DOWNLOADING_DATA",
-        "RUNNING",
-        "UPLOADING_RESULTS",
-        "COMPLETED",
-    ]
+    assert [e["eventType"] for e in job["events"]] == COMPLETED_JOB_EVENTS
     assert job["startedAt"] <= job["endedAt"]
     assert job["billableDuration"] >= 0
     assert job["tags"] == {"team": "q"}
@@ -229,9 +226,7 @@ async def test_create_get_search_cancel_job(unthrottled: tuple[LocalBraket, Any]
         filters=[{"name": "jobArn", "operator": "EQUAL", "values": [arn]}]
     )
     assert [j["jobName"] for j in found["jobs"]] == [name]
-    with pytest.raises(ClientError) as info:
-        await raw.cancel_job(jobArn=arn)
-    assert _code(info) == "ConflictException"
+    assert await _refused(raw.cancel_job(jobArn=arn)) == "ConflictException"
     with pytest.raises(ClientError) as info:  # names are unique
         await raw.create_job(**job_request(name))
     assert _code(info) == "ConflictException"
@@ -239,12 +234,8 @@ async def test_create_get_search_cancel_job(unthrottled: tuple[LocalBraket, Any]
 
 async def test_job_errors(unthrottled: tuple[LocalBraket, Any]) -> None:
     _, raw = unthrottled
-    with pytest.raises(ClientError) as info:
-        await raw.get_job(jobArn=MISSING_JOB)
-    assert _code(info) == "ResourceNotFoundException"
-    with pytest.raises(ClientError) as info:
-        await raw.cancel_job(jobArn=MISSING_JOB)
-    assert _code(info) == "ResourceNotFoundException"
+    for call in (raw.get_job, raw.cancel_job):
+        assert await _refused(call(jobArn=MISSING_JOB)) == "ResourceNotFoundException"
     with pytest.raises(ClientError) as info:
         await raw.create_job(**job_request(_unique("j"), deviceConfig={"device": OFFLINE_QPU}))
     assert _code(info) == "DeviceOfflineException"
@@ -297,9 +288,7 @@ async def test_tags_on_unknown_resources(raw: Any) -> None:
         raw.tag_resource(resourceArn=MISSING_JOB, tags={"a": "b"}),
         raw.untag_resource(resourceArn=MISSING_LIMIT, tagKeys=["a"]),
     ):
-        with pytest.raises(ClientError) as info:
-            await call
-        assert _code(info) == "ResourceNotFoundException"
+        assert await _refused(call) == "ResourceNotFoundException"
     with pytest.raises(ClientError) as info:
         await raw.list_tags_for_resource(resourceArn="not-an-arn")
     assert _code(info) == "ValidationException"
@@ -340,9 +329,7 @@ async def test_spending_limit_lifecycle(raw: Any) -> None:
         raw.delete_spending_limit(spendingLimitArn=arn),
         raw.update_spending_limit(spendingLimitArn=arn, spendingLimit="1"),
     ):
-        with pytest.raises(ClientError) as info:
-            await call
-        assert _code(info) == "ResourceNotFoundException"
+        assert await _refused(call) == "ResourceNotFoundException"
 
 
 async def test_spending_limit_errors(raw: Any) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _common import COMPLETED_JOB_EVENTS
 
 from braket_async.jobs import (
     JOB_LOG_GROUP,
@@ -448,13 +449,7 @@ async def test_archived_source_with_input_and_results(
     arn = (await raw.create_job(**request))["jobArn"]
     job = await _wait(raw, arn, lambda j: j["status"] in TERMINAL)
     assert job["status"] == "COMPLETED", job.get("failureReason")
-    assert _types(job) == [
-        "STARTING_INSTANCE",
-        "DOWNLOADING_DATA",
-        "RUNNING",
-        "UPLOADING_RESULTS",
-        "COMPLETED",
-    ]
+    assert _types(job) == COMPLETED_JOB_EVENTS
     assert job["startedAt"] <= job["endedAt"]
     archive = await job_local.objects.get_bytes(bucket, f"h6/{name}/data/output/model.tar.gz")
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:

@@ -35,15 +35,24 @@ def completed(outcome: ExecutionOutcome) -> None:
     assert outcome.status == "COMPLETED", outcome.failure_reason
 
 
+async def _runaway_fails_and_its_worker_is_replaced(
+    executor: SimulatorExecutor, reason: str
+) -> int:
+    """A runaway program on the one worker fails saying ``reason``; that worker process is
+    gone and the next task completes. The old worker's pid."""
+    [pid] = executor.worker_pids
+    outcome = await executor.run(request(RUNAWAY, 1))
+    assert outcome.status == "FAILED"
+    assert outcome.failure_reason is not None
+    assert reason in outcome.failure_reason
+    assert await gone(pid)
+    completed(await executor.run(request(BELL)))
+    return pid
+
+
 async def test_time_limit_fails_the_task_and_replaces_the_worker() -> None:
     async with SimulatorExecutor(workers=1, time_limit=2.0, memory_limit=None) as executor:
-        [pid] = executor.worker_pids
-        outcome = await executor.run(request(RUNAWAY, 1))
-        assert outcome.status == "FAILED"
-        assert outcome.failure_reason is not None
-        assert "time limit of 2 s" in outcome.failure_reason
-        assert await gone(pid)
-        completed(await executor.run(request(BELL)))
+        pid = await _runaway_fails_and_its_worker_is_replaced(executor, "time limit of 2 s")
         assert executor.worker_pids and pid not in executor.worker_pids
 
 
@@ -53,13 +62,8 @@ async def test_memory_limit_fails_the_task_and_replaces_the_worker() -> None:
     async with SimulatorExecutor(
         workers=1, time_limit=None, memory_limit=limit, poll_interval=0.1
     ) as executor:
-        [pid] = executor.worker_pids
-        outcome = await executor.run(request(RUNAWAY, 1))
-        assert outcome.status == "FAILED"
-        assert outcome.failure_reason is not None
-        assert "memory than the local service's limit of 400 MiB" in outcome.failure_reason
-        assert await gone(pid)
-        completed(await executor.run(request(BELL)))
+        reason = "memory than the local service's limit of 400 MiB"
+        await _runaway_fails_and_its_worker_is_replaced(executor, reason)
 
 
 async def test_cancelling_a_run_kills_its_worker_at_once() -> None:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp
 import pytest
 from aiobotocore.config import AioConfig
 from botocore.exceptions import ClientError
@@ -15,12 +13,6 @@ from botocore.exceptions import ClientError
 from braket_async.local import LocalBraket
 
 from ._helpers import SV1, RawClients, SignedHttp, control_headers, task_request, wait_task
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[SignedHttp]:
-    async with aiohttp.ClientSession() as session:
-        yield SignedHttp(session)
 
 
 async def test_create_answers_201_with_request_id(

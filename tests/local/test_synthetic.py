@@ -7,9 +7,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from _common import session_on
 from braket.tasks import GateModelQuantumTaskResult
 
-from braket_async import BraketSession, QuantumTaskStatus
+from braket_async import QuantumTaskStatus
 from braket_async.local import SyntheticExecutor
 from braket_async.local.__main__ import build_parser
 from braket_async.local._devices import default_devices
@@ -25,13 +26,7 @@ GHZ3 = (
 async def test_tasks_complete_with_all_zero_results_of_the_right_shape(make_local: Any) -> None:
     executor = SyntheticExecutor()
     local = await make_local(executor=executor)
-    async with BraketSession(
-        endpoint_url=local.endpoint_url,
-        s3_endpoint_url=local.s3_endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ) as braket:
+    async with session_on(local) as braket:
         arn = await braket.create_quantum_task(
             device_arn=SV1,
             action=GHZ3,

@@ -26,12 +26,20 @@ async def _status(client: Any, arn: str) -> dict[str, Any]:
     return result
 
 
+async def _gated(
+    make_local: LocalFactory, clients: RawClients
+) -> tuple[GatedSleep, LocalBraket, Any]:
+    """A local service whose queue and run delays wait for the returned gate, and a raw
+    client on it."""
+    gate = GatedSleep()
+    local: LocalBraket = await make_local(queue_delay=60, run_delay=60, sleep=gate)
+    return gate, local, await clients.braket(local)
+
+
 async def test_lifecycle_queued_running_completed_with_results_in_s3(
     make_local: LocalFactory, clients: RawClients
 ) -> None:
-    gate = GatedSleep()
-    local: LocalBraket = await make_local(queue_delay=60, run_delay=60, sleep=gate)
-    client = await clients.braket(local)
+    gate, local, client = await _gated(make_local, clients)
     arn = (await client.create_quantum_task(**task_request(local, shots=200)))["quantumTaskArn"]
 
     queued = await wait_until(lambda: _status(client, arn), lambda r: gate.waiting == 1)
@@ -67,9 +75,7 @@ async def test_lifecycle_queued_running_completed_with_results_in_s3(
 async def test_cancel_queued_and_running_tasks(
     make_local: LocalFactory, clients: RawClients
 ) -> None:
-    gate = GatedSleep()
-    local: LocalBraket = await make_local(queue_delay=60, run_delay=60, sleep=gate)
-    client = await clients.braket(local)
+    gate, local, client = await _gated(make_local, clients)
     running_arn = (await client.create_quantum_task(**task_request(local)))["quantumTaskArn"]
     await wait_until(lambda: _status(client, running_arn), lambda r: gate.waiting == 1)
     gate.release()

@@ -113,31 +113,19 @@ def _every_operation(bucket: str) -> dict[str, Any]:
 def _errors() -> dict[str, str]:
     c = boto3.client("braket", config=Config(retries={"total_max_attempts": 1}))
     codes: dict[str, str] = {}
+
+    def create(device: str, bucket: str = "amazon-braket-local") -> Callable[[], Any]:
+        return lambda: c.create_quantum_task(
+            deviceArn=device, action=BELL, shots=1, outputS3Bucket=bucket, outputS3KeyPrefix="x"
+        )
+
     calls: dict[str, Callable[[], Any]] = {
-        "offline": lambda: c.create_quantum_task(
-            deviceArn=OFFLINE_QPU,
-            action=BELL,
-            shots=1,
-            outputS3Bucket="amazon-braket-local",
-            outputS3KeyPrefix="x",
-        ),
-        "retired": lambda: c.create_quantum_task(
-            deviceArn=RETIRED_QPU,
-            action=BELL,
-            shots=1,
-            outputS3Bucket="amazon-braket-local",
-            outputS3KeyPrefix="x",
-        ),
+        "offline": create(OFFLINE_QPU),
+        "retired": create(RETIRED_QPU),
         "missing": lambda: c.get_quantum_task(
             quantumTaskArn="arn:aws:braket:us-east-1:123456789012:quantum-task/nope"
         ),
-        "bucket": lambda: c.create_quantum_task(
-            deviceArn=SV1,
-            action=BELL,
-            shots=1,
-            outputS3Bucket="no-such-bucket-here",
-            outputS3KeyPrefix="x",
-        ),
+        "bucket": create(SV1, bucket="no-such-bucket-here"),
     }
     for key, call in calls.items():
         try:

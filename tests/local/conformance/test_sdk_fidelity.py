@@ -98,14 +98,9 @@ async def test_adjoint_gradient_on_sv1_matches_braket(
     assert "adjoint_gradient" in result.additional_metadata.action.source
 
 
-def _create(device: str, source: str, shots: int, bucket: str, **extra: Any) -> str:
-    client = boto3.client("braket")
-    action = {
-        "braketSchemaHeader": {"name": "braket.ir.openqasm.program", "version": "1"},
-        "source": source,
-        "inputs": {},
-    }
-    arn: str = client.create_quantum_task(
+def _create_raw(device: str, action: dict[str, Any], shots: int, bucket: str, **extra: Any) -> str:
+    """CreateQuantumTask through boto3 (blocking: call it in a thread); its ARN."""
+    arn: str = boto3.client("braket").create_quantum_task(
         deviceArn=device,
         action=json.dumps(action),
         shots=shots,
@@ -114,6 +109,15 @@ def _create(device: str, source: str, shots: int, bucket: str, **extra: Any) -> 
         **extra,
     )["quantumTaskArn"]
     return arn
+
+
+def _create(device: str, source: str, shots: int, bucket: str, **extra: Any) -> str:
+    action = {
+        "braketSchemaHeader": {"name": "braket.ir.openqasm.program", "version": "1"},
+        "source": source,
+        "inputs": {},
+    }
+    return _create_raw(device, action, shots, bucket, **extra)
 
 
 async def test_adjoint_gradient_is_refused_where_the_capabilities_forbid_it(
@@ -274,17 +278,6 @@ async def test_ahs_program_runs_through_the_sdk(
     assert rydberg_far >= 45
     both = sum(s.post_sequence[0] + s.post_sequence[1] == 0 for s in result.measurements)
     assert both <= 6
-
-
-def _create_raw(device: str, action: dict[str, Any], shots: int, bucket: str) -> str:
-    arn: str = boto3.client("braket").create_quantum_task(
-        deviceArn=device,
-        action=json.dumps(action),
-        shots=shots,
-        outputS3Bucket=bucket,
-        outputS3KeyPrefix="fidelity",
-    )["quantumTaskArn"]
-    return arn
 
 
 async def test_ahs_register_beyond_the_device_is_refused(
