@@ -9,12 +9,11 @@ event or a missing EventBridge rule delays a waiter but never hangs it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from types import TracebackType
 
 from ._base import Sleep
 from .events import BraketEvent, EventFeed, JobStateChange, TaskStateChange
-from .polling import PollPolicy
+from .polling import PollPolicy, sleep_unless_stopped
 
 __all__ = ["EVENTS_SAFETY_POLL", "ArnWake"]
 
@@ -76,16 +75,7 @@ class ArnWake:
     async def sleep(self, delay: float, sleep: Sleep) -> bool:
         """Sleep ``delay`` seconds through ``sleep``, or less if an event arrives; True when
         an event woke it (it is consumed)."""
-        if not self._flag.is_set():
-            sleeper = asyncio.ensure_future(sleep(delay))
-            waiter = asyncio.ensure_future(self._flag.wait())
-            try:
-                await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for future in (sleeper, waiter):
-                    future.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await future
+        await sleep_unless_stopped(delay, sleep, self._flag)
         woken = self._flag.is_set()
         self._flag.clear()
         return woken

@@ -32,6 +32,7 @@ __all__ = [
     "RetryStopped",
     "is_transient",
     "retry_target",
+    "sleep_unless_stopped",
 ]
 
 T = TypeVar("T")
@@ -163,17 +164,18 @@ async def retry_target(
                 on_error(exc, delay)
             if stop is None:
                 await sleep(delay)
-            elif not await _sleep_unless_stopped(delay, sleep, stop):
+            elif not await sleep_unless_stopped(delay, sleep, stop):
                 raise RetryStopped(exc) from exc
             continue
         budget.succeeded()
         return result
 
 
-async def _sleep_unless_stopped(
+async def sleep_unless_stopped(
     delay: float, sleep: Callable[[float], Awaitable[None]], stop: asyncio.Event
 ) -> bool:
-    """Sleep ``delay`` unless ``stop`` is set first; False when it was (or already is) set."""
+    """Sleep ``delay`` through the injectable ``sleep`` unless ``stop`` is set first; False
+    when it was (or already is) set. The one interruptible sleep of the package."""
     if stop.is_set():
         return False
     sleeper = asyncio.ensure_future(sleep(delay))

@@ -24,7 +24,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 # One interruptible sleep for the package (polling owns it; it may become public there).
-from ..polling import _sleep_unless_stopped
+from ..polling import sleep_unless_stopped
 from ._jobseam import JobControl, JobRunner, JobSpec
 from ._ledger import Ledger
 from ._store import JOB_TERMINAL, JobEvent, JobRecord, utcnow
@@ -92,7 +92,7 @@ class NoScriptJobRunner:
 
     async def _step(self, job_arn: str) -> bool:
         """Wait one step; False when the job was cancelled meanwhile."""
-        return await _sleep_unless_stopped(self.step_delay, self._sleep, self._cancels[job_arn])
+        return await sleep_unless_stopped(self.step_delay, self._sleep, self._cancels[job_arn])
 
     async def run(self, job: JobSpec, control: JobControl) -> None:
         """Walk ``job`` through STARTING_INSTANCE ... COMPLETED (or CANCELLED)."""
