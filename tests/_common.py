@@ -15,6 +15,7 @@ __all__ = [
     "COMPLETED_JOB_EVENTS",
     "SV1",
     "FakeClock",
+    "create_task",
     "raw_client",
     "session_on",
 ]
@@ -29,6 +30,25 @@ COMPLETED_JOB_EVENTS = [
     "COMPLETED",
 ]
 BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = measure q;"
+
+
+async def create_task(
+    braket: BraketSession,
+    local: LocalBraket,
+    source: str = BELL,
+    *,
+    shots: int = 10,
+    device_arn: str = SV1,
+    prefix: str = "tests",
+) -> str:
+    """One CreateQuantumTask of ``source`` into the local service's default bucket."""
+    return await braket.create_quantum_task(
+        device_arn=device_arn,
+        action=source,
+        shots=shots,
+        output_s3_bucket=local.default_bucket,
+        output_s3_key_prefix=prefix,
+    )
 
 
 def session_on(local: LocalBraket, **kwargs: Any) -> BraketSession:

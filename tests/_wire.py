@@ -7,10 +7,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from aiohttp import web
 
-__all__ = ["Reply", "WireServer", "wire_server"]
+from braket_async import BraketSession, RateLimits
+
+__all__ = ["Reply", "WireServer", "session_on_wire", "wire_server"]
 
 
 class Reply:
@@ -95,3 +98,16 @@ async def wire_server() -> AsyncIterator[WireServer]:
         yield server
     finally:
         await runner.cleanup()
+
+
+def session_on_wire(server: WireServer, **kwargs: Any) -> BraketSession:
+    """A session on ``server`` (dummy credentials, no client-side rate limits); ``kwargs``
+    (e.g. a botocore ``config``) go to :class:`BraketSession`."""
+    return BraketSession(
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="a",
+        aws_secret_access_key="b",
+        rate_limits=RateLimits.off(),
+        **kwargs,
+    )

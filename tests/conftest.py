@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
+from _wire import WireServer, wire_server
 
 from braket_async.local import LocalBraket
 
@@ -102,3 +103,10 @@ def local_braket_subprocess() -> Iterator[dict[str, Any]]:
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+@pytest.fixture
+async def wire() -> AsyncIterator[WireServer]:
+    """The scripted loopback server of ``tests/_wire.py`` (replies set per test)."""
+    async with wire_server() as server:
+        yield server

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from _common import SV1
-from _wire import Reply, WireServer, wire_server
+from _wire import Reply, WireServer, session_on_wire
 from botocore.config import Config
 
 from braket_async import BraketSession, RateLimits, errors
@@ -105,17 +105,8 @@ def test_feature_errors() -> None:
 
 
 @pytest.fixture
-async def wire() -> AsyncIterator[WireServer]:
-    async with wire_server() as server:
-        yield server
-
-
-@pytest.fixture
 async def on_wire(wire: WireServer) -> AsyncIterator[BraketSession]:
-    async with BraketSession(
-        endpoint_url=wire.url, region_name="us-east-1", aws_access_key_id="a",
-        aws_secret_access_key="b", config=NO_RETRIES, rate_limits=RateLimits.off(),
-    ) as braket:
+    async with session_on_wire(wire, config=NO_RETRIES) as braket:
         yield braket
 
 
@@ -262,11 +253,8 @@ async def test_local_service_faults_map_to_errors(
 
 async def test_read_timeout_is_response_error_not_connection_failed(wire: WireServer) -> None:
     wire.reply = Reply(200, b"{}", delay=1.0)
-    async with BraketSession(
-        endpoint_url=wire.url, region_name="us-east-1", aws_access_key_id="a",
-        aws_secret_access_key="b", rate_limits=RateLimits.off(),
-        config=Config(retries={"total_max_attempts": 1}, read_timeout=0.1),
-    ) as braket:
+    config = Config(retries={"total_max_attempts": 1}, read_timeout=0.1)
+    async with session_on_wire(wire, config=config) as braket:
         with pytest.raises(errors.ResponseError) as info:
             await braket.get_device(SV1)
     assert not isinstance(info.value, errors.RequestNotSent)

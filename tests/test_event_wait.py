@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from _common import BELL, SV1
+from _common import BELL, SV1, create_task
 from _event_queue import event_queue
 
 from braket_async import BraketSession, PollPolicy, errors
@@ -74,13 +74,7 @@ async def evented(service: LocalBraket, local_braket: LocalBraket) -> AsyncItera
 
 
 async def _task(session: BraketSession, local: LocalBraket) -> str:
-    return await session.create_quantum_task(
-        device_arn=SV1,
-        action=ACTION,
-        shots=10,
-        output_s3_bucket=local.default_bucket,
-        output_s3_key_prefix="event-wait",
-    )
+    return await create_task(session, local, ACTION, prefix="event-wait")
 
 
 async def test_a_waiter_woken_by_events_makes_fewer_status_calls(

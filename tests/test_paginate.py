@@ -11,7 +11,7 @@ import boto3
 import botocore.session
 import pytest
 from _common import BELL, SV1
-from _wire import Reply, wire_server
+from _wire import Reply, WireServer, session_on_wire
 
 from braket_async import (
     BraketSession,
@@ -258,11 +258,8 @@ async def test_resume_tokens_are_botocores(
     assert sorted(head + tail) == sorted(five_tasks)
 
 
-async def test_a_repeated_next_token_is_an_error_not_a_loop() -> None:
-    async with wire_server() as wire, BraketSession(
-        endpoint_url=wire.url, region_name="us-east-1", aws_access_key_id="a",
-        aws_secret_access_key="b", rate_limits=RateLimits.off(),
-    ) as braket:
+async def test_a_repeated_next_token_is_an_error_not_a_loop(wire: WireServer) -> None:
+    async with session_on_wire(wire) as braket:
         wire.reply = Reply(body='{"devices": [], "nextToken": "again"}')
         items = braket.iter_devices()
         with pytest.raises(ResponseError) as info:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from _common import BELL, SV1, session_on
+from _common import BELL, SV1, create_task, session_on
 from aiobotocore.session import get_session
 from braket.default_simulator import StateVectorSimulator
 from braket.ir.openqasm import Program
@@ -43,13 +43,7 @@ cnot q[0], q[1];
 async def create(
     braket: BraketSession, local: LocalBraket, source: str = BELL, shots: int = 200
 ) -> str:
-    return await braket.create_quantum_task(
-        device_arn=SV1,
-        action=source,
-        shots=shots,
-        output_s3_bucket=local.default_bucket,
-        output_s3_key_prefix="results-tests",
-    )
+    return await create_task(braket, local, source, shots=shots, prefix="results-tests")
 
 
 @pytest.fixture

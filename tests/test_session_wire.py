@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 from _common import SV1
-from _wire import Reply, WireServer, wire_server
+from _wire import Reply, WireServer, session_on_wire
 from botocore.config import Config
 
-from braket_async import BraketSession, QuantumTaskStatus, RateLimits, errors
+from braket_async import BraketSession, QuantumTaskStatus, errors
 from braket_async.polling import PollPolicy
 
 TASK_ARN = "arn:aws:braket:us-east-1:123456789012:quantum-task/00000000-0000-0000-0000-000000000001"
@@ -39,20 +39,12 @@ def task_json(status: str = "COMPLETED", **drop: object) -> str:
 
 
 @pytest.fixture
-async def wire() -> AsyncIterator[WireServer]:
-    async with wire_server() as server:
-        yield server
-
-
-@pytest.fixture
 async def braket(wire: WireServer) -> AsyncIterator[BraketSession]:
     """botocore's own retries on (3 attempts): what a user gets by default, only fewer."""
-    async with BraketSession(
-        endpoint_url=wire.url, region_name="us-east-1", aws_access_key_id="a",
-        aws_secret_access_key="b", rate_limits=RateLimits.off(),
-        config=Config(retries={"total_max_attempts": ATTEMPTS}, read_timeout=0.3,
-                      connect_timeout=1),
-    ) as session:
+    config = Config(
+        retries={"total_max_attempts": ATTEMPTS}, read_timeout=0.3, connect_timeout=1
+    )
+    async with session_on_wire(wire, config=config) as session:
         yield session
 
 

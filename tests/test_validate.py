@@ -15,13 +15,13 @@ from typing import Any
 import botocore.config
 import botocore.model
 import pytest
-from _wire import WireServer, wire_server
+from _wire import WireServer, session_on_wire, wire_server
 from aiohttp import web
 from botocore import xform_name
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from braket_async import BraketSession, RateLimits, errors
+from braket_async import BraketSession, errors
 from braket_async._validate import _EXTRA_ARN_PATTERNS, SERVICE_MODEL, validate
 
 #: (value, snake_case path suffix) of one invalid value; the path is where the error points.
@@ -289,11 +289,8 @@ async def wire() -> AsyncIterator[WireServer]:
 
 @pytest.fixture(scope="module")
 async def braket(wire: WireServer) -> AsyncIterator[BraketSession]:
-    async with BraketSession(
-        endpoint_url=wire.url, region_name="us-east-1", aws_access_key_id="a",
-        aws_secret_access_key="b", rate_limits=RateLimits.off(),
-        config=botocore.config.Config(retries={"total_max_attempts": 1}),
-    ) as session:
+    config = botocore.config.Config(retries={"total_max_attempts": 1})
+    async with session_on_wire(wire, config=config) as session:
         yield session
 
 

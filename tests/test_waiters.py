@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from _common import BELL, SV1, session_on
+from _common import BELL, SV1, create_task, session_on
 from botocore.config import Config
 
 from braket_async import (
@@ -79,13 +79,7 @@ class FakeTime:
 
 
 async def create(braket: BraketSession, local: LocalBraket, source: str = BELL) -> str:
-    return await braket.create_quantum_task(
-        device_arn=SV1,
-        action=source,
-        shots=100,
-        output_s3_bucket=local.default_bucket,
-        output_s3_key_prefix="waiters",
-    )
+    return await create_task(braket, local, source, shots=100, prefix="waiters")
 
 
 def calls(local: LocalBraket, operation: str) -> int:

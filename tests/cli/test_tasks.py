@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from _common import SV1, session_on
+from _common import SV1, create_task, session_on
 
 from braket_async import BraketSession, QuantumTaskFailed, QuantumTaskStatus
 from braket_async.cli._circuits import ghz
@@ -16,13 +16,7 @@ BAD_PROGRAM = "OPENQASM 3; qubit[2] q; not_a_gate q[0];"
 
 
 async def create(braket: BraketSession, local: LocalBraket, source: str, shots: int = 100) -> str:
-    return await braket.create_quantum_task(
-        device_arn=SV1,
-        action=source,
-        shots=shots,
-        output_s3_bucket=local.default_bucket,
-        output_s3_key_prefix="cli-tests",
-    )
+    return await create_task(braket, local, source, shots=shots, prefix="cli-tests")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from _common import BELL
+from _common import create_task
 
 from braket_async import BraketSession, QuantumTaskStatus, RateLimits
 from braket_async.local import LocalBraket, Quotas
@@ -48,16 +48,8 @@ async def braket_on(make_local: Any) -> AsyncIterator[Any]:
 async def create_many(
     braket: BraketSession, local: LocalBraket, devices: Sequence[str]
 ) -> list[str]:
-    async def one(device: str) -> str:
-        return await braket.create_quantum_task(
-            device_arn=device,
-            action=BELL,
-            shots=10,
-            output_s3_bucket=local.default_bucket,
-            output_s3_key_prefix="late",
-        )
-
-    return list(await asyncio.gather(*(one(d) for d in devices)))
+    creates = (create_task(braket, local, device_arn=d, prefix="late") for d in devices)
+    return list(await asyncio.gather(*creates))
 
 
 async def until_completed(local: LocalBraket, count: int) -> None:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
-from _common import BELL
+from _common import BELL, create_task
 
 from braket_async import (
     BraketSession,
@@ -396,16 +396,8 @@ async def open_session(local: LocalBraket) -> BraketSession:
 async def create_many(
     braket: BraketSession, local: LocalBraket, n: int, source: str = BELL
 ) -> list[str]:
-    async def one(_: int) -> str:
-        return await braket.create_quantum_task(
-            device_arn=SV1,
-            action=source,
-            shots=10,
-            output_s3_bucket=local.default_bucket,
-            output_s3_key_prefix="tracker",
-        )
-
-    return list(await asyncio.gather(*(one(i) for i in range(n))))
+    creates = (create_task(braket, local, source, prefix="tracker") for _ in range(n))
+    return list(await asyncio.gather(*creates))
 
 
 async def test_hundreds_of_local_tasks(quota_local: LocalBraket) -> None:
