@@ -33,7 +33,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import attrs
 from aiobotocore.waiter import AIOWaiter
@@ -573,16 +573,9 @@ class Waiters:
         """Names :meth:`get_waiter` accepts (snake_case, as boto3 lists them)."""
         return sorted(_WAITER_NAMES)
 
-    @overload
-    def get_waiter(
-        self, name: Literal["quantum_task_completed", "quantum_task_terminal"]
-    ) -> BraketWaiter[QuantumTask]: ...
-    @overload
-    def get_waiter(self, name: Literal["job_completed", "job_terminal"]) -> BraketWaiter[Job]: ...
-    @overload
-    def get_waiter(self, name: str) -> BraketWaiter[Any]: ...
     def get_waiter(self, name: str) -> BraketWaiter[Any]:
-        """A boto3-style waiter by name (snake_case or the model's PascalCase)."""
+        """A boto3-style waiter by name (snake_case or the model's PascalCase); the session's
+        ``get_waiter`` types it by name."""
         model_name = _WAITER_NAMES.get(name) or (name if name in _MODEL.waiter_names else None)
         if model_name is None:
             raise ValueError(f"name must be one of {self.waiter_names}, got {name!r}")
