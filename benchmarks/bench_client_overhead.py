@@ -45,7 +45,7 @@ from _harness import local_service
 from aiobotocore.session import AioSession
 
 from braket_async import BraketSession, OpenQASMProgram, RateLimits, Telemetry
-from braket_async._session import _merge_config
+from braket_async._client import _merge_config
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 BELL = "OPENQASM 3; qubit[2] q; bit[2] c; h q[0]; cnot q[0], q[1]; c = measure q;"

@@ -43,7 +43,7 @@ from .tracking import (
 )
 
 if TYPE_CHECKING:
-    from ._session import BraketSession
+    from ._client import BraketClient
 
 __all__ = ["Batch"]
 
@@ -69,7 +69,7 @@ class Batch:
 
     def __init__(
         self,
-        session: BraketSession,
+        session: BraketClient,
         items: Sequence[Any],
         *,
         defaults: Mapping[str, Any],

@@ -13,7 +13,7 @@ from . import errors
 from .models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 
 if TYPE_CHECKING:
-    from .results import TaskResult
+    from .models.task_result import TaskResult
 
 __all__ = [
     "BatchOutcome",

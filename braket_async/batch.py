@@ -71,7 +71,7 @@ from ._batch_outcomes import (
 from .errors import ItemNotSubmitted
 
 if TYPE_CHECKING:
-    from ._session import BraketSession
+    from ._client import BraketClient
 
 __all__ = [
     "DEFAULT_BATCH_RETRY",
@@ -93,7 +93,7 @@ class BatchSubmitter:
     :mod:`braket_async.batch`); the session delegates ``submit_batch`` here. A batch needs
     the whole session: its operations, result downloads and a tracker on it."""
 
-    def __init__(self, session: BraketSession) -> None:
+    def __init__(self, session: BraketClient) -> None:
         self._session = session
 
     def submit_batch(

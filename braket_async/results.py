@@ -25,6 +25,7 @@ from .models import TERMINAL_TASK_STATUSES, QuantumTask, QuantumTaskStatus, Quan
 from .models.ahs_results import AHS_RESULT_SCHEMA, AnalogHamiltonianSimulationResult
 from .models.program_set_results import PROGRAM_SET_RESULT_SCHEMA, ProgramSetResult
 from .models.results import GATE_MODEL_RESULT_SCHEMA, GateModelResult
+from .models.task_result import TaskResult
 from .polling import PollPolicy
 from .telemetry import Telemetry
 from .waiters import Waiters
@@ -38,7 +39,6 @@ __all__ = [
 ]
 
 #: What :meth:`Results.get_quantum_task_result` returns, by the result's schema.
-TaskResult = GateModelResult | AnalogHamiltonianSimulationResult | ProgramSetResult
 _PARSERS: dict[str, Callable[[Any], TaskResult]] = {
     GATE_MODEL_RESULT_SCHEMA: GateModelResult.from_document,
     AHS_RESULT_SCHEMA: AnalogHamiltonianSimulationResult.from_document,

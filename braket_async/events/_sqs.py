@@ -34,7 +34,7 @@ from ._parse import MalformedEvent, parse_message
 from ._types import BraketEvent, EventCallback, Unsubscribe
 
 if TYPE_CHECKING:
-    from .._session import BraketSession
+    from .._client import BraketClient
 
 __all__ = ["EventQueueNotFound", "SqsEventSource"]
 
@@ -89,7 +89,7 @@ class SqsEventSource:
         self,
         queue_url: str,
         *,
-        session: BraketSession | None = None,
+        session: BraketClient | None = None,
         client: Any = None,
         wait_time_seconds: int = 20,
         max_messages: int = 10,

@@ -58,7 +58,7 @@ from ._registry import Registry, TaskEntry
 from ._stats import TrackerStats
 
 if TYPE_CHECKING:
-    from .._session import BraketSession
+    from .._client import BraketClient
 
 __all__ = ["SweepStatusSource", "fan_out", "search_rate"]
 
@@ -117,7 +117,7 @@ class SweepStatusSource:
 
     def __init__(
         self,
-        session: BraketSession,
+        session: BraketClient,
         registry: Registry,
         *,
         poll: PollPolicy,

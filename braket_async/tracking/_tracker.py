@@ -57,7 +57,7 @@ from ._stats import TrackerStats
 from ._sweeps import TASK_ARN, SweepStatusSource, fan_out
 
 if TYPE_CHECKING:
-    from .._session import BraketSession
+    from .._client import BraketClient
 
 __all__ = ["TaskTracker"]
 
@@ -94,7 +94,7 @@ class TaskTracker:
 
     def __init__(
         self,
-        session: BraketSession,
+        session: BraketClient,
         *,
         options: TrackerOptions | None = None,
         poll: PollPolicy | None = None,
@@ -176,7 +176,7 @@ class TaskTracker:
     @classmethod
     def resume(
         cls,
-        session: BraketSession,
+        session: BraketClient,
         arns: Iterable[str],
         *,
         created_after: datetime | None = None,
