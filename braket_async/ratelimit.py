@@ -477,7 +477,7 @@ class RateLimiter:
         adaptive = self._adaptive
         if not self._enabled or adaptive is None:
             return
-        if self._shared is not None:
+        if self._shared is not None and throttled:
             self._shared.record_throttle(operation)
         bucket = self._buckets.get(operation) or self._account
         if bucket is None:

@@ -185,6 +185,31 @@ async def test_a_throttle_seen_by_one_limiter_slows_all_and_all_recover(
         await close_all([a, b, c])
 
 
+async def test_only_throttled_answers_cut_the_shared_rate(
+    redis_server: RedisServer, key: str, redis_client: aioredis.Redis
+) -> None:
+    limits = RateLimits(
+        operations={OP: Rate(100, 100)}, adaptive=Adaptive(decrease=0.5, cooldown=5.0),
+        shared=RedisQuota(redis_server.url, key=key),
+    )  # fmt: skip
+    limiter = RateLimiter(limits)
+    try:
+        await limiter.acquire(OP)
+        for _ in range(20):  # answers that were not throttled: nothing to tell the others
+            limiter.record_response(OP, throttled=False)
+        assert limiter.stats()["shared"]["throttles"] == 0
+        limiter.record_response(OP, throttled=True)
+        assert limiter.stats()["shared"]["throttles"] == 1
+
+        async def cut_landed() -> bool:
+            return await redis_client.hget(f"braket-async:{{{key}}}:{OP}", "n") is not None
+
+        await until(cut_landed)
+        assert await redis_client.hget(f"braket-async:{{{key}}}:{OP}", "n") == "1"
+    finally:
+        await limiter.aclose()
+
+
 async def test_a_cancelled_caller_gives_its_reserved_token_back(
     redis_server: RedisServer, key: str, redis_client: aioredis.Redis
 ) -> None:
