@@ -102,6 +102,8 @@ async def test_sdk_job_create_works_with_only_environ_applied(
     script = f"""
 import json
 from braket.aws import AwsQuantumJob
+# The SDK's log tail polls every 5 s (create's wait_until_complete); 0.5 s, same path.
+AwsQuantumJob.logs.__defaults__ = (False, 0.5)
 job = AwsQuantumJob.create(
     device={SV1!r},
     source_module={str(JOBS_DATA / "sdk_job.py")!r},

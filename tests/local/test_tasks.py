@@ -174,11 +174,30 @@ async def test_cancel_stops_a_running_simulation_within_seconds(
         assert done["status"] == "COMPLETED"
 
 
-async def test_limits_end_tasks_failed_and_a_runaway_starves_no_one(
+async def test_a_task_over_the_time_limit_ends_failed(
+    make_local: LocalFactory, clients: RawClients
+) -> None:
+    async with SimulatorExecutor(workers=1, time_limit=2.0, memory_limit=None) as executor:
+        local: LocalBraket = await make_local(executor=executor)
+        client = await clients.braket(local)
+        request = task_request(local, action=openqasm(RUNAWAY), shots=1)
+        runaway = (await client.create_quantum_task(**request))["quantumTaskArn"]
+        # The limit runs from the task's start: poll for up to 60 s (wait_task's default
+        # window, 600 x 20 ms, can end first on a loaded machine).
+        failed = await wait_until(
+            lambda: _status(client, runaway),
+            lambda r: r["status"] in {"COMPLETED", "FAILED", "CANCELLED"},
+            interval=0.1,
+        )
+        assert failed["status"] == "FAILED"
+        assert "time limit of 2 s" in failed["failureReason"]
+
+
+async def test_a_runaway_task_starves_no_one(
     make_local: LocalFactory, clients: RawClients
 ) -> None:
     async with SimulatorExecutor(
-        workers=1, max_workers=2, burst_after=0.5, time_limit=20.0, memory_limit=None
+        workers=1, max_workers=2, burst_after=0.5, time_limit=None, memory_limit=None
     ) as executor:
         local: LocalBraket = await make_local(executor=executor)
         client = await clients.braket(local)
@@ -192,12 +211,5 @@ async def test_limits_end_tasks_failed_and_a_runaway_starves_no_one(
         for arn in normal:
             assert (await wait_task(client, arn))["status"] == "COMPLETED"
         assert (await _status(client, runaway))["status"] == "RUNNING"
-        # Its 20 s limit runs from its start: poll for up to 60 s (wait_task's default
-        # window, 600 x 20 ms, can end before the limit does).
-        failed = await wait_until(
-            lambda: _status(client, runaway),
-            lambda r: r["status"] in {"COMPLETED", "FAILED", "CANCELLED"},
-            interval=0.1,
-        )
-        assert failed["status"] == "FAILED"
-        assert "time limit of 20 s" in failed["failureReason"]
+        await client.cancel_quantum_task(quantumTaskArn=runaway)
+        assert (await wait_task(client, runaway))["status"] == "CANCELLED"

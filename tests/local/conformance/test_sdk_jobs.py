@@ -57,6 +57,11 @@ async def sdk_local(make_local: Any, monkeypatch: pytest.MonkeyPatch) -> LocalBr
         env[f"AWS_ENDPOINT_URL_{service}"] = local.s3_endpoint_url
     for name, value in env.items():
         monkeypatch.setenv(name, value)
+    from braket.aws import AwsQuantumJob
+
+    # create(wait_until_complete=True) tails the logs with logs(wait=True) at the SDK's
+    # default 5 s interval (and one more poll after the job ends): the same SDK path at 0.5 s.
+    monkeypatch.setattr(AwsQuantumJob.logs, "__defaults__", (False, 0.5))
     return local
 
 
