@@ -2,6 +2,8 @@
 
 Shared by the Braket routes and the ``/_local/*`` control routes, so both answer an oversized
 or over-nested body with the same non-retryable 4xx and a JSON error body (never a 500).
+:func:`load_json` is the one depth-bounded JSON reader of caller input: the body itself and the
+JSON documents embedded in its strings (``action``, ``deviceParameters``) go through it.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ __all__ = [
     "JSON_MEDIA_TYPE",
     "MAX_BODY_BYTES",
     "MAX_JSON_DEPTH",
+    "JsonRejected",
     "check_content_length",
     "check_json_content_type",
+    "load_json",
     "parse_json",
     "parse_json_object",
     "read_body",
@@ -82,26 +86,44 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
     return False
 
 
+class JsonRejected(ValueError):
+    """Caller JSON that is not JSON, or is nested deeper than the limit (``reason`` says which)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _too_deep(max_depth: int) -> JsonRejected:
+    return JsonRejected(f"nested too deeply: at most {max_depth} levels of JSON objects and arrays")
+
+
+def load_json(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``text`` as JSON, nested at most ``max_depth`` levels; :class:`JsonRejected` otherwise.
+
+    A document too deep for the parser's recursion (RecursionError) is rejected like one that
+    parses and is then found too deep, so no caller JSON can reach a recursive walk later.
+    """
+    try:
+        doc = json.loads(text)
+    except RecursionError:
+        raise _too_deep(max_depth) from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise JsonRejected(f"not valid JSON: {exc}") from None
+    if _depth_exceeds(doc, max_depth):
+        raise _too_deep(max_depth)
+    return doc
+
+
 def parse_json(raw: bytes, *, what: str = "Request body") -> Any:
     """``raw`` as JSON (``{}`` when blank); 400 SerializationException when it is not JSON or
     is nested deeper than :data:`MAX_JSON_DEPTH`."""
     if not raw.strip():
         return {}
     try:
-        doc = json.loads(raw)
-    except RecursionError:
-        raise Serialization(
-            f"{what} is nested too deeply: at most {MAX_JSON_DEPTH} levels of JSON objects "
-            "and arrays"
-        ) from None
-    except ValueError as exc:
-        raise Serialization(f"{what} is not valid JSON: {exc}") from None
-    if _depth_exceeds(doc, MAX_JSON_DEPTH):
-        raise Serialization(
-            f"{what} is nested too deeply: at most {MAX_JSON_DEPTH} levels of JSON objects "
-            "and arrays"
-        )
-    return doc
+        return load_json(raw)
+    except JsonRejected as exc:
+        raise Serialization(f"{what} is {exc.reason}") from None
 
 
 def parse_json_object(raw: bytes, *, what: str = "Request body") -> dict[str, Any]:
