@@ -81,6 +81,8 @@ def _depth_exceeds(value: Any, limit: int) -> bool:
         node, depth = stack.pop()
         if depth > limit:
             return True
+        if not isinstance(node, dict | list):
+            continue  # a scalar document (``null``, ``1``, ``"x"``) has no children
         children = node.values() if isinstance(node, dict) else node
         stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
     return False

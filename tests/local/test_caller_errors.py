@@ -174,3 +174,14 @@ def test_docs_state_the_body_limit_the_code_enforces() -> None:
     shown = f"{MAX_BODY_BYTES:,}".replace(",", " ")
     assert shown in limits and shown in (docs / "security.md").read_text()
     assert "16 MiB" not in limits
+
+
+@pytest.mark.parametrize("body", [b"null", b"1", b'"x"', b"true", b"[]"])
+async def test_a_body_that_is_not_an_object_is_400(
+    local_braket: LocalBraket, http: SignedHttp, body: bytes
+) -> None:
+    # Found by the fuzz: a scalar JSON body crashed the depth check (500).
+    async with http.post(f"{local_braket.endpoint_url}/devices", data=body) as resp:
+        status, code, answer = await _answer(resp)
+    assert (status, code) == (400, "SerializationException")
+    assert answer["message"] == "Request body must be a JSON object"
