@@ -8,11 +8,11 @@ JSON documents embedded in its strings (``action``, ``deviceParameters``) go thr
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
+from .._json import MAX_JSON_DEPTH, JsonRejected, load_json
 from ._errors import RequestTooLarge, Serialization, UnsupportedMediaType
 
 __all__ = [
@@ -30,9 +30,6 @@ __all__ = [
 
 #: Largest request body accepted: API Gateway's 10 MB payload limit for REST APIs.
 MAX_BODY_BYTES = 10 * 1024 * 1024
-#: Deepest JSON nesting accepted. Braket's deepest request shape nests 4 levels; a bound far
-#: above that keeps a hostile body from exhausting the parser's stack or the validator's time.
-MAX_JSON_DEPTH = 64
 #: The media type of every Braket request body (rest-json).
 JSON_MEDIA_TYPE = "application/json"
 
@@ -72,49 +69,6 @@ def check_json_content_type(request: web.Request, body: bytes) -> None:
         raise UnsupportedMediaType(
             f"Unsupported Media Type: the body must be {JSON_MEDIA_TYPE}, got {shown}"
         )
-
-
-def _depth_exceeds(value: Any, limit: int) -> bool:
-    # Iterative: a recursive walk is exactly what a deep document would break.
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        if not isinstance(node, dict | list):
-            continue  # a scalar document (``null``, ``1``, ``"x"``) has no children
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
-    return False
-
-
-class JsonRejected(ValueError):
-    """Caller JSON that is not JSON, or is nested deeper than the limit (``reason`` says which)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _too_deep(max_depth: int) -> JsonRejected:
-    return JsonRejected(f"nested too deeply: at most {max_depth} levels of JSON objects and arrays")
-
-
-def load_json(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """``text`` as JSON, nested at most ``max_depth`` levels; :class:`JsonRejected` otherwise.
-
-    A document too deep for the parser's recursion (RecursionError) is rejected like one that
-    parses and is then found too deep, so no caller JSON can reach a recursive walk later.
-    """
-    try:
-        doc = json.loads(text)
-    except RecursionError:
-        raise _too_deep(max_depth) from None
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise JsonRejected(f"not valid JSON: {exc}") from None
-    if _depth_exceeds(doc, max_depth):
-        raise _too_deep(max_depth)
-    return doc
 
 
 def parse_json(raw: bytes, *, what: str = "Request body") -> Any:
