@@ -8,7 +8,8 @@ rest-json serializer, then a body member, an embedded JSON document, a path labe
 the whole body mutated; SigV4-signed). One ``LocalBraket`` runs in this process with no rate
 quotas; Hypothesis drives the cases from this thread while the service and the client run on
 an event loop in another. Every 5xx is kept (operation, mutation, status, code, request) in
-``benchmarks/results/fuzz_local.json``; the exit status is 1 when there is one.
+``benchmarks/out/fuzz_local.json`` (the recorded run: ``benchmarks/results/fuzz_local.json``);
+the exit status is 1 when there is one.
 """
 
 from __future__ import annotations
