@@ -313,7 +313,7 @@ class LocalBraket:
         if self._executor is None:
             starts.append(executor.start())
         # Both take seconds (moto import, worker warm-up): start them together.
-        results = await asyncio.gather(*starts)
+        results = await _all_or_none(starts)
         sdk_bucket: str | None = None
         if aws is not None:
             self._s3_endpoint_url, sdk_bucket = results[0]
@@ -460,6 +460,19 @@ class LocalBraket:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+async def _all_or_none(starts: Sequence[Awaitable[Any]]) -> list[Any]:
+    """Await ``starts`` together; when one fails, cancel and await the others before raising
+    (a bare gather leaves them running, and ``asyncio.run`` then waits on them)."""
+    tasks = [asyncio.ensure_future(start) for start in starts]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def _start_runner(runner: object) -> None:
