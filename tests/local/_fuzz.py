@@ -3,8 +3,9 @@
 Each case is one operation's valid request (:func:`valid_params`), serialized by botocore's
 own rest-json serializer, then mutated where a hostile caller would: a body member replaced by
 any JSON value (wrong types, huge numbers, NaN, long or odd strings, deep nesting) or removed,
-unknown members added, the JSON documents inside ``action`` / ``deviceParameters`` replaced,
-a path label or the query string rewritten, or the whole body swapped for other JSON or bytes.
+a string member given odd text (quotes, braces, spaces, newlines, any Unicode), unknown
+members added, the JSON documents inside ``action`` / ``deviceParameters`` replaced, a path
+label or the query string rewritten, or the whole body swapped for other JSON or bytes.
 The result is SigV4-signed like botocore signs, so it passes authentication and reaches
 validation and the handlers. Shared by ``tests/local/test_fuzz.py`` (a few hundred cases) and
 ``benchmarks/fuzz_local.py`` (thousands).
@@ -204,7 +205,9 @@ def _case(draw: st.DrawFn, operation: str, targets: FuzzTargets) -> Case:
     shape = service_model().operation_model(operation).input_shape
     labels = [n for n, s in shape.members.items() if s.serialization.get("location") == "uri"]
     mutation = draw(
-        st.sampled_from(["member", "drop", "unknown", "embedded", "label", "query", "body"])
+        st.sampled_from(
+            ["member", "string", "drop", "unknown", "embedded", "label", "query", "body"]
+        )
     )
     embedded = [name for name in EMBEDDED_JSON if name in params]
     if mutation == "embedded" and not embedded:
@@ -221,6 +224,12 @@ def _case(draw: st.DrawFn, operation: str, targets: FuzzTargets) -> Case:
     doc: Any = json.loads(body_text) if body_text else {}
     if mutation == "member" and isinstance(doc, dict) and doc:
         doc[draw(st.sampled_from(sorted(doc)))] = draw(_value(raws))
+    elif mutation == "string" and isinstance(doc, dict):
+        # A string member keeps its type and gets odd text: past the model's type check, into
+        # what the handlers do with it (an output bucket S3 refuses, an odd ARN).
+        names = sorted(k for k, v in doc.items() if isinstance(v, str))
+        if names:
+            doc[draw(st.sampled_from(names))] = draw(_odd_text.filter(lambda t: len(t) >= 3))
     elif mutation == "drop" and isinstance(doc, dict) and doc:
         del doc[draw(st.sampled_from(sorted(doc)))]
     elif mutation == "unknown":
@@ -229,16 +238,20 @@ def _case(draw: st.DrawFn, operation: str, targets: FuzzTargets) -> Case:
         extra = draw(st.dictionaries(_odd_text, _odd_text, min_size=1, max_size=3))
         query = "&".join(filter(None, [query, _query(extra)]))
     elif mutation == "body":
-        doc = draw(_value(raws))
+        doc = draw(_scalars | _value(raws))  # a scalar document as often as any other
     body = _dump(doc, raws).encode() if doc != {} or body_text else b""
     if mutation == "body" and draw(st.booleans()):
         body = draw(st.binary(min_size=1, max_size=64))
     return Case(operation, request["method"], request["url_path"], query, body, mutation)
 
 
+#: The creates do the most with what they are given (embedded JSON, S3, jobs): drawn more.
+_WEIGHTED = OPERATIONS + ("CreateQuantumTask",) * 5 + ("CreateJob",) * 2
+
+
 def cases(targets: FuzzTargets) -> st.SearchStrategy[Case]:
-    """Any operation, any mutation."""
-    return st.sampled_from(OPERATIONS).flatmap(lambda op: _case(op, targets))
+    """Any operation (the creates more often), any mutation."""
+    return st.sampled_from(_WEIGHTED).flatmap(lambda op: _case(op, targets))
 
 
 async def send_case(http: SignedHttp, endpoint: str, case: Case) -> tuple[int, str]:
