@@ -185,3 +185,12 @@ async def test_a_body_that_is_not_an_object_is_400(
         status, code, answer = await _answer(resp)
     assert (status, code) == (400, "SerializationException")
     assert answer["message"] == "Request body must be a JSON object"
+
+
+@pytest.mark.parametrize("value", NOT_UTF8, ids=["ff-fe", "latin1", "utf8", "bad-utf8"])
+@pytest.mark.parametrize("path", ["/amazon-braket-local", "/moto-api/data.json"])
+async def test_non_ascii_authorization_on_the_moto_port_is_4xx(
+    local_braket: LocalBraket, value: bytes, path: str
+) -> None:
+    status, body = await _raw_get(local_braket.s3_endpoint_url, path, [(b"Authorization", value)])
+    assert 400 <= status < 500, body
