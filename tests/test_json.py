@@ -55,6 +55,7 @@ CASES: list[tuple[dict[str, Any], str, str]] = [
     ({"device_parameters": cyclic()}, "device_parameters", "reference cycle"),
     ({"device_parameters": '{"p": ' + DEEP_TEXT + "}"}, "device_parameters", "deeply"),
     ({"tags": {"k": cyclic()}}, "tags", "string"),
+    ({"associations": deep_list(DEEP)}, "associations", "must be a mapping"),
 ]
 
 

@@ -472,7 +472,7 @@ class WorkerPool:
         latest = max(started, default=now)
         wait = latest + self.burst_after - now
         # Past it, no burst started: the memory budget had no room; look again next sample.
-        return wait if wait > 0.01 else self.poll_interval
+        return max(0.01, wait) if wait > 0 else self.poll_interval
 
     async def _add_worker(self) -> None:
         try:
