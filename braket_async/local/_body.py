@@ -2,8 +2,9 @@
 
 Shared by the Braket routes and the ``/_local/*`` control routes, so both answer an oversized
 or over-nested body with the same non-retryable 4xx and a JSON error body (never a 500).
-:func:`load_json` is the one depth-bounded JSON reader of caller input: the body itself and the
-JSON documents embedded in its strings (``action``, ``deviceParameters``) go through it.
+:func:`load_json` (from ``braket_async._json``, the bound the client shares) is the one
+depth-bounded JSON reader of caller input: the body itself and the JSON documents embedded in
+its strings (``action``, ``deviceParameters``) go through it.
 """
 
 from __future__ import annotations

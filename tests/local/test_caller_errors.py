@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ParamValidationError
 
 from braket_async.local import LocalBraket
 from braket_async.local._body import MAX_BODY_BYTES
+from braket_async.local._server import _caller_fault
 
 from ._helpers import SignedHttp, control_headers, sigv4_headers, task_request
 
@@ -194,3 +196,15 @@ async def test_non_ascii_authorization_on_the_moto_port_is_4xx(
 ) -> None:
     status, body = await _raw_get(local_braket.s3_endpoint_url, path, [(b"Authorization", value)])
     assert 400 <= status < 500, body
+
+
+def test_the_net_under_the_checks_maps_only_caller_faults() -> None:
+    # What a check missed still gets a 4xx when only the caller can cause it; anything else
+    # stays a 500 (the dispatcher logs it with its traceback).
+    fault = _caller_fault(ParamValidationError(report="Invalid bucket name"))
+    assert fault is not None and (fault.status, fault.code) == (400, "ValidationException")
+    assert "Invalid bucket name" in fault.message
+    fault = _caller_fault(RecursionError("maximum recursion depth exceeded"))
+    assert fault is not None and (fault.status, fault.code) == (400, "SerializationException")
+    assert _caller_fault(KeyError("x")) is None
+    assert _caller_fault(ValueError("x")) is None
