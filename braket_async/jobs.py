@@ -46,7 +46,7 @@ from ._job_locations import (
 from ._operations import Operations
 from .errors import PickledResultError
 from .models.enums import TERMINAL_JOB_STATUSES
-from .polling import PollPolicy, retry_target
+from .polling import PollCadence, PollPolicy
 from .results import _get_s3_object
 from .telemetry import Telemetry
 from .waiters import Waiters
@@ -181,26 +181,24 @@ class Jobs:
         ``poll.budget``. ``sleep`` and ``clock`` default to the session's.
         """
         get_job = self._operations.get_job
-        policy = poll or DEFAULT_LOG_POLL
-        do_sleep = sleep or self._sleep
-        budget = policy.budget.start(clock or self._clock)
+        cadence = PollCadence(
+            poll or DEFAULT_LOG_POLL, sleep=sleep or self._sleep, clock=clock or self._clock
+        )
         job = await get_job(job_arn)
         prefix = job_log_stream_prefix(job.job_name, job.job_arn)
         logs = await self._logs()
         tokens: dict[str, str | None] = {}
         last_round = not follow or job.status in TERMINAL_JOB_STATUSES
-        attempt = 0
         while True:
-            lines = await retry_target(
-                lambda: _read_new_lines(logs, prefix, tokens), budget, sleep=do_sleep
-            )
+            lines = await cadence.retry(lambda: _read_new_lines(logs, prefix, tokens))
             for line in lines:
                 yield line
             if last_round:
                 return
-            attempt = 0 if lines else attempt + 1
-            await do_sleep(policy.next_delay(attempt))
-            job = await retry_target(lambda: get_job(job_arn), budget, sleep=do_sleep)
+            if lines:
+                cadence.progressed()
+            await cadence.next_poll()
+            job = await cadence.retry(lambda: get_job(job_arn))
             # the service ships a job's logs before it turns terminal: one more read drains them
             last_round = job.status in TERMINAL_JOB_STATUSES
 
