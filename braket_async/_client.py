@@ -36,7 +36,7 @@ from ._aws_errors import TRANSPORT_ERRORS, braket_error, not_json_answer, transp
 from ._base import Clock, Sleep, delegate
 from ._converter import parse_timestamp
 from ._operations import Operations
-from ._validate import SERVICE_MODEL
+from ._service_model import SERVICE_MODEL
 from .events import EventFeed
 from .jobs import Jobs
 from .paginate import Pages

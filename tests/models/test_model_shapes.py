@@ -10,7 +10,7 @@ import pytest
 
 from braket_async import models
 from braket_async._converter import camel
-from braket_async._validate import SERVICE_MODEL
+from braket_async._service_model import SERVICE_MODEL
 
 #: model class -> the botocore shape it mirrors.
 SHAPES: dict[type[Any], str] = {
