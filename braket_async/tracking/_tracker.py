@@ -49,7 +49,7 @@ from ..models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 from ..polling import PollPolicy, is_transient, retry_target
 from ._events import EventStatusSource
 from ._options import SweepPolicy, TrackerOptions
-from ._registry import Registry, TaskEntry, UnknownCallback, summary_of
+from ._registry import Registry, TaskEntry, UnknownCallback
 from ._source import StatusSource
 from ._stats import TrackerStats
 from ._sweeps import TASK_ARN, SweepStatusSource, fan_out
@@ -411,7 +411,7 @@ class TaskTracker:
 
     def _as_summary(self, arn: str) -> QuantumTaskSummary:
         item = self._reg.finished[arn]
-        return summary_of(item) if isinstance(item, QuantumTask) else item
+        return QuantumTaskSummary.view_of(item) if isinstance(item, QuantumTask) else item
 
     async def _fetch_details(self, arns: Sequence[str]) -> list[QuantumTask]:
         """The full tasks of finished ``arns``: summaries are replaced by full tasks (one
