@@ -18,6 +18,7 @@ import attrs
 
 from . import errors
 from ._base import Clock, Sleep
+from ._batch_breaker import ServerErrorBreaker
 from ._batch_items import build_request, device_of
 from ._batch_manifest import (
     ManifestState,
@@ -31,6 +32,7 @@ from ._batch_manifest import (
 )
 from ._batch_options import BatchOptions
 from ._batch_outcomes import BatchOutcome, BatchProgress, ProgressCallback, client_token_for
+from ._sdk_retries import sdk_retries_off
 from .errors import ItemNotSubmitted
 from .models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 from .polling import RetryStopped, is_transient, retry_target
@@ -88,12 +90,16 @@ class Batch:
         self._options = options
         self._manifest_path = resume if resume is not None else manifest
         self._resume = resume is not None
-        self._retry = options.retry
+        # every retry budget of the batch ends a systematic 5xx after server_error_attempts
+        self._retry = attrs.evolve(
+            options.retry, server_error_attempts=options.server_error_attempts
+        )
         self._progress_cb = progress
         self._track = track
         self._details = details
         self._sleep: Sleep = options.sleep or session.sleep
         self._clock: Clock = options.clock or session.clock
+        self._breaker = ServerErrorBreaker(clock=self._clock, batch_id=batch_id)
 
         n = len(items)
         self._arns: list[str | None] = [None] * n
@@ -361,14 +367,15 @@ class Batch:
     async def _resolve(self, index: int) -> None:
         """Learn the ARN of an item whose create may have taken effect (same token)."""
         request = self._request(index)
-        try:
-            arn = await retry_target(
-                lambda: self._session.create_quantum_task(
+
+        async def create() -> str:
+            with sdk_retries_off():  # every attempt is one of retry_target's
+                return await self._session.create_quantum_task(
                     **request, client_token=self.client_token(index)
-                ),
-                self._retry.start(self._clock),
-                sleep=self._sleep,
-            )
+                )
+
+        try:
+            arn = await retry_target(create, self._retry.start(self._clock), sleep=self._sleep)
         except errors.BraketError as exc:
             if is_transient(exc):
                 raise  # the budget is spent: still unknown, the batch fails
@@ -513,6 +520,7 @@ class Batch:
         self._batch_id, created_at = adopt_header(
             state.header, batch_id=self._batch_id, items=len(self._items)
         )
+        self._breaker.batch_id = self._batch_id
         if created_at is not None:
             self._created_at = created_at
         for index, arn in state.arns.items():
@@ -572,11 +580,28 @@ class Batch:
             self._submit_failed(index, exc)
             return
 
-        async def create() -> str:
-            self._attempts[index] += 1
-            return await self._session.create_quantum_task(**request, client_token=token)
+        last_error: BaseException | None = None
 
-        def may_have_taken_effect(_error: BaseException, _delay: float) -> None:
+        async def create() -> str:
+            if not await self._breaker.wait(self._sleep, self._stop_event):
+                raise RetryStopped(last_error or ItemNotSubmitted(
+                    index, "the batch stopped while its creates were paused"
+                ))
+            self._attempts[index] += 1
+            try:
+                # botocore's retries off: each attempt is one of retry_target's, counted by
+                # the budget (server_error_attempts included) and seen by the breaker
+                with sdk_retries_off():
+                    arn = await self._session.create_quantum_task(**request, client_token=token)
+            except Exception as exc:
+                self._breaker.record(exc)
+                raise
+            self._breaker.record(None)
+            return arn
+
+        def may_have_taken_effect(error: BaseException, _delay: float) -> None:
+            nonlocal last_error
+            last_error = error
             self._uncertain.add(index)  # until an answer says whether the task exists
 
         self._in_flight.add(index)

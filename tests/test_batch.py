@@ -371,6 +371,80 @@ async def test_retries_exhausted_leave_the_item_failed(make_local: LocalFactory)
     assert "retry budget spent" in "".join(getattr(outcome.error, "__notes__", []))
 
 
+ALWAYS_500 = FaultConfig(per_operation={"CreateQuantumTask": FaultSpec(internal_error=1.0)})
+
+
+async def test_a_systematic_server_error_is_not_retried_into_a_storm(
+    make_local: LocalFactory,
+) -> None:
+    """Issue #20: a 2-item batch whose creates the service answers with the same 500 every
+    time (a bad output bucket did) made 66 attempts over 59 s. With botocore's own retries
+    (the default config) and a lenient retry budget, each item now ends after
+    ``server_error_attempts`` (5) attempts, every one of them one create on the wire."""
+    local = await make_local(faults=ALWAYS_500)
+    async with session_on(local) as braket:
+        outcomes = await submit(braket, local, [ONE, BELL]).wait()
+    attempts = local.ledger.snapshot()["calls"]["CreateQuantumTask"]
+    assert attempts <= 10
+    assert sum(o.attempts for o in outcomes) == attempts
+    for outcome in outcomes:
+        assert outcome.task_arn is None and outcome.attempts == 5
+        assert isinstance(outcome.error, errors.InternalServiceException)
+        notes = "".join(getattr(outcome.error, "__notes__", []))
+        assert "5 attempts answered InternalServiceException" in notes
+
+
+async def test_server_error_attempts_is_settable(make_local: LocalFactory) -> None:
+    local = await make_local(faults=ALWAYS_500)
+    async with session_on(local) as braket:
+        (outcome,) = await submit(braket, local, [ONE], server_error_attempts=2).wait()
+        assert outcome.attempts == 2
+        # None: only the retry budget bounds it (botocore's retries stay off)
+        budget = RetryBudget(max_consecutive=6, initial=0.001, maximum=0.002)
+        (outcome,) = await submit(
+            braket, local, [ONE], server_error_attempts=None, retry=budget
+        ).wait()
+        assert outcome.attempts == 7
+    assert local.ledger.snapshot()["calls"]["CreateQuantumTask"] == 9
+
+
+async def test_create_quantum_task_alone_keeps_botocores_three_attempts(
+    make_local: LocalFactory,
+) -> None:
+    """Outside a batch a create is retried by botocore only (standard mode: 3 attempts)."""
+    local = await make_local(faults=ALWAYS_500)
+    async with session_on(local) as braket:
+        with pytest.raises(errors.InternalServiceException):
+            await braket.create_quantum_task(
+                action=ONE, device_arn=SV1, shots=10, output_s3_bucket=local.default_bucket,
+                output_s3_key_prefix="alone",
+            )  # fmt: skip
+    assert local.ledger.snapshot()["calls"]["CreateQuantumTask"] == 3
+
+
+async def test_mostly_server_errors_pause_the_whole_batch(
+    make_local: LocalFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When most recent creates are answered with 5xx the batch-wide breaker pauses every
+    create (1 s, doubling), instead of each of 16 workers retrying on its own schedule."""
+    local = await make_local(faults=ALWAYS_500, quotas=Quotas.off())
+    delays: list[float] = []
+
+    async def sleep(delay: float) -> None:  # records the pauses, waits almost nothing
+        delays.append(delay)
+        await asyncio.sleep(0.001)
+
+    n = 24
+    async with session_on(local, rate_limits=RateLimits.off()) as braket:
+        outcomes = await submit(braket, local, [ONE] * n, max_in_flight=16, sleep=sleep).wait()
+    assert all(isinstance(o.error, errors.InternalServiceException) for o in outcomes)
+    assert local.ledger.snapshot()["calls"]["CreateQuantumTask"] <= 5 * n
+    # FAST_RETRY backs off at most 0.05 s: the longer sleeps are the breaker's pauses
+    pauses = sorted({d for d in delays if d > FAST_RETRY.maximum})
+    assert pauses and pauses[0] <= 1.0 and max(pauses) > 1.0, delays
+    assert any("pausing every create" in r.getMessage() for r in caplog.records)
+
+
 # --------------------------------------------------------------------------- crash and resume
 
 
