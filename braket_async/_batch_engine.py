@@ -324,17 +324,24 @@ class Batch:
 
         Create calls under way are let finish (so no task is created behind our back); an
         item whose create response was lost is first resolved by sending its create again
-        with the same client token. Items never sent get :class:`ItemNotSubmitted`. Tasks
-        already terminal are skipped. Returns the ARNs whose cancellation was requested.
+        with the same client token. Items never sent get :class:`ItemNotSubmitted` (state
+        ``NOT_SUBMITTED``). Tasks already terminal are skipped: a cancel of a finished tracked
+        batch, even a closed one, returns ``()`` (a closed batch with outcomes outstanding
+        raises ``SessionStateError``). Returns the ARNs whose cancellation was requested.
         CancelQuantumTask is limited to 2 calls/s by default: cancelling many tasks takes time.
         """
-        if self._closed:
-            raise errors.SessionStateError("this batch is closed; cancel it before closing")
-        self._cancelled = True
-        self._stopping = True
-        self._stop_event.set()
-        self.start()
-        await self._submission_done.wait()
+        if not self._closed:
+            self._cancelled = True
+            self._stopping = True
+            self._stop_event.set()
+            self.start()
+            await self._submission_done.wait()
+        elif not self.done:
+            raise errors.SessionStateError(
+                "this batch was closed with outcomes outstanding; cancel it before closing"
+            )
+        # (a closed batch that finished sent everything: only its untracked tasks, not seen
+        # terminal, are left to cancel)
         targets = [
             arn
             for arn, outcome in zip(self._arns, self._outcomes, strict=True)
@@ -688,6 +695,8 @@ class Batch:
         for index, arn in enumerate(self._arns):
             if arn is None and self._outcomes[index] is None and index not in self._in_flight:
                 self._counts["not_submitted"] += 1
+                if self._writer is not None:  # (a resume sends it)
+                    self._writer.append({"kind": "not_submitted", "index": index, "reason": reason})
                 self._record_outcome(index, BatchOutcome(
                     index, self.client_token(index), error=ItemNotSubmitted(index, reason),
                     attempts=self._attempts[index],
