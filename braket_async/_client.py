@@ -37,6 +37,7 @@ from ._aws_errors import TRANSPORT_ERRORS, braket_error, not_json_answer, transp
 from ._base import Clock, Sleep, delegate
 from ._converter import parse_timestamp
 from ._operations import Operations
+from ._sdk_retries import register_retry_switch
 from ._service_model import SERVICE_MODEL
 from .events import EventFeed
 from .jobs import Jobs
@@ -273,6 +274,8 @@ class BraketClient:
         # and botocore's retries take a token like first attempts do
         observe_throttles(client.meta.events, self._rate_limiter)
         pace_retries(client.meta.events, self._rate_limiter)
+        # callers with their own retry loop (a batch's creates) can turn botocore's off
+        register_retry_switch(client.meta.events)
         self._telemetry.register(client.meta.events)
         self._methods = {op: getattr(client, name) for op, name in _METHOD_NAMES.items()}
         self._lazy_lock = asyncio.Lock()

@@ -7,8 +7,9 @@ waiters, derive variants with :func:`attrs.evolve` or the ``with_*`` helpers.
 * :class:`PollPolicy` -- exponential backoff with full jitter between status calls,
   floored by the device's ``getTaskPollIntervalMillis`` when the caller knows it.
 * :class:`RetryBudget` -- how many consecutive transient failures (throttling, 5xx,
-  dropped connections) and how much time spent failing a poller tolerates before it raises
-  the last error. :meth:`RetryBudget.start` gives the mutable per-poll bookkeeping.
+  dropped connections), how many answers of the same 5xx error, and how much time spent
+  failing a poller tolerates before it raises the last error. :meth:`RetryBudget.start`
+  gives the mutable per-poll bookkeeping.
 * :func:`retry_target` -- the package's one transient-retry loop (api-core's
   ``retry_target`` is the model): a predicate, the budget's backoff sequence, an
   ``on_error`` hook, a :class:`Deadline` that caps every backoff, and a stop event for
@@ -41,6 +42,7 @@ __all__ = [
     "Wake",
     "is_transient",
     "retry_target",
+    "server_error_code",
     "sleep_unless_stopped",
 ]
 
@@ -74,13 +76,32 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, errors.ConnectionFailed | errors.ResponseError)
 
 
+def server_error_code(exc: BaseException) -> str | None:
+    """The error code of a 5xx answer of the service (``"InternalServiceException"``), else
+    ``None`` (throttling, dropped connections, 4xx answers)."""
+    if isinstance(exc, errors.InternalServiceException):
+        return exc.code
+    if isinstance(exc, errors.ServiceError) and exc.status_code is not None:
+        return exc.code if exc.status_code >= 500 else None
+    return None
+
+
+def _optional_at_least_one(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{attribute.name} must be None or an int >= 1, got {value!r}")
+
+
 @attrs.frozen
 class RetryBudget:
     """How many transient errors one poller absorbs before raising the last one.
 
     ``max_consecutive`` errors in a row, or errors for longer than ``max_seconds`` without a
-    success in between, exhaust the budget. Between attempts the poller backs off
-    exponentially with full jitter from ``initial`` by ``multiplier`` up to ``maximum``.
+    success in between, exhaust the budget. So does, when set, ``server_error_attempts``
+    answers of the service with the same 5xx error code since the last success: a
+    systematic server error (one a request provokes every time) ends after that many
+    attempts instead of ``max_consecutive`` (429s and dropped connections in between neither
+    count nor reset it; another 5xx code starts it again). Between attempts the poller backs
+    off exponentially with full jitter from ``initial`` by ``multiplier`` up to ``maximum``.
     """
 
     max_consecutive: int = attrs.field(default=8, validator=_at_least_one)
@@ -88,6 +109,9 @@ class RetryBudget:
     initial: float = attrs.field(default=0.25, validator=_positive)
     multiplier: float = attrs.field(default=2.0, validator=_at_least_one)
     maximum: float = attrs.field(default=10.0, validator=_positive)
+    server_error_attempts: int | None = attrs.field(
+        default=None, validator=_optional_at_least_one
+    )
 
     def start(self, clock: Callable[[], float], rng: random.Random | None = None) -> BudgetState:
         """Fresh bookkeeping for one poller."""
@@ -104,11 +128,15 @@ class BudgetState:
         self.consecutive = 0
         self.total = 0
         self._first_failure: float | None = None
+        self._server_code: str | None = None
+        self.server_repeats = 0  # answers with ``_server_code`` since the last success
 
     def succeeded(self) -> None:
-        """A call went through: the consecutive count starts again."""
+        """A call went through: the consecutive counts start again."""
         self.consecutive = 0
         self._first_failure = None
+        self._server_code = None
+        self.server_repeats = 0
 
     def failed(self, exc: BaseException) -> float:
         """Record transient ``exc``; return the delay before the next attempt, or re-raise
@@ -119,6 +147,17 @@ class BudgetState:
         self.consecutive += 1
         self.total += 1
         b = self.budget
+        code = server_error_code(exc)
+        if code is not None:
+            self.server_repeats = self.server_repeats + 1 if code == self._server_code else 1
+            self._server_code = code
+            limit = b.server_error_attempts
+            if limit is not None and self.server_repeats >= limit:
+                exc.add_note(
+                    f"retry budget spent: {self.server_repeats} attempts answered {code} "
+                    f"(server_error_attempts={limit}); the error looks systematic"
+                )
+                raise exc
         if self.consecutive > b.max_consecutive:
             exc.add_note(
                 f"retry budget spent: {self.consecutive} consecutive transient errors "

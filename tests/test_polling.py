@@ -20,6 +20,7 @@ from braket_async.polling import (
     RetryStopped,
     is_transient,
     retry_target,
+    server_error_code,
 )
 
 
@@ -134,6 +135,55 @@ def test_budget_raises_after_too_long_failing() -> None:
     with pytest.raises(errors.ThrottlingException) as info:
         state.failed(_throttle())
     assert any("max_seconds=10.0" in note for note in info.value.__notes__)
+
+
+def _server_error(code: str = "InternalServiceException", status: int = 500) -> Exception:
+    if code == "InternalServiceException":
+        return errors.InternalServiceException(message="please try again", status_code=status)
+    return errors.ServiceError(code, "", status_code=status)
+
+
+def test_server_error_code_names_only_5xx_answers() -> None:
+    assert server_error_code(_server_error()) == "InternalServiceException"
+    assert server_error_code(_server_error("BadGateway", 502)) == "BadGateway"
+    assert server_error_code(_throttle()) is None
+    assert server_error_code(errors.ResponseError("connection dropped")) is None
+    assert server_error_code(errors.ValidationException(message="bad", status_code=400)) is None
+
+
+def test_budget_ends_a_repeated_server_error_after_server_error_attempts() -> None:
+    state = RetryBudget(max_consecutive=30, server_error_attempts=5).start(FakeClock())
+    for _ in range(4):
+        state.failed(_server_error())
+    last = _server_error()
+    with pytest.raises(errors.InternalServiceException) as info:
+        state.failed(last)
+    assert info.value is last and state.total == 5
+    assert any("5 attempts answered InternalServiceException" in n for n in last.__notes__)
+
+
+def test_server_error_streak_ignores_throttles_and_restarts_on_another_code() -> None:
+    state = RetryBudget(max_consecutive=30, server_error_attempts=3).start(FakeClock())
+    state.failed(_server_error())
+    state.failed(_throttle())  # neither counts nor resets the streak
+    state.failed(errors.ResponseError("dropped"))
+    state.failed(_server_error())
+    assert state.server_repeats == 2
+    state.failed(_server_error("BadGateway", 502))  # another code: a new streak
+    state.failed(_server_error())
+    assert state.server_repeats == 1
+    state.succeeded()
+    assert state.server_repeats == 0
+    # without the setting only max_consecutive bounds a server error
+    unbounded = RetryBudget(max_consecutive=30).start(FakeClock())
+    for _ in range(30):
+        unbounded.failed(_server_error())
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.5, True, "5"])
+def test_server_error_attempts_must_be_none_or_a_positive_int(value: Any) -> None:
+    with pytest.raises(ValueError, match="server_error_attempts must be None or an int >= 1"):
+        RetryBudget(server_error_attempts=value)
 
 
 class Answers:

@@ -15,6 +15,7 @@ EXPECTED = {
     "Adaptive",
     "AnalogHamiltonianSimulationResult",
     "Batch",
+    "BatchItemState",
     "BatchOptions",
     "BatchOutcome",
     "BatchProgress",
