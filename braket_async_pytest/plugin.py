@@ -305,7 +305,7 @@ def braket_local_session(request: pytest.FixtureRequest) -> ThreadedLocalBraket 
 
 @pytest.fixture
 def braket_local_factory(request: pytest.FixtureRequest) -> Callable[..., Any]:
-    """Extra services sharing the session's workers and S3 (they start in milliseconds),
+    """Extra services sharing the session's workers and S3 (no moto, no worker warm-up),
     stopped after the test; settings not given come from the ini options. Thread mode:
     ``braket_local_factory(**LocalBraket_kwargs)`` returns a started ``ThreadedLocalBraket``
     (from an async test: ``await asyncio.to_thread(braket_local_factory, ...)``);
