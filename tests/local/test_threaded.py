@@ -153,3 +153,16 @@ def test_a_failed_start_raises_in_the_caller_and_stops_the_thread(
 def test_bad_arguments_fail_in_the_callers_thread() -> None:
     with pytest.raises(ValueError, match="account_id must be 12 digits"):
         ThreadedLocalBraket(account_id="1")
+
+
+def test_the_suites_threaded_env_serves_the_braket_sdk_in_a_sync_test(
+    threaded_env: dict[str, str], threaded_local: ThreadedLocalBraket
+) -> None:
+    from braket.aws import AwsDevice, AwsSession
+
+    assert threaded_env["AWS_ENDPOINT_URL_BRAKET"] == threaded_local.endpoint_url
+    assert AwsDevice(SV1).status == "ONLINE"
+    # the SDK's default jobs role and bucket, made by the session's service in the shared moto
+    session = AwsSession()
+    assert session.get_default_jobs_role().endswith("/AmazonBraketJobsExecutionRole")
+    assert threaded_local.ledger.calls["GetDevice"] >= 1
