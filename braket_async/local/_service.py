@@ -134,6 +134,8 @@ class LocalBraket:
         self._port = port
         self._quotas = quotas if quotas is not None else Quotas.aws_defaults()
         self._faults = faults
+        # what reset() goes back to
+        self._initial_quotas, self._initial_faults = self._quotas, faults
         self._s3_endpoint_url_given = s3_endpoint_url
         self._s3_endpoint_url = s3_endpoint_url
         self._s3_credentials = s3_credentials
@@ -381,6 +383,7 @@ class LocalBraket:
             get_faults=lambda: self._faults,
             set_faults=self._set_faults,
             health=self._health,
+            reset=self.reset,
         )
         self._control_token = self._control_token_given or secrets.token_urlsafe(32)
         auth = BraketAuth(SigV4Verifier(*self._credentials, service="braket"))
@@ -429,6 +432,19 @@ class LocalBraket:
             "jobs": len(self._store.job_list) if self._store else 0,
             "quotas": self._quotas.describe(),
         }
+
+    async def reset(self) -> None:
+        """A clean slate, as if the service had just started: running tasks and jobs are
+        stopped, every task, job and spending limit is forgotten, the ledger is zeroed, and
+        the quotas (full buckets) and faults given at construction are back. S3 objects, logs
+        and the endpoints stay. Also ``POST /_local/reset``."""
+        self._started()
+        await self.jobs.close()  # running jobs end CANCELLED (their processes stopped)
+        await self.tasks.reset()
+        self.store.clear()
+        self._set_quotas(self._initial_quotas.fresh())
+        self._set_faults(self._initial_faults)
+        self.ledger.reset()
 
     async def close(self) -> None:
         """Stop everything started by :meth:`start`. Idempotent."""

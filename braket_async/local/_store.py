@@ -450,6 +450,20 @@ class Store:
         self.spending_limit_list.append(record)
         return record
 
+    def clear(self) -> None:
+        """Forget every task, job and spending limit (the devices and observer stay)."""
+        for table in (
+            self.tasks,
+            self.task_tokens,
+            self.jobs,
+            self.job_tokens,
+            self.job_client_tokens,
+            self.spending_limits,
+        ):
+            table.clear()
+        for records in (self.task_list, self.job_list, self.spending_limit_list):
+            records.clear()
+
     def delete_spending_limit(self, arn: str) -> None:
         """Remove a spending limit (404 when unknown)."""
         record = self.spending_limit(arn)
