@@ -12,7 +12,11 @@ waiters, derive variants with :func:`attrs.evolve` or the ``with_*`` helpers.
   gives the mutable per-poll bookkeeping.
 * :func:`retry_target` -- the package's one transient-retry loop (api-core's
   ``retry_target`` is the model): a predicate, the budget's backoff sequence, an
-  ``on_error`` hook, and a stop event for callers whose backoff must be interruptible.
+  ``on_error`` hook, a :class:`Deadline` that caps every backoff, and a stop event for
+  callers whose backoff must be interruptible.
+* :class:`PollCadence` -- the one poll cadence (the task and job waiters, the log stream):
+  back off between polls, start over on progress or when an event wakes the poller, never
+  sleep past the deadline.
 """
 
 from __future__ import annotations
@@ -20,17 +24,22 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
 from . import errors
+from ._base import Clock, Sleep
 
 __all__ = [
     "BudgetState",
+    "Deadline",
+    "DeadlineExceeded",
+    "PollCadence",
     "PollPolicy",
     "RetryBudget",
     "RetryStopped",
+    "Wake",
     "is_transient",
     "retry_target",
     "server_error_code",
@@ -175,6 +184,42 @@ class RetryStopped(Exception):
         self.last_error = last_error
 
 
+class DeadlineExceeded(Exception):
+    """A :class:`Deadline` passed before the work was done; ``last_error`` is the transient
+    error :func:`retry_target` was about to retry (None between polls)."""
+
+    def __init__(self, last_error: BaseException | None = None) -> None:
+        super().__init__(
+            "deadline passed" if last_error is None else f"deadline passed after: {last_error!r}"
+        )
+        self.last_error = last_error
+
+
+@attrs.frozen
+class Deadline:
+    """A point on an injectable monotonic ``clock`` after which a loop stops waiting."""
+
+    at: float
+    clock: Clock
+
+    @classmethod
+    def after(cls, seconds: float, clock: Clock) -> Deadline:
+        """The deadline ``seconds`` from now on ``clock``."""
+        return cls(clock() + seconds, clock)
+
+    def remaining(self) -> float:
+        """Seconds left (<= 0 once passed)."""
+        return self.at - self.clock()
+
+    def cap(self, delay: float, last_error: BaseException | None = None) -> float:
+        """``delay`` shortened to the time left; raises :class:`DeadlineExceeded` (chained to
+        ``last_error``) once none is left."""
+        remaining = self.remaining()
+        if remaining <= 0:
+            raise DeadlineExceeded(last_error) from last_error
+        return min(delay, remaining)
+
+
 async def retry_target(
     target: Callable[[], Awaitable[T]],
     budget: BudgetState,
@@ -183,14 +228,16 @@ async def retry_target(
     predicate: Callable[[BaseException], bool] = is_transient,
     on_error: Callable[[BaseException, float], object] | None = None,
     stop: asyncio.Event | None = None,
+    deadline: Deadline | None = None,
 ) -> T:
     """``await target()`` until it succeeds; the package's one transient-retry loop.
 
     An error for which ``predicate`` is false propagates at once. A retryable one is charged
     to ``budget`` (:meth:`BudgetState.failed` re-raises it, with a note, once the budget is
     spent), reported to ``on_error(error, delay)``, and followed by ``sleep(delay)``. With a
-    ``stop`` event, a set event ends the loop before the next attempt or during the backoff
-    by raising :class:`RetryStopped`.
+    ``deadline``, every backoff ends on it, and a retry due after it raises
+    :class:`DeadlineExceeded` instead. With a ``stop`` event, a set event ends the loop
+    before the next attempt or during the backoff by raising :class:`RetryStopped`.
     """
     while True:
         try:
@@ -199,6 +246,8 @@ async def retry_target(
             if not predicate(exc):
                 raise
             delay = budget.failed(exc)
+            if deadline is not None:
+                delay = deadline.cap(delay, exc)
             if on_error is not None:
                 on_error(exc, delay)
             if stop is None:
@@ -312,4 +361,72 @@ class PollPolicy:
             self,
             initial=self.initial if initial is None else initial,
             maximum=self.maximum if maximum is None else maximum,
+        )
+
+
+class Wake(Protocol):
+    """Something that can end a poller's pause early (an event for its ARN arrived)."""
+
+    async def sleep(self, delay: float, sleep: Sleep) -> bool:
+        """Sleep ``delay`` through ``sleep``, or less; True when woken early."""
+        ...
+
+
+class PollCadence:
+    """The pauses of one poller: ``policy``'s backoff between polls, started over on
+    progress (:meth:`progressed`) or when ``wake`` ends a pause early, never past
+    ``deadline``. :meth:`retry` runs one status call through :func:`retry_target` on the
+    same sleep, budget and deadline, so a retry's backoff obeys the same rules.
+
+    Not shared: one cadence per poll loop (it counts the polls since the last progress).
+    """
+
+    def __init__(
+        self,
+        policy: PollPolicy,
+        *,
+        sleep: Sleep,
+        clock: Clock,
+        deadline: Deadline | None = None,
+        wake: Wake | None = None,
+    ) -> None:
+        self.policy = policy
+        self.deadline = deadline
+        self._sleep = sleep
+        self._wake = wake
+        self._budget = policy.budget.start(clock)
+        self._attempt = 0
+
+    def progressed(self) -> None:
+        """Something changed: the next pause is the policy's shortest again."""
+        self._attempt = 0
+
+    async def sleep(self, delay: float) -> None:
+        """Sleep ``delay`` (a wake-up ends it early and counts as progress)."""
+        if self._wake is None:
+            await self._sleep(delay)
+        elif await self._wake.sleep(delay, self._sleep):
+            self.progressed()
+
+    async def next_poll(self, *, floor: float | None = None, at_most: float | None = None) -> None:
+        """Pause before the next poll: the policy's delay for the polls since the last
+        progress (at least ``floor``, at most ``at_most``), ended by the deadline, which
+        raises :class:`DeadlineExceeded` once it has passed."""
+        delay = self.policy.next_delay(self._attempt, floor=floor)
+        self._attempt += 1
+        if at_most is not None:
+            delay = min(delay, at_most)
+        if self.deadline is not None:
+            delay = self.deadline.cap(delay)
+        await self.sleep(delay)
+
+    async def retry(
+        self,
+        target: Callable[[], Awaitable[T]],
+        *,
+        on_error: Callable[[BaseException, float], object] | None = None,
+    ) -> T:
+        """``await target()`` through :func:`retry_target` within ``policy.budget``."""
+        return await retry_target(
+            target, self._budget, sleep=self.sleep, on_error=on_error, deadline=self.deadline
         )

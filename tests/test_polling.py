@@ -12,6 +12,9 @@ from _common import FakeClock
 
 from braket_async import errors
 from braket_async.polling import (
+    Deadline,
+    DeadlineExceeded,
+    PollCadence,
     PollPolicy,
     RetryBudget,
     RetryStopped,
@@ -305,3 +308,76 @@ async def test_retry_target_with_stop_already_set_does_not_retry() -> None:
     with pytest.raises(RetryStopped):
         await retry_target(call, RetryBudget().start(FakeClock()), sleep=sleep, stop=stop)
     assert call.calls == 1
+
+
+def _advancing_sleep(clock: FakeClock, log: list[float]) -> Any:
+    async def sleep(delay: float) -> None:
+        log.append(delay)
+        clock.now += delay
+
+    return sleep
+
+
+async def test_retry_target_caps_each_backoff_at_the_deadline_then_raises_past_it() -> None:
+    clock = FakeClock()
+    slept: list[float] = []
+    state = RetryBudget(max_consecutive=100, initial=4.0, multiplier=1.0, maximum=4.0).start(
+        clock, random.Random(1)
+    )
+    calls = 0
+
+    async def call() -> str:
+        nonlocal calls
+        calls += 1
+        raise _throttle()
+
+    with pytest.raises(DeadlineExceeded) as caught:
+        await retry_target(
+            call, state, sleep=_advancing_sleep(clock, slept), deadline=Deadline(5.0, clock)
+        )
+    assert isinstance(caught.value.last_error, errors.ThrottlingException)
+    assert caught.value.__cause__ is caught.value.last_error
+    assert sum(slept) == pytest.approx(5.0)  # never slept past the deadline
+    assert all(delay <= 4.0 for delay in slept)
+    assert calls == len(slept) + 1
+
+
+async def test_poll_cadence_backs_off_starts_over_on_progress_and_stops_at_the_deadline() -> None:
+    clock = FakeClock()
+    slept: list[float] = []
+    policy = PollPolicy(initial=1.0, multiplier=2.0, maximum=8.0, jitter=0.0)
+    cadence = PollCadence(
+        policy, sleep=_advancing_sleep(clock, slept), clock=clock, deadline=Deadline(10.0, clock)
+    )
+    await cadence.next_poll()
+    await cadence.next_poll()
+    cadence.progressed()
+    await cadence.next_poll(floor=1.5)
+    await cadence.next_poll(at_most=0.5)
+    assert slept == [1.0, 2.0, 1.5, 0.5]
+    await cadence.next_poll()  # 4.0 wanted, 5.0 left
+    with pytest.raises(DeadlineExceeded):
+        await cadence.next_poll()  # 1.0 left of an 8.0 delay: capped ...
+        await cadence.next_poll()  # ... then nothing left
+    assert slept[4:] == [4.0, 1.0]
+
+
+class _FiringWake:
+    """A wake that ends every pause at once, as if an event had arrived."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+
+    async def sleep(self, delay: float, sleep: Any) -> bool:
+        self.pauses.append(delay)
+        return True
+
+
+async def test_poll_cadence_wake_counts_as_progress() -> None:
+    clock = FakeClock()
+    wake = _FiringWake()
+    policy = PollPolicy(initial=1.0, multiplier=3.0, maximum=9.0, jitter=0.0)
+    cadence = PollCadence(policy, sleep=_advancing_sleep(clock, []), clock=clock, wake=wake)
+    for _ in range(3):
+        await cadence.next_poll()
+    assert wake.pauses == [1.0, 1.0, 1.0]  # woken each time: the backoff never grew

@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
+from ..models.enums import TERMINAL_JOB_STATUSES, TERMINAL_TASK_STATUSES
 from ._devices import LocalDevice
 from ._errors import Conflict, ResourceNotFound, ServiceError, Validation
 
@@ -31,8 +32,9 @@ __all__ = [
     "utcnow",
 ]
 
-TASK_TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
-JOB_TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
+#: The statuses after which a task / job never changes (the client's own sets).
+TASK_TERMINAL: frozenset[str] = frozenset(map(str, TERMINAL_TASK_STATUSES))
+JOB_TERMINAL: frozenset[str] = frozenset(map(str, TERMINAL_JOB_STATUSES))
 #: GetJob answers at most this many (latest) events.
 MAX_JOB_EVENTS = 20
 
