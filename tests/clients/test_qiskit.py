@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from _common import PROGRAM_SET_DEVICE
-from local.conformance.test_sdk import SV1, sdk_call
+from local.conformance.test_sdk_fidelity import SV1, sdk_call
 
 from braket_async.local import CONFLICTING_VARIABLES, LocalBraket
 

@@ -14,7 +14,8 @@ from braket_async.local import CONFLICTING_VARIABLES, LocalBraket
 from braket_async.local._jobs import process_job_runner_factory
 from braket_async.local._prices import price_of
 
-from .test_sdk import SV1, _bell, sdk_call
+from .test_sdk import _bell
+from .test_sdk_fidelity import SV1, sdk_call
 
 
 def _run_decorated_job() -> tuple[str, dict[str, Any], str]:
