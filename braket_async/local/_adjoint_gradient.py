@@ -109,7 +109,7 @@ class AdjointGradientRequest:
         return {"expectation": energy(dict(inputs)), "gradient": gradient}
 
     def adjoint(
-        self, build: Callable[[dict[str, float]], Any], inputs: dict[str, float]
+        self, build: Callable[[dict[str, Any]], Any], inputs: dict[str, Any]
     ) -> dict[str, Any] | None:
         """``{"expectation", "gradient"}`` by the adjoint method (module docstring), or None
         when a parameter is used other than as the whole angle of a gate in
@@ -125,7 +125,7 @@ class AdjointGradientRequest:
                 raise AdjointGradientError(
                     f"adjoint_gradient parameter {name!r} has no value in the task's inputs"
                 )
-        values = {k: float(v) for k, v in inputs.items()}
+        values = dict(inputs)  # other inputs (integers, arrays) go to the program as given
         circuit = build(values)
         operations = list(circuit.instructions)
         if not all(hasattr(op, "matrix") for op in operations):
@@ -234,8 +234,8 @@ _PROBE = 0.5
 def _parameter_uses(
     operations: list[Any],
     parameters: Sequence[str],
-    values: dict[str, float],
-    build: Callable[[dict[str, float]], Any],
+    values: dict[str, Any],
+    build: Callable[[dict[str, Any]], Any],
 ) -> dict[int, str] | None:
     """Position of each gate whose whole angle is one parameter -> that parameter; None when
     a parameter changes any other gate (or the circuit's shape)."""
@@ -243,7 +243,7 @@ def _parameter_uses(
 
     uses: dict[int, str] = {}
     for name in parameters:
-        moved = {**values, name: values[name] + _PROBE}
+        moved = {**values, name: float(values[name]) + _PROBE}
         probed = list(build(moved).instructions)
         if len(probed) != len(operations):
             return None
@@ -256,7 +256,7 @@ def _parameter_uses(
             whole = (
                 angle is not None
                 and moved_angle is not None
-                and float(angle) == values[name]
+                and float(angle) == float(values[name])
                 and float(moved_angle) == moved[name]
             )
             plain = not getattr(op, "_ctrl_modifiers", ()) and getattr(op, "_power", 1) == 1

@@ -203,3 +203,16 @@ def test_adjoint_leaves_other_uses_to_the_fallback(use: str) -> None:
     )
     assert adjoint(source, {"theta": 0.2}) is None
     assert "gradient" in evaluate(source, {"theta": 0.2})["value"]  # type: ignore[operator]
+
+
+def test_other_inputs_reach_the_program_as_given() -> None:
+    source = (
+        "OPENQASM 3.0;\ninput float theta;\ninput int reps;\nqubit[1] q;\n"
+        "for int i in [1:reps] { rx(theta) q[0]; }\n"
+        "#pragma braket result adjoint_gradient expectation(z(q[0])) theta"
+    )
+    value = adjoint(source, {"theta": 0.3, "reps": 2})
+    assert value is not None
+    # two rx(theta): <Z> = cos(2 theta), d/dtheta = -2 sin(2 theta), summed over both uses
+    assert value["expectation"] == pytest.approx(math.cos(0.6), abs=1e-14)
+    assert value["gradient"] == {"theta": pytest.approx(-2 * math.sin(0.6), abs=1e-14)}
