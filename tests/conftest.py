@@ -11,6 +11,8 @@ below are the ones the tests have always used, as thin aliases of the plugin's f
 - ``braket`` (the plugin's own): a :class:`braket_async.BraketSession` on ``local_braket``.
 - ``slow`` (module): a second service on the session's workers and S3 whose tasks stay QUEUED
   (for timeouts and cancellation).
+- ``program_sets_local`` (module): a second service on the session's workers and S3 that also
+  lists the test-only ``_common.PROGRAM_SET_DEVICE`` (no Braket simulator runs program sets).
 - ``local_braket_subprocess`` (session): ``python -m braket_async.local serve`` in a child
   process; yields its ready line ``{"endpoint_url", "s3_endpoint_url", ...}``.
 - ``threaded_local`` (session) and ``threaded_env``: for synchronous tests (boto3, the AWS CLI,
@@ -31,6 +33,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
+from _common import program_set_device
 from _wire import WireServer, wire_server
 
 from braket_async.local import CONFLICTING_VARIABLES, LocalBraket, ThreadedLocalBraket
@@ -73,6 +76,21 @@ async def slow(local_braket: LocalBraket, simulator_executor: Any) -> AsyncItera
         executor=simulator_executor,
         s3_endpoint_url=local_braket.s3_endpoint_url,
         queue_delay=3600.0,
+    ) as local:
+        yield local
+
+
+@pytest.fixture(scope="module")
+async def program_sets_local(
+    local_braket: LocalBraket, simulator_executor: Any
+) -> AsyncIterator[LocalBraket]:
+    """A service that also lists the test-only device running program sets."""
+    from braket_async.local._devices import default_devices
+
+    async with LocalBraket(
+        executor=simulator_executor,
+        s3_endpoint_url=local_braket.s3_endpoint_url,
+        devices=[*default_devices(), program_set_device()],
     ) as local:
         yield local
 

@@ -7,6 +7,7 @@ import contextlib
 import inspect
 import secrets
 import socket
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
@@ -17,6 +18,7 @@ from aiohttp import web
 from ..telemetry import Telemetry
 from ._control import Controls
 from ._devices import LocalDevice, default_devices
+from ._ecr import EcrService, JobImages
 from ._environ import environ_for, prepare_sdk_defaults
 from ._events import (
     EventPublisher,
@@ -394,6 +396,8 @@ class LocalBraket:
             control_token=self._control_token,
             sleep=self._sleep,
             telemetry=self._telemetry,
+            region=self.region,
+            ecr=_job_images_ecr(runner, self._credentials, self.account_id),
         )
         app_runner = web.AppRunner(
             # lingering_time: after an early answer (413), read what a client still sends for at
@@ -488,3 +492,14 @@ async def _close_runner(runner: object) -> None:
                 with contextlib.suppress(Exception):
                     await result
             return
+
+
+def _job_images_ecr(runner: object, credentials: tuple[str, str], account_id: str) -> EcrService:
+    """ECR for the SDK's job-image check, tagged with the Python of the runner's interpreter
+    (``ProcessJobRunner.python``; this one for runners that run no interpreter)."""
+
+    def python() -> str:
+        return str(getattr(runner, "python", sys.executable))
+
+    verifier = SigV4Verifier(*credentials, service="ecr")
+    return EcrService(JobImages(python), verifier, account_id)
