@@ -45,7 +45,11 @@ from ._environ import format_exports
 from ._faults import MAX_LATENCY, SPEC_FIELDS, FaultConfig, FaultSpec
 from ._guard import is_loopback
 from ._jobs_python import JobPythonError, check_job_python, has_braket_jobs
-from ._limits import DEFAULT_TASK_MEMORY_LIMIT, DEFAULT_TASK_TIME_LIMIT
+from ._limits import (
+    DEFAULT_TASK_MEMORY_LIMIT,
+    DEFAULT_TASK_TIME_LIMIT,
+    DEFAULT_WORKERS_MEMORY_LIMIT,
+)
 from ._quotas import Quotas
 from ._service import DEFAULT_BUCKET, LocalBraket
 
@@ -228,6 +232,14 @@ def build_parser(prog: str = "python -m braket_async.local") -> argparse.Argumen
         metavar="MIB",
         help="MiB of memory a task's worker may use, 0 for no limit "
         f"(default {DEFAULT_TASK_MEMORY_LIMIT >> 20})",
+    )
+    s.add_argument(
+        "--workers-memory-limit",
+        type=_limit(float(1 << 20), integer=True),
+        default=DEFAULT_WORKERS_MEMORY_LIMIT,
+        metavar="MIB",
+        help="MiB of memory all simulator workers together may use, 0 for no limit "
+        f"(default half the machine's: {DEFAULT_WORKERS_MEMORY_LIMIT >> 20})",
     )
     s.add_argument(
         "--synthetic",
