@@ -55,8 +55,8 @@ from braket_async.models import (
 )
 from braket_async.models.jobs import DataSource
 
-OFFLINE_QPU = "arn:aws:braket:us-east-1::device/qpu/local/Aurora"
-RETIRED_QPU = "arn:aws:braket:us-east-1::device/qpu/local/Legacy"
+OFFLINE_QPU = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-Enterprise-1"
+RETIRED_QPU = "arn:aws:braket:us-east-1::device/qpu/ionq/Aria-1"
 ROLE = "arn:aws:iam::123456789012:role/braket-local"
 MISSING_TASK = (
     "arn:aws:braket:us-east-1:123456789012:quantum-task/00000000-0000-0000-0000-000000000000"

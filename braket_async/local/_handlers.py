@@ -22,6 +22,7 @@ from ._ledger import Ledger
 from ._limits import MAX_ACTION_BYTES
 from ._model import service_model
 from ._quotas import Quotas
+from ._regions import serving_region
 from ._search import (
     RecordSearch,
     search_devices,
@@ -161,12 +162,16 @@ class Handlers:
             raise Validation(f"Caller doesn't have access to {bucket} or it doesn't exist.")
         self._bucket_seen[bucket] = now
 
+    @property
+    def _region(self) -> str:
+        """The region the request being handled was signed for (``_regions``)."""
+        return serving_region(self.store.region)
+
     def _usable_device(self, arn: str, *, offline_ok: bool = False) -> Any:
         device = self.store.devices.get(arn)
-        if device is None:
-            raise Validation(
-                f"Device {arn} does not exist or is not available in {self.store.region}"
-            )
+        region = self._region
+        if device is None or region not in device.regions:
+            raise Validation(f"Device {arn} does not exist or is not available in {region}")
         if device.status == "RETIRED":
             raise DeviceRetired(f"Device {arn} is retired.")
         if device.status == "OFFLINE" and not offline_ok:
@@ -214,7 +219,7 @@ class Handlers:
         replay = self._replayed_task(p)
         if replay is not None:
             return replay
-        task_id, arn, seq = self.store.new_task_id()
+        task_id, arn, seq = self.store.new_task_id(self._region)
         record = TaskRecord(
             arn=arn,
             task_id=task_id,
@@ -325,7 +330,7 @@ class Handlers:
 
     async def get_device(self, p: Params) -> dict[str, Any]:
         """GetDevice, with the device's queue sizes."""
-        device = self.store.device(p["deviceArn"])
+        device = self.store.device(p["deviceArn"], self._region)
         queued = self.tasks.queued_per_device.get(device.arn, 0)
         jobs_waiting = sum(
             1 for j in self.store.job_list if j.status == "QUEUED" and j.device == device.arn
@@ -351,7 +356,7 @@ class Handlers:
     async def search_devices(self, p: Params) -> dict[str, Any]:
         """SearchDevices."""
         page, token = search_devices(
-            list(self.store.devices.values()),
+            self.store.devices_in(self._region),
             p["filters"],
             p.get("maxResults"),
             p.get("nextToken"),

@@ -146,7 +146,7 @@ class LocalBraket:
         self._task_memory_limit = task_memory_limit
         self._job_runner = job_runner
         self._job_runner_factory = job_runner_factory
-        self._devices = list(devices) if devices is not None else default_devices(region)
+        self._devices = list(devices) if devices is not None else default_devices()
         self._executor: Any = executor
         self._sleep = sleep
         self._events = events

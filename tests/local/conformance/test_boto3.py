@@ -20,8 +20,8 @@ from botocore.config import Config
 from braket_async.local import LocalBraket
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
-OFFLINE_QPU = "arn:aws:braket:us-east-1::device/qpu/local/Aurora"
-RETIRED_QPU = "arn:aws:braket:us-east-1::device/qpu/local/Legacy"
+OFFLINE_QPU = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-Enterprise-1"
+RETIRED_QPU = "arn:aws:braket:us-east-1::device/qpu/ionq/Aria-1"
 BELL = json.dumps(
     {
         "braketSchemaHeader": {"name": "braket.ir.openqasm.program", "version": "1"},
