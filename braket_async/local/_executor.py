@@ -506,10 +506,9 @@ def _simulate(job: _Job) -> str:
         try:
             # A QPU's parameters carry its provider's header (e.g. ionq_device_parameters);
             # every one holds the gate-model paradigm parameters.
-            parsed = _device_parameters_class(parameters_text).parse_raw(parameters_text)
+            requested = _requested_qubits(parameters_text)
         except Exception as exc:
             raise _ProgramError(f"Invalid deviceParameters: {_describe(exc)}") from None
-        requested = parsed.paradigmParameters.qubitCount
         if requested > device_qubits:
             raise _ProgramError(
                 f"deviceParameters.paradigmParameters.qubitCount {requested} exceeds the "
@@ -570,25 +569,24 @@ def _simulate(job: _Job) -> str:
     return json.dumps(doc, separators=(",", ":"))
 
 
-def _device_parameters_class(text: str) -> Any:
-    """The schema class of a deviceParameters document, by its header (simulator's by default)."""
+def _requested_qubits(text: str) -> int:
+    """``paradigmParameters.qubitCount`` of a deviceParameters document, validated by its
+    schema: the simulators' class, or for a QPU's provider header (``ionq_device_parameters``,
+    ``iqm_device_parameters``, ...) the gate-model paradigm parameters every one holds."""
     from braket.device_schema import GateModelParameters
     from braket.device_schema.simulators import GateModelSimulatorDeviceParameters
-    from pydantic.v1 import BaseModel
 
     try:
-        name = json.loads(text)["braketSchemaHeader"]["name"]
+        doc = json.loads(text)
+        name = doc["braketSchemaHeader"]["name"]
     except (ValueError, TypeError, KeyError):
-        return GateModelSimulatorDeviceParameters
-    if name == "braket.device_schema.simulators.gate_model_simulator_device_parameters":
-        return GateModelSimulatorDeviceParameters
-    if not name.startswith("braket.device_schema.") or not name.endswith("_device_parameters"):
-        return GateModelSimulatorDeviceParameters
-
-    class ProviderParameters(BaseModel):
-        paradigmParameters: GateModelParameters
-
-    return ProviderParameters
+        name = None
+    simulator = "braket.device_schema.simulators.gate_model_simulator_device_parameters"
+    if isinstance(name, str) and name != simulator and name.endswith("_device_parameters"):
+        paradigm = GateModelParameters.parse_obj(doc["paradigmParameters"])
+        return int(paradigm.qubitCount)
+    parsed = GateModelSimulatorDeviceParameters.parse_raw(text)
+    return int(parsed.paradigmParameters.qubitCount)
 
 
 def _measurements(raw: Any) -> list[list[int]]:

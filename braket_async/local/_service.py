@@ -81,6 +81,8 @@ class LocalBraket:
     published). ``events=False`` publishes nothing. See ``docs/events.md``.
     ``telemetry`` (default: OpenTelemetry's global providers) gets a SERVER span per Braket
     request, continuing the client's trace (see ``docs/observability.md``).
+    ``noise=False`` runs QPU tasks without their device's noise model (``_noise``;
+    ``docs/devices.md``).
     """
 
     def __init__(
@@ -111,6 +113,7 @@ class LocalBraket:
         events: bool = True,
         events_endpoint_url: str | None = None,
         telemetry: Telemetry | None = None,
+        noise: bool = True,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be in 0..65535, got {port}")
@@ -151,6 +154,7 @@ class LocalBraket:
         self._sleep = sleep
         self._events = events
         self._telemetry = telemetry if telemetry is not None else Telemetry()
+        self.noise = noise
         self._events_endpoint_url_given = events_endpoint_url
         self._events_endpoint_url: str | None = None
         self._stack: AsyncExitStack | None = None
@@ -293,6 +297,7 @@ class LocalBraket:
                 max_workers=self._max_workers,
                 time_limit=self._task_time_limit,
                 memory_limit=self._task_memory_limit,
+                noise=self.noise,
             )
             stack.push_async_callback(executor.close)
         starts: list[Awaitable[Any]] = []
