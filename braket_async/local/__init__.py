@@ -12,6 +12,7 @@ from ._faults import FaultConfig, FaultSpec
 from ._jobrun import NoScriptJobRunner
 from ._jobseam import JobControl, JobRunner, JobSpec
 from ._ledger import Ledger
+from ._qpu_queue import QpuQueue
 from ._quotas import Quotas
 from ._service import DEFAULT_BUCKET, LocalBraket
 from ._synthetic import SyntheticExecutor
@@ -27,6 +28,7 @@ __all__ = [
     "Ledger",
     "LocalBraket",
     "NoScriptJobRunner",
+    "QpuQueue",
     "Quotas",
     "SyntheticExecutor",
 ]

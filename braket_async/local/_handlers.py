@@ -331,7 +331,7 @@ class Handlers:
     async def get_device(self, p: Params) -> dict[str, Any]:
         """GetDevice, with the device's queue sizes."""
         device = self.store.device(p["deviceArn"], self._region)
-        queued = self.tasks.queued_per_device.get(device.arn, 0)
+        normal, priority = self.tasks.queue_sizes(device)
         jobs_waiting = sum(
             1 for j in self.store.job_list if j.status == "QUEUED" and j.device == device.arn
         )
@@ -345,10 +345,14 @@ class Handlers:
             "deviceQueueInfo": [
                 {
                     "queue": "QUANTUM_TASKS_QUEUE",
-                    "queueSize": str(queued),
+                    "queueSize": str(normal),
                     "queuePriority": "Normal",
                 },
-                {"queue": "QUANTUM_TASKS_QUEUE", "queueSize": "0", "queuePriority": "Priority"},
+                {
+                    "queue": "QUANTUM_TASKS_QUEUE",
+                    "queueSize": str(priority),
+                    "queuePriority": "Priority",
+                },
                 {"queue": "JOBS_QUEUE", "queueSize": str(jobs_waiting)},
             ],
         }

@@ -30,6 +30,7 @@ from ._jobrun import JobScheduler
 from ._jobseam import JobRunner
 from ._ledger import Ledger
 from ._limits import DEFAULT_TASK_MEMORY_LIMIT, DEFAULT_TASK_TIME_LIMIT
+from ._qpu_queue import QpuQueue
 from ._quotas import Quotas
 from ._s3 import EmbeddedAws, ObjectStore
 from ._server import build_app
@@ -82,7 +83,8 @@ class LocalBraket:
     ``telemetry`` (default: OpenTelemetry's global providers) gets a SERVER span per Braket
     request, continuing the client's trace (see ``docs/observability.md``).
     ``noise=False`` runs QPU tasks without their device's noise model (``_noise``;
-    ``docs/devices.md``).
+    ``docs/devices.md``). ``qpu_queue=QpuQueue(...)`` puts QPU tasks in per-device queues
+    with execution windows on a scaled clock (``_qpu_queue``); by default they run at once.
     """
 
     def __init__(
@@ -114,6 +116,7 @@ class LocalBraket:
         events_endpoint_url: str | None = None,
         telemetry: Telemetry | None = None,
         noise: bool = True,
+        qpu_queue: QpuQueue | None = None,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be in 0..65535, got {port}")
@@ -155,6 +158,7 @@ class LocalBraket:
         self._events = events
         self._telemetry = telemetry if telemetry is not None else Telemetry()
         self.noise = noise
+        self.qpu_queue = qpu_queue
         self._events_endpoint_url_given = events_endpoint_url
         self._events_endpoint_url: str | None = None
         self._stack: AsyncExitStack | None = None
@@ -356,6 +360,7 @@ class LocalBraket:
             queue_delay=self.queue_delay,
             run_delay=self.run_delay,
             sleep=self._sleep,
+            qpu_queue=self.qpu_queue,
         )
         tasks.start()
         stack.push_async_callback(tasks.close)
