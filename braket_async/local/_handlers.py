@@ -30,6 +30,7 @@ from ._search import (
     search_quantum_tasks,
     search_spending_limits,
 )
+from ._spending import check_spending_limit_device, reserve_spend, settle_spend
 from ._store import Store, TaskRecord, fingerprint, utcnow
 from ._tasks import TaskScheduler
 
@@ -239,7 +240,9 @@ class Handlers:
             associations=p.get("associations"),
             experimental_capabilities=p.get("experimentalCapabilities"),
             action_metadata=action_metadata,
+            on_end=settle_spend,
         )
+        reserve_spend(self.store.spending_limit_list, record, record.created_at)
         self.store.add_task(record)
         self.tasks.submit(record)
         self._ledger.tasks_created += 1
@@ -418,7 +421,7 @@ class Handlers:
                 self._ledger.client_token_replays += 1
                 return {"spendingLimitArn": existing.arn}
         # A limit may be set on a device that is offline for now, not on a retired one.
-        self._usable_device(p["deviceArn"], offline_ok=True)
+        check_spending_limit_device(self._usable_device(p["deviceArn"], offline_ok=True))
         start, end = self._period(p.get("timePeriod"))
         record = self.store.add_spending_limit(p, start, end)
         return {"spendingLimitArn": record.arn}

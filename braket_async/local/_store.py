@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 import attrs
@@ -92,6 +93,10 @@ class TaskRecord:
     queued_at_mono: float = 0.0
     cancel_requested: bool = False
     observer: StatusObserver | None = attrs.field(default=None, repr=False)
+    #: The spending limits this task's estimated cost counts against (``_spending``).
+    spend: list[tuple[SpendingLimitRecord, Decimal]] = attrs.field(factory=list, repr=False)
+    #: Called once the task reaches a terminal status (settles its spend).
+    on_end: Callable[[TaskRecord], None] | None = attrs.field(default=None, repr=False)
 
     @property
     def device_arn(self) -> str:
@@ -114,6 +119,8 @@ class TaskRecord:
         self.failure_reason = failure_reason
         self.ended_at = utcnow()
         self.status = status
+        if self.on_end is not None:
+            self.on_end(self)
 
     def summary(self) -> dict[str, Any]:
         """The QuantumTaskSummary wire members."""
