@@ -13,10 +13,14 @@ hour long when the service starts); it drains as simulated time passes, also whi
 is outside its windows, and counts in ``GetDevice``'s queue size as that many tasks of
 ``task_seconds``.
 
-Simulated time: ``simulated_start`` (UTC, default: now) plus ``time_scale`` times the real
-seconds since the service started (``time_scale=3600``: an hour passes in a second); the
-windows and durations are simulated, the waits are real seconds divided by ``time_scale``.
+Simulated time: ``simulated_start`` (UTC, default: now) at the first QPU task, plus
+``time_scale`` times the real seconds since (``time_scale=3600``: an hour passes in a second);
+the windows and durations are simulated, the waits are real seconds divided by ``time_scale``.
 ``clock`` and ``sleep`` are injectable (the scheduler's).
+
+The QPU is busy for a task's simulated duration; its simulation (on the worker processes) may
+take longer in real time, so a lane keeps up to ``MAX_IN_FLIGHT`` simulations going while it
+starts the next tasks on schedule; a task ends when both are over.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ import contextlib
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import attrs
@@ -39,6 +44,8 @@ __all__ = ["QpuLanes", "QpuQueue", "in_window", "next_window_start"]
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 #: The longest a lane sleeps at once (real seconds), so a changed clock is noticed.
 _MAX_NAP = 0.5
+#: Simulations one lane keeps going at once (their tasks RUNNING).
+MAX_IN_FLIGHT = 8
 
 
 def _seconds(text: str) -> int:
@@ -131,6 +138,8 @@ class _Lane:
         self.normal: deque[TaskRecord] = deque()
         self.wake = asyncio.Event()
         self.runner: asyncio.Task[None] | None = None
+        self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self.in_flight: set[asyncio.Task[None]] = set()
 
     def pop(self) -> TaskRecord | None:
         for queue in (self.priority, self.normal):
@@ -147,7 +156,7 @@ class QpuLanes:
     def __init__(
         self,
         model: QpuQueue,
-        run: Callable[[TaskRecord, float], Awaitable[None]],
+        run: Callable[[TaskRecord, float], Coroutine[Any, Any, None]],
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -156,21 +165,27 @@ class QpuLanes:
         self._run = run
         self._sleep = sleep
         self._clock = clock
-        self._started_real = clock()
+        self._started_real: float | None = None  # set by the first QPU task
         self._started_sim = model.simulated_start or datetime.now(UTC)
         self._lanes: dict[str, _Lane] = {}
+        #: (task ARN, simulated start) of every task a lane started, in order.
+        self.started: list[tuple[str, datetime]] = []
 
     # Simulated time --------------------------------------------------------------------
 
+    def _elapsed(self) -> float:
+        """Simulated seconds since the first QPU task."""
+        if self._started_real is None:
+            return 0.0
+        return (self._clock() - self._started_real) * self.model.time_scale
+
     def now(self) -> datetime:
         """The simulated UTC time."""
-        elapsed = (self._clock() - self._started_real) * self.model.time_scale
-        return self._started_sim + timedelta(seconds=elapsed)
+        return self._started_sim + timedelta(seconds=self._elapsed())
 
     def backlog_left(self) -> float:
         """Simulated seconds of other users' work still ahead."""
-        elapsed = (self._clock() - self._started_real) * self.model.time_scale
-        return max(0.0, self.model.backlog - elapsed)
+        return max(0.0, self.model.backlog - self._elapsed())
 
     async def _wait_simulated(self, seconds: float) -> None:
         # Real seconds, in naps: a test's clock may jump.
@@ -192,6 +207,8 @@ class QpuLanes:
 
     def submit(self, task: TaskRecord) -> None:
         """Queue a QPU task in its device's lane (Priority when it belongs to a job)."""
+        if self._started_real is None:
+            self._started_real = self._clock()
         lane = self._lanes.get(task.device_arn)
         if lane is None:
             lane = self._lanes[task.device_arn] = _Lane()
@@ -246,15 +263,31 @@ class QpuLanes:
             task = lane.pop()
             if task is None:
                 continue
-            await self._run(task, self.model.duration(task.shots) / self.model.time_scale)
+            self.started.append((task.arn, self.now()))
+            duration = self.model.duration(task.shots) / self.model.time_scale
+            await lane.slots.acquire()
+            run: asyncio.Task[None] = asyncio.create_task(self._run(task, duration))
+            lane.in_flight.add(run)
+            run.add_done_callback(partial(_finished, lane))
+            # The QPU is busy for the task's simulated duration, then takes the next one.
+            await self._wait_simulated(self.model.duration(task.shots))
 
     async def close(self) -> None:
-        """Stop the lanes; queued tasks stay QUEUED."""
-        for lane in self._lanes.values():
-            if lane.runner is not None:
-                lane.runner.cancel()
-        for lane in self._lanes.values():
-            if lane.runner is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await lane.runner
+        """Stop the lanes and their simulations; queued tasks stay QUEUED."""
+        pending = [
+            job
+            for lane in self._lanes.values()
+            for job in (lane.runner, *lane.in_flight)
+            if job is not None
+        ]
+        for job in pending:
+            job.cancel()
+        for job in pending:
+            with contextlib.suppress(asyncio.CancelledError):
+                await job
         self._lanes.clear()
+
+
+def _finished(lane: _Lane, run: asyncio.Task[None]) -> None:
+    lane.in_flight.discard(run)
+    lane.slots.release()

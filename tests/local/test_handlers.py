@@ -347,7 +347,9 @@ async def test_spending_limit_errors(raw: Any) -> None:
     assert _code(info) == "ValidationException"
     with pytest.raises(ClientError) as info:
         await raw.create_spending_limit(
-            deviceArn=SV1, spendingLimit="1", timePeriod={"startAt": 2_000_000, "endAt": 1_000_000}
+            deviceArn=LIMITED_QPU,
+            spendingLimit="1",
+            timePeriod={"startAt": 2_000_000, "endAt": 1_000_000},
         )
     assert _code(info) == "ValidationException"
     assert "endAt" in info.value.response["Error"]["Message"]
