@@ -4,7 +4,7 @@
 
 The local service emulates AQT IBEX-Q1 (eu-north-1) with a queue model: an hour of other users'
 work ahead, a simulated hour per real second, and the device's execution windows (weekdays
-08:00-24:00 UTC). The first task arrives on a Wednesday at 22:30: after the hour of backlog the
+08:00-24:00 UTC). The first task arrives on a Wednesday at 21:30: after the hour of backlog the
 first tasks run before midnight, the window closes, and the rest wait QUEUED until it reopens
 at 08:00 (eight seconds later). The tracker
 follows them all; the results are noisy (the device's fidelities); the cost is read back from a
@@ -28,8 +28,8 @@ GHZ = (
     "OPENQASM 3;\nqubit[3] q;\nbit[3] c;\nh q[0];\ncnot q[0], q[1];\ncnot q[1], q[2];\n"
     "c = measure q;\n"
 )
-#: Wednesday 2026-12-02, 22:30 UTC.
-START = datetime(2026, 12, 2, 22, 30, tzinfo=UTC)
+#: Wednesday 2026-12-02, 21:30 UTC.
+START = datetime(2026, 12, 2, 21, 30, tzinfo=UTC)
 QUEUE = QpuQueue(time_scale=3600, backlog=3600, task_seconds=30, simulated_start=START)
 
 

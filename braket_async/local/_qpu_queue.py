@@ -16,7 +16,8 @@ is outside its windows, and counts in ``GetDevice``'s queue size as that many ta
 Simulated time: ``simulated_start`` (UTC, default: now) at the first QPU task, plus
 ``time_scale`` times the real seconds since (``time_scale=3600``: an hour passes in a second);
 the windows and durations are simulated, the waits are real seconds divided by ``time_scale``.
-``clock`` and ``sleep`` are injectable (the scheduler's).
+``clock`` and ``sleep`` are injectable (the scheduler's; ``QpuQueue.clock`` overrides the
+clock).
 
 The QPU is busy for a task's simulated duration; its simulation (on the worker processes) may
 take longer in real time, so a lane keeps up to ``MAX_IN_FLIGHT`` simulations going while it
@@ -115,6 +116,9 @@ class QpuQueue:
     shot_seconds: float = 0.001
     simulated_start: datetime | None = None
     windows: bool = True
+    #: The real clock the simulated one follows (default: the task scheduler's, monotonic);
+    #: a test or benchmark may hold it still.
+    clock: Callable[[], float] | None = attrs.field(default=None, eq=False, repr=False)
 
     @time_scale.validator
     def _positive(self, _attribute: Any, value: float) -> None:
@@ -164,7 +168,7 @@ class QpuLanes:
         self.model = model
         self._run = run
         self._sleep = sleep
-        self._clock = clock
+        self._clock = model.clock or clock
         self._started_real: float | None = None  # set by the first QPU task
         self._started_sim = model.simulated_start or datetime.now(UTC)
         self._lanes: dict[str, _Lane] = {}
