@@ -5,6 +5,9 @@ Every device is a real Braket device under its real ARN, one the Braket SDK's
 dates and how faithful each is: ``docs/devices.md``); each parses with its provider's schema
 class of ``amazon-braket-schemas``. A QPU is served in the region its ARN names; SV1 and DM1 in
 every Braket region, TN1 where Braket offers it (``_regions``).
+The simulator documents list the OpenQASM and JAQCD actions and no program sets, as Braket
+publishes them (``docs/devices.md``); the QPUs that Braket lists with program sets (IQM,
+Rigetti) list the action.
 
 Devices and the engine that runs them locally:
 
