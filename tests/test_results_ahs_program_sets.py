@@ -17,7 +17,7 @@ from braket_async import (
 from braket_async.local import LocalBraket
 from braket_async.models.program_set_results import ExecutableFailure, ExecutableResult
 
-AQUILA = "arn:aws:braket:us-east-1::device/qpu/local/aquila-sim"
+AQUILA = "arn:aws:braket:us-east-1::device/qpu/quera/Aquila"
 
 
 def ahs_action(sites: list[list[str]]) -> dict[str, Any]:

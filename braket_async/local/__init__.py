@@ -17,6 +17,7 @@ from ._faults import FaultConfig, FaultSpec  # noqa: E402
 from ._jobrun import NoScriptJobRunner  # noqa: E402
 from ._jobseam import JobControl, JobRunner, JobSpec  # noqa: E402
 from ._ledger import Ledger  # noqa: E402
+from ._qpu_queue import QpuQueue  # noqa: E402
 from ._quotas import Quotas  # noqa: E402
 from ._service import DEFAULT_BUCKET, LocalBraket  # noqa: E402
 from ._synthetic import SyntheticExecutor  # noqa: E402
@@ -33,6 +34,7 @@ __all__ = [
     "Ledger",
     "LocalBraket",
     "NoScriptJobRunner",
+    "QpuQueue",
     "Quotas",
     "ServiceThread",
     "SyntheticExecutor",

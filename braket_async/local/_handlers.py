@@ -24,6 +24,7 @@ from ._ledger import Ledger
 from ._limits import MAX_ACTION_BYTES
 from ._model import service_model
 from ._quotas import Quotas
+from ._regions import serving_region
 from ._search import (
     RecordSearch,
     search_devices,
@@ -31,6 +32,7 @@ from ._search import (
     search_quantum_tasks,
     search_spending_limits,
 )
+from ._spending import check_spending_limit_device, reserve_spend, settle_spend
 from ._store import Store, TaskRecord, fingerprint, utcnow
 from ._tasks import TaskScheduler
 
@@ -189,12 +191,16 @@ class Handlers:
             raise Validation(_no_bucket(bucket))
         self._bucket_seen[bucket] = now
 
+    @property
+    def _region(self) -> str:
+        """The region the request being handled was signed for (``_regions``)."""
+        return serving_region(self.store.region)
+
     def _usable_device(self, arn: str, *, offline_ok: bool = False) -> Any:
         device = self.store.devices.get(arn)
-        if device is None:
-            raise Validation(
-                f"Device {arn} does not exist or is not available in {self.store.region}"
-            )
+        region = self._region
+        if device is None or region not in device.regions:
+            raise Validation(f"Device {arn} does not exist or is not available in {region}")
         if device.status == "RETIRED":
             raise DeviceRetired(f"Device {arn} is retired.")
         if device.status == "OFFLINE" and not offline_ok:
@@ -242,7 +248,7 @@ class Handlers:
         replay = self._replayed_task(p)
         if replay is not None:
             return replay
-        task_id, arn, seq = self.store.new_task_id()
+        task_id, arn, seq = self.store.new_task_id(self._region)
         record = TaskRecord(
             arn=arn,
             task_id=task_id,
@@ -262,7 +268,9 @@ class Handlers:
             associations=p.get("associations"),
             experimental_capabilities=p.get("experimentalCapabilities"),
             action_metadata=action_metadata,
+            on_end=settle_spend,
         )
+        reserve_spend(self.store.spending_limit_list, record, record.created_at)
         self.store.add_task(record)
         self.tasks.submit(record)
         self._ledger.tasks_created += 1
@@ -353,8 +361,8 @@ class Handlers:
 
     async def get_device(self, p: Params) -> dict[str, Any]:
         """GetDevice, with the device's queue sizes."""
-        device = self.store.device(p["deviceArn"])
-        queued = self.tasks.queued_per_device.get(device.arn, 0)
+        device = self.store.device(p["deviceArn"], self._region)
+        normal, priority = self.tasks.queue_sizes(device)
         jobs_waiting = sum(
             1 for j in self.store.job_list if j.status == "QUEUED" and j.device == device.arn
         )
@@ -368,10 +376,14 @@ class Handlers:
             "deviceQueueInfo": [
                 {
                     "queue": "QUANTUM_TASKS_QUEUE",
-                    "queueSize": str(queued),
+                    "queueSize": str(normal),
                     "queuePriority": "Normal",
                 },
-                {"queue": "QUANTUM_TASKS_QUEUE", "queueSize": "0", "queuePriority": "Priority"},
+                {
+                    "queue": "QUANTUM_TASKS_QUEUE",
+                    "queueSize": str(priority),
+                    "queuePriority": "Priority",
+                },
                 {"queue": "JOBS_QUEUE", "queueSize": str(jobs_waiting)},
             ],
         }
@@ -379,7 +391,7 @@ class Handlers:
     async def search_devices(self, p: Params) -> dict[str, Any]:
         """SearchDevices."""
         page, token = search_devices(
-            list(self.store.devices.values()),
+            self.store.devices_in(self._region),
             p["filters"],
             p.get("maxResults"),
             p.get("nextToken"),
@@ -437,7 +449,7 @@ class Handlers:
                 self._ledger.client_token_replays += 1
                 return {"spendingLimitArn": existing.arn}
         # A limit may be set on a device that is offline for now, not on a retired one.
-        self._usable_device(p["deviceArn"], offline_ok=True)
+        check_spending_limit_device(self._usable_device(p["deviceArn"], offline_ok=True))
         start, end = self._period(p.get("timePeriod"))
         record = self.store.add_spending_limit(p, start, end)
         return {"spendingLimitArn": record.arn}

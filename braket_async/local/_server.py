@@ -59,6 +59,7 @@ from ._ledger import Ledger
 from ._model import find_route, parse_request_params, render_output
 from ._price_list import add_price_list_route
 from ._quotas import Quotas
+from ._regions import REQUEST_REGION
 from ._validation import check_request
 
 __all__ = ["build_app"]
@@ -198,6 +199,8 @@ class _Dispatcher:
         if refusal is not None:
             raise AccessDenied(refusal)
         received, signed = self._auth.check(request)
+        # The handlers serve the devices of the region the request is signed for.
+        REQUEST_REGION.set(signed.region)
         body = await read_body(request)
         check_json_content_type(request, body)
         self._auth.verify(received, signed, body)

@@ -36,6 +36,7 @@ from ._limits import (
     DEFAULT_TASK_TIME_LIMIT,
     DEFAULT_WORKERS_MEMORY_LIMIT,
 )
+from ._qpu_queue import QpuQueue
 from ._quotas import Quotas
 from ._s3 import EmbeddedAws, ObjectStore
 from ._server import build_app
@@ -89,6 +90,9 @@ class LocalBraket:
     published). ``events=False`` publishes nothing. See ``docs/events.md``.
     ``telemetry`` (default: OpenTelemetry's global providers) gets a SERVER span per Braket
     request, continuing the client's trace (see ``docs/observability.md``).
+    ``noise=False`` runs QPU tasks without their device's noise model (``_noise``;
+    ``docs/devices.md``). ``qpu_queue=QpuQueue(...)`` puts QPU tasks in per-device queues
+    with execution windows on a scaled clock (``_qpu_queue``); by default they run at once.
     """
 
     def __init__(
@@ -120,6 +124,8 @@ class LocalBraket:
         events: bool = True,
         events_endpoint_url: str | None = None,
         telemetry: Telemetry | None = None,
+        noise: bool = True,
+        qpu_queue: QpuQueue | None = None,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be in 0..65535, got {port}")
@@ -158,11 +164,13 @@ class LocalBraket:
         self._workers_memory_limit = workers_memory_limit
         self._job_runner = job_runner
         self._job_runner_factory = job_runner_factory
-        self._devices = list(devices) if devices is not None else default_devices(region)
+        self._devices = list(devices) if devices is not None else default_devices()
         self._executor: Any = executor
         self._sleep = sleep
         self._events = events
         self._telemetry = telemetry if telemetry is not None else Telemetry()
+        self.noise = noise
+        self.qpu_queue = qpu_queue
         self._events_endpoint_url_given = events_endpoint_url
         self._events_endpoint_url: str | None = None
         self._stack: AsyncExitStack | None = None
@@ -306,6 +314,7 @@ class LocalBraket:
                 time_limit=self._task_time_limit,
                 memory_limit=self._task_memory_limit,
                 workers_memory_limit=self._workers_memory_limit,
+                noise=self.noise,
             )
             stack.push_async_callback(executor.close)
         starts: list[Awaitable[Any]] = []
@@ -364,6 +373,7 @@ class LocalBraket:
             queue_delay=self.queue_delay,
             run_delay=self.run_delay,
             sleep=self._sleep,
+            qpu_queue=self.qpu_queue,
         )
         tasks.start()
         stack.push_async_callback(tasks.close)
