@@ -74,24 +74,26 @@ _Reply = tuple[int, float, list[float]]
 _SCRIPT = resources.files(__package__).joinpath("_redis_script.lua").read_text(encoding="utf-8")
 
 
-def _check_url(instance: RedisQuota, attribute: attrs.Attribute[str], value: str) -> None:
+def _check_url(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not isinstance(value, str) or urllib.parse.urlsplit(value).scheme not in _SCHEMES:
         raise ValueError(
-            f"RedisQuota.url must be a redis://, rediss:// or unix:// URL, got {_redact(value)!r}"
+            f"{type(instance).__name__}.{attribute.name} must be a redis://, rediss:// or "
+            f"unix:// URL, got {_redact(value)!r}"
         )
 
 
-def _check_key(instance: RedisQuota, attribute: attrs.Attribute[str], value: str) -> None:
-    name = f"RedisQuota.{attribute.name}"
+def _check_key(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    name = f"{type(instance).__name__}.{attribute.name}"
     if not isinstance(value, str) or not value or len(value) > 200:
         raise ValueError(f"{name} must be a non-empty string of at most 200 characters")
     if any(c in value for c in "{} \t\r\n"):
         raise ValueError(f"{name} must not contain braces or whitespace, got {value!r}")
 
 
-def _check_seconds(instance: RedisQuota, attribute: attrs.Attribute[float], value: float) -> None:
+def _check_seconds(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
-        raise ValueError(f"RedisQuota.{attribute.name} must be a finite number > 0, got {value!r}")
+        name = f"{type(instance).__name__}.{attribute.name}"
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
 
 
 def _check_processes(
