@@ -360,13 +360,13 @@ class _Bucket:
         """The burst this process may use: its share of the bucket, at least one token."""
         return self.burst if self.share >= 1.0 else max(1.0, self.burst * self.share)
 
-    def set_share(self, share: float, now: float, *, idle_since: float) -> None:
-        """Pace at ``share`` of the quota from now on. Coming from the shared buckets (share
-        was 1), the service's bucket holds only what it regained since the processes last
-        sent (``idle_since``), and only this share of it is this process's: the local
-        bucket starts from that, never from a full burst."""
+    def set_share(self, share: float, now: float, *, idle_since: float | None) -> None:
+        """Pace at ``share`` of the quota from now on. Coming from the shared buckets
+        (``idle_since``: when the last call they paced was sent), the service's bucket holds
+        only what it regained since, and only this share of it is this process's: the
+        local bucket starts from that, never from a full burst."""
         self._refill(now)
-        if self.share >= 1.0 > share:
+        if idle_since is not None:
             regained = self.base_rate * share * max(0.0, now - idle_since)
             self.tokens = min(self.tokens, regained)
         self.share = share
@@ -489,8 +489,11 @@ class RateLimiter:
         if share == self._local_share:
             return
         now = self._clock()
+        # entering local pacing: start from what the service regained since the shared
+        # buckets last let a call out
+        idle_since = self._shared_sent_at if self._local_share is None else None
         for bucket in self._all_buckets():
-            bucket.set_share(1.0 if share is None else share, now, idle_since=self._shared_sent_at)
+            bucket.set_share(1.0 if share is None else share, now, idle_since=idle_since)
         self._local_share = share
 
     def _all_buckets(self) -> list[_Bucket]:

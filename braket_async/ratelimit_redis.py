@@ -219,6 +219,9 @@ class RedisBuckets:
         # and until when, back on Redis, it keeps to its share (the others may still be out).
         self._local_at = -math.inf
         self._rejoin_until = -math.inf
+        # How many processes shared the key when the outage began: the share until the
+        # rejoin is over (a Redis restarted empty counts only those already back).
+        self._outage_processes = 1
 
     # -- SharedBuckets -------------------------------------------------------------------------
 
@@ -264,7 +267,7 @@ class RedisBuckets:
     def local_share(self) -> float | None:
         if self._usable() and self._clock() >= self._rejoin_until:
             return None
-        return 1.0 / self._processes()
+        return 1.0 / max(self._outage_processes, self._processes())
 
     def record_throttle(self, operation: str) -> None:
         names = self._names(operation)
@@ -404,6 +407,7 @@ class RedisBuckets:
             logger.debug("shared rate limits: Redis still unavailable (%s)", reason)
             return
         self._down = True
+        self._outage_processes = self._processes()
         self._counts["outages"] += 1
         logger.warning(
             "shared rate limits: Redis at %s is unavailable (%s); pacing with this process's "

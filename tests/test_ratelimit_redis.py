@@ -392,6 +392,48 @@ async def test_while_redis_is_out_each_process_paces_at_its_share_from_an_empty_
         await close_all(limiters)
 
 
+async def test_back_on_a_restarted_redis_a_process_keeps_to_its_share_and_bursts_nothing(
+    own_redis: RedisServer, key: str
+) -> None:
+    time_ = ClockSleep()
+    quota = RedisQuota(own_redis.url, key=key, timeout=0.5, retry_interval=1.0)
+    limits = RateLimits(operations={OP: Rate(20, 40)}, account=None, shared=quota)
+    a, b = (RateLimiter(limits, clock=time_.clock, sleep=time_.sleep) for _ in range(2))
+    client = aioredis.Redis.from_url(own_redis.url, decode_responses=True)
+
+    def shared() -> dict[str, Any]:
+        stats: dict[str, Any] = b.stats()["shared"]
+        return stats
+
+    try:
+        await a.acquire(OP)
+        await b.acquire(OP)
+        assert shared()["processes"] == 2
+        await asyncio.to_thread(own_redis.stop)
+        await b.acquire(OP)
+        assert shared()["local_share"] == 0.5
+        await asyncio.to_thread(own_redis.start)  # empty: no buckets, no processes
+        time_.clock.now += 1.5
+        await b.acquire(OP)  # the probe is due: it runs in the background
+        await until(lambda: asyncio.sleep(0, shared()["available"]))
+        # Redis knows only b now, but a may still pace itself: b keeps to half the quota
+        # for retry_interval + 2 timeouts, drawing on both its own and the shared buckets.
+        assert shared()["processes"] == 1 and shared()["local_share"] == 0.5
+        acquired = shared()["acquired"]
+        await b.acquire(OP)
+        assert shared()["acquired"] == acquired + 1
+        # The new shared bucket holds what the service regained since b last paced itself,
+        # not a fresh burst of 38.
+        tokens = float(await client.hget(quota.bucket_key(OP), "t") or "nan")
+        assert tokens < 1.0
+        time_.clock.now += 2.5
+        await b.acquire(OP)
+        assert shared()["local_share"] is None  # the shared buckets alone again
+    finally:
+        await client.aclose()
+        await close_all([a, b])
+
+
 async def test_expected_processes_sets_the_share_of_a_process_that_never_reached_redis(
     key: str,
 ) -> None:
