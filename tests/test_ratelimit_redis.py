@@ -279,9 +279,10 @@ async def test_sessions_sharing_redis_are_not_throttled_by_the_service(
 async def test_redis_down_falls_back_to_local_limits_warns_once_and_comes_back(
     own_redis: RedisServer, key: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clock = FakeClock(1000.0)
+    time_ = ClockSleep(1000.0)  # its sleep moves the clock: local pacing waits a little
+    clock = time_.clock
     quota = RedisQuota(own_redis.url, key=key, timeout=1.0, retry_interval=30.0)
-    limiter = RateLimiter(RateLimits.aws_defaults(shared=quota), clock=clock)
+    limiter = RateLimiter(RateLimits.aws_defaults(shared=quota), clock=clock, sleep=time_.sleep)
     op = "GetQuantumTask"
     caplog.set_level(logging.DEBUG, logger=LOGGER)
 
