@@ -82,6 +82,9 @@ EventApplier = Callable[[BraketEvent], Awaitable[None]]
 READ_BACKOFF = PollPolicy(initial=0.2, multiplier=2.0, maximum=5.0)
 #: Entries one XREAD returns at most.
 _READ_COUNT = 100
+#: A fan-out idle for longer than this reads on from the newest entry when it starts again,
+#: not from where it stopped (old events would only wake waiters for nothing).
+CATCH_UP_SECONDS = 60.0
 #: RedisEvents' fields by the name of the fan-out's parameter where they differ.
 _PARAMETERS = {"url": "redis_url"}
 
@@ -194,6 +197,7 @@ class RedisEventFanout:
         #: Bumped by every start and stop: a reader of an older generation reads no more
         #: (a cancellation can be lost inside redis-py's blocking read; this bounds it).
         self._generation = 0
+        self._stopped_at: float | None = None
         self._redis_down = False
         self._closed = False
         #: Counts: received (from the source), claimed, redelivered (claimed before),
@@ -291,6 +295,8 @@ class RedisEventFanout:
             return
         assert self._source is not None
         loop = asyncio.get_running_loop()
+        if self._stopped_at is not None and loop.time() - self._stopped_at > CATCH_UP_SECONDS:
+            self._last_id = None
         self._outbox = asyncio.Queue()
         self._publisher = loop.create_task(
             self._publish_loop(self._outbox), name="braket-async-fanout publish"
@@ -326,6 +332,7 @@ class RedisEventFanout:
         publisher, self._publisher = self._publisher, None
         outbox, self._outbox = self._outbox, None
         self._generation += 1
+        self._stopped_at = asyncio.get_running_loop().time()
         if reader is not None:
             reader.cancel()
             # at most one blocking read more: it then sees it is stale and returns
