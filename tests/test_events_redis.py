@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import sys
 import time
 import uuid
@@ -22,8 +23,10 @@ from _redis import RedisServer, free_port, running_redis
 from braket_async import BraketSession, errors
 from braket_async.events import (
     BraketEvent,
+    EventQueueNotFound,
     InMemoryEventFeed,
     JobStateChange,
+    SqsEventSource,
     TaskStateChange,
 )
 from braket_async.events._codec import event_from_json, event_to_json
@@ -228,6 +231,51 @@ async def test_a_redis_restart_loses_nothing_published_after_it(key: str) -> Non
         finally:
             await a.fanout.aclose()
             await b.fanout.aclose()
+
+
+async def test_a_failing_applier_is_logged_and_the_event_still_reaches_every_replica(
+    replicas: tuple[Replica, Replica], caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b = replicas
+
+    async def broken(event: BraketEvent) -> None:
+        raise RuntimeError("store bug")
+
+    a.fanout.add_applier(broken)
+    b.subscribe()
+    await started(a, b)
+    event = task_event()
+    with caplog.at_level(logging.ERROR, logger="braket_async.events_redis"):
+        a.source.publish(event)
+        await b.until(lambda: b.events == [event])
+    assert a.fanout.stats["apply_failed"] == 1 and a.fanout.stats["published"] == 1
+    assert any("applier failed" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_session_builds_the_sqs_source_checks_the_queue_and_closes_the_fanout(
+    local_braket: LocalBraket, redis_server: RedisServer, key: str
+) -> None:
+    aws = local_braket.s3_endpoint_url
+    kwargs: dict[str, Any] = {
+        "endpoint_url": local_braket.endpoint_url, "s3_endpoint_url": aws,
+        "sqs_endpoint_url": aws, "region_name": "us-east-1",
+        "aws_access_key_id": "testing", "aws_secret_access_key": "testing",
+    }  # fmt: skip
+    missing = f"{aws}/123456789012/no-such-queue-{uuid.uuid4().hex[:6]}"
+    fanout = RedisEventFanout(missing, redis_url=redis_server.url, key=key)
+    with pytest.raises(EventQueueNotFound, match="no-such-queue"):
+        await BraketSession(**kwargs, events=fanout).open()
+
+    async with event_queue(aws) as queue:
+        fanout = RedisEventFanout(queue.url, redis_url=redis_server.url, key=key, linger=0)
+        async with BraketSession(**kwargs, events=fanout) as braket:
+            assert braket.events is fanout
+            assert isinstance(fanout.source, SqsEventSource)
+            fanout.subscribe(lambda event: None)
+            assert fanout.running and fanout.source.running
+        assert not fanout.running and not fanout.source.running
+        with pytest.raises(errors.SessionStateError):
+            fanout.subscribe(lambda event: None)
 
 
 def test_bad_arguments_are_refused_naming_the_parameter() -> None:
