@@ -181,7 +181,7 @@ class RedisEventFanout:
         self._remember = remember
         self._linger = linger
         self._read_backoff = read_backoff
-        self._sleep = sleep or asyncio.sleep
+        self._sleep_arg = sleep
         self._ids = itertools.count()
         self._subscribers: dict[int, EventCallback] = {}
         self._appliers: dict[int, EventApplier] = {}
@@ -241,6 +241,8 @@ class RedisEventFanout:
             source = SqsEventSource(self._queue_url, session=session)
             await source.check()  # a missing queue is an error now, naming it
             self._source = self._owned_source = source
+            if self._sleep_arg is None:
+                self._sleep_arg = session.sleep
 
     async def aclose(self) -> None:
         """Stop receiving and reading, publish what was received, close the connections and
@@ -427,7 +429,8 @@ class RedisEventFanout:
                 failures += 1
                 self.stats["read_errors"] += 1
                 self._redis_failed("read", exc)
-                await self._sleep(self._read_backoff.next_delay(failures - 1))
+                sleep = self._sleep_arg or asyncio.sleep
+                await sleep(self._read_backoff.next_delay(failures - 1))
                 continue
             if generation != self._generation:
                 return  # stopped meanwhile: the next reader reads on from _last_id
