@@ -15,8 +15,8 @@ For each mode it reports, from the workers' own clocks and the service's ledger:
 Targets with the shared limiter: aggregate >= 0.95x the quota bound, <= 1 % throttled.
 
 The ``outage-stop`` and ``outage-freeze`` modes share the quota through Redis too, but Redis
-is stopped (or frozen with SIGSTOP) ``--outage-at`` seconds after the first process started
-submitting (once all have: a loaded machine may start them late) and
+is stopped (or frozen with SIGSTOP) ``--outage-at`` seconds after the last process started
+submitting (a loaded machine may start them seconds apart) and
 started again (thawed) ``--outage-for`` seconds later (defaults: 4 s and 6 s, the case of
 issue #20). Each process then paces at its share of the quota; targets: <= 5 % of the creates
 throttled, and the creation rate once Redis is back the same as without an outage (the
@@ -190,15 +190,16 @@ def summarize(reports: list[dict[str, Any]], ledger: dict[str, Any], tasks: int)
 def outage(
     redis: RedisProcess, mode: str, ready: Path, processes: int, at: float, seconds: float
 ) -> tuple[threading.Thread, list[float]]:
-    """Stop (or freeze) Redis ``at`` seconds after the first worker started submitting (each
-    writes its start time in ``ready``, once all have) and start (thaw) it ``seconds`` later.
-    The second value is filled with the wall times of both."""
+    """Stop (or freeze) Redis ``at`` seconds after the last worker started submitting (each
+    writes its start time in ``ready``: on a loaded machine they start seconds apart, and a
+    process that starts as Redis goes away has met no one to share with) and start (thaw)
+    it ``seconds`` later. The second value is filled with the wall times of both."""
     times: list[float] = []
 
     def run() -> None:
         while len(list(ready.iterdir())) < processes:
             time.sleep(0.02)
-        first = min(float(path.read_text()) for path in ready.iterdir())
+        first = max(float(path.read_text()) for path in ready.iterdir())
         time.sleep(max(0.0, first + at - time.time()))
         redis.freeze() if mode == "outage-freeze" else redis.stop()
         times.append(time.time())
