@@ -299,6 +299,10 @@ class BraketClient:
             await source.check()  # a missing queue is an error now, naming it
             self._events_feed = source
         else:
+            open_for = getattr(arg, "open_for", None)
+            if callable(open_for):  # a feed built on the session (RedisEventFanout(queue_url))
+                self._owned_feed = arg
+                await open_for(self)
             self._events_feed = arg
 
     async def close(self) -> None:
