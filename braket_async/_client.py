@@ -37,6 +37,7 @@ from ._base import Clock, Sleep, delegate
 from ._converter import parse_timestamp
 from ._operations import Operations
 from ._validate import SERVICE_MODEL
+from ._version import __version__
 from .events import EventFeed
 from .jobs import Jobs
 from .paginate import Pages
@@ -58,7 +59,7 @@ _CLOSED: Final = "closed"
 
 #: Model operation name -> aiobotocore client method name.
 _METHOD_NAMES: Final = {op: xform_name(op) for op in SERVICE_MODEL.operation_names}
-_USER_AGENT: Final = "braket-async/0.1.0"
+_USER_AGENT: Final = f"braket-async/{__version__}"
 # botocore's loader caches the model files it reads; one per data path, shared by every
 # session, so opening a second session does not parse endpoints/partitions/models again.
 _LOADERS: dict[str | None, Loader] = {}
