@@ -52,7 +52,7 @@ from .models import (
     SpendingLimitFilter,
     TimePeriod,
 )
-from .programs import coerce_action, coerce_device_parameters
+from .programs import Action, DeviceParameters, coerce_action, coerce_device_parameters
 
 __all__ = [
     "DeviceFilterLike",
@@ -199,11 +199,11 @@ class Operations:
         self,
         *,
         device_arn: str,
-        action: Any,
+        action: Action,
         shots: int,
         output_s3_bucket: str,
         output_s3_key_prefix: str,
-        device_parameters: Any = None,
+        device_parameters: DeviceParameters = None,
         client_token: str | None = None,
         tags: Mapping[str, str] | None = None,
         job_token: str | None = None,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol, TypeAlias
 
 import attrs
 
@@ -25,7 +25,11 @@ from .errors import ParameterError
 
 __all__ = [
     "OPENQASM_HEADER",
+    "Action",
+    "DeviceParameters",
     "OpenQASMProgram",
+    "SupportsJson",
+    "SupportsToIR",
     "coerce_action",
     "coerce_device_parameters",
     "gate_model_parameters",
@@ -68,6 +72,31 @@ class OpenQASMProgram:
         return json.dumps(self.to_action())
 
 
+class SupportsToIR(Protocol):
+    """A program in the Braket SDK's style: ``braket.circuits.Circuit`` and its kin."""
+
+    def to_ir(self, *args: Any, **kwargs: Any) -> Any:
+        """The program's intermediate representation (asked for OpenQASM when possible)."""
+        ...
+
+
+class SupportsJson(Protocol):
+    """A pydantic model of the Braket SDK's schemas (device parameters and the like)."""
+
+    def json(self, *args: Any, **kwargs: Any) -> str:
+        """The model as a JSON string."""
+        ...
+
+
+#: What ``action`` (and each item of ``submit_batch``) accepts: OpenQASM source text, an
+#: :class:`OpenQASMProgram`, an action document as a mapping or a JSON string, or a Braket SDK
+#: program (``to_ir()``).
+Action: TypeAlias = str | OpenQASMProgram | Mapping[str, Any] | SupportsToIR
+#: What ``device_parameters`` accepts: a mapping, a JSON object string, an SDK parameters
+#: model (``json()`` / ``model_dump_json()``), or ``None`` to leave them out.
+DeviceParameters: TypeAlias = str | Mapping[str, Any] | SupportsJson | None
+
+
 def gate_model_parameters(qubit_count: int, disable_qubit_rewiring: bool = False) -> dict[str, Any]:
     """Gate-model simulator device parameters for a program on ``qubit_count`` qubits."""
     if isinstance(qubit_count, bool) or not isinstance(qubit_count, int) or qubit_count < 0:
@@ -88,7 +117,7 @@ _ACTION_KINDS = (
 )
 
 
-def coerce_action(action: Any, *, field: str = "action") -> str:
+def coerce_action(action: Action, *, field: str = "action") -> str:
     """The wire JSON string of ``action`` (see the module docstring for what is accepted)."""
     if isinstance(action, str):
         text = action.lstrip()
@@ -112,7 +141,9 @@ def coerce_action(action: Any, *, field: str = "action") -> str:
     raise ParameterError(field, f"must be {_ACTION_KINDS}, got {type(action).__name__}")
 
 
-def coerce_device_parameters(value: Any, *, field: str = "device_parameters") -> str | None:
+def coerce_device_parameters(
+    value: DeviceParameters, *, field: str = "device_parameters"
+) -> str | None:
     """The wire JSON string of device parameters, or ``None`` to leave them out."""
     if value is None:
         return None

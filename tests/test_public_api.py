@@ -62,6 +62,7 @@ EXPECTED = {
     "RequestNotSent",
     "ResourceNotFoundException",
     "ResponseError",
+    "ResultKindError",
     "ResultNotAvailable",
     "RetryBudget",
     "ServiceError",
