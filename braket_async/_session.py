@@ -41,6 +41,15 @@ class BraketSession(BraketClient):
     EventBridge clients use ``sqs_endpoint_url`` / ``events_endpoint_url`` (else botocore's
     ``AWS_ENDPOINT_URL_SQS`` / ``AWS_ENDPOINT_URL_EVENTBRIDGE`` / ``AWS_ENDPOINT_URL``).
 
+    Credentials: ``aws_access_key_id`` / ``aws_secret_access_key`` / ``aws_session_token``,
+    else botocore's chain (environment, profile, SSO, instance roles). ``session`` takes an
+    aiobotocore ``AioSession`` you configured (its profile, credentials, region and event
+    hooks are used as they are; it is not modified or closed). ``credentials_provider`` is an
+    async function returning ``{"access_key", "secret_key", "token", "expiry_time"}``, put
+    first in the session's credential chain and called again by aiobotocore before the
+    credentials expire (an STS AssumeRole, a vault lookup); see
+    :mod:`braket_async._credentials`.
+
     A session belongs to the event loop that opened it and cannot be reopened once closed.
     """
 
