@@ -20,13 +20,13 @@ from . import errors
 
 __all__ = ["CredentialsProvider", "install_credentials_provider"]
 
-#: An async function returning credential metadata: ``access_key``, ``secret_key``, optional
-#: ``token`` and ``expiry_time`` (a datetime or an ISO 8601 string; without one the
-#: credentials are fetched again every :data:`NO_EXPIRY_REFRESH`).
 CredentialsProvider: TypeAlias = Callable[[], Awaitable[Mapping[str, Any]]]
+"""An async function returning credential metadata: ``access_key``, ``secret_key``, optional
+``token`` and ``expiry_time`` (a datetime or an ISO 8601 string; without one the credentials
+are fetched again after :data:`NO_EXPIRY_REFRESH`)."""
 
-#: Validity assumed for credentials returned without ``expiry_time``.
 NO_EXPIRY_REFRESH: Final = timedelta(hours=1)
+"""Validity assumed for credentials returned without ``expiry_time``."""
 _METHOD: Final = "braket-async-credentials-provider"
 
 
@@ -74,6 +74,11 @@ def _metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
 
 def install_credentials_provider(session: Any, provider: CredentialsProvider) -> None:
     """Put ``provider`` first in ``session``'s credential chain (reads the AWS config files:
-    call it off the event loop)."""
+    call it off the event loop).
+
+    Args:
+        session: The aiobotocore ``AioSession`` the session creates.
+        provider: The caller's async credentials function.
+    """
     resolver = session.get_component("credential_provider")
     resolver.providers.insert(0, _ProviderHook(provider))

@@ -35,8 +35,8 @@ __all__ = [
     "gate_model_parameters",
 ]
 
-#: ``braketSchemaHeader`` of an OpenQASM action.
 OPENQASM_HEADER: Mapping[str, str] = {"name": "braket.ir.openqasm.program", "version": "1"}
+"""``braketSchemaHeader`` of an OpenQASM action."""
 
 _SIMULATOR_PARAMETERS_HEADER = {
     "name": "braket.device_schema.simulators.gate_model_simulator_device_parameters",
@@ -76,7 +76,12 @@ class SupportsToIR(Protocol):
     """A program in the Braket SDK's style: ``braket.circuits.Circuit`` and its kin."""
 
     def to_ir(self, *args: Any, **kwargs: Any) -> Any:
-        """The program's intermediate representation (asked for OpenQASM when possible)."""
+        """The program's intermediate representation (asked for OpenQASM when possible).
+
+        Args:
+            *args: The IR type (the SDK's ``IRType.OPENQASM``), when the program takes one.
+            **kwargs: The SDK's serialisation options.
+        """
         ...
 
 
@@ -84,21 +89,37 @@ class SupportsJson(Protocol):
     """A pydantic model of the Braket SDK's schemas (device parameters and the like)."""
 
     def json(self, *args: Any, **kwargs: Any) -> str:
-        """The model as a JSON string."""
+        """The model as a JSON string.
+
+        Args:
+            *args: pydantic's positional options.
+            **kwargs: pydantic's keyword options.
+        """
         ...
 
 
-#: What ``action`` (and each item of ``submit_batch``) accepts: OpenQASM source text, an
-#: :class:`OpenQASMProgram`, an action document as a mapping or a JSON string, or a Braket SDK
-#: program (``to_ir()``).
 Action: TypeAlias = str | OpenQASMProgram | Mapping[str, Any] | SupportsToIR
-#: What ``device_parameters`` accepts: a mapping, a JSON object string, an SDK parameters
-#: model (``json()`` / ``model_dump_json()``), or ``None`` to leave them out.
+"""What ``action`` (and each item of ``submit_batch``) accepts: OpenQASM source text, an
+:class:`OpenQASMProgram`, an action document as a mapping or a JSON string, or a Braket SDK
+program (``to_ir()``)."""
 DeviceParameters: TypeAlias = str | Mapping[str, Any] | SupportsJson | None
+"""What ``device_parameters`` accepts: a mapping, a JSON object string, an SDK parameters
+model (``json()`` / ``model_dump_json()``), or ``None`` to leave them out."""
 
 
 def gate_model_parameters(qubit_count: int, disable_qubit_rewiring: bool = False) -> dict[str, Any]:
-    """Gate-model simulator device parameters for a program on ``qubit_count`` qubits."""
+    """Gate-model simulator device parameters for a program on ``qubit_count`` qubits.
+
+    Args:
+        qubit_count: Qubits the program uses (>= 0).
+        disable_qubit_rewiring: Run on the qubits as numbered (QPUs).
+
+    Returns:
+        The ``gate_model_simulator_device_parameters`` document.
+
+    Raises:
+        ParameterError: ``qubit_count`` is not an int >= 0.
+    """
     if isinstance(qubit_count, bool) or not isinstance(qubit_count, int) or qubit_count < 0:
         raise ParameterError("qubit_count", f"must be an int >= 0, got {qubit_count!r}")
     return {
@@ -118,7 +139,18 @@ _ACTION_KINDS = (
 
 
 def coerce_action(action: Action, *, field: str = "action") -> str:
-    """The wire JSON string of ``action`` (see the module docstring for what is accepted)."""
+    """The wire JSON string of ``action`` (see the module docstring for what is accepted).
+
+    Args:
+        action: The program.
+        field: The parameter name errors report.
+
+    Returns:
+        The action document as a JSON string.
+
+    Raises:
+        ParameterError: ``action`` is none of the accepted kinds, or not valid JSON.
+    """
     if isinstance(action, str):
         text = action.lstrip()
         if text.startswith("{"):
@@ -144,7 +176,18 @@ def coerce_action(action: Action, *, field: str = "action") -> str:
 def coerce_device_parameters(
     value: DeviceParameters, *, field: str = "device_parameters"
 ) -> str | None:
-    """The wire JSON string of device parameters, or ``None`` to leave them out."""
+    """The wire JSON string of device parameters, or ``None`` to leave them out.
+
+    Args:
+        value: The device parameters.
+        field: The parameter name errors report.
+
+    Returns:
+        The parameters as a JSON string, or None.
+
+    Raises:
+        ParameterError: ``value`` is none of the accepted kinds, or not a JSON object.
+    """
     if value is None:
         return None
     if isinstance(value, str):

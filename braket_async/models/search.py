@@ -36,24 +36,28 @@ __all__ = [
 ]
 
 
-#: Filter names and operators each search accepts (botocore's Braket model names the members;
-#: the service documents the names). A typo is refused before the network: the service would
-#: answer no results at all, not an error.
+# Filter names and operators each search accepts (botocore's Braket model names the members;
+# the service documents the names). A typo is refused before the network: the service would
+# answer no results at all, not an error.
 QuantumTaskFilterName: TypeAlias = Literal[
     "quantumTaskArn", "deviceArn", "jobArn", "status", "createdAt"
 ]
+"""The names a ``QuantumTaskFilter`` accepts."""
 JobFilterName: TypeAlias = Literal["jobArn", "createdAt"]
+"""The names a ``JobFilter`` accepts."""
 DeviceFilterName: TypeAlias = Literal["deviceArn"]
+"""The name a ``DeviceFilter`` accepts."""
 SpendingLimitFilterName: TypeAlias = Literal["deviceArn"]
-#: A filter operator, as the enum or its value.
+"""The name a ``SpendingLimitFilter`` accepts."""
 Operator: TypeAlias = (
     FilterOperator | Literal["LT", "LTE", "EQUAL", "GT", "GTE", "BETWEEN", "CONTAINS"]
 )
-#: A task status, as the enum or its value.
+"""A filter operator, as the enum or its value."""
 QuantumTaskStatusName: TypeAlias = (
     QuantumTaskStatus
     | Literal["CREATED", "QUEUED", "RUNNING", "COMPLETED", "FAILED", "CANCELLING", "CANCELLED"]
 )
+"""A task status, as the enum or its value."""
 
 _TASK_OPERATORS = frozenset(FilterOperator) - {FilterOperator.CONTAINS}
 _JOB_OPERATORS = frozenset(FilterOperator)
