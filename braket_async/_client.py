@@ -37,6 +37,7 @@ from ._base import Clock, Sleep, delegate
 from ._converter import parse_timestamp
 from ._credentials import CredentialsProvider, install_credentials_provider
 from ._operations import Operations
+from ._user_agent import cache_user_agent
 from ._validate import SERVICE_MODEL
 from ._version import __version__
 from .events import EventFeed
@@ -281,6 +282,7 @@ class BraketClient:
         self._client = client
         # every throttled attempt, including those botocore retries itself, slows the limiter,
         # and botocore's retries take a token like first attempts do
+        cache_user_agent(client)  # the same header, built once per feature set
         observe_throttles(client.meta.events, self._rate_limiter)
         pace_retries(client.meta.events, self._rate_limiter)
         self._telemetry.register(client.meta.events)
