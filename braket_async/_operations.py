@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -34,6 +34,7 @@ from .models import (
     DeviceConfig,
     DeviceFilter,
     ExperimentalCapabilities,
+    HybridJobAdditionalAttributeName,
     InputFileConfig,
     InstanceConfig,
     Job,
@@ -43,6 +44,7 @@ from .models import (
     JobOutputDataConfig,
     JobStoppingCondition,
     QuantumTask,
+    QuantumTaskAdditionalAttributeName,
     QuantumTaskCancellation,
     QuantumTaskFilter,
     SearchDevicesPage,
@@ -269,7 +271,13 @@ class Operations:
         return await self._call_operation("CreateQuantumTask", params, _TASK_ARN_OF)
 
     async def get_quantum_task(
-        self, quantum_task_arn: str, *, additional_attribute_names: Sequence[str] | None = None
+        self,
+        quantum_task_arn: str,
+        *,
+        additional_attribute_names: Sequence[
+            QuantumTaskAdditionalAttributeName | Literal["QueueInfo"]
+        ]
+        | None = None,
     ) -> QuantumTask:
         """Get a quantum task (GetQuantumTask).
 
@@ -399,7 +407,13 @@ class Operations:
         return await self._call_operation("CreateJob", params, _JOB_ARN_OF)
 
     async def get_job(
-        self, job_arn: str, *, additional_attribute_names: Sequence[str] | None = None
+        self,
+        job_arn: str,
+        *,
+        additional_attribute_names: Sequence[
+            HybridJobAdditionalAttributeName | Literal["QueueInfo"]
+        ]
+        | None = None,
     ) -> Job:
         """Get a hybrid job (GetJob), with at most its latest 20 events.
 

@@ -79,6 +79,14 @@ async def test_filters_take_enums_or_literal_strings(braket: BraketSession) -> N
         QuantumTaskFilter("status", "CONTAINS", ["COMPLETED"])
 
 
+async def test_enum_valued_arguments_take_literals(braket: BraketSession) -> None:
+    task_arn = "arn:aws:braket:us-east-1:123456789012:quantum-task/" + "0" * 36
+    with pytest.raises(ParameterError, match="QueueInfo"):
+        await braket.get_quantum_task(
+            task_arn, additional_attribute_names=["QueueInfoo"]  # type: ignore[list-item]
+        )
+
+
 async def test_batch_items_are_a_union_of_program_types(
     braket: BraketSession, braket_local: LocalBraket
 ) -> None:
