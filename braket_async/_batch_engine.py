@@ -18,6 +18,7 @@ import attrs
 
 from . import errors
 from ._base import Clock, Sleep
+from ._batch_breaker import ServerErrorBreaker
 from ._batch_items import build_request, device_of
 from ._batch_manifest import (
     ManifestState,
@@ -31,6 +32,7 @@ from ._batch_manifest import (
 )
 from ._batch_options import BatchOptions
 from ._batch_outcomes import BatchOutcome, BatchProgress, ProgressCallback, client_token_for
+from ._sdk_retries import sdk_retries_off
 from .errors import ItemNotSubmitted
 from .models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 from .polling import RetryStopped, is_transient, retry_target
@@ -88,12 +90,16 @@ class Batch:
         self._options = options
         self._manifest_path = resume if resume is not None else manifest
         self._resume = resume is not None
-        self._retry = options.retry
+        # every retry budget of the batch ends a systematic 5xx after server_error_attempts
+        self._retry = attrs.evolve(
+            options.retry, server_error_attempts=options.server_error_attempts
+        )
         self._progress_cb = progress
         self._track = track
         self._details = details
         self._sleep: Sleep = options.sleep or session.sleep
         self._clock: Clock = options.clock or session.clock
+        self._breaker = ServerErrorBreaker(clock=self._clock, batch_id=batch_id)
 
         n = len(items)
         self._arns: list[str | None] = [None] * n
@@ -318,17 +324,24 @@ class Batch:
 
         Create calls under way are let finish (so no task is created behind our back); an
         item whose create response was lost is first resolved by sending its create again
-        with the same client token. Items never sent get :class:`ItemNotSubmitted`. Tasks
-        already terminal are skipped. Returns the ARNs whose cancellation was requested.
+        with the same client token. Items never sent get :class:`ItemNotSubmitted` (state
+        ``NOT_SUBMITTED``). Tasks already terminal are skipped: a cancel of a finished tracked
+        batch, even a closed one, returns ``()`` (a closed batch with outcomes outstanding
+        raises ``SessionStateError``). Returns the ARNs whose cancellation was requested.
         CancelQuantumTask is limited to 2 calls/s by default: cancelling many tasks takes time.
         """
-        if self._closed:
-            raise errors.SessionStateError("this batch is closed; cancel it before closing")
-        self._cancelled = True
-        self._stopping = True
-        self._stop_event.set()
-        self.start()
-        await self._submission_done.wait()
+        if not self._closed:
+            self._cancelled = True
+            self._stopping = True
+            self._stop_event.set()
+            self.start()
+            await self._submission_done.wait()
+        elif not self.done:
+            raise errors.SessionStateError(
+                "this batch was closed with outcomes outstanding; cancel it before closing"
+            )
+        # (a closed batch that finished sent everything: only its untracked tasks, not seen
+        # terminal, are left to cancel)
         targets = [
             arn
             for arn, outcome in zip(self._arns, self._outcomes, strict=True)
@@ -361,14 +374,15 @@ class Batch:
     async def _resolve(self, index: int) -> None:
         """Learn the ARN of an item whose create may have taken effect (same token)."""
         request = self._request(index)
-        try:
-            arn = await retry_target(
-                lambda: self._session.create_quantum_task(
+
+        async def create() -> str:
+            with sdk_retries_off():  # every attempt is one of retry_target's
+                return await self._session.create_quantum_task(
                     **request, client_token=self.client_token(index)
-                ),
-                self._retry.start(self._clock),
-                sleep=self._sleep,
-            )
+                )
+
+        try:
+            arn = await retry_target(create, self._retry.start(self._clock), sleep=self._sleep)
         except errors.BraketError as exc:
             if is_transient(exc):
                 raise  # the budget is spent: still unknown, the batch fails
@@ -513,6 +527,7 @@ class Batch:
         self._batch_id, created_at = adopt_header(
             state.header, batch_id=self._batch_id, items=len(self._items)
         )
+        self._breaker.batch_id = self._batch_id
         if created_at is not None:
             self._created_at = created_at
         for index, arn in state.arns.items():
@@ -572,11 +587,28 @@ class Batch:
             self._submit_failed(index, exc)
             return
 
-        async def create() -> str:
-            self._attempts[index] += 1
-            return await self._session.create_quantum_task(**request, client_token=token)
+        last_error: BaseException | None = None
 
-        def may_have_taken_effect(_error: BaseException, _delay: float) -> None:
+        async def create() -> str:
+            if not await self._breaker.wait(self._sleep, self._stop_event):
+                raise RetryStopped(last_error or ItemNotSubmitted(
+                    index, "the batch stopped while its creates were paused"
+                ))
+            self._attempts[index] += 1
+            try:
+                # botocore's retries off: each attempt is one of retry_target's, counted by
+                # the budget (server_error_attempts included) and seen by the breaker
+                with sdk_retries_off():
+                    arn = await self._session.create_quantum_task(**request, client_token=token)
+            except Exception as exc:
+                self._breaker.record(exc)
+                raise
+            self._breaker.record(None)
+            return arn
+
+        def may_have_taken_effect(error: BaseException, _delay: float) -> None:
+            nonlocal last_error
+            last_error = error
             self._uncertain.add(index)  # until an answer says whether the task exists
 
         self._in_flight.add(index)
@@ -663,6 +695,8 @@ class Batch:
         for index, arn in enumerate(self._arns):
             if arn is None and self._outcomes[index] is None and index not in self._in_flight:
                 self._counts["not_submitted"] += 1
+                if self._writer is not None:  # (a resume sends it)
+                    self._writer.append({"kind": "not_submitted", "index": index, "reason": reason})
                 self._record_outcome(index, BatchOutcome(
                     index, self.client_token(index), error=ItemNotSubmitted(index, reason),
                     attempts=self._attempts[index],

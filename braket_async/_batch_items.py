@@ -128,6 +128,15 @@ def _check_program(action: Any, where: str) -> None:
         )
 
 
+def _check_tags(tags: Any, field: str) -> None:
+    # Before the merge and the manifest's fingerprint: a nested or cyclic value fails here.
+    if not (
+        isinstance(tags, Mapping)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
+    ):
+        raise errors.ParameterError(field, "must be a mapping of strings to strings")
+
+
 def build_request(item: Any, index: int, defaults: Mapping[str, Any]) -> dict[str, Any]:
     """The create_quantum_task keyword arguments of item ``index`` (no client token): the
     item's members over the batch-wide ``defaults`` (tags merged), program converted."""
@@ -147,6 +156,7 @@ def build_request(item: Any, index: int, defaults: Mapping[str, Any]) -> dict[st
         given = {"action": item}
     tags = given.pop("tags", None)
     if tags is not None:
+        _check_tags(tags, f"{where}.tags")
         fields["tags"] = {**(fields.get("tags") or {}), **tags}
     fields.update(given)
     for name in REQUIRED:

@@ -96,7 +96,9 @@ def _wire(value: Any) -> Any:
     if attrs.has(type(value)):
         return unstructure(value)
     if isinstance(value, list | tuple):
-        return [_wire(v) for v in value]
+        # One level only: no shape nests lists of models, and a recursion would let a list
+        # nested 100 000 deep raise RecursionError instead of the validator's ParameterError.
+        return [unstructure(v) if attrs.has(type(v)) else v for v in value]
     return value
 
 

@@ -10,8 +10,7 @@ from ._base import delegate
 from ._client import BraketClient
 from .batch import BatchSubmitter
 from .events import EventFeed
-from .polling import PollPolicy
-from .tracking import SweepPolicy, TaskTracker, TrackerOptions
+from .tracking import TaskTracker, TrackerOptions
 
 __all__ = ["BraketSession"]
 
@@ -84,9 +83,6 @@ class BraketSession(BraketClient):
         arns: Iterable[str] = (),
         *,
         options: TrackerOptions | None = None,
-        poll: PollPolicy | None = None,
-        sweep: SweepPolicy | None = None,
-        observe_active: bool | None = None,
         on_status_change: Callable[[], object] | None = None,
         events: EventFeed | None = None,
     ) -> TaskTracker:
@@ -95,12 +91,10 @@ class BraketSession(BraketClient):
 
         Args:
             arns: Task ARNs to follow (more can be added with ``tracker.add``).
-            options: A :class:`~braket_async.tracking.TrackerOptions` value tuning it.
-            poll: Replaces ``options.poll`` (per-task polling policy).
-            sweep: Replaces ``options.sweep`` (the search sweeps' policy).
-            observe_active: Also learn which pending tasks are QUEUED or RUNNING
-                (``tracker.status_counts()``), at a bounded extra cost.
-            on_status_change: Called after each round in which a status changed.
+            options: A :class:`~braket_async.tracking.TrackerOptions` value: the poll
+                schedule, the sweep policy, ``observe_active`` to learn which pending tasks
+                are QUEUED or RUNNING (``tracker.status_counts()``) at a bounded extra cost.
+            on_status_change: Called after each round in which a pending status changed.
             events: An event feed to take statuses from, by default the session's
                 (``BraketSession(events=...)``); a slow sweep stays as the safety net.
 
@@ -110,9 +104,6 @@ class BraketSession(BraketClient):
         tracker = TaskTracker(
             self,
             options=options,
-            poll=poll,
-            sweep=sweep,
-            observe_active=observe_active,
             on_status_change=on_status_change,
             events=events if events is not None else self.events,
         )

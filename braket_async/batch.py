@@ -63,6 +63,7 @@ from ._batch_items import BatchItem, TaskRequest, check_items, is_int
 from ._batch_manifest import MANIFEST_VERSION
 from ._batch_options import DEFAULT_BATCH_RETRY, BatchOptions
 from ._batch_outcomes import (
+    BatchItemState,
     BatchOutcome,
     BatchProgress,
     ProgressCallback,
@@ -79,6 +80,7 @@ __all__ = [
     "MANIFEST_VERSION",
     "Batch",
     "BatchItem",
+    "BatchItemState",
     "BatchOptions",
     "BatchOutcome",
     "BatchProgress",

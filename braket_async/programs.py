@@ -15,12 +15,12 @@ gate-model simulator document.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, Protocol, TypeAlias
 
 import attrs
 
+from ._json import JsonRejected, dump_json, load_json
 from .errors import ParameterError
 
 __all__ = [
@@ -68,8 +68,9 @@ class OpenQASMProgram:
         }
 
     def to_json(self) -> str:
-        """The action document as the wire JSON string."""
-        return json.dumps(self.to_action())
+        """The action document as the wire JSON string (:class:`ParameterError` naming
+        ``inputs`` when they are cyclic, too deep or not JSON)."""
+        return _dump(self.to_action(), "inputs")
 
 
 class SupportsToIR(Protocol):
@@ -157,14 +158,14 @@ def coerce_action(action: Action, *, field: str = "action") -> str:
             _check_json_object(action, field)
             return action
         if text.startswith("OPENQASM"):
-            return OpenQASMProgram(action).to_json()
+            return _dump(OpenQASMProgram(action).to_action(), field)
         raise ParameterError(
             field,
             "a string must be OpenQASM source starting with 'OPENQASM' or a JSON object; "
             "wrap other source in OpenQASMProgram(source)",
         )
     if isinstance(action, OpenQASMProgram):
-        return action.to_json()
+        return _dump(action.to_action(), f"{field}.inputs")
     if isinstance(action, Mapping):
         return _dump(action, field)
     to_ir = getattr(action, "to_ir", None)
@@ -231,16 +232,18 @@ def _serialise_ir(ir: Any, field: str) -> str:
 
 
 def _dump(value: Mapping[str, Any], field: str) -> str:
+    # Bounded: a cyclic or 10 000-deep dict is a ParameterError here, not a RecursionError.
     try:
-        return json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(field, f"must be JSON-serialisable: {exc}") from exc
+        return dump_json(value)
+    except JsonRejected as exc:
+        raise ParameterError(field, exc.reason) from None
 
 
 def _check_json_object(text: str, field: str) -> None:
     try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise ParameterError(field, f"is not valid JSON: {exc}") from exc
+        value = load_json(text)
+    except JsonRejected as exc:
+        rule = exc.reason if exc.reason.startswith("nested") else f"is {exc.reason}"
+        raise ParameterError(field, rule) from None
     if not isinstance(value, dict):
         raise ParameterError(field, f"must be a JSON object, got {type(value).__name__}")

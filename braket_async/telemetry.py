@@ -101,12 +101,22 @@ class Telemetry:
     ``Telemetry()`` (the default) uses OpenTelemetry's global tracer and meter providers, i.e.
     whatever the application configured. Pass providers to keep one session's signals apart
     (tests do). ``Telemetry.off()`` reports nothing even when a global SDK is configured.
+    Without the ``otel`` extra ``Telemetry()`` reports nothing, and a provider given raises
+    ImportError naming ``pip install 'braket-async[otel]'``.
     """
 
     tracer_provider: Any = None
     meter_provider: Any = None
     enabled: bool = True
     _state: dict[str, Any] = attrs.field(factory=dict, init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        # Without the API, providers given on purpose would be ignored without a word.
+        if not _HAVE_OTEL and (self.tracer_provider or self.meter_provider) is not None:
+            raise ImportError(
+                "Telemetry with a tracer or meter provider needs the 'otel' extra "
+                "(opentelemetry-api): pip install 'braket-async[otel]'"
+            )
 
     @classmethod
     def off(cls) -> Telemetry:

@@ -41,7 +41,12 @@ import attrs
 
 from ._adjoint_gradient import extract_adjoint_gradient
 from ._devices import AHS_C6_COEFFICIENT, SIMULATOR_ENGINES, LocalDevice
-from ._limits import DEFAULT_BURST_AFTER, DEFAULT_TASK_MEMORY_LIMIT, DEFAULT_TASK_TIME_LIMIT
+from ._limits import (
+    DEFAULT_BURST_AFTER,
+    DEFAULT_TASK_MEMORY_LIMIT,
+    DEFAULT_TASK_TIME_LIMIT,
+    DEFAULT_WORKERS_MEMORY_LIMIT,
+)
 from ._pool import LimitExceeded, PoolClosed, WorkerDied, WorkerPool
 from ._pragmas import split_pragmas
 from ._program_sets import run_program_set
@@ -127,6 +132,9 @@ class SimulatorExecutor:
     the task ends FAILED with the reason. Cancelling :meth:`run` kills the worker running it.
     When every worker has been busy for ``burst_after`` seconds and tasks wait, extra workers
     start, up to ``max_workers`` (default ``workers + 2``), so one runaway starves no one.
+    ``workers_memory_limit`` (default half the machine's memory; ``None``: none) bounds all
+    workers together: past it the busy worker holding the most is killed (its task FAILS), and
+    an extra worker starts only while one more fits.
     """
 
     def __init__(
@@ -140,6 +148,7 @@ class SimulatorExecutor:
         max_workers: int | None = None,
         burst_after: float = DEFAULT_BURST_AFTER,
         poll_interval: float = 0.25,
+        workers_memory_limit: int | None = DEFAULT_WORKERS_MEMORY_LIMIT,
     ) -> None:
         if workers is None:
             workers = min(2, os.cpu_count() or 1)
@@ -162,6 +171,11 @@ class SimulatorExecutor:
             raise ValueError(
                 f"memory_limit must be a positive int (bytes) or None, got {memory_limit!r}"
             )
+        if workers_memory_limit is not None and not _positive_int(workers_memory_limit):
+            raise ValueError(
+                "workers_memory_limit must be a positive int (bytes) or None, "
+                f"got {workers_memory_limit!r}"
+            )
         if max_workers is None:
             max_workers = workers + 2
         if not _positive_int(max_workers) or max_workers < workers:
@@ -177,6 +191,7 @@ class SimulatorExecutor:
         self._close_grace = close_grace
         self.time_limit = time_limit
         self.memory_limit = memory_limit
+        self.workers_memory_limit = workers_memory_limit
         self.max_workers = max_workers
         self._pool = WorkerPool(
             workers,
@@ -184,6 +199,7 @@ class SimulatorExecutor:
             burst_after=burst_after,
             time_limit=time_limit,
             memory_limit=memory_limit,
+            total_memory_limit=workers_memory_limit,
             poll_interval=poll_interval,
             start_timeout=_WARM_TIMEOUT,
         )
@@ -664,8 +680,14 @@ def _with_gradient(
         values = engine.run_openqasm(shifted, shots=0).resultTypes[start:stop]
         return [float(_plain(rt.value)) for rt in values]
 
+    def build(inputs: dict[str, float]) -> Any:
+        return engine.parse_program(program.copy(update={"inputs": inputs})).circuit
+
+    inputs = dict(program.inputs or {})
     try:
-        value = gradient.value(run, dict(program.inputs or {}))
+        value = gradient.adjoint(build, inputs)
+        if value is None:  # a parameter is not the whole angle of a rotation
+            value = gradient.value(run, inputs)
     except ValueError as exc:
         raise _ProgramError(f"adjoint_gradient: {exc}") from None
     return [*result_types[:start], gradient.result_type(value), *result_types[stop:]]

@@ -7,14 +7,16 @@ server renders them per the output shape). Handlers raise ``_errors`` exceptions
 
 from __future__ import annotations
 
-import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from botocore import xform_name
+from botocore.exceptions import ClientError
 
+from ._body import JsonRejected, load_json
 from ._capabilities import check_associations, check_task
 from ._errors import Conflict, DeviceOffline, DeviceRetired, ServiceQuotaExceeded, Validation
 from ._jobrun import JobScheduler
@@ -49,6 +51,15 @@ class BucketChecker(Protocol):
     async def bucket_exists(self, bucket: str) -> bool: ...
 
 
+#: What botocore's S3 client accepts as a bucket name (``validate_bucket_name``), ARNs aside.
+_PLAIN_BUCKET_NAME = re.compile(r"[a-zA-Z0-9.\-_]{1,255}")
+
+
+def _no_bucket(bucket: str) -> str:
+    # Braket's own message for an output bucket it cannot use (developer guide, troubleshooting).
+    return f"Caller doesn't have access to {bucket} or it doesn't exist."
+
+
 def _check_action_size(action: str) -> None:
     # Checked before the program is parsed: a huge one must cost nothing but this.
     size = len(action) if len(action) * 4 <= MAX_ACTION_BYTES else len(action.encode())
@@ -62,11 +73,11 @@ def _check_action_size(action: str) -> None:
 
 def _json_object(text: str, member: str) -> dict[str, Any]:
     try:
-        value = json.loads(text)
-    except ValueError as exc:
+        value = load_json(text)
+    except JsonRejected as exc:
         raise Validation(
             f"Value at '{member}' failed to satisfy constraint: "
-            f"Member must be a valid JSON document ({exc})"
+            f"Member must be a valid JSON document ({exc.reason})"
         ) from None
     if not isinstance(value, dict):
         raise Validation(
@@ -153,12 +164,29 @@ class Handlers:
     # Quantum tasks -------------------------------------------------------------------------
 
     async def _check_bucket(self, bucket: str) -> None:
+        if _PLAIN_BUCKET_NAME.fullmatch(bucket) is None:
+            # No bucket can have this name (an s3:// URI, an ARN, a quote, a space...): Braket's
+            # answer for a bucket that does not exist, and no S3 call (botocore refuses the
+            # name, and an access-point ARN would send HeadBucket to another host).
+            raise Validation(
+                f"{_no_bucket(bucket)} Value at 'outputS3Bucket' failed to satisfy constraint: "
+                "Member must be the name of an S3 bucket (letters, digits, '.', '-', '_'; "
+                "not an s3:// URI or an ARN)"
+            )
         seen = self._bucket_seen.get(bucket)
         now = self._clock()
         if seen is not None and now - seen < BUCKET_CACHE_SECONDS:
             return
-        if not await self._buckets.bucket_exists(bucket):
-            raise Validation(f"Caller doesn't have access to {bucket} or it doesn't exist.")
+        try:
+            exists = await self._buckets.bucket_exists(bucket)
+        except ClientError as exc:
+            # S3 refusing the name or the caller (400, 403): the bucket is not usable, as a
+            # missing one is not; S3 failing (5xx) stays the service's error.
+            if not 400 <= exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500) < 500:
+                raise
+            exists = False
+        if not exists:
+            raise Validation(_no_bucket(bucket))
         self._bucket_seen[bucket] = now
 
     def _usable_device(self, arn: str, *, offline_ok: bool = False) -> Any:

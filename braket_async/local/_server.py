@@ -24,7 +24,8 @@ Injected latency is cancelled when the application shuts down (``on_shutdown``),
 request never delays ``close()``.
 
 Outside the Braket routes: the ``/_local/*`` control routes of ``_control`` (health, ledger,
-faults, quotas).
+faults, quotas), the public price list of ``_price_list`` and ECR for the job images
+(``_ecr``, ``POST /`` with an ECR ``X-Amz-Target``).
 """
 
 from __future__ import annotations
@@ -36,22 +37,27 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from botocore.exceptions import ParamValidationError
 
 from ..telemetry import Telemetry
 from ._body import MAX_BODY_BYTES, check_json_content_type, parse_json_object, read_body
 from ._control import Controls, add_control_routes
+from ._ecr import ECR_TARGET_PREFIX, EcrService
 from ._errors import (
     AccessDenied,
     InternalServiceError,
+    Serialization,
     ServiceError,
     Throttling,
     UnknownOperation,
+    Validation,
 )
 from ._faults import FaultConfig
 from ._guard import BraketAuth, bound_host, browser_refusal
 from ._handlers import Handlers
 from ._ledger import Ledger
 from ._model import find_route, parse_request_params, render_output
+from ._price_list import add_price_list_route
 from ._quotas import Quotas
 from ._validation import check_request
 
@@ -74,6 +80,21 @@ def _error_response(err: ServiceError, request_id: str) -> web.Response:
         status=err.status,
         headers={"x-amzn-ErrorType": err.code, "x-amzn-RequestId": request_id},
     )
+
+
+def _caller_fault(exc: Exception) -> ServiceError | None:
+    """The 4xx for an exception that only what the caller sent can cause (None: our bug).
+
+    The checks that name the field come first (``_validation``, ``_body.load_json``, the
+    handlers); this is the net under them, so a value that slips past a check still gets a
+    non-retryable answer instead of a 500 that every client retries.
+    """
+    if isinstance(exc, ParamValidationError):
+        # A caller's value handed to an S3 / Logs call that botocore refuses.
+        return Validation(f"Invalid parameter: {exc}")
+    if isinstance(exc, RecursionError):
+        return Serialization("The request is nested too deeply")
+    return None
 
 
 def _drop(request: web.Request) -> None:
@@ -156,11 +177,18 @@ class _Dispatcher:
         except ServiceError as err:
             self._ledger.record_error(operation, err.code)
             return _error_response(err, request_id)
-        except Exception:
-            _log.exception("local Braket: %s failed", operation)
-            internal = InternalServiceError("We encountered an internal error. Please try again.")
-            self._ledger.record_error(operation, internal.code)
-            return _error_response(internal, request_id)
+        except Exception as exc:
+            caller_fault = _caller_fault(exc)
+            if caller_fault is None:
+                _log.exception("local Braket: %s failed", operation)
+                caller_fault = InternalServiceError(
+                    "We encountered an internal error. Please try again."
+                )
+            else:
+                # A 4xx all the same, but a check belongs earlier: keep the trace visible.
+                _log.warning("local Braket: %s: unchecked bad input", operation, exc_info=True)
+            self._ledger.record_error(operation, caller_fault.code)
+            return _error_response(caller_fault, request_id)
         response.headers["x-amzn-RequestId"] = request_id
         return response
 
@@ -230,6 +258,8 @@ def build_app(
     control_token: str,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     telemetry: Telemetry | None = None,
+    region: str = "us-east-1",
+    ecr: EcrService | None = None,
 ) -> web.Application:
     """The aiohttp application: ``/_local/*`` control routes, then every Braket route.
 
@@ -237,11 +267,14 @@ def build_app(
     bearer token the control routes require. Quotas and faults are read through ``controls``
     per request, so the service's settings can change while it runs (from Python or over
     ``PUT /_local/...``). ``telemetry`` (default: none) gets a SERVER span per Braket request.
+    ``region``: the service's region, priced in the offers file (``_price_list``) too.
+    ``ecr`` answers ``POST /`` requests whose ``X-Amz-Target`` is ECR's (``_ecr``).
     """
     if len(control_token) < 16:
         raise ValueError("control_token must be at least 16 characters")
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     add_control_routes(app, controls, control_token)
+    add_price_list_route(app, region)
     dispatcher = _Dispatcher(
         handlers,
         controls.ledger,
@@ -259,5 +292,15 @@ def build_app(
         await dispatcher.close()
 
     app.on_shutdown.append(cancel_latency)
+    if ecr is not None:
+        ecr_service = ecr
+
+        async def root_post(request: web.Request) -> web.StreamResponse:
+            # ECR (AWS JSON 1.1) posts to "/", where Braket has no operation.
+            if request.headers.get("X-Amz-Target", "").startswith(ECR_TARGET_PREFIX):
+                return await ecr_service.handle(request)
+            return await dispatcher(request)
+
+        app.router.add_post("/", root_post)
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app

@@ -7,6 +7,7 @@ import contextlib
 import inspect
 import secrets
 import socket
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
@@ -17,6 +18,7 @@ from aiohttp import web
 from ..telemetry import Telemetry
 from ._control import Controls
 from ._devices import LocalDevice, default_devices
+from ._ecr import EcrService, JobImages
 from ._environ import environ_for, prepare_sdk_defaults
 from ._events import (
     EventPublisher,
@@ -29,7 +31,11 @@ from ._handlers import Handlers
 from ._jobrun import JobScheduler
 from ._jobseam import JobRunner
 from ._ledger import Ledger
-from ._limits import DEFAULT_TASK_MEMORY_LIMIT, DEFAULT_TASK_TIME_LIMIT
+from ._limits import (
+    DEFAULT_TASK_MEMORY_LIMIT,
+    DEFAULT_TASK_TIME_LIMIT,
+    DEFAULT_WORKERS_MEMORY_LIMIT,
+)
 from ._quotas import Quotas
 from ._s3 import EmbeddedAws, ObjectStore
 from ._server import build_app
@@ -74,6 +80,8 @@ class LocalBraket:
     Otherwise ``workers`` simulator processes run the tasks (up to ``max_workers`` while a
     long task holds them all), each task for at most ``task_time_limit`` seconds and
     ``task_memory_limit`` bytes of worker memory (``None``: no limit); past either it FAILS.
+    ``workers_memory_limit`` bounds all workers together (default half the machine's memory;
+    see docs/limits.md).
 
     Every task and job status change is published as a Braket state-change event to
     EventBridge at ``events_endpoint_url`` (default: the embedded moto server when one is
@@ -102,6 +110,7 @@ class LocalBraket:
         max_workers: int | None = None,
         task_time_limit: float | None = DEFAULT_TASK_TIME_LIMIT,
         task_memory_limit: int | None = DEFAULT_TASK_MEMORY_LIMIT,
+        workers_memory_limit: int | None = DEFAULT_WORKERS_MEMORY_LIMIT,
         default_bucket: str = DEFAULT_BUCKET,
         job_runner: JobRunner | None = None,
         job_runner_factory: Callable[[LocalBraket], JobRunner] | None = None,
@@ -134,6 +143,8 @@ class LocalBraket:
         self._port = port
         self._quotas = quotas if quotas is not None else Quotas.aws_defaults()
         self._faults = faults
+        # what reset() goes back to
+        self._initial_quotas, self._initial_faults = self._quotas, faults
         self._s3_endpoint_url_given = s3_endpoint_url
         self._s3_endpoint_url = s3_endpoint_url
         self._s3_credentials = s3_credentials
@@ -144,6 +155,7 @@ class LocalBraket:
         self._max_workers = max_workers
         self._task_time_limit = task_time_limit
         self._task_memory_limit = task_memory_limit
+        self._workers_memory_limit = workers_memory_limit
         self._job_runner = job_runner
         self._job_runner_factory = job_runner_factory
         self._devices = list(devices) if devices is not None else default_devices(region)
@@ -293,6 +305,7 @@ class LocalBraket:
                 max_workers=self._max_workers,
                 time_limit=self._task_time_limit,
                 memory_limit=self._task_memory_limit,
+                workers_memory_limit=self._workers_memory_limit,
             )
             stack.push_async_callback(executor.close)
         starts: list[Awaitable[Any]] = []
@@ -304,7 +317,7 @@ class LocalBraket:
         if self._executor is None:
             starts.append(executor.start())
         # Both take seconds (moto import, worker warm-up): start them together.
-        results = await asyncio.gather(*starts)
+        results = await _all_or_none(starts)
         sdk_bucket: str | None = None
         if aws is not None:
             self._s3_endpoint_url, sdk_bucket = results[0]
@@ -381,6 +394,7 @@ class LocalBraket:
             get_faults=lambda: self._faults,
             set_faults=self._set_faults,
             health=self._health,
+            reset=self.reset,
         )
         self._control_token = self._control_token_given or secrets.token_urlsafe(32)
         auth = BraketAuth(SigV4Verifier(*self._credentials, service="braket"))
@@ -391,6 +405,8 @@ class LocalBraket:
             control_token=self._control_token,
             sleep=self._sleep,
             telemetry=self._telemetry,
+            region=self.region,
+            ecr=_job_images_ecr(runner, self._credentials, self.account_id),
         )
         app_runner = web.AppRunner(
             # lingering_time: after an early answer (413), read what a client still sends for at
@@ -430,6 +446,19 @@ class LocalBraket:
             "quotas": self._quotas.describe(),
         }
 
+    async def reset(self) -> None:
+        """A clean slate, as if the service had just started: running tasks and jobs are
+        stopped, every task, job and spending limit is forgotten, the ledger is zeroed, and
+        the quotas (full buckets) and faults given at construction are back. S3 objects, logs
+        and the endpoints stay. Also ``POST /_local/reset``."""
+        self._started()
+        await self.jobs.close()  # running jobs end CANCELLED (their processes stopped)
+        await self.tasks.reset()
+        self.store.clear()
+        self._set_quotas(self._initial_quotas.fresh())
+        self._set_faults(self._initial_faults)
+        self.ledger.reset()
+
     async def close(self) -> None:
         """Stop everything started by :meth:`start`. Idempotent."""
         stack, self._stack = self._stack, None
@@ -453,6 +482,19 @@ class LocalBraket:
         await self.close()
 
 
+async def _all_or_none(starts: Sequence[Awaitable[Any]]) -> list[Any]:
+    """Await ``starts`` together; when one fails, cancel and await the others before raising
+    (a bare gather leaves them running, and ``asyncio.run`` then waits on them)."""
+    tasks = [asyncio.ensure_future(start) for start in starts]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 async def _start_runner(runner: object) -> None:
     # e.g. the process runner cleans what a killed service left behind
     start = getattr(runner, "start", None)
@@ -472,3 +514,14 @@ async def _close_runner(runner: object) -> None:
                 with contextlib.suppress(Exception):
                     await result
             return
+
+
+def _job_images_ecr(runner: object, credentials: tuple[str, str], account_id: str) -> EcrService:
+    """ECR for the SDK's job-image check, tagged with the Python of the runner's interpreter
+    (``ProcessJobRunner.python``; this one for runners that run no interpreter)."""
+
+    def python() -> str:
+        return str(getattr(runner, "python", sys.executable))
+
+    verifier = SigV4Verifier(*credentials, service="ecr")
+    return EcrService(JobImages(python), verifier, account_id)
