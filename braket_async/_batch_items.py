@@ -4,14 +4,28 @@ may be, how it is checked before the network and turned into CreateQuantumTask a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import attrs
 
 from . import errors
-from .programs import OpenQASMProgram, coerce_action, coerce_device_parameters
+from .programs import (
+    Action,
+    DeviceParameters,
+    OpenQASMProgram,
+    coerce_action,
+    coerce_device_parameters,
+)
 
-__all__ = ["REQUIRED", "TaskRequest", "build_request", "check_items", "device_of", "is_int"]
+__all__ = [
+    "REQUIRED",
+    "BatchItem",
+    "TaskRequest",
+    "build_request",
+    "check_items",
+    "device_of",
+    "is_int",
+]
 
 #: Request members every item needs, from the item or batch-wide.
 REQUIRED = ("device_arn", "shots", "output_s3_bucket", "output_s3_key_prefix")
@@ -46,14 +60,19 @@ class TaskRequest:
     ``clientToken`` is not accepted: the batch derives it from its id and the item's index.
     """
 
-    action: Any
+    action: Action
     device_arn: str | None = None
     shots: int | None = None
     output_s3_bucket: str | None = None
     output_s3_key_prefix: str | None = None
-    device_parameters: Any = None
+    device_parameters: DeviceParameters = None
     tags: Mapping[str, str] | None = None
     job_token: str | None = None
+
+
+#: One item of ``submit_batch``: a program (see :data:`~braket_async.programs.Action`; a
+#: mapping with an ``"action"`` key is a full request) or a :class:`TaskRequest`.
+BatchItem: TypeAlias = Action | TaskRequest
 
 
 def is_int(value: object) -> bool:
