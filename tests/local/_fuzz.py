@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from braket_async.local._model import service_model
 
-from ._helpers import SV1, SignedHttp, job_request, openqasm
+from ._helpers import OFFLINE_QPU, SV1, SignedHttp, job_request, openqasm
 
 __all__ = ["Case", "FuzzTargets", "cases", "prepare_targets", "send_case"]
 
@@ -82,7 +82,7 @@ def valid_params(operation: str, t: FuzzTargets, token: str) -> dict[str, Any]:
         "UntagResource": lambda: {"resourceArn": t.task_arn, "tagKeys": ["k"]},
         "CreateSpendingLimit": lambda: {
             "clientToken": token,
-            "deviceArn": SV1,
+            "deviceArn": OFFLINE_QPU,  # spending limits apply to QPUs only
             "spendingLimit": "100.00",
             "timePeriod": period,
         },
@@ -94,7 +94,7 @@ def valid_params(operation: str, t: FuzzTargets, token: str) -> dict[str, Any]:
         },
         "DeleteSpendingLimit": lambda: {"spendingLimitArn": t.spending_limit_arn},
         "SearchSpendingLimits": lambda: {
-            "filters": [{"name": "deviceArn", "values": [SV1], "operator": "EQUAL"}],
+            "filters": [{"name": "deviceArn", "values": [OFFLINE_QPU], "operator": "EQUAL"}],
         },
     }
     return table[operation]()
