@@ -31,7 +31,7 @@ import boto3
 from _harness import write_json
 
 from braket_async.local import ServiceThread, ThreadedLocalBraket
-from braket_async.local._executor import SimulatorExecutor
+from braket_async.local.simulation._executor import SimulatorExecutor
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 BELL = json.dumps({

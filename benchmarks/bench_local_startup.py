@@ -40,7 +40,7 @@ PROBE = """\
 import asyncio, sys
 async def main(what):
     if what == "executor":
-        from braket_async.local._executor import SimulatorExecutor
+        from braket_async.local.simulation._executor import SimulatorExecutor
         async with SimulatorExecutor(workers=2):
             print("ready", flush=True)
     else:

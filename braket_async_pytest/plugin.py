@@ -402,7 +402,7 @@ def braket_clean(
 @pytest.fixture(scope="session")
 def _braket_threaded(request: pytest.FixtureRequest) -> Iterator[_Threaded]:
     from braket_async.local import ServiceThread, ThreadedLocalBraket
-    from braket_async.local._executor import SimulatorExecutor
+    from braket_async.local.simulation._executor import SimulatorExecutor
 
     kwargs = _service_kwargs(request.config)
     with contextlib.ExitStack() as stack:
@@ -466,7 +466,7 @@ else:
 
     @_session_fixture
     async def _braket_loop_executor(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-        from braket_async.local._executor import SimulatorExecutor
+        from braket_async.local.simulation._executor import SimulatorExecutor
 
         executor = SimulatorExecutor(workers=_workers(request.config))
         await executor.start()

@@ -9,7 +9,7 @@ from aiobotocore.session import get_session
 
 from braket_async import BraketSession
 from braket_async.local import LocalBraket
-from braket_async.local._devices import LocalDevice, load_capabilities
+from braket_async.local.devices._devices import LocalDevice, load_capabilities
 
 __all__ = [
     "BELL",

@@ -85,7 +85,7 @@ async def program_sets_local(
     local_braket: LocalBraket, simulator_executor: Any
 ) -> AsyncIterator[LocalBraket]:
     """A service that also lists the test-only device running program sets."""
-    from braket_async.local._devices import default_devices
+    from braket_async.local.devices._devices import default_devices
 
     async with LocalBraket(
         executor=simulator_executor,

@@ -23,7 +23,7 @@ from braket_async.events import (
     Unsubscribe,
 )
 from braket_async.local import LocalBraket, NoScriptJobRunner
-from braket_async.local._faults import EventFaultSpec, FaultConfig
+from braket_async.local.state._faults import EventFaultSpec, FaultConfig
 from braket_async.models import JobEventType, JobStatus, QuantumTaskStatus
 
 ACTION = json.dumps(

@@ -19,7 +19,7 @@ from _common import SV1
 from braket_async import BraketSession, JobCancelled, JobFailed, ParameterError, ResultNotAvailable
 from braket_async.jobs import LogLine, PickledResultError, decode_persisted_job_data
 from braket_async.local import LocalBraket
-from braket_async.local._jobs import process_job_runner_factory
+from braket_async.local.jobs._jobs import process_job_runner_factory
 from braket_async.polling import PollPolicy
 
 JOBS_DATA = Path(__file__).parent / "data" / "jobs"

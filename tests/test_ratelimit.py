@@ -15,9 +15,9 @@ import botocore.session
 import pytest
 from _common import SV1, raw_client
 
-from braket_async.local._quotas import AWS_ACCOUNT_RATE as SERVER_ACCOUNT_RATE
-from braket_async.local._quotas import AWS_DEFAULT_RATES as SERVER_RATES
-from braket_async.local._quotas import TokenBucket
+from braket_async.local.state._quotas import AWS_ACCOUNT_RATE as SERVER_ACCOUNT_RATE
+from braket_async.local.state._quotas import AWS_DEFAULT_RATES as SERVER_RATES
+from braket_async.local.state._quotas import TokenBucket
 from braket_async.ratelimit import (
     AWS_ACCOUNT_RATE,
     AWS_DEFAULT_RATES,

@@ -51,7 +51,7 @@ async def start_local(stack: AsyncExitStack, out: Output, **kwargs: Any) -> Loca
     """
     try:
         from ..local import LocalBraket
-        from ..local._jobs import process_job_runner_factory
+        from ..local.jobs._jobs import process_job_runner_factory
     except ModuleNotFoundError as exc:
         raise local_extras_missing(exc) from exc
     out.info("[dim]starting the local Braket service…[/]")

@@ -13,15 +13,15 @@ from ._extra import require_local_extra
 require_local_extra()  # before anything that needs it is imported or started
 
 from ._environ import CONFLICTING_VARIABLES  # noqa: E402
-from ._faults import FaultConfig, FaultSpec  # noqa: E402
-from ._jobrun import NoScriptJobRunner  # noqa: E402
-from ._jobseam import JobControl, JobRunner, JobSpec  # noqa: E402
-from ._ledger import Ledger  # noqa: E402
-from ._qpu_queue import QpuQueue  # noqa: E402
-from ._quotas import Quotas  # noqa: E402
 from ._service import DEFAULT_BUCKET, LocalBraket  # noqa: E402
-from ._synthetic import SyntheticExecutor  # noqa: E402
 from ._threaded import ServiceThread, ThreadedLocalBraket  # noqa: E402
+from .jobs._jobrun import NoScriptJobRunner  # noqa: E402
+from .jobs._jobseam import JobControl, JobRunner, JobSpec  # noqa: E402
+from .simulation._synthetic import SyntheticExecutor  # noqa: E402
+from .state._faults import FaultConfig, FaultSpec  # noqa: E402
+from .state._ledger import Ledger  # noqa: E402
+from .state._quotas import Quotas  # noqa: E402
+from .tasks._qpu_queue import QpuQueue  # noqa: E402
 
 __all__ = [
     "CONFLICTING_VARIABLES",

@@ -42,17 +42,17 @@ from typing import Any, TextIO
 import attrs
 
 from ._environ import format_exports
-from ._faults import MAX_LATENCY, SPEC_FIELDS, FaultConfig, FaultSpec
-from ._guard import is_loopback
-from ._jobs_python import JobPythonError, check_job_python, has_braket_jobs
-from ._limits import (
+from ._service import DEFAULT_BUCKET, LocalBraket
+from .guards._guard import is_loopback
+from .jobs._jobs_python import JobPythonError, check_job_python, has_braket_jobs
+from .simulation._limits import (
     DEFAULT_TASK_MEMORY_LIMIT,
     DEFAULT_TASK_TIME_LIMIT,
     DEFAULT_WORKERS_MEMORY_LIMIT,
 )
-from ._qpu_queue import QpuQueue
-from ._quotas import Quotas
-from ._service import DEFAULT_BUCKET, LocalBraket
+from .state._faults import MAX_LATENCY, SPEC_FIELDS, FaultConfig, FaultSpec
+from .state._quotas import Quotas
+from .tasks._qpu_queue import QpuQueue
 
 __all__ = [
     "ACCESS_KEY_ENV",
@@ -113,7 +113,7 @@ def parse_fault_option(text: str) -> tuple[str, dict[str, float]]:
     Raises ``argparse.ArgumentTypeError`` naming the part that is wrong (argparse prefixes
     its message with "argument --fault: ").
     """
-    from ._model import service_model
+    from .api._model import service_model
 
     operation, sep, rest = text.partition(":")
     operation = operation.strip()
@@ -407,7 +407,7 @@ async def serve(
         (err or sys.stderr).flush()
     await _choose_job_python(job_python, local_kwargs, err or sys.stderr)
     if synthetic:
-        from ._synthetic import SyntheticExecutor
+        from .simulation._synthetic import SyntheticExecutor
 
         local_kwargs.setdefault("executor", SyntheticExecutor())
     try:
@@ -465,7 +465,7 @@ async def _choose_job_python(
     if runner_given:
         raise ValueError("give job_python or a job runner (job_runner[_factory]), not both")
     checked = await asyncio.to_thread(check_job_python, job_python)
-    from ._jobs import process_job_runner_factory
+    from .jobs._jobs import process_job_runner_factory
 
     local_kwargs["job_runner_factory"] = functools.partial(
         process_job_runner_factory, python=checked.executable

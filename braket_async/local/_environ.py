@@ -19,7 +19,7 @@ from typing import Any
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
-from ._price_list import PRICE_LIST_PATH
+from .aws._price_list import PRICE_LIST_PATH
 
 __all__ = [
     "AWS_PORT_SERVICES",

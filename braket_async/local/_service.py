@@ -16,33 +16,33 @@ from typing import Any, Self, TypeVar
 from aiohttp import web
 
 from ..telemetry import Telemetry
-from ._control import Controls
-from ._devices import LocalDevice, default_devices
-from ._ecr import EcrService, JobImages
 from ._environ import environ_for, prepare_sdk_defaults
-from ._events import (
+from .api._handlers import Handlers
+from .aws._ecr import EcrService, JobImages
+from .aws._events import (
     EventPublisher,
     cache_moto_event_paths,
     count_moto_queue_messages_in_one_pass,
 )
-from ._faults import FaultConfig
-from ._guard import BraketAuth
-from ._handlers import Handlers
-from ._jobrun import JobScheduler
-from ._jobseam import JobRunner
-from ._ledger import Ledger
-from ._limits import (
+from .aws._s3 import EmbeddedAws, ObjectStore
+from .devices._devices import LocalDevice, default_devices
+from .guards._guard import BraketAuth
+from .guards._sigv4 import SigV4Verifier
+from .http._control import Controls
+from .http._server import build_app
+from .jobs._jobrun import JobScheduler
+from .jobs._jobseam import JobRunner
+from .simulation._limits import (
     DEFAULT_TASK_MEMORY_LIMIT,
     DEFAULT_TASK_TIME_LIMIT,
     DEFAULT_WORKERS_MEMORY_LIMIT,
 )
-from ._qpu_queue import QpuQueue
-from ._quotas import Quotas
-from ._s3 import EmbeddedAws, ObjectStore
-from ._server import build_app
-from ._sigv4 import SigV4Verifier
-from ._store import Store
-from ._tasks import Executor, TaskScheduler
+from .state._faults import FaultConfig
+from .state._ledger import Ledger
+from .state._quotas import Quotas
+from .state._store import Store
+from .tasks._qpu_queue import QpuQueue
+from .tasks._tasks import Executor, TaskScheduler
 
 __all__ = ["DEFAULT_BUCKET", "LocalBraket"]
 
@@ -306,7 +306,7 @@ class LocalBraket:
         aws: EmbeddedAws | None = None
         executor = self._executor
         if executor is None:
-            from ._executor import SimulatorExecutor
+            from .simulation._executor import SimulatorExecutor
 
             executor = SimulatorExecutor(
                 workers=self._workers,
@@ -387,7 +387,7 @@ class LocalBraket:
         runner = self._job_runner
         if runner is None:
             # imported here: simulator workers import this package and need none of it
-            from ._jobs import process_job_runner_factory
+            from .jobs._jobs import process_job_runner_factory
 
             runner = (self._job_runner_factory or process_job_runner_factory)(self)
             stack.push_async_callback(_close_runner, runner)

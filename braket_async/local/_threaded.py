@@ -32,10 +32,10 @@ from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from ._faults import FaultConfig
-from ._ledger import Ledger
-from ._quotas import Quotas
 from ._service import LocalBraket
+from .state._faults import FaultConfig
+from .state._ledger import Ledger
+from .state._quotas import Quotas
 
 __all__ = ["ServiceThread", "ThreadedLocalBraket"]
 

@@ -12,7 +12,7 @@ from _common import COMPLETED_JOB_EVENTS
 
 from braket_async import BraketSession
 from braket_async.local import LocalBraket
-from braket_async.local._jobs import process_job_runner_factory
+from braket_async.local.jobs._jobs import process_job_runner_factory
 
 from ._helpers import Run, run_main
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from braket_async.local import CONFLICTING_VARIABLES, LocalBraket
-from braket_async.local._jobs import process_job_runner_factory
+from braket_async.local.jobs._jobs import process_job_runner_factory
 
 pytest.importorskip("awscli", reason="the AWS CLI comes with the 'clients' extra")
 

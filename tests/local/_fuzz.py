@@ -24,7 +24,7 @@ import attrs
 from botocore import serialize
 from hypothesis import strategies as st
 
-from braket_async.local._model import service_model
+from braket_async.local.api._model import service_model
 
 from ._helpers import OFFLINE_QPU, SV1, SignedHttp, job_request, openqasm
 

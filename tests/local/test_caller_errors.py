@@ -13,8 +13,8 @@ import pytest
 from botocore.exceptions import ParamValidationError
 
 from braket_async.local import LocalBraket
-from braket_async.local._body import MAX_BODY_BYTES
-from braket_async.local._server import _caller_fault
+from braket_async.local.guards._body import MAX_BODY_BYTES
+from braket_async.local.http._server import _caller_fault
 
 from ._helpers import SignedHttp, control_headers, sigv4_headers, task_request
 

@@ -25,8 +25,8 @@ from braket_async.local._environ import (
     environ_from_ready_line,
     format_exports,
 )
-from braket_async.local._jobs import process_job_runner_factory
-from braket_async.local._price_list import PRICE_LIST_PATH
+from braket_async.local.aws._price_list import PRICE_LIST_PATH
+from braket_async.local.jobs._jobs import process_job_runner_factory
 
 JOBS_DATA = Path(__file__).parents[1] / "data" / "jobs"
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"

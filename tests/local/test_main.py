@@ -24,7 +24,7 @@ from braket_async.local.__main__ import (
     main,
     serve,
 )
-from braket_async.local._limits import DEFAULT_TASK_MEMORY_LIMIT, DEFAULT_TASK_TIME_LIMIT
+from braket_async.local.simulation._limits import DEFAULT_TASK_MEMORY_LIMIT, DEFAULT_TASK_TIME_LIMIT
 
 from ._helpers import SV1, SignedHttp
 from ._processes import alive, child_pids
@@ -358,7 +358,9 @@ def test_workers_die_with_a_killed_service() -> None:
         assert proc.stdout is not None
         assert json.loads(proc.stdout.readline())["endpoint_url"]
         workers = {
-            pid for pid in child_pids(proc.pid) if b"braket_async.local._worker" in _cmdline(pid)
+            pid
+            for pid in child_pids(proc.pid)
+            if b"braket_async.local.simulation._worker" in _cmdline(pid)
         }
         assert len(workers) == 2
         proc.kill()

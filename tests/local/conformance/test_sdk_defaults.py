@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from braket_async.local import CONFLICTING_VARIABLES, LocalBraket
-from braket_async.local._jobs import process_job_runner_factory
-from braket_async.local._prices import price_of
+from braket_async.local.devices._prices import price_of
+from braket_async.local.jobs._jobs import process_job_runner_factory
 
 from .test_sdk import _bell
 from .test_sdk_fidelity import SV1, sdk_call

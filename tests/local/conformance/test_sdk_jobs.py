@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from braket_async.local import LocalBraket
-from braket_async.local._jobs import process_job_runner_factory
+from braket_async.local.jobs._jobs import process_job_runner_factory
 
 JOBS_DATA = Path(__file__).parents[2] / "data" / "jobs"
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
