@@ -131,14 +131,14 @@ def main(parent_pid: int) -> None:
     jobs: queue.SimpleQueue[list[Any]] = queue.SimpleQueue()
     threading.Thread(target=_read_jobs, args=(requests, jobs), daemon=True).start()
 
-    from ._executor import _execute, _init_worker
+    from ._simulate import execute, init_worker
 
-    _init_worker()
+    init_worker()
     replies.write(encode_message({"ready": os.getpid()}))
     replies.flush()
     while True:
         job = jobs.get()
-        status, text, reason = _execute(tuple(job))
+        status, text, reason = execute(tuple(job))
         body = text.encode() if text is not None else b""
         replies.write(encode_message({"status": status, "reason": reason}, body))
         replies.flush()
