@@ -70,6 +70,10 @@ class _LeaseLost(Exception):
     """Another process took over tracking a shared batch."""
 
 
+class _Stopped(Exception):
+    """This process's part in a shared batch ended (its error is the batch's)."""
+
+
 class Batch:
     """A batch of quantum-task creations and their outcomes (see :mod:`braket_async.batch`).
 
@@ -122,6 +126,8 @@ class Batch:
         self._resumed: dict[int, str] = {}  # index -> ARN read from the manifest
         self._uncertain: dict[int, WorkItem] = {}  # a create may have taken effect, ARN unknown
         self._in_flight: set[int] = set()
+        self._cancel_sent: set[str] = set()  # ARNs this process asked the service to cancel
+        self._collecting_cancels = False  # cancel() is gathering its targets
         self._arn_index: dict[str, int] = {}
         self._done: list[int] = []  # indices in the order their outcome became final
         self._with_results: list[int] = []  # same, once any result was fetched
@@ -218,6 +224,21 @@ class Batch:
             elapsed=elapsed,
         )
 
+    async def refresh(self) -> BatchProgress:
+        """Read a shared batch's counters and recorded ARNs from its store now (its
+        :attr:`progress` and :attr:`task_arns` otherwise follow its outcome log); returns
+        the progress."""
+        if self._shared_store is None:
+            return self.progress
+        await self.stored()
+        if self.done or self._closed:
+            # the run read every outcome: final counts (and it is closing the store)
+            if self._runner is not None:
+                await asyncio.wait({self._runner})
+            return self.progress
+        await self._shared_store.refresh()
+        return self.progress
+
     @property
     def done(self) -> bool:
         """Every item has its outcome."""
@@ -278,6 +299,7 @@ class Batch:
         self._closed = True
         self._stopping = True
         self._stop_event.set()
+        self._store.interrupt()
         for task in (self._results_runner, self._runner):
             if task is not None and not task.done():
                 task.cancel()
@@ -358,9 +380,13 @@ class Batch:
     async def _wait_change(self) -> None:
         await self._changed.wait()
 
-    def _notify(self) -> None:
+    def _wake(self) -> None:
+        """Wake everything waiting for a change (no progress callback)."""
         event, self._changed = self._changed, asyncio.Event()
         event.set()
+
+    def _notify(self) -> None:
+        self._wake()
         if self._progress_cb is not None:
             try:
                 self._progress_cb(self.progress)
@@ -383,20 +409,30 @@ class Batch:
         if self._closed:
             raise errors.SessionStateError("this batch is closed; cancel it before closing")
         self._cancelled = True
-        self._stopping = True
-        self._stop_event.set()
-        if self._shared:
-            await self.stored()
-            await self._store.request_stop(cancel=True)  # every process stops creating
-        self.start()
-        await self._submission_done.wait()
         if self._shared_store is not None:
-            # Every ARN recorded before the stop request; later ones are cancelled by the
-            # process that records them (the store answers it so).
+            # Every process stops creating; the ARNs recorded before this request are
+            # cancelled here, the ones recorded after it by the process that records them
+            # (the store tells it so). Creates under way here stop retrying, and whatever
+            # they may have created is resolved (same token) and recorded first.
+            await self.stored()
+            self._collecting_cancels = True  # creates recorded meanwhile join the targets
+            await self._shared_store.request_stop(cancel=True)
+            self._stop_event.set()
+            while self._in_flight:
+                await self._wait_change()
+            for index in sorted(self._uncertain):
+                if self._arns[index] is None:
+                    await self._resolve(self._uncertain[index])
             await self._shared_store.refresh()
+        else:
+            self._stopping = True
+            self._stop_event.set()
+            self.start()
+            await self._submission_done.wait()
         done = {i for i in self._done if (o := self._outcomes[i]) and o.status is not None}
         targets = [arn for i, arn in sorted(self.task_arns.items()) if i not in done]
-        failures = await self._cancel_tasks(targets)
+        self._collecting_cancels = False  # (no await since the targets were read)
+        failures = await self._cancel_tasks([a for a in targets if a not in self._cancel_sent])
         if failures:
             raise failures[0]
         return tuple(targets)
@@ -418,6 +454,7 @@ class Batch:
                 except errors.BraketError as exc:  # a refusal, or the retry budget is spent
                     failures.append(exc)
 
+        self._cancel_sent.update(arns)
         async with asyncio.TaskGroup() as group:
             for arn in arns:
                 group.create_task(cancel_one(arn))
@@ -438,7 +475,9 @@ class Batch:
         except errors.BraketError as exc:
             if is_transient(exc):
                 raise  # the budget is spent: still unknown, the batch fails
-            return  # a definite answer: no task exists
+            if self._shared:  # a definite answer: no task exists; the store needs its outcome
+                await self._submit_failed(item, exc, request)
+            return
         self._attempts[index] += 1
         self._uncertain.pop(index, None)
         await self._created(item, arn, request)
@@ -451,6 +490,9 @@ class Batch:
         ) as span:
             try:
                 await self._prepare()
+                if self._cancelled and self._shared_store is not None:
+                    # cancelled before it started: nothing is created, anywhere
+                    await self._shared_store.request_stop(cancel=True)
                 span.set_attribute("braket_async.batch_id", str(self._batch_id))
                 _log.info(
                     "batch %s started: %d items",
@@ -464,6 +506,7 @@ class Batch:
                     else:
                         self._end_submission()
                     if self._shared:
+                        group.create_task(self._stop_with_the_batch())
                         group.create_task(self._follow_store())
                         if self._track and self._take_part:
                             group.create_task(self._lead())
@@ -514,6 +557,9 @@ class Batch:
             self._fatal = exc
         self._stopping = True
         self._stop_event.set()
+        if self._shared:
+            self._store.interrupt()  # this process's part in a shared batch ends
+        self._wake()  # consumers raise it
 
     async def _prepare(self) -> None:
         plan = None
@@ -613,8 +659,15 @@ class Batch:
         if self._tracker is not None and not self._tracker.sealed and not self._shared:
             self._tracker.seal()
 
+    def _submitting(self) -> bool:
+        """Workers go on: a file batch until it stops; a shared one until closed or failed
+        (a cancel reaches it through the store, which then hands out only items to resolve)."""
+        if self._shared:
+            return not self._closed and self._fatal is None
+        return not self._stopping
+
     async def _worker(self) -> None:
-        while not self._stopping:
+        while self._submitting():
             item = await self._store.take()
             if item is None:
                 return
@@ -688,6 +741,8 @@ class Batch:
             await self._created(item, arn, request, just_created=not slow)
         finally:
             self._in_flight.discard(index)
+            if not self._in_flight:
+                self._wake()  # a shared cancel() waits for this process's creates
 
     @property
     def _anchor_after(self) -> float:
@@ -711,7 +766,7 @@ class Batch:
         cancel = await self._store.created(
             item, arn, item_fingerprint(request), slow=not just_created
         )
-        if cancel:
+        if cancel and arn not in self._cancel_sent and not self._collecting_cancels:
             # Recorded after a cancel request: whoever cancels did not see this task.
             await self._cancel_tasks([arn])
         if self._tracker is not None and not self._shared:
@@ -797,6 +852,14 @@ class Batch:
 
     # ------------------------------------------------------------------ shared store
 
+    async def _stop_with_the_batch(self) -> None:
+        """A shared batch's background work ends with this process's part in it: when it
+        fails (a file batch's ends by itself)."""
+        while len(self._done) < self._n:
+            if self._fatal is not None or self._closed:
+                raise _Stopped
+            await self._wait_change()
+
     async def _follow_store(self) -> None:
         """Read a shared batch's outcome log into this process (its own outcomes in full,
         the others as recorded)."""
@@ -820,8 +883,10 @@ class Batch:
             if await store.lead():
                 try:
                     await self._track_as_leader()
-                except _LeaseLost:
+                except* _LeaseLost:
                     _log.info("batch %s: another process took over tracking", self._batch_id)
+                else:
+                    return  # every created task is terminal and recorded
                 finally:
                     tracker, self._tracker = self._tracker, None
                     if tracker is not None:

@@ -143,7 +143,9 @@ class StoredOutcome:
     def of(cls, outcome: BatchOutcome) -> StoredOutcome:
         error = outcome.error
         message = None
-        if isinstance(error, errors.QuantumTaskFailed):
+        if isinstance(error, errors.ItemNotSubmitted):
+            message = error.reason
+        elif isinstance(error, errors.QuantumTaskFailed):
             message = error.failure_reason
         elif error is not None:
             message = error.message if isinstance(error, RecordedError) else str(error)
@@ -191,7 +193,9 @@ class StoredOutcome:
         """The :class:`BatchOutcome` this record stands for (errors as
         :class:`RecordedError`)."""
         error: errors.BraketError | None = None
-        if self.error_type is not None:
+        if self.error_type == "ItemNotSubmitted":
+            error = errors.ItemNotSubmitted(self.index, self.message or "")
+        elif self.error_type is not None:
             error = RecordedError(self.error_type, self.message or "")
         return BatchOutcome(
             self.index,
@@ -264,6 +268,11 @@ class StoredBatch(Protocol):
 
     async def flush(self) -> None:
         """Everything recorded so far is stored (raises a write error)."""
+        ...
+
+    def interrupt(self) -> None:
+        """This process's part ends now: readers of :meth:`outcomes` (and waiting takers)
+        return instead of waiting for more."""
         ...
 
     async def close(self) -> None: ...

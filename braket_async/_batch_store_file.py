@@ -61,6 +61,7 @@ class FileStore:
         self._done: set[int] = set()
         self._counts = dict.fromkeys(COUNTERS, 0)
         self._stopped = False
+        self._interrupted = False
         self._changed = asyncio.Event()
         self._items = 0
 
@@ -166,9 +167,13 @@ class FileStore:
             while index < len(self._log):
                 yield str(index), self._log[index]
                 index += 1
-            if index >= self._items:
+            if index >= self._items or self._interrupted:
                 return
             await self._changed.wait()
+
+    def interrupt(self) -> None:
+        self._interrupted = True
+        self._changed.set()
 
     @property
     def counters(self) -> Mapping[str, int]:
