@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from . import errors, models, programs
 from ._session import BraketSession
-from .batch import Batch, BatchOptions, BatchOutcome, BatchProgress, TaskRequest
+from .batch import Batch, BatchItemState, BatchOptions, BatchOutcome, BatchProgress, TaskRequest
 from .errors import (
     AccessDeniedException,
     BraketError,
@@ -89,6 +89,7 @@ __all__ = [
     "Adaptive",
     "AnalogHamiltonianSimulationResult",
     "Batch",
+    "BatchItemState",
     "BatchOptions",
     "BatchOutcome",
     "BatchProgress",

@@ -24,11 +24,13 @@ import attrs
 
 from . import errors
 from ._base import Clock, Sleep
+from ._batch_breaker import ServerErrorBreaker
 from ._batch_items import build_request, device_of
 from ._batch_manifest import item_fingerprint
 from ._batch_options import BatchOptions
 from ._batch_outcomes import BatchOutcome, BatchProgress, ProgressCallback, client_token_for
 from ._batch_store import BatchPlan, RecordedError, SharedBatch, StoredBatch, WorkItem
+from ._sdk_retries import sdk_retries_off
 from .errors import ItemNotSubmitted
 from .models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 from .polling import RetryStopped, is_transient, retry_target
@@ -110,12 +112,16 @@ class Batch:
         self._shared_store: SharedBatch | None = cast(SharedBatch, store) if store.shared else None
         self._take_part = take_part
         self._manifest_path = manifest
-        self._retry = options.retry
+        # every retry budget of the batch ends a systematic 5xx after server_error_attempts
+        self._retry = attrs.evolve(
+            options.retry, server_error_attempts=options.server_error_attempts
+        )
         self._progress_cb = progress
         self._track = track
         self._details = details
         self._sleep: Sleep = options.sleep or session.sleep
         self._clock: Clock = options.clock or session.clock
+        self._breaker = ServerErrorBreaker(clock=self._clock, batch_id=batch_id)
 
         n = len(items) if items is not None else (size or 0)
         self._n = n
@@ -400,16 +406,23 @@ class Batch:
 
         Create calls under way are let finish (so no task is created behind our back); an
         item whose create response was lost is first resolved by sending its create again
-        with the same client token. Items never sent get :class:`ItemNotSubmitted`. Tasks
-        already terminal are skipped. Returns the ARNs whose cancellation was requested.
+        with the same client token. Items never sent get :class:`ItemNotSubmitted` (state
+        ``NOT_SUBMITTED``). Tasks already terminal are skipped: a cancel of a finished tracked
+        batch, even a closed one, returns ``()`` (a closed batch with outcomes outstanding
+        raises ``SessionStateError``). Returns the ARNs whose cancellation was requested.
         In a shared batch every process stops creating, and a task another process creates
         after this call is cancelled by that process. CancelQuantumTask is limited to 2
         calls/s by default: cancelling many tasks takes time.
         """
         if self._closed:
-            raise errors.SessionStateError("this batch is closed; cancel it before closing")
-        self._cancelled = True
-        if self._shared_store is not None:
+            if not self.done:
+                raise errors.SessionStateError(
+                    "this batch was closed with outcomes outstanding; cancel it before closing"
+                )
+            # (a closed batch that finished sent everything: only its untracked tasks, not
+            # seen terminal, are left to cancel)
+        elif self._shared_store is not None:
+            self._cancelled = True
             # Every process stops creating; the ARNs recorded before this request are
             # cancelled here, the ones recorded after it by the process that records them
             # (the store tells it so). Creates under way here stop retrying, and whatever
@@ -425,6 +438,7 @@ class Batch:
                     await self._resolve(self._uncertain[index])
             await self._shared_store.refresh()
         else:
+            self._cancelled = True
             self._stopping = True
             self._stop_event.set()
             self.start()
@@ -464,14 +478,15 @@ class Batch:
         """Learn the ARN of an item whose create may have taken effect (same token)."""
         request = self._request_for(item)
         index = item.index
-        try:
-            arn = await retry_target(
-                lambda: self._session.create_quantum_task(
+
+        async def create() -> str:
+            with sdk_retries_off():  # every attempt is one of retry_target's
+                return await self._session.create_quantum_task(
                     **request, client_token=self.client_token(index)
-                ),
-                self._retry.start(self._clock),
-                sleep=self._sleep,
-            )
+                )
+
+        try:
+            arn = await retry_target(create, self._retry.start(self._clock), sleep=self._sleep)
         except errors.BraketError as exc:
             if is_transient(exc):
                 raise  # the budget is spent: still unknown, the batch fails
@@ -576,6 +591,7 @@ class Batch:
             )
         opened = await self._store.open(plan)
         self._batch_id = opened.batch_id
+        self._breaker.batch_id = self._batch_id
         self._created_at = opened.created_at
         self._device_arn = self._device_arn or opened.device_arn
         if self._items is None:  # attached: the store says what the batch is
@@ -710,11 +726,29 @@ class Batch:
             await self._submit_failed(item, exc, None)
             return
 
-        async def create() -> str:
-            self._attempts[index] += 1
-            return await self._session.create_quantum_task(**request, client_token=token)
+        last_error: BaseException | None = None
 
-        def may_have_taken_effect(_error: BaseException, _delay: float) -> None:
+        async def create() -> str:
+            if not await self._breaker.wait(self._sleep, self._stop_event):
+                raise RetryStopped(
+                    last_error
+                    or ItemNotSubmitted(index, "the batch stopped while its creates were paused")
+                )
+            self._attempts[index] += 1
+            try:
+                # botocore's retries off: each attempt is one of retry_target's, counted by
+                # the budget (server_error_attempts included) and seen by the breaker
+                with sdk_retries_off():
+                    arn = await self._session.create_quantum_task(**request, client_token=token)
+            except Exception as exc:
+                self._breaker.record(exc)
+                raise
+            self._breaker.record(None)
+            return arn
+
+        def may_have_taken_effect(error: BaseException, _delay: float) -> None:
+            nonlocal last_error
+            last_error = error
             self._uncertain[index] = item  # until an answer says whether the task exists
 
         self._in_flight.add(index)

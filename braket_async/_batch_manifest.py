@@ -2,8 +2,12 @@
 created (by a worker thread, never on the event loop) and read back by ``resume=``.
 
 Line 1 is a header (``kind``, ``version``, ``batch_id``, ``items``, ``created_at``); each
-following line is ``{"kind": "task", "index", "task_arn", "client_token", "fingerprint"}`` or
-``{"kind": "error", "index", "error", "message", "fingerprint"}``. The ``fingerprint``
+following line is ``{"kind": "task", "index", "task_arn", "client_token", "fingerprint"}``
+(its task was created), ``{"kind": "error", "index", "error", "message", "fingerprint"}``
+(its create failed for good: ``SUBMIT_FAILED``) or ``{"kind": "not_submitted", "index",
+"reason"}`` (a cancel or ``fail_fast`` kept it from being sent: ``NOT_SUBMITTED``; no
+fingerprint, which would cost a conversion per unsent item on the event loop). A resume
+sends every item without a task record again. The ``fingerprint``
 (:func:`item_fingerprint`, since version 2) is a hash of the item's create arguments, so that
 a resume with other items is refused instead of reporting another batch's tasks.
 """
@@ -23,7 +27,7 @@ from typing import IO, Any
 import attrs
 
 from . import errors
-from ._batch_outcomes import is_batch_id
+from ._batch_outcomes import BatchItemState, is_batch_id
 
 __all__ = [
     "MANIFEST_VERSION",
@@ -154,6 +158,18 @@ class ManifestState:
     arns: Mapping[int, str]
     #: item index -> fingerprint recorded with its task or error (version 2 manifests)
     fingerprints: Mapping[int, str] = attrs.field(factory=dict)
+    #: item index -> what the manifest says of it: ``SUBMITTED`` (a task record),
+    #: ``SUBMIT_FAILED`` (an error record) or ``NOT_SUBMITTED``; a task record wins, else
+    #: the last record. Items without a record are absent.
+    states: Mapping[int, BatchItemState] = attrs.field(factory=dict)
+
+
+#: The manifest's record kinds and the item state each says.
+_RECORD_STATES = {
+    "task": BatchItemState.SUBMITTED,
+    "error": BatchItemState.SUBMIT_FAILED,
+    "not_submitted": BatchItemState.NOT_SUBMITTED,
+}
 
 
 def manifest_header(batch_id: str | None, items: int, created_at: datetime) -> dict[str, Any]:
@@ -212,6 +228,7 @@ def read_manifest(path: Path) -> ManifestState:
     header: Mapping[str, Any] | None = None
     arns: dict[int, str] = {}
     fingerprints: dict[int, str] = {}
+    states: dict[int, BatchItemState] = {}
     offset = 0
     lines = data.split(b"\n")
     for number, line in enumerate(lines, start=1):
@@ -246,13 +263,20 @@ def read_manifest(path: Path) -> ManifestState:
         index, fingerprint = record.get("index"), record.get("fingerprint")
         if isinstance(index, int) and isinstance(fingerprint, str):
             fingerprints.setdefault(index, fingerprint)
+        state = _RECORD_STATES.get(str(record.get("kind")))
+        if (
+            isinstance(index, int)
+            and state is not None
+            and states.get(index) != BatchItemState.SUBMITTED
+        ):
+            states[index] = state
         if record.get("kind") == "task":
             arn = record.get("task_arn")
             if isinstance(index, int) and isinstance(arn, str):
                 arns.setdefault(index, arn)
     if header is None:
         raise errors.ParameterError("resume", f"manifest {str(path)!r} is empty")
-    return ManifestState(header, arns, fingerprints)
+    return ManifestState(header, arns, fingerprints, states)
 
 
 def check_fingerprints(

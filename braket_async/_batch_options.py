@@ -15,13 +15,23 @@ from .tracking import SweepPolicy
 
 __all__ = ["DEFAULT_BATCH_RETRY", "BatchOptions"]
 
-#: Retries of one item's CreateQuantumTask (on top of botocore's own attempts).
+#: Retries of one item's CreateQuantumTask. botocore's own retries are off for a batch's
+#: creates: each attempt is one call, counted and paced here (and in ``outcome.attempts``).
 DEFAULT_BATCH_RETRY = RetryBudget(max_consecutive=10, max_seconds=300.0, initial=0.5, maximum=15.0)
 
 
 def _max_in_flight(_inst: object, _attribute: attrs.Attribute[int], value: int) -> None:
     if not is_int(value) or value < 1:
         raise errors.ParameterError("max_in_flight", f"must be an int >= 1, got {value!r}")
+
+
+def _server_error_attempts(
+    _inst: object, _attribute: attrs.Attribute[Any], value: Any
+) -> None:
+    if value is not None and (not is_int(value) or value < 1):
+        raise errors.ParameterError(
+            "server_error_attempts", f"must be an int >= 1 or None, got {value!r}"
+        )
 
 
 def _batch_id(_inst: object, _attribute: attrs.Attribute[str | None], value: str | None) -> None:
@@ -57,10 +67,14 @@ class BatchOptions:
     or the manifest's when resuming; 1-40 characters ``[A-Za-z0-9._:-]``) makes client
     tokens ``f"{batch_id}-{index}"``. ``fail_fast`` stops at the first item that fails and
     raises its error. ``retry`` bounds retries of transient errors per item (creates,
-    result downloads, cancels). ``poll`` and ``sweep`` tune the batch's tracker. ``fsync``
-    syncs the manifest to disk on every write (survives power loss, slower). ``sleep`` and
-    ``clock`` replace the session's (tests). Derive variants with :func:`attrs.evolve`;
-    a bad value raises :class:`~braket_async.errors.ParameterError` naming the field.
+    result downloads, cancels). ``server_error_attempts`` (default 5) ends an item's
+    create once that many attempts in a row were answered with the same 5xx error code:
+    a server error its request provokes every time is not retried ``retry.max_consecutive``
+    times (``None``: only ``retry`` bounds it). ``poll`` and ``sweep`` tune the batch's
+    tracker. ``fsync`` syncs the manifest to disk on every write (survives power loss,
+    slower). ``sleep`` and ``clock`` replace the session's (tests). Derive variants with
+    :func:`attrs.evolve`; a bad value raises :class:`~braket_async.errors.ParameterError`
+    naming the field.
     """
 
     max_in_flight: int = attrs.field(default=50, validator=_max_in_flight)
@@ -68,6 +82,9 @@ class BatchOptions:
     fail_fast: bool = attrs.field(default=False, validator=_bool)
     retry: RetryBudget = attrs.field(
         default=DEFAULT_BATCH_RETRY, validator=_instance_of(RetryBudget, "a RetryBudget")
+    )
+    server_error_attempts: int | None = attrs.field(
+        default=5, validator=_server_error_attempts
     )
     poll: PollPolicy | None = attrs.field(
         default=None, validator=_instance_of(PollPolicy, "a PollPolicy or None")

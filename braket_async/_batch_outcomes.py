@@ -3,6 +3,7 @@ and the client token that ties an item to its task."""
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from .models.task_result import TaskResult
 
 __all__ = [
+    "BatchItemState",
     "BatchOutcome",
     "BatchProgress",
     "ProgressCallback",
@@ -34,6 +36,25 @@ def is_batch_id(value: str) -> bool:
 def client_token_for(batch_id: str, index: int) -> str:
     """The CreateQuantumTask client token of item ``index`` of batch ``batch_id``."""
     return f"{batch_id}-{index}"
+
+
+class BatchItemState(enum.StrEnum):
+    """How a batch item ended (:attr:`BatchOutcome.state`; also the manifest's record kinds).
+
+    ``COMPLETED`` / ``FAILED`` / ``CANCELLED``: its task was seen in that terminal status
+    (``FAILED`` also for a resumed ARN the service does not know). ``SUBMITTED``: its task
+    was created and the batch does not track it (``track=False``). ``SUBMIT_FAILED``: it was
+    sent and its create failed for good (a refusal, retries exhausted). ``NOT_SUBMITTED``:
+    it was never sent, or no attempt of it took effect, because the batch was cancelled or
+    stopped first (``fail_fast``); a ``resume`` sends it.
+    """
+
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    SUBMITTED = "SUBMITTED"
+    SUBMIT_FAILED = "SUBMIT_FAILED"
+    NOT_SUBMITTED = "NOT_SUBMITTED"
 
 
 @attrs.frozen
@@ -85,6 +106,24 @@ class BatchOutcome:
         if self.summary is not None:
             return self.summary.status
         return self.recorded_status
+
+    @property
+    def state(self) -> BatchItemState:
+        """How the item ended: its task's terminal status, or that it was not created
+        (``SUBMIT_FAILED``: its create failed; ``NOT_SUBMITTED``: a cancel or ``fail_fast``
+        kept it from being sent), or ``SUBMITTED`` when its task is not tracked."""
+        if isinstance(self.error, errors.ItemNotSubmitted):
+            return BatchItemState.NOT_SUBMITTED
+        if self.task_arn is None:
+            return BatchItemState.SUBMIT_FAILED
+        status = self.status
+        if status == QuantumTaskStatus.COMPLETED:  # (even if its result download failed)
+            return BatchItemState.COMPLETED
+        if status == QuantumTaskStatus.CANCELLED:
+            return BatchItemState.CANCELLED
+        if status is None and self.error is None:
+            return BatchItemState.SUBMITTED
+        return BatchItemState.FAILED
 
     @property
     def final_state(self) -> QuantumTask | QuantumTaskSummary | None:

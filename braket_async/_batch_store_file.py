@@ -151,6 +151,11 @@ class FileStore:
         if outcome.index in self._done:
             return False
         self._done.add(outcome.index)
+        if self._writer is not None and isinstance(outcome.error, errors.ItemNotSubmitted):
+            # (a resume sends it; no fingerprint: a conversion per unsent item)
+            self._writer.append(
+                {"kind": "not_submitted", "index": outcome.index, "reason": outcome.error.reason}
+            )
         stored = StoredOutcome.of(outcome)
         self._log.append(stored)
         self._counts["done"] += 1

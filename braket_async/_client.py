@@ -32,11 +32,13 @@ from botocore.exceptions import (
 from botocore.loaders import Loader, create_loader
 
 from . import errors
+from ._aws_accessors import LogStreams, S3Objects
 from ._aws_errors import TRANSPORT_ERRORS, braket_error, not_json_answer, transport_error
 from ._base import Clock, Sleep, delegate
 from ._converter import parse_timestamp
 from ._operations import Operations
-from ._validate import SERVICE_MODEL
+from ._sdk_retries import register_retry_switch
+from ._service_model import SERVICE_MODEL
 from .events import EventFeed
 from .jobs import Jobs
 from .paginate import Pages
@@ -151,17 +153,18 @@ class BraketClient:
             telemetry=self._telemetry,
             events=lambda: self._events_feed,
         )
+        s3 = S3Objects(self._s3)
         self._results = Results(
             self._operations,
             waiters=self._waiters,
-            s3=self._s3,
+            s3=s3,
             telemetry=self._telemetry,
         )
         self._jobs = Jobs(
             self._operations,
             waiters=self._waiters,
-            s3=self._s3,
-            logs=self._logs,
+            s3=s3,
+            logs=LogStreams(self._logs),
             sleep=sleep,
             clock=clock,
             telemetry=self._telemetry,
@@ -271,6 +274,8 @@ class BraketClient:
         # and botocore's retries take a token like first attempts do
         observe_throttles(client.meta.events, self._rate_limiter)
         pace_retries(client.meta.events, self._rate_limiter)
+        # callers with their own retry loop (a batch's creates) can turn botocore's off
+        register_retry_switch(client.meta.events)
         self._telemetry.register(client.meta.events)
         self._methods = {op: getattr(client, name) for op, name in _METHOD_NAMES.items()}
         self._lazy_lock = asyncio.Lock()

@@ -18,7 +18,7 @@ import botocore.loaders
 from botocore import xform_name
 
 from ._converter import structure_fn
-from ._validate import SERVICE_MODEL
+from ._service_model import SERVICE_MODEL
 from .errors import ParameterError
 from .models import (
     SearchDevicesPage,

@@ -10,8 +10,7 @@ from ._base import delegate
 from ._client import BraketClient
 from .batch import BatchSubmitter
 from .events import EventFeed
-from .polling import PollPolicy
-from .tracking import SweepPolicy, TaskTracker, TrackerOptions
+from .tracking import TaskTracker, TrackerOptions
 
 __all__ = ["BraketSession"]
 
@@ -51,28 +50,22 @@ class BraketSession(BraketClient):
         arns: Iterable[str] = (),
         *,
         options: TrackerOptions | None = None,
-        poll: PollPolicy | None = None,
-        sweep: SweepPolicy | None = None,
-        observe_active: bool | None = None,
         on_status_change: Callable[[], object] | None = None,
         events: EventFeed | None = None,
     ) -> TaskTracker:
         """A :class:`~braket_async.tracking.TaskTracker` on this session, following ``arns``
         (located in the first sweep, however long ago they were created).
 
-        ``options`` (a :class:`~braket_async.tracking.TrackerOptions`) tunes it; ``poll``,
-        ``sweep`` and ``observe_active`` replace the matching option. ``observe_active``
-        also learns which pending tasks are QUEUED or RUNNING (``tracker.status_counts()``)
-        at a bounded extra cost; ``on_status_change`` is called after each round in which
-        one changed. ``events`` takes statuses from an event feed, by default the session's
+        ``options`` (a :class:`~braket_async.tracking.TrackerOptions`: the poll schedule,
+        the sweep policy, ``observe_active`` to learn which pending tasks are QUEUED or
+        RUNNING, ``tracker.status_counts()``, at a bounded extra cost) tunes it;
+        ``on_status_change`` is called after each round in which a pending status changed.
+        ``events`` takes statuses from an event feed, by default the session's
         (``BraketSession(events=...)``); a slow sweep stays as the safety net.
         """
         tracker = TaskTracker(
             self,
             options=options,
-            poll=poll,
-            sweep=sweep,
-            observe_active=observe_active,
             on_status_change=on_status_change,
             events=events if events is not None else self.events,
         )

@@ -13,20 +13,15 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-import botocore.loaders
 import botocore.model
 from botocore import xform_name
 
+from ._service_model import SERVICE_MODEL
 from .errors import InvalidArnError, ParameterError
 
-__all__ = ["SERVICE_MODEL", "validate"]
+__all__ = ["validate"]
 
 _Check = Callable[[Any, str], None]
-
-#: Braket's service model as botocore ships it.
-SERVICE_MODEL = botocore.model.ServiceModel(
-    botocore.loaders.create_loader().load_service_model("braket", "service-2"), "braket"
-)
 
 # ARN members the model leaves without a pattern: check their shape anyway.
 _EXTRA_ARN_PATTERNS = {

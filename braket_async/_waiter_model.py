@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .models.enums import TERMINAL_JOB_STATUSES, TERMINAL_TASK_STATUSES
+
 __all__ = ["WAITER_MODEL"]
 
 _TRANSIENT = [
@@ -34,13 +36,18 @@ def _waiter(operation: str, success: list[str], failure: list[str]) -> dict[str,
     }
 
 
+_TASK_TERMINAL = sorted(map(str, TERMINAL_TASK_STATUSES))
+_TASK_FAILURES = [s for s in _TASK_TERMINAL if s != "COMPLETED"]
+_JOB_TERMINAL = sorted(map(str, TERMINAL_JOB_STATUSES))
+_JOB_FAILURES = [s for s in _JOB_TERMINAL if s != "COMPLETED"]
+
 #: botocore waiter model, version 2.
 WAITER_MODEL: dict[str, Any] = {
     "version": 2,
     "waiters": {
-        "QuantumTaskCompleted": _waiter("GetQuantumTask", ["COMPLETED"], ["FAILED", "CANCELLED"]),
-        "QuantumTaskTerminal": _waiter("GetQuantumTask", ["COMPLETED", "FAILED", "CANCELLED"], []),
-        "JobCompleted": _waiter("GetJob", ["COMPLETED"], ["FAILED", "CANCELLED"]),
-        "JobTerminal": _waiter("GetJob", ["COMPLETED", "FAILED", "CANCELLED"], []),
+        "QuantumTaskCompleted": _waiter("GetQuantumTask", ["COMPLETED"], _TASK_FAILURES),
+        "QuantumTaskTerminal": _waiter("GetQuantumTask", _TASK_TERMINAL, []),
+        "JobCompleted": _waiter("GetJob", ["COMPLETED"], _JOB_FAILURES),
+        "JobTerminal": _waiter("GetJob", _JOB_TERMINAL, []),
     },
 }

@@ -69,6 +69,7 @@ from ._batch_items import TaskRequest, check_items, is_int
 from ._batch_manifest import MANIFEST_VERSION
 from ._batch_options import DEFAULT_BATCH_RETRY, BatchOptions
 from ._batch_outcomes import (
+    BatchItemState,
     BatchOutcome,
     BatchProgress,
     ProgressCallback,
@@ -86,6 +87,7 @@ __all__ = [
     "DEFAULT_BATCH_RETRY",
     "MANIFEST_VERSION",
     "Batch",
+    "BatchItemState",
     "BatchOptions",
     "BatchOutcome",
     "BatchProgress",

@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._service_model import error_status
 from .models.common import ProgramSetValidationFailure
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ class ValidationException(ServiceError):
     """
 
     CODE = "ValidationException"
-    HTTP_STATUS = 400
+    HTTP_STATUS = error_status(CODE)
 
     def __init__(
         self,
@@ -152,56 +153,56 @@ class ServiceQuotaExceededException(ServiceError):
     """A service quota (e.g. concurrent tasks or jobs) is exhausted (402)."""
 
     CODE = "ServiceQuotaExceededException"
-    HTTP_STATUS = 402
+    HTTP_STATUS = error_status(CODE)
 
 
 class AccessDeniedException(ServiceError):
     """The caller may not perform the operation (403)."""
 
     CODE = "AccessDeniedException"
-    HTTP_STATUS = 403
+    HTTP_STATUS = error_status(CODE)
 
 
 class ResourceNotFoundException(ServiceError):
     """The task, job, device, spending limit or tagged resource does not exist (404)."""
 
     CODE = "ResourceNotFoundException"
-    HTTP_STATUS = 404
+    HTTP_STATUS = error_status(CODE)
 
 
 class ConflictException(ServiceError):
     """The request conflicts with the resource's state, e.g. a reused client token (409)."""
 
     CODE = "ConflictException"
-    HTTP_STATUS = 409
+    HTTP_STATUS = error_status(CODE)
 
 
 class DeviceRetiredException(ServiceError):
     """The device is retired (410)."""
 
     CODE = "DeviceRetiredException"
-    HTTP_STATUS = 410
+    HTTP_STATUS = error_status(CODE)
 
 
 class DeviceOfflineException(ServiceError):
     """The device is offline (424)."""
 
     CODE = "DeviceOfflineException"
-    HTTP_STATUS = 424
+    HTTP_STATUS = error_status(CODE)
 
 
 class ThrottlingException(ServiceError):
     """The service throttled the request after the client's retries (429)."""
 
     CODE = "ThrottlingException"
-    HTTP_STATUS = 429
+    HTTP_STATUS = error_status(CODE)
 
 
 class InternalServiceException(ServiceError):
     """The service failed (500)."""
 
     CODE = "InternalServiceException"
-    HTTP_STATUS = 500
+    HTTP_STATUS = error_status(CODE)
 
 
 _MODELED: tuple[type[ServiceError], ...] = (

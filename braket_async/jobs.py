@@ -26,7 +26,7 @@ import pickle
 import re
 import tarfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from typing import Any
 import attrs
 
 from . import errors
-from ._aws_errors import aws_errors
+from ._aws_accessors import LogStreams, S3Objects
 from ._base import Clock, Sleep
 from ._job_locations import (
     JOB_LOG_GROUP,
@@ -46,8 +46,7 @@ from ._job_locations import (
 from ._operations import Operations
 from .errors import PickledResultError
 from .models.enums import TERMINAL_JOB_STATUSES
-from .polling import PollPolicy, retry_target
-from .results import _get_s3_object
+from .polling import PollCadence, PollPolicy
 from .telemetry import Telemetry
 from .waiters import Waiters
 
@@ -139,8 +138,8 @@ class Jobs:
     """Hybrid-job features of :class:`~braket_async.BraketSession`.
 
     ``operations`` sends GetJob / CreateJob, ``waiters`` wait for a job
-    (``create_hybrid_job(wait=True)``), ``s3`` and ``logs`` return the session's aiobotocore
-    S3 and CloudWatch Logs clients (created on first need); ``sleep`` and ``clock`` pace log
+    (``create_hybrid_job(wait=True)``), ``s3`` reads results and uploads code and data,
+    ``logs`` reads the job's CloudWatch Logs streams; ``sleep`` and ``clock`` pace log
     following, ``telemetry`` times the uploads.
     """
 
@@ -149,8 +148,8 @@ class Jobs:
         operations: Operations,
         *,
         waiters: Waiters,
-        s3: Callable[[], Awaitable[Any]],
-        logs: Callable[[], Awaitable[Any]],
+        s3: S3Objects,
+        logs: LogStreams,
         sleep: Sleep,
         clock: Clock,
         telemetry: Telemetry,
@@ -181,26 +180,23 @@ class Jobs:
         ``poll.budget``. ``sleep`` and ``clock`` default to the session's.
         """
         get_job = self._operations.get_job
-        policy = poll or DEFAULT_LOG_POLL
-        do_sleep = sleep or self._sleep
-        budget = policy.budget.start(clock or self._clock)
+        cadence = PollCadence(
+            poll or DEFAULT_LOG_POLL, sleep=sleep or self._sleep, clock=clock or self._clock
+        )
         job = await get_job(job_arn)
         prefix = job_log_stream_prefix(job.job_name, job.job_arn)
-        logs = await self._logs()
         tokens: dict[str, str | None] = {}
         last_round = not follow or job.status in TERMINAL_JOB_STATUSES
-        attempt = 0
         while True:
-            lines = await retry_target(
-                lambda: _read_new_lines(logs, prefix, tokens), budget, sleep=do_sleep
-            )
+            lines = await cadence.retry(lambda: _read_new_lines(self._logs, prefix, tokens))
             for line in lines:
                 yield line
             if last_round:
                 return
-            attempt = 0 if lines else attempt + 1
-            await do_sleep(policy.next_delay(attempt))
-            job = await retry_target(lambda: get_job(job_arn), budget, sleep=do_sleep)
+            if lines:
+                cadence.progressed()
+            await cadence.next_poll()
+            job = await cadence.retry(lambda: get_job(job_arn))
             # the service ships a job's logs before it turns terminal: one more read drains them
             last_round = job.status in TERMINAL_JOB_STATUSES
 
@@ -228,7 +224,7 @@ class Jobs:
                 f"job {job_arn} ({status}) saved no results: nothing at s3://{bucket}/{key}"
             )
 
-        archive = await _get_s3_object(await self._s3(), bucket, key, missing=missing)
+        archive = await self._s3.get(bucket, key, missing=missing)
         try:
             document = await asyncio.to_thread(_read_results, archive)
         except (tarfile.TarError, OSError, ValueError) as exc:  # gzip, tar and JSON errors
@@ -398,39 +394,22 @@ class Jobs:
         match = S3_URI.match(uri)
         if match is None:
             raise errors.ParameterError("code_location", f"must be an s3:// URI, got {uri!r}")
-        s3 = await self._s3()
-        with aws_errors("PutObject", uri):
-            await s3.put_object(Bucket=match.group(1), Key=match.group(2), Body=body)
+        await self._s3.put(match.group(1), match.group(2), body)
 
 
-async def _read_new_lines(logs: Any, prefix: str, tokens: dict[str, str | None]) -> list[LogLine]:
+async def _read_new_lines(
+    logs: LogStreams, prefix: str, tokens: dict[str, str | None]
+) -> list[LogLine]:
     """Every event logged since the last call, over all the job's streams, in time order.
 
     ``tokens`` maps each stream seen so far to its ``nextForwardToken``.
     """
-    try:
-        with aws_errors("DescribeLogStreams", f"{JOB_LOG_GROUP} {prefix}*"):
-            paginator = logs.get_paginator("describe_log_streams")
-            async for page in paginator.paginate(
-                logGroupName=JOB_LOG_GROUP, logStreamNamePrefix=prefix, orderBy="LogStreamName"
-            ):
-                for stream in page.get("logStreams", ()):
-                    tokens.setdefault(stream["logStreamName"], None)
-    except errors.ResourceNotFoundException:
-        return []  # no job has logged yet
+    for name in await logs.names(JOB_LOG_GROUP, prefix):
+        tokens.setdefault(name, None)
     lines: list[LogLine] = []
     for stream, token in tokens.items():
         while True:
-            params: dict[str, Any] = {
-                "logGroupName": JOB_LOG_GROUP,
-                "logStreamName": stream,
-                "startFromHead": True,
-            }
-            if token is not None:
-                params["nextToken"] = token
-            with aws_errors("GetLogEvents", f"{JOB_LOG_GROUP} {stream}"):
-                response = await logs.get_log_events(**params)
-            events = response.get("events", ())
+            events, next_token = await logs.events(JOB_LOG_GROUP, stream, token)
             lines.extend(
                 LogLine(
                     stream_name=stream,
@@ -440,7 +419,6 @@ async def _read_new_lines(logs: Any, prefix: str, tokens: dict[str, str | None])
                 )
                 for event in events
             )
-            next_token = response.get("nextForwardToken")
             # CloudWatch answers the same token again once a stream is drained
             done = not events or next_token is None or next_token == token
             token = next_token if next_token is not None else token

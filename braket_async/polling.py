@@ -7,11 +7,16 @@ waiters, derive variants with :func:`attrs.evolve` or the ``with_*`` helpers.
 * :class:`PollPolicy` -- exponential backoff with full jitter between status calls,
   floored by the device's ``getTaskPollIntervalMillis`` when the caller knows it.
 * :class:`RetryBudget` -- how many consecutive transient failures (throttling, 5xx,
-  dropped connections) and how much time spent failing a poller tolerates before it raises
-  the last error. :meth:`RetryBudget.start` gives the mutable per-poll bookkeeping.
+  dropped connections), how many answers of the same 5xx error, and how much time spent
+  failing a poller tolerates before it raises the last error. :meth:`RetryBudget.start`
+  gives the mutable per-poll bookkeeping.
 * :func:`retry_target` -- the package's one transient-retry loop (api-core's
   ``retry_target`` is the model): a predicate, the budget's backoff sequence, an
-  ``on_error`` hook, and a stop event for callers whose backoff must be interruptible.
+  ``on_error`` hook, a :class:`Deadline` that caps every backoff, and a stop event for
+  callers whose backoff must be interruptible.
+* :class:`PollCadence` -- the one poll cadence (the task and job waiters, the log stream):
+  back off between polls, start over on progress or when an event wakes the poller, never
+  sleep past the deadline.
 """
 
 from __future__ import annotations
@@ -19,19 +24,25 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
 from . import errors
+from ._base import Clock, Sleep
 
 __all__ = [
     "BudgetState",
+    "Deadline",
+    "DeadlineExceeded",
+    "PollCadence",
     "PollPolicy",
     "RetryBudget",
     "RetryStopped",
+    "Wake",
     "is_transient",
     "retry_target",
+    "server_error_code",
     "sleep_unless_stopped",
 ]
 
@@ -65,13 +76,32 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, errors.ConnectionFailed | errors.ResponseError)
 
 
+def server_error_code(exc: BaseException) -> str | None:
+    """The error code of a 5xx answer of the service (``"InternalServiceException"``), else
+    ``None`` (throttling, dropped connections, 4xx answers)."""
+    if isinstance(exc, errors.InternalServiceException):
+        return exc.code
+    if isinstance(exc, errors.ServiceError) and exc.status_code is not None:
+        return exc.code if exc.status_code >= 500 else None
+    return None
+
+
+def _optional_at_least_one(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"{attribute.name} must be None or an int >= 1, got {value!r}")
+
+
 @attrs.frozen
 class RetryBudget:
     """How many transient errors one poller absorbs before raising the last one.
 
     ``max_consecutive`` errors in a row, or errors for longer than ``max_seconds`` without a
-    success in between, exhaust the budget. Between attempts the poller backs off
-    exponentially with full jitter from ``initial`` by ``multiplier`` up to ``maximum``.
+    success in between, exhaust the budget. So does, when set, ``server_error_attempts``
+    answers of the service with the same 5xx error code since the last success: a
+    systematic server error (one a request provokes every time) ends after that many
+    attempts instead of ``max_consecutive`` (429s and dropped connections in between neither
+    count nor reset it; another 5xx code starts it again). Between attempts the poller backs
+    off exponentially with full jitter from ``initial`` by ``multiplier`` up to ``maximum``.
     """
 
     max_consecutive: int = attrs.field(default=8, validator=_at_least_one)
@@ -79,6 +109,9 @@ class RetryBudget:
     initial: float = attrs.field(default=0.25, validator=_positive)
     multiplier: float = attrs.field(default=2.0, validator=_at_least_one)
     maximum: float = attrs.field(default=10.0, validator=_positive)
+    server_error_attempts: int | None = attrs.field(
+        default=None, validator=_optional_at_least_one
+    )
 
     def start(self, clock: Callable[[], float], rng: random.Random | None = None) -> BudgetState:
         """Fresh bookkeeping for one poller."""
@@ -95,11 +128,15 @@ class BudgetState:
         self.consecutive = 0
         self.total = 0
         self._first_failure: float | None = None
+        self._server_code: str | None = None
+        self.server_repeats = 0  # answers with ``_server_code`` since the last success
 
     def succeeded(self) -> None:
-        """A call went through: the consecutive count starts again."""
+        """A call went through: the consecutive counts start again."""
         self.consecutive = 0
         self._first_failure = None
+        self._server_code = None
+        self.server_repeats = 0
 
     def failed(self, exc: BaseException) -> float:
         """Record transient ``exc``; return the delay before the next attempt, or re-raise
@@ -110,6 +147,17 @@ class BudgetState:
         self.consecutive += 1
         self.total += 1
         b = self.budget
+        code = server_error_code(exc)
+        if code is not None:
+            self.server_repeats = self.server_repeats + 1 if code == self._server_code else 1
+            self._server_code = code
+            limit = b.server_error_attempts
+            if limit is not None and self.server_repeats >= limit:
+                exc.add_note(
+                    f"retry budget spent: {self.server_repeats} attempts answered {code} "
+                    f"(server_error_attempts={limit}); the error looks systematic"
+                )
+                raise exc
         if self.consecutive > b.max_consecutive:
             exc.add_note(
                 f"retry budget spent: {self.consecutive} consecutive transient errors "
@@ -136,6 +184,42 @@ class RetryStopped(Exception):
         self.last_error = last_error
 
 
+class DeadlineExceeded(Exception):
+    """A :class:`Deadline` passed before the work was done; ``last_error`` is the transient
+    error :func:`retry_target` was about to retry (None between polls)."""
+
+    def __init__(self, last_error: BaseException | None = None) -> None:
+        super().__init__(
+            "deadline passed" if last_error is None else f"deadline passed after: {last_error!r}"
+        )
+        self.last_error = last_error
+
+
+@attrs.frozen
+class Deadline:
+    """A point on an injectable monotonic ``clock`` after which a loop stops waiting."""
+
+    at: float
+    clock: Clock
+
+    @classmethod
+    def after(cls, seconds: float, clock: Clock) -> Deadline:
+        """The deadline ``seconds`` from now on ``clock``."""
+        return cls(clock() + seconds, clock)
+
+    def remaining(self) -> float:
+        """Seconds left (<= 0 once passed)."""
+        return self.at - self.clock()
+
+    def cap(self, delay: float, last_error: BaseException | None = None) -> float:
+        """``delay`` shortened to the time left; raises :class:`DeadlineExceeded` (chained to
+        ``last_error``) once none is left."""
+        remaining = self.remaining()
+        if remaining <= 0:
+            raise DeadlineExceeded(last_error) from last_error
+        return min(delay, remaining)
+
+
 async def retry_target(
     target: Callable[[], Awaitable[T]],
     budget: BudgetState,
@@ -144,14 +228,16 @@ async def retry_target(
     predicate: Callable[[BaseException], bool] = is_transient,
     on_error: Callable[[BaseException, float], object] | None = None,
     stop: asyncio.Event | None = None,
+    deadline: Deadline | None = None,
 ) -> T:
     """``await target()`` until it succeeds; the package's one transient-retry loop.
 
     An error for which ``predicate`` is false propagates at once. A retryable one is charged
     to ``budget`` (:meth:`BudgetState.failed` re-raises it, with a note, once the budget is
     spent), reported to ``on_error(error, delay)``, and followed by ``sleep(delay)``. With a
-    ``stop`` event, a set event ends the loop before the next attempt or during the backoff
-    by raising :class:`RetryStopped`.
+    ``deadline``, every backoff ends on it, and a retry due after it raises
+    :class:`DeadlineExceeded` instead. With a ``stop`` event, a set event ends the loop
+    before the next attempt or during the backoff by raising :class:`RetryStopped`.
     """
     while True:
         try:
@@ -160,6 +246,8 @@ async def retry_target(
             if not predicate(exc):
                 raise
             delay = budget.failed(exc)
+            if deadline is not None:
+                delay = deadline.cap(delay, exc)
             if on_error is not None:
                 on_error(exc, delay)
             if stop is None:
@@ -273,4 +361,72 @@ class PollPolicy:
             self,
             initial=self.initial if initial is None else initial,
             maximum=self.maximum if maximum is None else maximum,
+        )
+
+
+class Wake(Protocol):
+    """Something that can end a poller's pause early (an event for its ARN arrived)."""
+
+    async def sleep(self, delay: float, sleep: Sleep) -> bool:
+        """Sleep ``delay`` through ``sleep``, or less; True when woken early."""
+        ...
+
+
+class PollCadence:
+    """The pauses of one poller: ``policy``'s backoff between polls, started over on
+    progress (:meth:`progressed`) or when ``wake`` ends a pause early, never past
+    ``deadline``. :meth:`retry` runs one status call through :func:`retry_target` on the
+    same sleep, budget and deadline, so a retry's backoff obeys the same rules.
+
+    Not shared: one cadence per poll loop (it counts the polls since the last progress).
+    """
+
+    def __init__(
+        self,
+        policy: PollPolicy,
+        *,
+        sleep: Sleep,
+        clock: Clock,
+        deadline: Deadline | None = None,
+        wake: Wake | None = None,
+    ) -> None:
+        self.policy = policy
+        self.deadline = deadline
+        self._sleep = sleep
+        self._wake = wake
+        self._budget = policy.budget.start(clock)
+        self._attempt = 0
+
+    def progressed(self) -> None:
+        """Something changed: the next pause is the policy's shortest again."""
+        self._attempt = 0
+
+    async def sleep(self, delay: float) -> None:
+        """Sleep ``delay`` (a wake-up ends it early and counts as progress)."""
+        if self._wake is None:
+            await self._sleep(delay)
+        elif await self._wake.sleep(delay, self._sleep):
+            self.progressed()
+
+    async def next_poll(self, *, floor: float | None = None, at_most: float | None = None) -> None:
+        """Pause before the next poll: the policy's delay for the polls since the last
+        progress (at least ``floor``, at most ``at_most``), ended by the deadline, which
+        raises :class:`DeadlineExceeded` once it has passed."""
+        delay = self.policy.next_delay(self._attempt, floor=floor)
+        self._attempt += 1
+        if at_most is not None:
+            delay = min(delay, at_most)
+        if self.deadline is not None:
+            delay = self.deadline.cap(delay)
+        await self.sleep(delay)
+
+    async def retry(
+        self,
+        target: Callable[[], Awaitable[T]],
+        *,
+        on_error: Callable[[BaseException, float], object] | None = None,
+    ) -> T:
+        """``await target()`` through :func:`retry_target` within ``policy.budget``."""
+        return await retry_target(
+            target, self._budget, sleep=self.sleep, on_error=on_error, deadline=self.deadline
         )

@@ -50,7 +50,7 @@ from typing import Any, Protocol
 import attrs
 
 from ._base import Clock, Sleep
-from ._validate import SERVICE_MODEL
+from ._service_model import SERVICE_MODEL
 
 __all__ = [
     "AWS_ACCOUNT_RATE",

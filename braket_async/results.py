@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from . import errors
-from ._aws_errors import aws_errors
+from ._aws_accessors import S3Objects
 from ._operations import Operations
 from .models import TERMINAL_TASK_STATUSES, QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 from .models.ahs_results import AHS_RESULT_SCHEMA, AnalogHamiltonianSimulationResult
@@ -52,9 +52,6 @@ RESULTS_FILENAME = "results.json"
 #: Result documents larger than this are parsed off the event loop (``asyncio.to_thread``).
 PARSE_IN_THREAD_BYTES = 1 << 20
 
-_MISSING_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound"})
-
-
 def _schema(document: Any) -> str | None:
     header = document.get("braketSchemaHeader") if isinstance(document, dict) else None
     name = header.get("name") if isinstance(header, dict) else None
@@ -86,7 +83,7 @@ class Results:
     """Result download of :class:`~braket_async.BraketSession`.
 
     ``operations`` looks tasks up, ``waiters`` wait for one (``wait=True``),
-    ``s3`` returns the session's aiobotocore S3 client (created on first need), and
+    ``s3`` reads the result objects, and
     ``telemetry`` counts the results and bytes downloaded.
     """
 
@@ -95,7 +92,7 @@ class Results:
         operations: Operations,
         *,
         waiters: Waiters,
-        s3: Callable[[], Awaitable[Any]],
+        s3: S3Objects,
         telemetry: Telemetry,
     ) -> None:
         self._operations = operations
@@ -210,7 +207,7 @@ class Results:
                 f"s3://{bucket}/{key} does not exist ({code})"
             )
 
-        data = await _get_s3_object(await self._s3(), bucket, key, missing=missing)
+        data = await self._s3.get(bucket, key, missing=missing)
         self._telemetry.count("results")
         self._telemetry.count("result_bytes", len(data))
         return data
@@ -221,23 +218,3 @@ def _loads(data: bytes, source: str) -> Any:
         return json.loads(data)
     except ValueError as exc:
         raise errors.ResponseError(f"{source} is not a task result (not JSON): {exc}") from exc
-
-
-async def _get_s3_object(
-    s3: Any, bucket: str, key: str, *, missing: Callable[[str], BaseException]
-) -> bytes:
-    """The bytes of ``s3://bucket/key`` read with the aiobotocore S3 client ``s3``.
-
-    A missing object or bucket raises ``missing(code)``; other failures raise as
-    :mod:`braket_async.errors` (see ``_aws_errors.aws_errors``).
-    """
-    try:
-        with aws_errors("GetObject", f"s3://{bucket}/{key}"):
-            response: dict[str, Any] = await s3.get_object(Bucket=bucket, Key=key)
-            async with response["Body"] as body:
-                data: bytes = await body.read()
-    except errors.ServiceError as exc:
-        if exc.code in _MISSING_CODES:
-            raise missing(exc.code) from exc
-        raise
-    return data

@@ -53,7 +53,7 @@ from .models import (
     JobEventType,
     QuantumTask,
 )
-from .polling import PollPolicy, is_transient, retry_target
+from .polling import Deadline, DeadlineExceeded, PollCadence, PollPolicy, is_transient
 
 if TYPE_CHECKING:
     from .events import EventFeed
@@ -276,47 +276,35 @@ async def _poll_until(
 ) -> T:
     """Call ``fetch`` until ``status_of`` its answer is in ``terminal``; return that answer.
 
-    Transient errors are retried by :func:`~braket_async.polling.retry_target` within
-    ``policy.budget``. Every pause, between polls or before a retry, ends on the deadline:
-    past it, ``WaiterTimeout`` is raised. With ``wake``, each pause ends early when an event
-    for the ARN arrives (and the backoff starts over: the event may have raced ahead of the
+    The pauses are one :class:`~braket_async.polling.PollCadence`: transient errors are
+    retried within ``policy.budget``, every pause (between polls or before a retry) ends on
+    the deadline, past which ``WaiterTimeout`` is raised, and an event for the ARN (``wake``)
+    ends a pause early and starts the backoff over (the event may have raced ahead of the
     status the service answers)."""
     if timeout is not None and timeout < 0:
         raise ValueError(f"timeout must be >= 0 seconds or None, got {timeout!r}")
     started = clock()
-    deadline = None if timeout is None else started + timeout
-    budget = policy.budget.start(clock)
-    attempt = 0
+    deadline = None if timeout is None else Deadline(started + timeout, clock)
+    cadence = PollCadence(policy, sleep=sleep, clock=clock, deadline=deadline, wake=wake)
     last_status: str | None = None
     floor_value: float | None = None
     floor_known = floor is None or not policy.respect_device_interval
 
-    async def pause(delay: float) -> None:
-        nonlocal attempt
-        if deadline is not None:
-            remaining = deadline - clock()
-            if remaining <= 0:
-                raise errors.WaiterTimeout(arn, last_status, clock() - started) from None
-            delay = min(delay, remaining)
-        if wake is None:
-            await sleep(delay)
-        elif await wake.sleep(delay, sleep):
-            attempt = 0
-
     def log_retry(exc: BaseException, delay: float) -> None:
         _log.debug("transient error polling %s (%s); retrying in %.2fs", arn, exc, delay)
 
-    while True:
-        item = await retry_target(fetch, budget, sleep=pause, on_error=log_retry)
-        last_status = str(status_of(item))
-        if last_status in terminal:
-            return item
-        if not floor_known and floor is not None:
-            floor_value = await floor(item)
-            floor_known = True
-        delay = policy.next_delay(attempt, floor=floor_value)
-        attempt += 1
-        await pause(delay)
+    try:
+        while True:
+            item = await cadence.retry(fetch, on_error=log_retry)
+            last_status = str(status_of(item))
+            if last_status in terminal:
+                return item
+            if not floor_known and floor is not None:
+                floor_value = await floor(item)
+                floor_known = True
+            await cadence.next_poll(floor=floor_value)
+    except DeadlineExceeded:
+        raise errors.WaiterTimeout(arn, last_status, clock() - started) from None
 
 
 def _event_key(event: JobEvent) -> tuple[Any, ...]:
@@ -512,14 +500,13 @@ class Waiters:
         ops = self._operations
         policy = poll or DEFAULT_JOB_POLL
         do_sleep = sleep or self._sleep
-        budget = policy.budget.start(clock or self._clock)
+        cadence = PollCadence(policy, sleep=do_sleep, clock=clock or self._clock, wake=wake)
         report = on_gap or _log_gap
         previous: list[tuple[Any, ...]] = []
         last_yielded: JobEvent | None = None
-        attempt = 0
         settle_polls = 1  # polls allowed after a terminal status whose final event is missing
         while True:
-            job = await retry_target(lambda: ops.get_job(job_arn), budget, sleep=do_sleep)
+            job = await cadence.retry(lambda: ops.get_job(job_arn))
             events = list(job.events)
             keys = [_event_key(e) for e in events]
             seen = _new_events(previous, keys)
@@ -549,14 +536,12 @@ class Waiters:
                 continue
             # Events arriving: poll fast again; quiet: back off. Half a window or more in one
             # poll means events outrun the window: poll faster than the policy's fastest.
-            attempt = 0 if fresh else attempt + 1
-            delay = policy.next_delay(attempt)
-            if len(fresh) >= MAX_JOB_EVENTS // 2:
-                delay = min(delay, max(_DENSE_DELAY, policy.initial / 2))
-            if wake is None:
-                await do_sleep(delay)
-            elif await wake.sleep(delay, do_sleep):
-                attempt = 0
+            if fresh:
+                cadence.progressed()
+            dense = len(fresh) >= MAX_JOB_EVENTS // 2
+            await cadence.next_poll(
+                at_most=max(_DENSE_DELAY, policy.initial / 2) if dense else None
+            )
 
     async def _event_wake(
         self, stack: contextlib.AsyncExitStack, arn: str, statuses: frozenset[str] | None

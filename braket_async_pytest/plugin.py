@@ -1,21 +1,30 @@
 """Fixtures that run the local Braket service for a test session (the ``pytest11`` plugin).
 
-- ``braket_local``: the session's :class:`~braket_async.local.LocalBraket`, or, for a test
-  marked ``@pytest.mark.braket_local(quotas=..., faults=..., queue_delay=...)``, a short-lived
-  service of its own that shares the session's simulator workers and S3.
-- ``braket``: a :class:`~braket_async.BraketSession` on ``braket_local``.
+- ``braket_local``: the session's service, or, for a test marked
+  ``@pytest.mark.braket_local(quotas=..., faults=..., queue_delay=...)``, a short-lived service
+  of its own that shares the session's simulator workers and S3.
+- ``braket``: a :class:`~braket_async.BraketSession` on ``braket_local``, opened on the test's
+  own event loop (async tests).
 - ``braket_env``: ``braket_local.environ()`` set in ``os.environ`` for boto3 / SDK code under
   test (and :data:`~braket_async.local.CONFLICTING_VARIABLES` unset), undone after the test.
 - ``braket_ledger``: ``braket_local.ledger``, reset before the test.
+- ``braket_clean``: ``braket_local`` reset to a clean slate before the test (tasks, jobs,
+  ledger, faults, quotas).
 - ``braket_local_session``, ``braket_local_factory``, ``braket_simulator_executor``: the pieces
   (the session's service, a factory of extra services, the shared worker pool).
 
-The service runs on the event loop of the test session, so tests that use it must run on the
-session-scoped loop of pytest-asyncio (``asyncio_default_test_loop_scope = "session"`` or
-``@pytest.mark.asyncio(loop_scope="session")``); blocking clients (boto3, the Braket SDK) run
-in a thread (``asyncio.to_thread``) or a subprocess. A test that breaks this rule fails with a
-message saying so, instead of hanging.
+Two modes (ini option ``braket_local_mode``):
 
+- ``thread`` (default): the services run on an event loop in a thread of their own
+  (:class:`~braket_async.local.ThreadedLocalBraket`), so any test reaches them: a synchronous
+  test (boto3, the Braket SDK), an async test on any loop scope, with pytest-asyncio's
+  defaults. ``braket_local`` is then a ``ThreadedLocalBraket``.
+- ``session-loop``: the services run on pytest-asyncio's session-scoped loop, as
+  :class:`~braket_async.local.LocalBraket` objects whose internals a test may touch directly;
+  tests that use them must run on that loop (a test that does not fails with a message saying
+  so, instead of hanging).
+
+Under pytest-xdist each worker process has its own session, so its own service.
 Nothing here imports the service, moto or the simulator until a fixture is used.
 """
 
@@ -24,14 +33,22 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import attrs
 import pytest
 
 if TYPE_CHECKING:
     from braket_async import BraketSession
-    from braket_async.local import FaultConfig, Ledger, LocalBraket, Quotas
+    from braket_async.local import (
+        FaultConfig,
+        Ledger,
+        LocalBraket,
+        Quotas,
+        ServiceThread,
+        ThreadedLocalBraket,
+    )
 
 try:
     import pytest_asyncio
@@ -40,6 +57,7 @@ except ImportError:  # pragma: no cover - exercised only without pytest-asyncio
 
 __all__ = [
     "braket",
+    "braket_clean",
     "braket_env",
     "braket_ledger",
     "braket_local",
@@ -48,19 +66,39 @@ __all__ = [
     "braket_simulator_executor",
 ]
 
-LocalFactory = Callable[..., Awaitable["LocalBraket"]]
 
 _MARKER = "braket_local"
+_THREAD, _SESSION_LOOP = "thread", "session-loop"
+_LOOP_SCOPES = ("function", "class", "module", "package", "session")
 _INI: tuple[tuple[str, str, str | None, Any], ...] = (
-    ("braket_local_quotas", "quotas of the session's service: aws_defaults, off, or "
-     "aws_defaults:SCALE", None, "aws_defaults"),
-    ("braket_local_faults", "fault injection of the session's service, as the JSON of "
-     "PUT /_local/faults", None, ""),
+    (
+        "braket_local_mode",
+        "where the services run: 'thread' (their own thread: any test, "
+        "sync or async, any loop) or 'session-loop' (pytest-asyncio's session loop)",
+        None,
+        _THREAD,
+    ),
+    (
+        "braket_local_quotas",
+        "quotas of the session's service: aws_defaults, off, or aws_defaults:SCALE",
+        None,
+        "aws_defaults",
+    ),
+    (
+        "braket_local_faults",
+        "fault injection of the session's service, as the JSON of PUT /_local/faults",
+        None,
+        "",
+    ),
     ("braket_local_queue_delay", "seconds a task stays QUEUED at least", None, "0"),
     ("braket_local_run_delay", "seconds a task stays RUNNING at least", None, "0"),
     ("braket_local_workers", "simulator worker processes (default: min(2, cpu))", None, ""),
-    ("braket_local_job_scripts", "run hybrid-job scripts as local processes (false: jobs "
-     "run no script)", "bool", True),
+    (
+        "braket_local_job_scripts",
+        "run hybrid-job scripts as local processes (false: jobs run no script)",
+        "bool",
+        True,
+    ),
     ("braket_local_region", "region of the services", None, "us-east-1"),
 )
 
@@ -101,9 +139,7 @@ def _quotas(value: Any, where: str) -> Quotas:
             return Quotas.aws_defaults(scale=float(scale) if scale else 1.0)
         except ValueError as exc:
             _bad(f"{where}: {exc}")
-    _bad(
-        f"{where} must be 'off', 'aws_defaults' or 'aws_defaults:SCALE', got {value!r}"
-    )
+    _bad(f"{where} must be 'off', 'aws_defaults' or 'aws_defaults:SCALE', got {value!r}")
 
 
 def _faults(value: Any, where: str) -> FaultConfig | None:
@@ -175,34 +211,235 @@ def _marker_kwargs(marker: pytest.Mark) -> dict[str, Any]:
     return kwargs
 
 
-def _check_loop(request: pytest.FixtureRequest) -> None:
-    """Fail (not hang) when the test cannot reach a service on the session's loop."""
-    item = request.node
-    function = getattr(item, "obj", None)
-    if not inspect.iscoroutinefunction(function):
-        pytest.fail(
-            f"{item.name}: the local Braket service runs on the session's event loop, which "
-            "only runs during async tests: make the test 'async def' (run boto3 / Braket SDK "
-            "code in it with asyncio.to_thread).",
-            pytrace=False,
-        )
+def _mode(config: pytest.Config) -> str:
+    text = str(config.getini("braket_local_mode")).strip() or _THREAD
+    if text not in (_THREAD, _SESSION_LOOP):
+        _bad(f"braket_local_mode must be {_THREAD!r} or {_SESSION_LOOP!r}, got {text!r}")
+    return text
+
+
+def _test_loop_scope(item: pytest.Item) -> str | None:
+    """The loop scope pytest-asyncio runs the (async) test on; None for a sync test."""
+    if not inspect.iscoroutinefunction(getattr(item, "obj", None)):
+        return None
     marker = item.get_closest_marker("asyncio")
     scope = marker.kwargs.get("loop_scope") if marker is not None else None
     if scope is None:
         with contextlib.suppress(ValueError):
             scope = item.config.getini("asyncio_default_test_loop_scope")
-    if (scope or "function") != "session":
+    return str(scope or "function")
+
+
+def _check_loop(request: pytest.FixtureRequest) -> None:
+    """session-loop mode: fail (not hang) when the test cannot reach a service on the
+    session's loop."""
+    item = request.node
+    scope = _test_loop_scope(item)
+    if scope is None:
         pytest.fail(
-            f"{item.name}: the local Braket service runs on the session's event loop; run the "
-            f"test there too (loop scope is {scope or 'function'!r}): set "
-            "asyncio_default_test_loop_scope = session (and asyncio_default_fixture_loop_scope "
-            "= session) in the pytest configuration, or mark the test "
-            "@pytest.mark.asyncio(loop_scope='session').",
+            f"{item.name}: the local Braket service runs on the session's event loop "
+            f"(braket_local_mode = {_SESSION_LOOP}), which only runs during async tests: make "
+            "the test 'async def', or use braket_local_mode = thread (the default), where "
+            "synchronous tests reach the service too.",
+            pytrace=False,
+        )
+    if scope != "session":
+        pytest.fail(
+            f"{item.name}: the local Braket service runs on the session's event loop "
+            f"(braket_local_mode = {_SESSION_LOOP}); run the test there too (loop scope is "
+            f"{scope!r}): set asyncio_default_test_loop_scope = session (and "
+            "asyncio_default_fixture_loop_scope = session), mark the test "
+            "@pytest.mark.asyncio(loop_scope='session'), or use braket_local_mode = thread "
+            "(the default), where any loop reaches the service.",
             pytrace=False,
         )
 
 
-# Fixtures -------------------------------------------------------------------------------------
+def _factory_kwargs(
+    config: pytest.Config, session: Any, executor: Any, kwargs: dict[str, Any]
+) -> dict[str, Any]:
+    # each service its own job runner (and settings read afresh)
+    given = {**_service_kwargs(config), **kwargs}
+    if "job_runner_factory" in kwargs:
+        given.pop("job_runner", None)
+    given.setdefault("executor", executor)
+    given.setdefault("s3_endpoint_url", session.s3_endpoint_url)
+    given.setdefault("credentials", session.credentials)
+    given.setdefault("s3_credentials", session.credentials)
+    return given
+
+
+@attrs.frozen
+class _Threaded:
+    """thread mode: the session's service thread, its simulator workers and service."""
+
+    thread: ServiceThread
+    executor: Any
+    service: ThreadedLocalBraket
+
+
+# Fixtures: the same names in both modes ------------------------------------------------------
+# A public fixture is synchronous and picks its mode's implementation with getfixturevalue,
+# so that one name works in synchronous tests (thread mode) and on any loop.
+
+
+@pytest.fixture(scope="session")
+def braket_simulator_executor(request: pytest.FixtureRequest) -> Any:
+    """One warm simulator worker pool shared by every service of the session (in thread mode
+    it lives on the services' thread: only services started there may use it)."""
+    if _mode(request.config) == _THREAD:
+        return request.getfixturevalue("_braket_threaded").executor
+    return request.getfixturevalue("_braket_loop_executor")
+
+
+@pytest.fixture(scope="session")
+def braket_local_session(request: pytest.FixtureRequest) -> ThreadedLocalBraket | LocalBraket:
+    """The session's local Braket service (settings from the ``braket_local_*`` ini
+    options), with its embedded moto server (S3, STS, IAM, CloudWatch Logs, ...)."""
+    if _mode(request.config) == _THREAD:
+        service: ThreadedLocalBraket = request.getfixturevalue("_braket_threaded").service
+        return service
+    local: LocalBraket = request.getfixturevalue("_braket_loop_service")
+    return local
+
+
+@pytest.fixture
+def braket_local_factory(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    """Extra services sharing the session's workers and S3 (no moto, no worker warm-up),
+    stopped after the test; settings not given come from the ini options. Thread mode:
+    ``braket_local_factory(**LocalBraket_kwargs)`` returns a started ``ThreadedLocalBraket``
+    (from an async test: ``await asyncio.to_thread(braket_local_factory, ...)``);
+    session-loop mode: ``await braket_local_factory(**kwargs)`` returns a ``LocalBraket``."""
+    if _mode(request.config) == _THREAD:
+        factory: Callable[..., Any] = request.getfixturevalue("_braket_threaded_factory")
+    else:
+        factory = request.getfixturevalue("_braket_loop_factory")
+    return factory
+
+
+@pytest.fixture
+def braket_local(request: pytest.FixtureRequest) -> ThreadedLocalBraket | LocalBraket:
+    """The session's service, or this test's own one when it is marked
+    ``@pytest.mark.braket_local(...)``."""
+    marker = request.node.get_closest_marker(_MARKER)
+    if _mode(request.config) == _THREAD:
+        if marker is None:
+            service: ThreadedLocalBraket = request.getfixturevalue("braket_local_session")
+            return service
+        factory = request.getfixturevalue("braket_local_factory")
+        service = factory(**_marker_kwargs(marker))
+        return service
+    _check_loop(request)
+    name = "braket_local_session" if marker is None else "_braket_loop_marked"
+    local: LocalBraket = request.getfixturevalue(name)
+    return local
+
+
+@pytest.fixture
+def braket(request: pytest.FixtureRequest) -> BraketSession:
+    """A ``BraketSession`` on ``braket_local`` (its credentials and region), opened on the
+    event loop the (async) test runs on, closed after it."""
+    scope = _test_loop_scope(request.node)
+    if scope is None:
+        _bad(
+            f"{request.node.name}: 'braket' is a BraketSession, whose methods are coroutines: "
+            "use it in an 'async def' test. Synchronous code (boto3, the Braket SDK) reaches "
+            "the service through braket_env (or braket_local.endpoint_url)."
+        )
+    if scope not in _LOOP_SCOPES:
+        _bad(f"{request.node.name}: unknown asyncio loop scope {scope!r}")
+    session: BraketSession = request.getfixturevalue(f"_braket_on_{scope}_loop")
+    return session
+
+
+@pytest.fixture
+def braket_env(
+    braket_local: ThreadedLocalBraket | LocalBraket, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    """``braket_local.environ()`` applied to ``os.environ`` for the test (undone after);
+    returns the variables set."""
+    from braket_async.local import CONFLICTING_VARIABLES
+
+    env = braket_local.environ()
+    for name in CONFLICTING_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    yield env
+
+
+@pytest.fixture
+def braket_ledger(braket_local: ThreadedLocalBraket | LocalBraket) -> Ledger:
+    """``braket_local.ledger`` (call, throttle, fault and error counters), reset now."""
+    from braket_async.local import ThreadedLocalBraket
+
+    if isinstance(braket_local, ThreadedLocalBraket):
+        braket_local.reset_ledger()
+    else:
+        braket_local.ledger.reset()  # the session's loop does not run between tests
+    return braket_local.ledger
+
+
+@pytest.fixture
+def braket_clean(
+    request: pytest.FixtureRequest, braket_local: ThreadedLocalBraket | LocalBraket
+) -> ThreadedLocalBraket | LocalBraket:
+    """``braket_local`` with a clean slate (``LocalBraket.reset``): running tasks and jobs
+    stopped, every task, job and spending limit forgotten, the ledger zeroed, the quotas (full
+    buckets) and faults it started with back in force."""
+    from braket_async.local import ThreadedLocalBraket
+
+    if isinstance(braket_local, ThreadedLocalBraket):
+        braket_local.reset()
+    else:
+        request.getfixturevalue("_braket_loop_reset")
+    return braket_local
+
+
+# thread mode --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _braket_threaded(request: pytest.FixtureRequest) -> Iterator[_Threaded]:
+    from braket_async.local import ServiceThread, ThreadedLocalBraket
+    from braket_async.local._executor import SimulatorExecutor
+
+    kwargs = _service_kwargs(request.config)
+    with contextlib.ExitStack() as stack:
+        thread = ServiceThread("braket-local-pytest").start()
+        stack.callback(thread.stop)
+        executor = SimulatorExecutor(workers=_workers(request.config))
+        # the workers warm up while the service (moto) starts
+        warming = thread.submit(executor.start())
+        stack.callback(lambda: thread.run(executor.close()))
+        service = ThreadedLocalBraket(thread=thread, executor=executor, **kwargs)
+        try:
+            service.start()
+        finally:
+            warming.result()
+        stack.callback(service.stop)
+        yield _Threaded(thread, executor, service)
+
+
+@pytest.fixture
+def _braket_threaded_factory(
+    request: pytest.FixtureRequest, _braket_threaded: _Threaded
+) -> Iterator[Callable[..., ThreadedLocalBraket]]:
+    from braket_async.local import ThreadedLocalBraket
+
+    base = _braket_threaded
+    with contextlib.ExitStack() as stack:
+
+        def factory(**kwargs: Any) -> ThreadedLocalBraket:
+            given = _factory_kwargs(request.config, base.service, base.executor, kwargs)
+            service = ThreadedLocalBraket(thread=base.thread, **given).start()
+            stack.callback(service.stop)
+            return service
+
+        yield factory
+
+
+# session-loop mode and the BraketSession on each loop ----------------------------------------
 
 if pytest_asyncio is None:  # pragma: no cover - exercised only without pytest-asyncio
 
@@ -212,21 +449,23 @@ if pytest_asyncio is None:  # pragma: no cover - exercised only without pytest-a
             pytrace=False,
         )
 
-    braket_simulator_executor = pytest.fixture(scope="session")(_missing)
-    braket_local_session = pytest.fixture(scope="session")(_missing)
-    braket_local_factory = pytest.fixture(_missing)
-    braket_local = pytest.fixture(_missing)
-    braket = pytest.fixture(_missing)
-    braket_env = pytest.fixture(_missing)
-    braket_ledger = pytest.fixture(_missing)
+    # thread mode serves synchronous tests without it; the rest needs it
+    _braket_loop_executor = pytest.fixture(scope="session")(_missing)
+    _braket_loop_service = pytest.fixture(scope="session")(_missing)
+    _braket_loop_factory = pytest.fixture(_missing)
+    _braket_loop_marked = pytest.fixture(_missing)
+    _braket_loop_reset = pytest.fixture(_missing)
+    for _scope in _LOOP_SCOPES:
+        globals()[f"_braket_on_{_scope}_loop"] = pytest.fixture(
+            _missing, name=f"_braket_on_{_scope}_loop"
+        )
 
 else:
     _session_fixture = pytest_asyncio.fixture(scope="session", loop_scope="session")
     _test_fixture = pytest_asyncio.fixture(loop_scope="session")
 
     @_session_fixture
-    async def braket_simulator_executor(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-        """One warm simulator worker pool shared by every service of the session."""
+    async def _braket_loop_executor(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
         from braket_async.local._executor import SimulatorExecutor
 
         executor = SimulatorExecutor(workers=_workers(request.config))
@@ -237,90 +476,67 @@ else:
             await executor.close()
 
     @_session_fixture
-    async def braket_local_session(
-        request: pytest.FixtureRequest, braket_simulator_executor: Any
+    async def _braket_loop_service(
+        request: pytest.FixtureRequest, _braket_loop_executor: Any
     ) -> AsyncIterator[LocalBraket]:
-        """The session's local Braket service (settings from the ``braket_local_*`` ini
-        options), with its embedded moto server (S3, STS, IAM, CloudWatch Logs, ...)."""
         from braket_async.local import LocalBraket
 
         kwargs = _service_kwargs(request.config)
-        async with LocalBraket(executor=braket_simulator_executor, **kwargs) as local:
+        async with LocalBraket(executor=_braket_loop_executor, **kwargs) as local:
             yield local
 
     @_test_fixture
-    async def braket_local_factory(
+    async def _braket_loop_factory(
         request: pytest.FixtureRequest,
-        braket_local_session: LocalBraket,
-        braket_simulator_executor: Any,
-    ) -> AsyncIterator[LocalFactory]:
-        """``await braket_local_factory(**LocalBraket_kwargs)``: extra services sharing the
-        session's workers and S3 (they start in milliseconds), closed after the test. Settings
-        not given come from the ini options."""
+        _braket_loop_service: LocalBraket,
+        _braket_loop_executor: Any,
+    ) -> AsyncIterator[Callable[..., Any]]:
         from braket_async.local import LocalBraket
 
         async with contextlib.AsyncExitStack() as stack:
 
             async def factory(**kwargs: Any) -> LocalBraket:
-                # each service its own job runner (and settings read afresh)
-                given = {**_service_kwargs(request.config), **kwargs}
-                if "job_runner_factory" in kwargs:
-                    given.pop("job_runner", None)
-                given.setdefault("executor", braket_simulator_executor)
-                given.setdefault("s3_endpoint_url", braket_local_session.s3_endpoint_url)
-                given.setdefault("credentials", braket_local_session.credentials)
-                given.setdefault("s3_credentials", braket_local_session.credentials)
+                given = _factory_kwargs(
+                    request.config, _braket_loop_service, _braket_loop_executor, kwargs
+                )
                 return await stack.enter_async_context(LocalBraket(**given))
 
             yield factory
 
     @_test_fixture
-    async def braket_local(
-        request: pytest.FixtureRequest,
-        braket_local_session: LocalBraket,
-        braket_local_factory: LocalFactory,
+    async def _braket_loop_marked(
+        request: pytest.FixtureRequest, _braket_loop_factory: Callable[..., Any]
     ) -> LocalBraket:
-        """The session's service, or this test's own one when it is marked
-        ``@pytest.mark.braket_local(...)``."""
-        _check_loop(request)
         marker = request.node.get_closest_marker(_MARKER)
-        if marker is None:
-            return braket_local_session
-        return await braket_local_factory(**_marker_kwargs(marker))
+        local: LocalBraket = await _braket_loop_factory(**_marker_kwargs(marker))
+        return local
 
     @_test_fixture
-    async def braket(braket_local: LocalBraket) -> AsyncIterator[BraketSession]:
-        """A ``BraketSession`` on ``braket_local`` (its credentials and region)."""
-        from braket_async import BraketSession
+    async def _braket_loop_reset(braket_local: LocalBraket) -> None:
+        await braket_local.reset()
 
-        key, secret = braket_local.credentials
-        async with BraketSession(
-            endpoint_url=braket_local.endpoint_url,
-            s3_endpoint_url=braket_local.s3_endpoint_url,
-            logs_endpoint_url=braket_local.s3_endpoint_url,
-            region_name=braket_local.region,
-            aws_access_key_id=key,
-            aws_secret_access_key=secret,
-        ) as session:
-            yield session
+    def _session_on_loop(scope: Any) -> Any:
+        @pytest_asyncio.fixture(loop_scope=scope, name=f"_braket_on_{scope}_loop")
+        async def session_fixture(
+            braket_local: ThreadedLocalBraket | LocalBraket,
+        ) -> AsyncIterator[BraketSession]:
+            from braket_async import BraketSession
 
-    @pytest.fixture
-    def braket_env(
-        braket_local: LocalBraket, monkeypatch: pytest.MonkeyPatch
-    ) -> Iterator[dict[str, str]]:
-        """``braket_local.environ()`` applied to ``os.environ`` for the test (undone after);
-        returns the variables set."""
-        from braket_async.local import CONFLICTING_VARIABLES
+            key, secret = braket_local.credentials
+            async with BraketSession(
+                endpoint_url=braket_local.endpoint_url,
+                s3_endpoint_url=braket_local.s3_endpoint_url,
+                logs_endpoint_url=braket_local.s3_endpoint_url,
+                region_name=braket_local.region,
+                aws_access_key_id=key,
+                aws_secret_access_key=secret,
+            ) as session:
+                yield session
 
-        env = braket_local.environ()
-        for name in CONFLICTING_VARIABLES:
-            monkeypatch.delenv(name, raising=False)
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        yield env
+        return session_fixture
 
-    @pytest.fixture
-    def braket_ledger(braket_local: LocalBraket) -> Ledger:
-        """``braket_local.ledger`` (call, throttle, fault and error counters), reset now."""
-        braket_local.ledger.reset()
-        return braket_local.ledger
+    _braket_on_function_loop = _session_on_loop("function")
+    _braket_on_class_loop = _session_on_loop("class")
+    _braket_on_module_loop = _session_on_loop("module")
+    _braket_on_package_loop = _session_on_loop("package")
+    _braket_on_session_loop = _session_on_loop("session")

@@ -6,7 +6,7 @@ task completions and hybrid-job events as Server-Sent Events::
     POST /batches                 {"n": 500, "kind": "ghz"|"random"|"mixed", "shots": 100}
     GET  /batches/{id}            counts, done, and each task's ARN and last status
     GET  /batches/{id}/events     SSE: one "task" event per finished task, then "done"
-    DELETE /batches/{id}          cancel the batch's tasks on the service
+    DELETE /batches/{id}          cancel the batch's tasks on the service; its state (200)
     GET  /tasks/{arn}             one task (GetQuantumTask)
     GET  /results/{arn}           a completed task's measurement counts
     GET  /jobs/{arn}/events       SSE: each hybrid-job event once, until the job ends
@@ -84,6 +84,8 @@ class Settings:
     redis_key: str = "default"
     local: bool = False
     max_batch: int = 10_000
+    #: concurrent creates per batch (None: 16, times ``rate_scale`` when it is larger)
+    max_in_flight: int | None = None
     local_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod
@@ -162,22 +164,25 @@ class BatchRecord:
     created_at: float
     events: EventLog = dataclasses.field(default_factory=EventLog)
     statuses: dict[int, str] = dataclasses.field(default_factory=dict)
+    #: items never created: ``SUBMIT_FAILED`` (the create failed) or ``NOT_SUBMITTED`` (a
+    #: cancel kept it from being sent)
+    unsent: dict[int, str] = dataclasses.field(default_factory=dict)
     errors: dict[int, str] = dataclasses.field(default_factory=dict)
     done: bool = False
     batch: Batch | None = None
 
     def counts(self) -> dict[str, int]:
         """Items per state: ``UNSUBMITTED`` (not created yet), ``PENDING`` (created, not
-        finished), the terminal statuses, and ``SUBMIT_FAILED`` (never created)."""
+        finished), the terminal statuses, ``SUBMIT_FAILED`` (its create failed) and
+        ``NOT_SUBMITTED`` (a cancel kept it from being sent)."""
         created = len(self.batch.task_arns) if self.batch is not None else 0
         finished = len(self.statuses)
         counts: dict[str, int] = {
-            "UNSUBMITTED": self.size - max(created, finished) - len(self.errors),
+            "UNSUBMITTED": self.size - max(created, finished) - len(self.unsent),
             "PENDING": max(0, created - finished),
         }
-        for status in self.statuses.values():
+        for status in (*self.statuses.values(), *self.unsent.values()):
             counts[status] = counts.get(status, 0) + 1
-        counts["SUBMIT_FAILED"] = len(self.errors)
         return {k: v for k, v in counts.items() if v}
 
     def finished(self, index: int, arn: str, status: str, failure_reason: str | None) -> None:
@@ -206,7 +211,8 @@ class BatchRecord:
                     "index": i,
                     "arn": arns.get(i),
                     "status": self.statuses.get(i)
-                    or ("SUBMIT_FAILED" if i in self.errors else "PENDING" if i in arns else None),
+                    or self.unsent.get(i)
+                    or ("PENDING" if i in arns else None),
                     "error": self.errors.get(i),
                 }
                 for i in range(self.size)
@@ -277,10 +283,13 @@ async def run_batch(record: BatchRecord, batch: Batch) -> None:
                         # failed and cancelled tasks always come with the full task
                         outcome.task.failure_reason if outcome.task is not None else None,
                     )
-                else:  # never created (validation error, retries exhausted, cancelled first)
+                else:  # never created: its create failed, or a cancel came first
+                    state = str(outcome.state)  # SUBMIT_FAILED or NOT_SUBMITTED
+                    record.unsent[outcome.index] = state
                     record.errors[outcome.index] = str(outcome.error)
                     record.events.append(
-                        "error", {"index": outcome.index, "error": str(outcome.error)}
+                        "error" if state == "SUBMIT_FAILED" else "not_submitted",
+                        {"index": outcome.index, "status": state, "error": str(outcome.error)},
                     )
     finally:
         record.done = True
@@ -379,7 +388,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 # Few concurrent calls are enough at the quota's pace, and they spread the
                 # app's CPU work over time, so its event loop keeps answering other requests
                 # quickly.
-                max_in_flight=max(16, round(16 * config.rate_scale)),
+                max_in_flight=config.max_in_flight or max(16, round(16 * config.rate_scale)),
                 sweep=SweepPolicy(max_concurrency=4),
             ),
         )
@@ -407,11 +416,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.delete("/batches/{batch_id}")
     async def cancel_batch(batch_id: str, work: BackgroundDep) -> dict[str, Any]:
+        """Cancel what the batch created and send nothing more; answers the batch's state
+        (``cancel_requested``: tasks asked to cancel). A finished batch has nothing left to
+        cancel: its final state, 200, like a second DELETE."""
         record = record_of(work, batch_id)
         if record.batch is None:
             raise HTTPException(409, f"batch {batch_id!r} has not started yet")
-        cancelled = await record.batch.cancel()
-        return {"batch_id": batch_id, "cancel_requested": len(cancelled)}
+        cancelled = () if record.done else await record.batch.cancel()
+        return {**record.summary(with_tasks=False), "cancel_requested": len(cancelled)}
 
     @app.get("/tasks/{arn:path}")
     async def task_status(arn: str, braket: BraketDep) -> Any:

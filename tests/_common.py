@@ -1,5 +1,5 @@
 """Test helpers shared by several test modules: device ARN, a Bell program, a session on a
-local service, a hand-moved clock."""
+local service, a hand-moved clock, a test-only device that runs program sets."""
 
 from __future__ import annotations
 
@@ -9,18 +9,25 @@ from aiobotocore.session import get_session
 
 from braket_async import BraketSession
 from braket_async.local import LocalBraket
+from braket_async.local._devices import LocalDevice, load_capabilities
 
 __all__ = [
     "BELL",
     "COMPLETED_JOB_EVENTS",
+    "PROGRAM_SET_DEVICE",
     "SV1",
     "FakeClock",
     "create_task",
+    "program_set_device",
     "raw_client",
     "session_on",
 ]
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+#: A test-only device that runs program sets: SV1, DM1 and TN1 do not list the action
+#: (docs/devices.md), and the QPUs that do queue and add noise. SV1's document plus the
+#: program-set action, on the state-vector engine; only test services list it.
+PROGRAM_SET_DEVICE = "arn:aws:braket:::device/quantum-simulator/amazon/sv1-program-sets"
 #: The events of a hybrid job that ran to completion, in order (GetJob ``events``).
 COMPLETED_JOB_EVENTS = [
     "STARTING_INSTANCE",
@@ -98,3 +105,23 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def program_set_device() -> LocalDevice:
+    """The :data:`PROGRAM_SET_DEVICE` (``LocalBraket(devices=[*default_devices(), ...])``)."""
+    capabilities = load_capabilities("sv1")
+    capabilities["action"]["braket.ir.openqasm.program_set"] = {
+        "version": ["1"],
+        "actionType": "braket.ir.openqasm.program_set",
+        "maximumExecutables": 100,
+        "maximumTotalShots": 200000,
+    }
+    return LocalDevice(
+        PROGRAM_SET_DEVICE,
+        "SV1 with program sets (test only)",
+        "Amazon Braket",
+        "SIMULATOR",
+        "ONLINE",
+        capabilities,
+        simulator="state_vector",
+    )

@@ -11,8 +11,16 @@ below are the ones the tests have always used, as thin aliases of the plugin's f
 - ``braket`` (the plugin's own): a :class:`braket_async.BraketSession` on ``local_braket``.
 - ``slow`` (module): a second service on the session's workers and S3 whose tasks stay QUEUED
   (for timeouts and cancellation).
+- ``program_sets_local`` (module): a second service on the session's workers and S3 that also
+  lists the test-only ``_common.PROGRAM_SET_DEVICE`` (no Braket simulator runs program sets).
 - ``local_braket_subprocess`` (session): ``python -m braket_async.local serve`` in a child
   process; yields its ready line ``{"endpoint_url", "s3_endpoint_url", ...}``.
+- ``threaded_local`` (session) and ``threaded_env``: for synchronous tests (boto3, the AWS CLI,
+  the Braket SDK, PennyLane, Qiskit), a second service on a thread of its own
+  (``ThreadedLocalBraket``: AWS default quotas, no delays, job scripts run), sharing the
+  session's moto server; ``threaded_env`` applies its ``environ()`` to ``os.environ`` for one
+  test. This suite's ``braket_local`` lives on the session loop, which synchronous tests
+  cannot reach.
 """
 
 from __future__ import annotations
@@ -25,9 +33,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
+from _common import program_set_device
 from _wire import WireServer, wire_server
 
-from braket_async.local import LocalBraket
+from braket_async.local import CONFLICTING_VARIABLES, LocalBraket, ThreadedLocalBraket
 
 LocalFactory = Callable[..., Awaitable[LocalBraket]]
 
@@ -71,6 +80,21 @@ async def slow(local_braket: LocalBraket, simulator_executor: Any) -> AsyncItera
         yield local
 
 
+@pytest.fixture(scope="module")
+async def program_sets_local(
+    local_braket: LocalBraket, simulator_executor: Any
+) -> AsyncIterator[LocalBraket]:
+    """A service that also lists the test-only device running program sets."""
+    from braket_async.local._devices import default_devices
+
+    async with LocalBraket(
+        executor=simulator_executor,
+        s3_endpoint_url=local_braket.s3_endpoint_url,
+        devices=[*default_devices(), program_set_device()],
+    ) as local:
+        yield local
+
+
 @pytest.fixture
 def local_env(braket_env: dict[str, str]) -> dict[str, str]:
     """Point every AWS client in this process at ``local_braket`` (env vars, undone after)."""
@@ -103,6 +127,27 @@ def local_braket_subprocess() -> Iterator[dict[str, Any]]:
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def threaded_local(local_braket: LocalBraket) -> Iterator[ThreadedLocalBraket]:
+    """A service on its own thread for synchronous tests, on the session's moto server (where
+    the session's service created the SDK's default jobs role and bucket)."""
+    with ThreadedLocalBraket(s3_endpoint_url=local_braket.s3_endpoint_url, workers=1) as local:
+        yield local
+
+
+@pytest.fixture
+def threaded_env(
+    threaded_local: ThreadedLocalBraket, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """``threaded_local.environ()`` in ``os.environ`` for the test (conflicting names unset)."""
+    env = threaded_local.environ()
+    for name in CONFLICTING_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
 
 
 @pytest.fixture

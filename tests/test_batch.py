@@ -29,8 +29,10 @@ from braket_async import (
     RateLimits,
     errors,
 )
+from braket_async._batch_manifest import read_manifest
 from braket_async.batch import (
     Batch,
+    BatchItemState,
     BatchOutcome,
     BatchProgress,
     ItemNotSubmitted,
@@ -407,6 +409,80 @@ async def test_retries_exhausted_leave_the_item_failed(make_local: LocalFactory)
     assert "retry budget spent" in "".join(getattr(outcome.error, "__notes__", []))
 
 
+ALWAYS_500 = FaultConfig(per_operation={"CreateQuantumTask": FaultSpec(internal_error=1.0)})
+
+
+async def test_a_systematic_server_error_is_not_retried_into_a_storm(
+    make_local: LocalFactory,
+) -> None:
+    """Issue #20: a 2-item batch whose creates the service answers with the same 500 every
+    time (a bad output bucket did) made 66 attempts over 59 s. With botocore's own retries
+    (the default config) and a lenient retry budget, each item now ends after
+    ``server_error_attempts`` (5) attempts, every one of them one create on the wire."""
+    local = await make_local(faults=ALWAYS_500)
+    async with session_on(local) as braket:
+        outcomes = await submit(braket, local, [ONE, BELL]).wait()
+    attempts = local.ledger.snapshot()["calls"]["CreateQuantumTask"]
+    assert attempts <= 10
+    assert sum(o.attempts for o in outcomes) == attempts
+    for outcome in outcomes:
+        assert outcome.task_arn is None and outcome.attempts == 5
+        assert isinstance(outcome.error, errors.InternalServiceException)
+        notes = "".join(getattr(outcome.error, "__notes__", []))
+        assert "5 attempts answered InternalServiceException" in notes
+
+
+async def test_server_error_attempts_is_settable(make_local: LocalFactory) -> None:
+    local = await make_local(faults=ALWAYS_500)
+    async with session_on(local) as braket:
+        (outcome,) = await submit(braket, local, [ONE], server_error_attempts=2).wait()
+        assert outcome.attempts == 2
+        # None: only the retry budget bounds it (botocore's retries stay off)
+        budget = RetryBudget(max_consecutive=6, initial=0.001, maximum=0.002)
+        (outcome,) = await submit(
+            braket, local, [ONE], server_error_attempts=None, retry=budget
+        ).wait()
+        assert outcome.attempts == 7
+    assert local.ledger.snapshot()["calls"]["CreateQuantumTask"] == 9
+
+
+async def test_create_quantum_task_alone_keeps_botocores_three_attempts(
+    make_local: LocalFactory,
+) -> None:
+    """Outside a batch a create is retried by botocore only (standard mode: 3 attempts)."""
+    local = await make_local(faults=ALWAYS_500)
+    async with session_on(local) as braket:
+        with pytest.raises(errors.InternalServiceException):
+            await braket.create_quantum_task(
+                action=ONE, device_arn=SV1, shots=10, output_s3_bucket=local.default_bucket,
+                output_s3_key_prefix="alone",
+            )  # fmt: skip
+    assert local.ledger.snapshot()["calls"]["CreateQuantumTask"] == 3
+
+
+async def test_mostly_server_errors_pause_the_whole_batch(
+    make_local: LocalFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When most recent creates are answered with 5xx the batch-wide breaker pauses every
+    create (1 s, doubling), instead of each of 16 workers retrying on its own schedule."""
+    local = await make_local(faults=ALWAYS_500, quotas=Quotas.off())
+    delays: list[float] = []
+
+    async def sleep(delay: float) -> None:  # records the pauses, waits almost nothing
+        delays.append(delay)
+        await asyncio.sleep(0.001)
+
+    n = 24
+    async with session_on(local, rate_limits=RateLimits.off()) as braket:
+        outcomes = await submit(braket, local, [ONE] * n, max_in_flight=16, sleep=sleep).wait()
+    assert all(isinstance(o.error, errors.InternalServiceException) for o in outcomes)
+    assert local.ledger.snapshot()["calls"]["CreateQuantumTask"] <= 5 * n
+    # FAST_RETRY backs off at most 0.05 s: the longer sleeps are the breaker's pauses
+    pauses = sorted({d for d in delays if d > FAST_RETRY.maximum})
+    assert pauses and pauses[0] <= 1.0 and max(pauses) > 1.0, delays
+    assert any("pausing every create" in r.getMessage() for r in caplog.records)
+
+
 # --------------------------------------------------------------------------- crash and resume
 
 
@@ -490,6 +566,79 @@ async def test_cancel_cancels_what_was_created_and_reports_the_rest(
     assert len(created) + len(rest) == 40
     ledger = local.ledger.snapshot()
     assert ledger["tasks_created"] == ledger["tasks_cancelled"] == len(created)
+
+
+async def test_items_a_cancel_kept_from_being_sent_are_not_submitted(
+    make_local: LocalFactory, tmp_path: Path
+) -> None:
+    """Issue #20 (9): an item a cancel kept from being sent has its own state, distinct from a
+    failed create, in its outcome, the progress counts and the manifest; a resume reads the
+    manifest back and sends exactly those items (and the failed one) again."""
+    local = await make_local(queue_delay=3600.0, quotas=Quotas.off())
+    manifest = tmp_path / "cancelled.jsonl"
+    n = 30
+    # item 0: the service refuses it (400, a failed create)
+    items = [TaskRequest(action=ONE, output_s3_bucket="no-such-bucket-here"), *[ONE] * (n - 1)]
+    async with session_on(local, rate_limits=RateLimits.off()) as braket:
+        five = asyncio.Event()
+        batch = submit(
+            braket, local, items, max_in_flight=2, manifest=manifest,
+            progress=lambda p: five.set() if p.submitted >= 5 else None,
+        )  # fmt: skip
+        async with batch:
+            await five.wait()
+            await batch.cancel()
+            outcomes = await batch.wait()
+        by_state: dict[BatchItemState, list[BatchOutcome]] = {}
+        for outcome in outcomes:
+            by_state.setdefault(outcome.state, []).append(outcome)
+        assert set(by_state) == {
+            BatchItemState.SUBMIT_FAILED, BatchItemState.CANCELLED, BatchItemState.NOT_SUBMITTED
+        }  # fmt: skip
+        (failed,) = by_state[BatchItemState.SUBMIT_FAILED]
+        assert failed.index == 0 and isinstance(failed.error, errors.ValidationException)
+        unsent = by_state[BatchItemState.NOT_SUBMITTED]
+        assert all(isinstance(o.error, ItemNotSubmitted) and o.attempts == 0 for o in unsent)
+        assert all(o.state == "CANCELLED" for o in by_state[BatchItemState.CANCELLED])
+        progress = batch.progress
+        assert (progress.submit_failed, progress.not_submitted) == (1, len(unsent))
+
+        state = read_manifest(manifest)
+        assert state.states == {
+            **{o.index: BatchItemState.SUBMITTED for o in by_state[BatchItemState.CANCELLED]},
+            0: BatchItemState.SUBMIT_FAILED,
+            **{o.index: BatchItemState.NOT_SUBMITTED for o in unsent},
+        }
+        before = local.ledger.snapshot()["calls"]["CreateQuantumTask"]
+
+        resumed = await submit(braket, local, items, resume=manifest, track=False).wait()
+    calls = local.ledger.snapshot()["calls"]["CreateQuantumTask"] - before
+    assert calls == len(unsent) + 1  # the unsent items and the failed one, nothing else
+    again = {o.index: o.state for o in resumed}
+    assert again[0] == BatchItemState.SUBMIT_FAILED
+    assert {again[o.index] for o in unsent} == {BatchItemState.SUBMITTED}
+    assert local.ledger.snapshot()["tasks_created"] == n - 1  # no task twice
+    assert read_manifest(manifest).states == {
+        0: BatchItemState.SUBMIT_FAILED, **dict.fromkeys(range(1, n), BatchItemState.SUBMITTED)
+    }
+
+
+async def test_cancel_of_a_finished_closed_batch_has_nothing_to_do(
+    make_local: LocalFactory,
+) -> None:
+    """It raised "this batch is closed; cancel it before closing" (the FastAPI example's 502)."""
+    local = await make_local()
+    async with session_on(local) as braket:
+        batch = submit(braket, local, [ONE, ONE])
+        async with batch:
+            outcomes = await batch.wait()
+        assert {o.state for o in outcomes} == {BatchItemState.COMPLETED}
+        assert await batch.cancel() == ()
+        unfinished = submit(braket, local, [ONE] * 3)
+        await unfinished.aclose()  # closed before it was started: outcomes outstanding
+        with pytest.raises(errors.SessionStateError, match="closed with outcomes outstanding"):
+            await unfinished.cancel()
+    assert local.ledger.snapshot()["calls"].get("CancelQuantumTask", 0) == 0
 
 
 async def test_cancel_finds_tasks_whose_create_response_was_lost(

@@ -15,7 +15,8 @@ import pytest
 from test_batch import BELL, ONE, LocalFactory, session_on, submit
 
 from braket_async import errors
-from braket_async.batch import MANIFEST_VERSION
+from braket_async._batch_manifest import read_manifest
+from braket_async.batch import MANIFEST_VERSION, BatchItemState
 from braket_async.tracking import SweepPolicy
 
 FAKE_ARN = "arn:aws:braket:us-east-1:123456789012:quantum-task/00000000-dead-beef-0000-000000000000"
@@ -191,3 +192,29 @@ async def test_a_directory_as_the_manifest_path_says_so(
     assert local.ledger.snapshot()["tasks_created"] == 0
 
 
+
+
+def test_read_manifest_tells_unsent_items_from_failed_creates(tmp_path: Path) -> None:
+    """A task record wins over any other; otherwise the item's last record says its state."""
+    header = {"kind": "braket-async.batch", "version": MANIFEST_VERSION, "batch_id": "b"}
+    records = [
+        header,
+        {"kind": "error", "index": 0, "error": "ValidationException", "message": "no"},
+        {"kind": "not_submitted", "index": 1, "reason": "the batch was cancelled"},
+        {"kind": "not_submitted", "index": 2, "reason": "the batch was cancelled"},
+        # a resume: item 2 created, item 1 failed this time
+        {"kind": "task", "index": 2, "task_arn": "arn:t2", "client_token": "b-2"},
+        {"kind": "error", "index": 1, "error": "InternalServiceException", "message": "boom"},
+        {"kind": "task", "index": 3, "task_arn": "arn:t3", "client_token": "b-3"},
+        {"kind": "not_submitted", "index": 3, "reason": "never after a task"},
+    ]
+    path = tmp_path / "m.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    state = read_manifest(path)
+    assert state.arns == {2: "arn:t2", 3: "arn:t3"}
+    assert state.states == {
+        0: BatchItemState.SUBMIT_FAILED,
+        1: BatchItemState.SUBMIT_FAILED,
+        2: BatchItemState.SUBMITTED,
+        3: BatchItemState.SUBMITTED,
+    }

@@ -13,7 +13,7 @@ from _wire import Reply, WireServer, session_on_wire
 from botocore.config import Config
 
 from braket_async import BraketSession, RateLimits, errors
-from braket_async._validate import SERVICE_MODEL
+from braket_async._service_model import SERVICE_MODEL
 from braket_async.local import FaultConfig, FaultSpec, LocalBraket
 from braket_async.models import QuantumTask
 

@@ -21,7 +21,7 @@ from braket_async import (
     ResponseError,
 )
 from braket_async._searches import SEARCHES
-from braket_async._validate import SERVICE_MODEL
+from braket_async._service_model import SERVICE_MODEL
 from braket_async.local import LocalBraket
 from braket_async.models import (
     DeviceSummary,

@@ -12,11 +12,15 @@ from _common import FakeClock
 
 from braket_async import errors
 from braket_async.polling import (
+    Deadline,
+    DeadlineExceeded,
+    PollCadence,
     PollPolicy,
     RetryBudget,
     RetryStopped,
     is_transient,
     retry_target,
+    server_error_code,
 )
 
 
@@ -131,6 +135,55 @@ def test_budget_raises_after_too_long_failing() -> None:
     with pytest.raises(errors.ThrottlingException) as info:
         state.failed(_throttle())
     assert any("max_seconds=10.0" in note for note in info.value.__notes__)
+
+
+def _server_error(code: str = "InternalServiceException", status: int = 500) -> Exception:
+    if code == "InternalServiceException":
+        return errors.InternalServiceException(message="please try again", status_code=status)
+    return errors.ServiceError(code, "", status_code=status)
+
+
+def test_server_error_code_names_only_5xx_answers() -> None:
+    assert server_error_code(_server_error()) == "InternalServiceException"
+    assert server_error_code(_server_error("BadGateway", 502)) == "BadGateway"
+    assert server_error_code(_throttle()) is None
+    assert server_error_code(errors.ResponseError("connection dropped")) is None
+    assert server_error_code(errors.ValidationException(message="bad", status_code=400)) is None
+
+
+def test_budget_ends_a_repeated_server_error_after_server_error_attempts() -> None:
+    state = RetryBudget(max_consecutive=30, server_error_attempts=5).start(FakeClock())
+    for _ in range(4):
+        state.failed(_server_error())
+    last = _server_error()
+    with pytest.raises(errors.InternalServiceException) as info:
+        state.failed(last)
+    assert info.value is last and state.total == 5
+    assert any("5 attempts answered InternalServiceException" in n for n in last.__notes__)
+
+
+def test_server_error_streak_ignores_throttles_and_restarts_on_another_code() -> None:
+    state = RetryBudget(max_consecutive=30, server_error_attempts=3).start(FakeClock())
+    state.failed(_server_error())
+    state.failed(_throttle())  # neither counts nor resets the streak
+    state.failed(errors.ResponseError("dropped"))
+    state.failed(_server_error())
+    assert state.server_repeats == 2
+    state.failed(_server_error("BadGateway", 502))  # another code: a new streak
+    state.failed(_server_error())
+    assert state.server_repeats == 1
+    state.succeeded()
+    assert state.server_repeats == 0
+    # without the setting only max_consecutive bounds a server error
+    unbounded = RetryBudget(max_consecutive=30).start(FakeClock())
+    for _ in range(30):
+        unbounded.failed(_server_error())
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.5, True, "5"])
+def test_server_error_attempts_must_be_none_or_a_positive_int(value: Any) -> None:
+    with pytest.raises(ValueError, match="server_error_attempts must be None or an int >= 1"):
+        RetryBudget(server_error_attempts=value)
 
 
 class Answers:
@@ -255,3 +308,76 @@ async def test_retry_target_with_stop_already_set_does_not_retry() -> None:
     with pytest.raises(RetryStopped):
         await retry_target(call, RetryBudget().start(FakeClock()), sleep=sleep, stop=stop)
     assert call.calls == 1
+
+
+def _advancing_sleep(clock: FakeClock, log: list[float]) -> Any:
+    async def sleep(delay: float) -> None:
+        log.append(delay)
+        clock.now += delay
+
+    return sleep
+
+
+async def test_retry_target_caps_each_backoff_at_the_deadline_then_raises_past_it() -> None:
+    clock = FakeClock()
+    slept: list[float] = []
+    state = RetryBudget(max_consecutive=100, initial=4.0, multiplier=1.0, maximum=4.0).start(
+        clock, random.Random(1)
+    )
+    calls = 0
+
+    async def call() -> str:
+        nonlocal calls
+        calls += 1
+        raise _throttle()
+
+    with pytest.raises(DeadlineExceeded) as caught:
+        await retry_target(
+            call, state, sleep=_advancing_sleep(clock, slept), deadline=Deadline(5.0, clock)
+        )
+    assert isinstance(caught.value.last_error, errors.ThrottlingException)
+    assert caught.value.__cause__ is caught.value.last_error
+    assert sum(slept) == pytest.approx(5.0)  # never slept past the deadline
+    assert all(delay <= 4.0 for delay in slept)
+    assert calls == len(slept) + 1
+
+
+async def test_poll_cadence_backs_off_starts_over_on_progress_and_stops_at_the_deadline() -> None:
+    clock = FakeClock()
+    slept: list[float] = []
+    policy = PollPolicy(initial=1.0, multiplier=2.0, maximum=8.0, jitter=0.0)
+    cadence = PollCadence(
+        policy, sleep=_advancing_sleep(clock, slept), clock=clock, deadline=Deadline(10.0, clock)
+    )
+    await cadence.next_poll()
+    await cadence.next_poll()
+    cadence.progressed()
+    await cadence.next_poll(floor=1.5)
+    await cadence.next_poll(at_most=0.5)
+    assert slept == [1.0, 2.0, 1.5, 0.5]
+    await cadence.next_poll()  # 4.0 wanted, 5.0 left
+    with pytest.raises(DeadlineExceeded):
+        await cadence.next_poll()  # 1.0 left of an 8.0 delay: capped ...
+        await cadence.next_poll()  # ... then nothing left
+    assert slept[4:] == [4.0, 1.0]
+
+
+class _FiringWake:
+    """A wake that ends every pause at once, as if an event had arrived."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+
+    async def sleep(self, delay: float, sleep: Any) -> bool:
+        self.pauses.append(delay)
+        return True
+
+
+async def test_poll_cadence_wake_counts_as_progress() -> None:
+    clock = FakeClock()
+    wake = _FiringWake()
+    policy = PollPolicy(initial=1.0, multiplier=3.0, maximum=9.0, jitter=0.0)
+    cadence = PollCadence(policy, sleep=_advancing_sleep(clock, []), clock=clock, wake=wake)
+    for _ in range(3):
+        await cadence.next_poll()
+    assert wake.pauses == [1.0, 1.0, 1.0]  # woken each time: the backoff never grew

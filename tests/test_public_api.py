@@ -15,6 +15,7 @@ EXPECTED = {
     "Adaptive",
     "AnalogHamiltonianSimulationResult",
     "Batch",
+    "BatchItemState",
     "BatchOptions",
     "BatchOutcome",
     "BatchProgress",
@@ -118,7 +119,7 @@ def test_submodule_all_resolves(module: str) -> None:
 def test_a_coroutine_per_operation_of_the_service_model() -> None:
     from botocore import xform_name
 
-    from braket_async._validate import SERVICE_MODEL
+    from braket_async._service_model import SERVICE_MODEL
 
     assert {xform_name(op) for op in SERVICE_MODEL.operation_names} == OPERATIONS
     import inspect

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from _common import SV1
+from _common import PROGRAM_SET_DEVICE, SV1, session_on
 
 from braket_async import (
     AnalogHamiltonianSimulationResult,
@@ -104,7 +104,25 @@ BELL = "OPENQASM 3.0; qubit[2] q; bit[2] b; h q[0]; cnot q[0], q[1]; b = measure
 BROKEN = "OPENQASM 3.0; qubit[1] q; bit[1] b; nosuchgate q[0]; b = measure q;"
 
 
-async def test_program_set_end_to_end(braket: BraketSession, local_braket: LocalBraket) -> None:
+async def test_sv1_lists_no_program_sets(braket: BraketSession, local_braket: LocalBraket) -> None:
+    """SV1 does not list the action (docs/devices.md): a program set is refused at create."""
+    with pytest.raises(ValidationException, match="does not support action"):
+        await braket.create_quantum_task(
+            device_arn=SV1,
+            action=program_set([{"source": BELL, "inputs": {}}]),
+            shots=10,
+            output_s3_bucket=local_braket.default_bucket,
+            output_s3_key_prefix="program-sets",
+        )
+
+
+async def test_program_set_end_to_end(program_sets_local: LocalBraket) -> None:
+    local_braket = program_sets_local
+    async with session_on(local_braket) as braket:
+        await _program_set_end_to_end(braket, local_braket)
+
+
+async def _program_set_end_to_end(braket: BraketSession, local_braket: LocalBraket) -> None:
     action = program_set(
         [
             {"source": ROTATION, "inputs": {"theta": [0.0, 3.141592653589793]}},
@@ -113,7 +131,7 @@ async def test_program_set_end_to_end(braket: BraketSession, local_braket: Local
         ]
     )
     arn = await braket.create_quantum_task(
-        device_arn=SV1,
+        device_arn=PROGRAM_SET_DEVICE,
         action=action,
         shots=200,  # 4 executables x 50 shots
         output_s3_bucket=local_braket.default_bucket,
@@ -152,17 +170,18 @@ async def test_program_set_refused_at_create(
     programs: list[dict[str, Any]],
     shots: int,
     match: str,
-    braket: BraketSession,
-    local_braket: LocalBraket,
+    program_sets_local: LocalBraket,
 ) -> None:
-    with pytest.raises(ValidationException, match=match):
-        await braket.create_quantum_task(
-            device_arn=SV1,
-            action=program_set(programs),
-            shots=shots,
-            output_s3_bucket=local_braket.default_bucket,
-            output_s3_key_prefix="program-sets",
-        )
+    local_braket = program_sets_local
+    async with session_on(local_braket) as braket:
+        with pytest.raises(ValidationException, match=match):
+            await braket.create_quantum_task(
+                device_arn=PROGRAM_SET_DEVICE,
+                action=program_set(programs),
+                shots=shots,
+                output_s3_bucket=local_braket.default_bucket,
+                output_s3_key_prefix="program-sets",
+            )
 
 
 async def test_ahs_amplitude_outside_the_device_range_is_refused(

@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import BraketSession
 from ..batch import BatchOutcome, BatchProgress
+from ..models.devices import SV1_ARN
 from ..models.results import GateModelResult
 from ..ratelimit import AWS_DEFAULT_RATES
 from ._circuits import ghz, is_ghz_outcome, random_circuit
@@ -26,7 +27,6 @@ from ._output import Output
 
 __all__ = ["run"]
 
-SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 _DEPTH = 6
 # AWS default CreateQuantumTask quota (docs/quotas.md): the bound on how fast any client can go.
 _CREATE_RATE = float(AWS_DEFAULT_RATES["CreateQuantumTask"].per_second)
@@ -77,7 +77,7 @@ async def run(args: argparse.Namespace, out: Output) -> int:
 
             batch = braket.submit_batch(
                 sources,
-                device_arn=SV1,
+                device_arn=SV1_ARN,
                 shots=args.shots,
                 output_s3_bucket=local.default_bucket,
                 output_s3_key_prefix="demo",

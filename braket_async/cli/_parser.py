@@ -6,11 +6,11 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from ..models.devices import SV1_ARN
 from . import _demo, _devices, _events, _jobs, _local, _tasks
 
 __all__ = ["GLOBAL_DEFAULTS", "build_parser", "fill_global_defaults"]
 
-SV1_ARN = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 
 #: Global options: accepted before or after the sub-command (``--json`` anywhere).
 GLOBAL_DEFAULTS: dict[str, Any] = {

@@ -13,7 +13,7 @@ from ..models import QuantumTask, QuantumTaskFilter, QuantumTaskStatus, QuantumT
 from ..models.ahs_results import AnalogHamiltonianSimulationResult
 from ..models.program_set_results import ExecutableResult, ProgramSetResult
 from ..models.results import GateModelResult
-from ..tracking import TaskTracker
+from ..tracking import TaskTracker, TrackerOptions
 from ._context import Context
 from ._errors import EXIT_ERROR, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT, CliError
 from ._output import Output
@@ -227,7 +227,9 @@ async def _track(
             bar.update(finished=len(finished), extra=_active_note(queued, running))
 
         # observe_active: the bar also shows how many tasks are queued / running.
-        tracker = TaskTracker(ctx.braket, observe_active=True, on_status_change=show)
+        tracker = TaskTracker(
+            ctx.braket, options=TrackerOptions(observe_active=True), on_status_change=show
+        )
         try:
             async with asyncio.timeout(limit), tracker:
                 for arn in arns:

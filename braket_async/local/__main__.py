@@ -19,6 +19,10 @@ Fault injection from the command line: ``--latency SECONDS``, ``--fault-internal
 from those flags, e.g. ``--fault CreateQuantumTask:drop_after_effect=0.1,latency=0``. Kinds
 are :class:`FaultSpec`'s fields (``drop`` is short for ``drop_connection``). Faults and
 quotas can also be changed while it runs: ``PUT /_local/faults``, ``PUT /_local/quotas``.
+
+Hybrid-job scripts run with this interpreter, or with ``--job-python PATH`` (e.g. a venv's
+``bin/python`` that has the Braket SDK); a ``--job-python`` that cannot import ``braket.jobs``
+is refused at start, and without it a warning on stderr says when this interpreter cannot.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import math
 import os
@@ -39,6 +44,7 @@ import attrs
 from ._environ import format_exports
 from ._faults import MAX_LATENCY, SPEC_FIELDS, FaultConfig, FaultSpec
 from ._guard import is_loopback
+from ._jobs_python import JobPythonError, check_job_python, has_braket_jobs
 from ._limits import DEFAULT_TASK_MEMORY_LIMIT, DEFAULT_TASK_TIME_LIMIT
 from ._quotas import Quotas
 from ._service import DEFAULT_BUCKET, LocalBraket
@@ -231,6 +237,13 @@ def build_parser(prog: str = "python -m braket_async.local") -> argparse.Argumen
     )
     s.add_argument("--default-bucket", default=DEFAULT_BUCKET)
     s.add_argument(
+        "--job-python",
+        default=None,
+        metavar="PATH",
+        help="the Python that runs hybrid-job scripts (default: this one); it must have the "
+        "Braket SDK (braket.jobs), checked at start",
+    )
+    s.add_argument(
         "--access-key-id",
         default=None,
         help=f"access key id requests must be signed with (default ${ACCESS_KEY_ENV}, "
@@ -294,6 +307,7 @@ async def serve(
     access_key_id: str | None = None,
     secret_access_key: str | None = None,
     synthetic: bool = False,
+    job_python: str | None = None,
     stop: asyncio.Event | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
@@ -313,6 +327,9 @@ async def serve(
     gives a whole :class:`FaultConfig` instead (not both). Other keyword arguments go to
     :class:`LocalBraket` (e.g. ``job_runner_factory``). ``synthetic`` runs tasks on
     :class:`~._synthetic.SyntheticExecutor` (all-zero results, nothing simulated).
+    ``job_python`` is the interpreter of hybrid-job scripts (default: this one); one that
+    cannot import ``braket.jobs`` raises :class:`~._jobs_python.JobPythonError` before the
+    service starts.
     """
     options = {k: local_kwargs.pop(k) for k in _FAULT_OPTIONS if k in local_kwargs}
     from_options = fault_config(**options)
@@ -341,6 +358,7 @@ async def serve(
             "--secret-access-key.\n"
         )
         (err or sys.stderr).flush()
+    await _choose_job_python(job_python, local_kwargs, err or sys.stderr)
     if synthetic:
         from ._synthetic import SyntheticExecutor
 
@@ -382,6 +400,31 @@ async def serve(
             loop.remove_signal_handler(sig)
 
 
+async def _choose_job_python(
+    job_python: str | None, local_kwargs: dict[str, Any], err: TextIO
+) -> None:
+    """Run job scripts with ``job_python`` (checked first), or warn when the default
+    interpreter (this one) cannot run Braket SDK jobs."""
+    runner_given = "job_runner" in local_kwargs or "job_runner_factory" in local_kwargs
+    if job_python is None:
+        if not runner_given and not await asyncio.to_thread(has_braket_jobs):
+            err.write(
+                f"warning: this Python ({sys.executable}) cannot import braket.jobs: hybrid "
+                "jobs that use the Braket SDK will fail; give --job-python PATH (a Python "
+                "with amazon-braket-sdk) or install the SDK here\n"
+            )
+            err.flush()
+        return
+    if runner_given:
+        raise ValueError("give job_python or a job runner (job_runner[_factory]), not both")
+    checked = await asyncio.to_thread(check_job_python, job_python)
+    from ._jobs import process_job_runner_factory
+
+    local_kwargs["job_runner_factory"] = functools.partial(
+        process_job_runner_factory, python=checked.executable
+    )
+
+
 def environ_lines(local: LocalBraket, *, secret_given: bool) -> str:
     """``local.environ()`` as commented shell lines for a human on stderr. A secret that is
     not the public default is not printed (logs keep stderr): its line says where it is."""
@@ -409,7 +452,10 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         parser.error(str(exc))
     # SIGINT is handled inside serve(); this covers Ctrl-C before its handler is installed.
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(**kwargs, environ_to=sys.stderr))
+        try:
+            asyncio.run(serve(**kwargs, environ_to=sys.stderr))
+        except JobPythonError as exc:
+            parser.error(str(exc))
     return 0
 
 

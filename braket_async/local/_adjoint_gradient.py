@@ -3,15 +3,21 @@
 ``#pragma braket result adjoint_gradient expectation(<observable>) <parameters>`` asks for the
 expectation value of a (sum of tensor-product) observable and its gradient with respect to
 the program's ``input`` parameters (``all``, or none listed: every input). The default simulator
-does not implement it, so the worker rewrites the pragma into one ``expectation`` pragma per
-term, runs the program, and sums the terms. The gradient is exact where the parameter-shift
-rule applies: when every use of a parameter is the whole angle of a gate whose generator has
-two eigenvalues one apart (``rx``, ``ry``, ``rz``, ``phaseshift``, ``cphaseshift*``, ``xx``,
-``yy``, ``zz``), the derivative is the sum over those uses of half the difference of the
-expectation with that angle shifted by +-pi/2. Otherwise it is a five-point central difference
-(step ``STEP``), accurate to about 1e-10 for the trigonometric polynomials a circuit's
-expectation is. SV1 computes it by the adjoint method; the values agree to rounding (about
-1e-13), not bit for bit.
+does not implement it. The worker computes it by the adjoint method, as SV1 does
+(:meth:`AdjointGradientRequest.adjoint`): evolve the state ``psi`` through the circuit, apply the
+observable term by term (``lam = sum_k c_k P_k psi``, accumulated left to right), take the
+expectation as ``Re <psi|lam>``, then sweep the gates backwards, undoing each gate on both
+``psi`` and ``lam`` and adding ``2 Re <lam|G U psi>`` for each gate ``U = exp(theta G)`` whose
+angle is a parameter (``G``: ``-i/2`` times the rotation's Pauli, ``i`` times the projector of a
+phase shift). In that order of operations the values are bit for bit those SV1 published for the
+Braket SDK's integration suite (``test/integ_tests/test_adjoint_gradient.py``), e.g.
+``5.880399467047451``; a parameter-shift rule gives ``...449`` there.
+
+Where a parameter is not the whole angle of one of those gates (``rx(2*theta)``, a controlled
+or powered rotation, ``prx(theta, phi)``), the worker falls back to
+:meth:`~AdjointGradientRequest.value`: the pragma rewritten into one ``expectation`` pragma
+per term, the derivative by the parameter-shift rule where it applies, else a five-point
+central difference (step ``STEP``), accurate to about 1e-10, not bit for bit.
 
 The value is written as Braket writes it: ``{"type": {"observable": "-6 * y @ i + 0.75 * y @ z",
 "targets": [[0, 1], [2, 3]], "parameters": ["theta"], "type": "adjoint_gradient"},
@@ -20,13 +26,19 @@ The value is written as Braket writes it: ``{"type": {"observable": "-6 * y @ i 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 
-__all__ = ["STEP", "AdjointGradientRequest", "extract_adjoint_gradient"]
+__all__ = [
+    "STEP",
+    "AdjointGradientRequest",
+    "extract_adjoint_gradient",
+    "generators",
+]
 
 #: Finite-difference step for the gradient (radians).
 STEP = 1e-3
@@ -96,6 +108,66 @@ class AdjointGradientRequest:
             gradient[name] = (8 * (at(h) - at(-h)) - (at(2 * h) - at(-2 * h))) / (12 * h)
         return {"expectation": energy(dict(inputs)), "gradient": gradient}
 
+    def adjoint(
+        self, build: Callable[[dict[str, Any]], Any], inputs: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """``{"expectation", "gradient"}`` by the adjoint method (module docstring), or None
+        when a parameter is used other than as the whole angle of a gate in
+        :func:`generators` (then :meth:`value` computes it).
+
+        ``build(inputs)`` is the default simulator's circuit of :attr:`source` for those
+        inputs (``engine.parse_program(...).circuit``): its ``instructions`` and
+        ``qubit_set``."""
+        import numpy as np
+
+        for name in self.parameters:
+            if name not in inputs:
+                raise AdjointGradientError(
+                    f"adjoint_gradient parameter {name!r} has no value in the task's inputs"
+                )
+        values = dict(inputs)  # other inputs (integers, arrays) go to the program as given
+        circuit = build(values)
+        operations = list(circuit.instructions)
+        if not all(hasattr(op, "matrix") for op in operations):
+            return None  # noise: not SV1's (the simulator reports it)
+        uses = _parameter_uses(operations, self.parameters, values, build)
+        if uses is None:
+            return None
+        qubits = sorted(set(circuit.qubit_set).union(*self.targets))
+        index = {q: i for i, q in enumerate(qubits)}
+        n = len(qubits)
+
+        def apply(state: Any, matrix: Any, targets: Sequence[int]) -> Any:
+            axes = [index[q] for q in targets]
+            k = len(axes)
+            tensor = np.reshape(matrix, (2,) * (2 * k))
+            moved = np.tensordot(tensor, state, axes=(list(range(k, 2 * k)), axes))
+            return np.moveaxis(moved, list(range(k)), axes)
+
+        psi = np.zeros((2,) * n, dtype=complex)
+        psi[(0,) * n] = 1
+        for op in operations:
+            psi = apply(psi, op.matrix, op.targets)
+        lam = np.zeros_like(psi)
+        for term, targets in zip(self.terms, self.targets, strict=True):
+            applied = psi
+            for (observable, _operand), qubit in zip(term.factors, targets, strict=True):
+                if observable != "i":
+                    applied = apply(applied, _observables()[observable], (qubit,))
+            lam = lam + term.coefficient * applied
+        expectation = float(np.vdot(psi, lam).real)
+        gradient = dict.fromkeys(self.parameters, 0.0)
+        for position in range(len(operations) - 1, -1, -1):
+            op = operations[position]
+            parameter = uses.get(position)
+            if parameter is not None:
+                mu = apply(psi, generators()[op.gate_type], op.targets)
+                gradient[parameter] += float(2 * np.vdot(lam, mu).real)
+            undo = np.conj(np.transpose(op.matrix))
+            psi = apply(psi, undo, op.targets)
+            lam = apply(lam, undo, op.targets)
+        return {"expectation": expectation, "gradient": gradient}
+
     def result_type(self, value: dict[str, Any]) -> dict[str, Any]:
         """The ``resultTypes`` entry Braket writes."""
         return {
@@ -107,6 +179,91 @@ class AdjointGradientRequest:
             },
             "value": value,
         }
+
+
+@functools.cache
+def generators() -> dict[str, Any]:
+    """gate type -> ``G`` with ``dU/dtheta = G U`` for the gate at angle ``theta``, as the
+    default simulator builds the gates (``rx = exp(-i theta/2 X)``,
+    ``phaseshift = diag(1, e^{i theta})``, ``cphaseshift01 = diag(1, e^{i theta}, 1, 1)``,
+    ...). Built on first use: numpy is imported only where a gradient is computed."""
+    import numpy as np
+
+    x = np.array([[0, 1], [1, 0]], dtype=complex)
+    y = np.array([[0, -1j], [1j, 0]], dtype=complex)
+    z = np.array([[1, 0], [0, -1]], dtype=complex)
+
+    def projector(size: int, at: int) -> Any:
+        m = np.zeros((size, size), dtype=complex)
+        m[at, at] = 1
+        return m
+
+    half = -0.5j
+    return {
+        "rx": half * x,
+        "ry": half * y,
+        "rz": half * z,
+        "xx": half * np.kron(x, x),
+        "yy": half * np.kron(y, y),
+        "zz": half * np.kron(z, z),
+        "phaseshift": 1j * projector(2, 1),
+        "cphaseshift": 1j * projector(4, 3),
+        "cphaseshift00": 1j * projector(4, 0),
+        "cphaseshift01": 1j * projector(4, 1),
+        "cphaseshift10": 1j * projector(4, 2),
+    }
+
+
+
+
+@functools.cache
+def _observables() -> dict[str, Any]:
+    import numpy as np
+
+    return {
+        "x": np.array([[0, 1], [1, 0]], dtype=complex),
+        "y": np.array([[0, -1j], [1j, 0]], dtype=complex),
+        "z": np.array([[1, 0], [0, -1]], dtype=complex),
+        "h": np.array([[1, 1], [1, -1]], dtype=complex) / np.sqrt(2),
+    }
+
+#: How far a parameter is moved to find the gates that use it (any value that changes them).
+_PROBE = 0.5
+
+
+def _parameter_uses(
+    operations: list[Any],
+    parameters: Sequence[str],
+    values: dict[str, Any],
+    build: Callable[[dict[str, Any]], Any],
+) -> dict[int, str] | None:
+    """Position of each gate whose whole angle is one parameter -> that parameter; None when
+    a parameter changes any other gate (or the circuit's shape)."""
+    import numpy as np
+
+    uses: dict[int, str] = {}
+    for name in parameters:
+        moved = {**values, name: float(values[name]) + _PROBE}
+        probed = list(build(moved).instructions)
+        if len(probed) != len(operations):
+            return None
+        for position, (op, other) in enumerate(zip(operations, probed, strict=True)):
+            if type(op) is not type(other) or tuple(op.targets) != tuple(other.targets):
+                return None
+            if np.array_equal(op.matrix, other.matrix):
+                continue
+            angle, moved_angle = getattr(op, "_angle", None), getattr(other, "_angle", None)
+            whole = (
+                angle is not None
+                and moved_angle is not None
+                and float(angle) == float(values[name])
+                and float(moved_angle) == moved[name]
+            )
+            plain = not getattr(op, "_ctrl_modifiers", ()) and getattr(op, "_power", 1) == 1
+            if not (whole and plain and op.gate_type in generators()) or position in uses:
+                return None
+            uses[position] = name
+    return uses
 
 
 #: Gates whose generator has two eigenvalues one apart: d<E>/dθ = (<E>(θ+π/2) - <E>(θ-π/2)) / 2.

@@ -6,6 +6,9 @@
   :class:`~._faults.FaultConfig` (a PUT replaces it whole; ``{}`` injects nothing).
 - ``GET /_local/quotas``, ``PUT /_local/quotas``: the request-rate quotas
   (``{"off", "scale", "overrides"}``, see ``_quotas``); a PUT keeps the concurrency limits.
+- ``POST /_local/reset``: a clean slate (``LocalBraket.reset``): tasks, jobs and spending
+  limits forgotten (running ones stopped), ledger zeroed, the quotas and faults the service
+  started with back in force; answers the health document.
 
 So a benchmark or a test in another process can change the service while it runs. A bad
 body is answered 400 with ``x-amzn-ErrorType: ValidationException`` and a message naming
@@ -49,6 +52,7 @@ class Controls:
     get_faults: Callable[[], FaultConfig | None]
     set_faults: Callable[[FaultConfig | None], None]
     health: Callable[[], dict[str, Any]] | None = None
+    reset: Callable[[], Awaitable[None]] | None = None
 
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
@@ -133,6 +137,12 @@ def add_control_routes(app: web.Application, controls: Controls, token: str) -> 
         controls.set_quotas(quotas)
         return web.json_response(quotas.describe())
 
+    async def reset(_request: web.Request) -> web.Response:
+        if controls.reset is None:
+            return _bad_request("this service cannot be reset")
+        await controls.reset()
+        return await get_health(_request)
+
     app.router.add_get("/_local/health", _guarded(get_health, None))
     app.router.add_get("/_local/ledger", _guarded(get_ledger, token))
     app.router.add_post("/_local/ledger/reset", _guarded(reset_ledger, token))
@@ -140,3 +150,4 @@ def add_control_routes(app: web.Application, controls: Controls, token: str) -> 
     app.router.add_put("/_local/faults", _guarded(put_faults, token))
     app.router.add_get("/_local/quotas", _guarded(get_quotas, token))
     app.router.add_put("/_local/quotas", _guarded(put_quotas, token))
+    app.router.add_post("/_local/reset", _guarded(reset, token))

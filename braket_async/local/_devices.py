@@ -3,10 +3,10 @@
 Capability documents live in ``data/*.json``. The simulator documents were derived from what
 ``amazon-braket-default-simulator`` itself reports (``StateVectorSimulator().properties``,
 ``DensityMatrixSimulator().properties``) and adjusted to the AWS devices: qubit counts, shot
-ranges, cost, documentation and poll interval; the ``program_set`` action is left out because the
-local executor runs single programs only. The QPU documents use the IonQ capability schema (there
-is no provider-neutral QPU schema and the official SDK picks the parser from the document's
-header), with clearly local names.
+ranges, cost, documentation and poll interval. They list the OpenQASM and JAQCD actions and no
+program sets, as Braket publishes them (``docs/devices.md``). The QPU documents use the IonQ
+capability schema (there is no provider-neutral QPU schema and the official SDK picks the
+parser from the document's header), with clearly local names.
 
 Devices and the engine that runs them locally:
 

@@ -5,7 +5,8 @@ endpoint from ``AWS_ENDPOINT_URL_<ID>``, where ``<ID>`` is the client's hyphenat
 with ``-`` turned into ``_`` and upper-cased (``logs`` -> ``CLOUDWATCH_LOGS``, ``events`` ->
 ``EVENTBRIDGE``; botocore ``configprovider._get_snake_case_service_id``). Braket goes to the
 Braket port; every other service goes to the AWS port (the embedded moto server dispatches on
-the credential scope of each signed request). See ``docs/testing.md``.
+the credential scope of each signed request). ECR (the job images) and the SDK's price list
+(``BRAKET_PRICE_OFFERS_URL``) are on the Braket port. See ``docs/testing.md``.
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ from typing import Any
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
 
+from ._price_list import PRICE_LIST_PATH
+
 __all__ = [
     "AWS_PORT_SERVICES",
     "CONFLICTING_VARIABLES",
+    "ECR_VARIABLE",
     "JOBS_ROLE_NAME",
+    "PRICE_LIST_VARIABLE",
     "environ_for",
     "environ_from_ready_line",
     "format_exports",
@@ -43,6 +48,10 @@ AWS_PORT_SERVICES: Mapping[str, str] = {
     "sqs": "AWS_ENDPOINT_URL_SQS",
 }
 BRAKET_VARIABLE = "AWS_ENDPOINT_URL_BRAKET"
+#: Served on the Braket port too: ECR for the SDK's job-image check (``_ecr``) and the price
+#: list the SDK's cost ``Tracker`` downloads (``_price_list``; not a botocore variable).
+ECR_VARIABLE = "AWS_ENDPOINT_URL_ECR"
+PRICE_LIST_VARIABLE = "BRAKET_PRICE_OFFERS_URL"
 
 #: Variables that would take the clients elsewhere or sign with something else: unset them
 #: together with applying :func:`environ_for` (a profile that does not exist makes
@@ -82,7 +91,11 @@ def environ_for(
     credentials: tuple[str, str],
 ) -> dict[str, str]:
     """Every variable an AWS client needs to use the service (see the module docstring)."""
-    env = {BRAKET_VARIABLE: endpoint_url}
+    env = {
+        BRAKET_VARIABLE: endpoint_url,
+        ECR_VARIABLE: endpoint_url,
+        PRICE_LIST_VARIABLE: endpoint_url + PRICE_LIST_PATH,
+    }
     env.update({name: aws_endpoint_url for name in AWS_PORT_SERVICES.values()})
     env.update(
         {

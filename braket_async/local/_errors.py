@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from .._service_model import error_status
+
 __all__ = [
     "AccessDenied",
     "Conflict",
@@ -35,7 +37,7 @@ class ServiceError(Exception):
     """An error answered to the client: ``code``, HTTP ``status``, ``message``, body extras."""
 
     code: ClassVar[str] = "InternalServiceException"
-    status: ClassVar[int] = 500
+    status: ClassVar[int] = error_status(code)
 
     def __init__(self, message: str, **extra: Any) -> None:
         super().__init__(message)
@@ -51,7 +53,7 @@ class Validation(ServiceError):
     """400 ValidationException."""
 
     code = "ValidationException"
-    status = 400
+    status = error_status(code)
 
 
 class Serialization(Validation):
@@ -64,21 +66,21 @@ class ServiceQuotaExceeded(ServiceError):
     """402 ServiceQuotaExceededException."""
 
     code = "ServiceQuotaExceededException"
-    status = 402
+    status = error_status(code)
 
 
 class AccessDenied(ServiceError):
     """403 AccessDeniedException."""
 
     code = "AccessDeniedException"
-    status = 403
+    status = error_status(code)
 
 
 class ResourceNotFound(ServiceError):
     """404 ResourceNotFoundException."""
 
     code = "ResourceNotFoundException"
-    status = 404
+    status = error_status(code)
 
 
 class UnknownOperation(ServiceError):
@@ -92,28 +94,28 @@ class Conflict(ServiceError):
     """409 ConflictException."""
 
     code = "ConflictException"
-    status = 409
+    status = error_status(code)
 
 
 class DeviceRetired(ServiceError):
     """410 DeviceRetiredException."""
 
     code = "DeviceRetiredException"
-    status = 410
+    status = error_status(code)
 
 
 class DeviceOffline(ServiceError):
     """424 DeviceOfflineException."""
 
     code = "DeviceOfflineException"
-    status = 424
+    status = error_status(code)
 
 
 class Throttling(ServiceError):
     """429 ThrottlingException."""
 
     code = "ThrottlingException"
-    status = 429
+    status = error_status(code)
 
     def __init__(self, message: str = "Rate exceeded", **extra: Any) -> None:
         super().__init__(message, **extra)
@@ -123,7 +125,7 @@ class InternalServiceError(ServiceError):
     """500 InternalServiceException."""
 
     code = "InternalServiceException"
-    status = 500
+    status = error_status(code)
 
 
 # Authentication and transport errors: not in Braket's service model, answered by AWS's front

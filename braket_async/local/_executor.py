@@ -664,8 +664,14 @@ def _with_gradient(
         values = engine.run_openqasm(shifted, shots=0).resultTypes[start:stop]
         return [float(_plain(rt.value)) for rt in values]
 
+    def build(inputs: dict[str, float]) -> Any:
+        return engine.parse_program(program.copy(update={"inputs": inputs})).circuit
+
+    inputs = dict(program.inputs or {})
     try:
-        value = gradient.value(run, dict(program.inputs or {}))
+        value = gradient.adjoint(build, inputs)
+        if value is None:  # a parameter is not the whole angle of a rotation
+            value = gradient.value(run, inputs)
     except ValueError as exc:
         raise _ProgramError(f"adjoint_gradient: {exc}") from None
     return [*result_types[:start], gradient.result_type(value), *result_types[stop:]]

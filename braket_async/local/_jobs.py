@@ -173,6 +173,12 @@ class ProcessJobRunner(JobRunner):
         self._owner = Owner()
 
     @property
+    def python(self) -> str:
+        """The interpreter that runs the jobs (the local ECR tags job images with its
+        version)."""
+        return self._python
+
+    @property
     def owner(self) -> str:
         """This runner's owner id (``_jobs_procs``): in its directories' names and its
         processes' ``AMZN_BRAKET_LOCAL_JOB`` marker."""

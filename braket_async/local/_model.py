@@ -16,8 +16,9 @@ from typing import Any
 from urllib.parse import unquote
 
 import attrs
-import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape
+
+from .._service_model import SERVICE_MODEL
 
 __all__ = [
     "Route",
@@ -31,10 +32,9 @@ __all__ = [
 _LABEL = re.compile(r"\{([^}]+)\}")
 
 
-@functools.cache
 def service_model() -> ServiceModel:
-    """The Braket service model shipped with botocore (loaded once)."""
-    return botocore.session.get_session().get_service_model("braket")
+    """The Braket service model shipped with botocore (the client's, loaded once)."""
+    return SERVICE_MODEL
 
 
 @attrs.frozen

@@ -151,6 +151,20 @@ class Quotas:
         """No rate limits and no concurrency limits."""
         return cls(None, None, concurrent_tasks=None, concurrent_jobs=None, max_queued_jobs=None)
 
+    def fresh(self) -> Quotas:
+        """The same limits with full buckets (what a service reset goes back to)."""
+        quotas = Quotas(
+            self.rates,
+            self.account,
+            concurrent_tasks=self.concurrent_tasks,
+            concurrent_jobs=self.concurrent_jobs,
+            max_queued_jobs=self.max_queued_jobs,
+            clock=self._clock,
+        )
+        quotas.scale = self.scale
+        quotas.overrides = dict(self.overrides)
+        return quotas
+
     @property
     def enabled(self) -> bool:
         """Whether any rate limit applies."""

@@ -24,7 +24,8 @@ Injected latency is cancelled when the application shuts down (``on_shutdown``),
 request never delays ``close()``.
 
 Outside the Braket routes: the ``/_local/*`` control routes of ``_control`` (health, ledger,
-faults, quotas).
+faults, quotas), the public price list of ``_price_list`` and ECR for the job images
+(``_ecr``, ``POST /`` with an ECR ``X-Amz-Target``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from aiohttp import web
 from ..telemetry import Telemetry
 from ._body import MAX_BODY_BYTES, check_json_content_type, parse_json_object, read_body
 from ._control import Controls, add_control_routes
+from ._ecr import ECR_TARGET_PREFIX, EcrService
 from ._errors import (
     AccessDenied,
     InternalServiceError,
@@ -52,6 +54,7 @@ from ._guard import BraketAuth, bound_host, browser_refusal
 from ._handlers import Handlers
 from ._ledger import Ledger
 from ._model import find_route, parse_request_params, render_output
+from ._price_list import add_price_list_route
 from ._quotas import Quotas
 from ._validation import check_request
 
@@ -230,6 +233,8 @@ def build_app(
     control_token: str,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     telemetry: Telemetry | None = None,
+    region: str = "us-east-1",
+    ecr: EcrService | None = None,
 ) -> web.Application:
     """The aiohttp application: ``/_local/*`` control routes, then every Braket route.
 
@@ -237,11 +242,14 @@ def build_app(
     bearer token the control routes require. Quotas and faults are read through ``controls``
     per request, so the service's settings can change while it runs (from Python or over
     ``PUT /_local/...``). ``telemetry`` (default: none) gets a SERVER span per Braket request.
+    ``region``: the service's region, priced in the offers file (``_price_list``) too.
+    ``ecr`` answers ``POST /`` requests whose ``X-Amz-Target`` is ECR's (``_ecr``).
     """
     if len(control_token) < 16:
         raise ValueError("control_token must be at least 16 characters")
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     add_control_routes(app, controls, control_token)
+    add_price_list_route(app, region)
     dispatcher = _Dispatcher(
         handlers,
         controls.ledger,
@@ -259,5 +267,15 @@ def build_app(
         await dispatcher.close()
 
     app.on_shutdown.append(cancel_latency)
+    if ecr is not None:
+        ecr_service = ecr
+
+        async def root_post(request: web.Request) -> web.StreamResponse:
+            # ECR (AWS JSON 1.1) posts to "/", where Braket has no operation.
+            if request.headers.get("X-Amz-Target", "").startswith(ECR_TARGET_PREFIX):
+                return await ecr_service.handle(request)
+            return await dispatcher(request)
+
+        app.router.add_post("/", root_post)
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app

@@ -7,6 +7,7 @@ import contextlib
 import inspect
 import secrets
 import socket
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
@@ -17,6 +18,7 @@ from aiohttp import web
 from ..telemetry import Telemetry
 from ._control import Controls
 from ._devices import LocalDevice, default_devices
+from ._ecr import EcrService, JobImages
 from ._environ import environ_for, prepare_sdk_defaults
 from ._events import (
     EventPublisher,
@@ -134,6 +136,8 @@ class LocalBraket:
         self._port = port
         self._quotas = quotas if quotas is not None else Quotas.aws_defaults()
         self._faults = faults
+        # what reset() goes back to
+        self._initial_quotas, self._initial_faults = self._quotas, faults
         self._s3_endpoint_url_given = s3_endpoint_url
         self._s3_endpoint_url = s3_endpoint_url
         self._s3_credentials = s3_credentials
@@ -381,6 +385,7 @@ class LocalBraket:
             get_faults=lambda: self._faults,
             set_faults=self._set_faults,
             health=self._health,
+            reset=self.reset,
         )
         self._control_token = self._control_token_given or secrets.token_urlsafe(32)
         auth = BraketAuth(SigV4Verifier(*self._credentials, service="braket"))
@@ -391,6 +396,8 @@ class LocalBraket:
             control_token=self._control_token,
             sleep=self._sleep,
             telemetry=self._telemetry,
+            region=self.region,
+            ecr=_job_images_ecr(runner, self._credentials, self.account_id),
         )
         app_runner = web.AppRunner(
             # lingering_time: after an early answer (413), read what a client still sends for at
@@ -429,6 +436,19 @@ class LocalBraket:
             "jobs": len(self._store.job_list) if self._store else 0,
             "quotas": self._quotas.describe(),
         }
+
+    async def reset(self) -> None:
+        """A clean slate, as if the service had just started: running tasks and jobs are
+        stopped, every task, job and spending limit is forgotten, the ledger is zeroed, and
+        the quotas (full buckets) and faults given at construction are back. S3 objects, logs
+        and the endpoints stay. Also ``POST /_local/reset``."""
+        self._started()
+        await self.jobs.close()  # running jobs end CANCELLED (their processes stopped)
+        await self.tasks.reset()
+        self.store.clear()
+        self._set_quotas(self._initial_quotas.fresh())
+        self._set_faults(self._initial_faults)
+        self.ledger.reset()
 
     async def close(self) -> None:
         """Stop everything started by :meth:`start`. Idempotent."""
@@ -472,3 +492,14 @@ async def _close_runner(runner: object) -> None:
                 with contextlib.suppress(Exception):
                     await result
             return
+
+
+def _job_images_ecr(runner: object, credentials: tuple[str, str], account_id: str) -> EcrService:
+    """ECR for the SDK's job-image check, tagged with the Python of the runner's interpreter
+    (``ProcessJobRunner.python``; this one for runners that run no interpreter)."""
+
+    def python() -> str:
+        return str(getattr(runner, "python", sys.executable))
+
+    verifier = SigV4Verifier(*credentials, service="ecr")
+    return EcrService(JobImages(python), verifier, account_id)

@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 import attrs
 
+from ..models.enums import TERMINAL_JOB_STATUSES, TERMINAL_TASK_STATUSES
 from ._devices import LocalDevice
 from ._errors import Conflict, ResourceNotFound, ServiceError, Validation
 
@@ -31,8 +32,9 @@ __all__ = [
     "utcnow",
 ]
 
-TASK_TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
-JOB_TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
+#: The statuses after which a task / job never changes (the client's own sets).
+TASK_TERMINAL: frozenset[str] = frozenset(map(str, TERMINAL_TASK_STATUSES))
+JOB_TERMINAL: frozenset[str] = frozenset(map(str, TERMINAL_JOB_STATUSES))
 #: GetJob answers at most this many (latest) events.
 MAX_JOB_EVENTS = 20
 
@@ -447,6 +449,20 @@ class Store:
         self.spending_limits[record.arn] = record
         self.spending_limit_list.append(record)
         return record
+
+    def clear(self) -> None:
+        """Forget every task, job and spending limit (the devices and observer stay)."""
+        for table in (
+            self.tasks,
+            self.task_tokens,
+            self.jobs,
+            self.job_tokens,
+            self.job_client_tokens,
+            self.spending_limits,
+        ):
+            table.clear()
+        for records in (self.task_list, self.job_list, self.spending_limit_list):
+            records.clear()
 
     def delete_spending_limit(self, arn: str) -> None:
         """Remove a spending limit (404 when unknown)."""

@@ -106,6 +106,16 @@ class TaskScheduler:
                 await worker
         self._workers = []
 
+    async def reset(self) -> None:
+        """Drop every queued task and stop every running one (their simulations are
+        cancelled), then start afresh with an empty queue."""
+        await self.close()
+        self._queue = asyncio.Queue()
+        self._enqueued = self._dequeued = self._running = 0
+        self._runs.clear()
+        self.queued_per_device.clear()
+        self.start()
+
     def submit(self, task: TaskRecord) -> None:
         """Accept a new CREATED task; it becomes QUEUED on the next loop iteration."""
         task.queue_index = self._enqueued

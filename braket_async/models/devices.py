@@ -10,7 +10,10 @@ import attrs
 from .common import _parse_json_object
 from .enums import DeviceStatus, DeviceType, QueueName, QueuePriority
 
-__all__ = ["Device", "DeviceQueueInfo", "DeviceSummary"]
+__all__ = ["SV1_ARN", "Device", "DeviceQueueInfo", "DeviceSummary"]
+
+#: Amazon Braket's state-vector simulator (available in every Braket region).
+SV1_ARN = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 
 
 @attrs.frozen

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, overload
 
 import attrs
 
@@ -104,6 +104,30 @@ class QuantumTaskSummary:
     def is_terminal(self) -> bool:
         """Whether the task reached COMPLETED, FAILED or CANCELLED."""
         return self.status in TERMINAL_TASK_STATUSES
+
+    @overload
+    @classmethod
+    def view_of(cls, source: QuantumTask) -> QuantumTaskSummary: ...
+    @overload
+    @classmethod
+    def view_of(cls, source: object) -> QuantumTaskSummary | None: ...
+    @classmethod
+    def view_of(cls, source: object) -> QuantumTaskSummary | None:
+        """The summary view of a fuller record whose attributes share the summary's names
+        (a :class:`QuantumTask`, a task state-change event); None when it lacks a field
+        the summary requires. Fields it lacks that have a default keep the default."""
+        values: dict[str, Any] = {}
+        for field in _SUMMARY_FIELDS:
+            value = getattr(source, field.name, None)
+            if value is not None:
+                # a copy: the two frozen models must not share one mutable dict (tags)
+                values[field.name] = dict(value) if isinstance(value, dict) else value
+            elif field.default is attrs.NOTHING:
+                return None
+        return cls(**values)
+
+
+_SUMMARY_FIELDS = attrs.fields(QuantumTaskSummary)
 
 
 @attrs.frozen

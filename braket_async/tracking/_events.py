@@ -27,28 +27,6 @@ from ._sweeps import SweepStatusSource
 __all__ = ["EventStatusSource"]
 
 
-def _summary(event: TaskStateChange) -> QuantumTaskSummary | None:
-    """The search-summary view of a terminal event (None if the event lacks a field)."""
-    if (
-        event.device_arn is None
-        or event.shots is None
-        or event.output_s3_bucket is None
-        or event.output_s3_directory is None
-        or event.created_at is None
-    ):
-        return None
-    return QuantumTaskSummary(
-        quantum_task_arn=event.quantum_task_arn,
-        status=event.status,
-        device_arn=event.device_arn,
-        shots=event.shots,
-        output_s3_bucket=event.output_s3_bucket,
-        output_s3_directory=event.output_s3_directory,
-        created_at=event.created_at,
-        ended_at=event.ended_at,
-    )
-
-
 class EventStatusSource:
     """Statuses from ``feed``'s events; ``safety_net`` (a sweep source on a slow schedule)
     catches tasks whose events were lost."""
@@ -118,7 +96,7 @@ class EventStatusSource:
             self._reg.fail(exc)
 
     def _finish(self, entry: TaskEntry, event: TaskStateChange) -> bool:
-        summary = _summary(event)
+        summary = QuantumTaskSummary.view_of(event)
         if summary is None:
             # An event without the fields of a summary: one get fetches the task.
             self._safety_net.check_soon(entry)

@@ -14,7 +14,7 @@ from .. import errors
 from ..models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 from ..models.enums import TERMINAL_TASK_STATUSES
 
-__all__ = ["UNKNOWN_STATUS", "Registry", "TaskEntry", "UnknownCallback", "summary_of"]
+__all__ = ["UNKNOWN_STATUS", "Registry", "TaskEntry", "UnknownCallback"]
 
 #: The key of :meth:`TaskTracker.status_counts` for pending tasks never seen yet.
 UNKNOWN_STATUS = "UNKNOWN"
@@ -85,20 +85,6 @@ class TaskEntry:
     def anchored(self) -> bool:
         """Whether the creation time is known (at least within bounds)."""
         return self.created_lo == self.created_lo  # NaN != NaN
-
-
-def summary_of(task: QuantumTask) -> QuantumTaskSummary:
-    return QuantumTaskSummary(
-        quantum_task_arn=task.quantum_task_arn,
-        status=task.status,
-        device_arn=task.device_arn,
-        shots=task.shots,
-        output_s3_bucket=task.output_s3_bucket,
-        output_s3_directory=task.output_s3_directory,
-        created_at=task.created_at,
-        ended_at=task.ended_at,
-        tags=dict(task.tags),
-    )
 
 
 class Registry:

@@ -16,7 +16,7 @@ A task's creation time sharpens sweeps: pass ``created_at`` to :meth:`~TaskTrack
 The last status each pending task was seen in (CREATED, QUEUED, RUNNING) is kept:
 :meth:`TaskTracker.status_counts` and :meth:`TaskTracker.last_status`. Gets, ARN sweeps and
 events report it for free; window sweeps ask only for finished tasks, so with
-``observe_active=True`` a window sweep drops its status filter at most once every
+``TrackerOptions(observe_active=True)`` a window sweep drops its status filter at most once every
 ``sweep.active_interval`` seconds. ``on_status_change`` is called after a round in which a
 pending task's known status changed.
 
@@ -42,8 +42,6 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-import attrs
-
 from .. import errors
 from .._base import Clock, Sleep
 from ..events import EventFeed
@@ -51,7 +49,7 @@ from ..models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 from ..polling import PollPolicy, is_transient, retry_target
 from ._events import EventStatusSource
 from ._options import SweepPolicy, TrackerOptions
-from ._registry import Registry, TaskEntry, UnknownCallback, summary_of
+from ._registry import Registry, TaskEntry, UnknownCallback
 from ._source import StatusSource
 from ._stats import TrackerStats
 from ._sweeps import TASK_ARN, SweepStatusSource, fan_out
@@ -97,24 +95,13 @@ class TaskTracker:
         session: BraketClient,
         *,
         options: TrackerOptions | None = None,
-        poll: PollPolicy | None = None,
-        sweep: SweepPolicy | None = None,
         sleep: Sleep | None = None,
         clock: Clock | None = None,
-        observe_active: bool | None = None,
         on_status_change: Callable[[], object] | None = None,
         events: EventFeed | None = None,
         on_unknown: UnknownCallback | None = None,
     ) -> None:
-        options = options or TrackerOptions()
-        changes: dict[str, Any] = {}
-        if poll is not None:
-            changes["poll"] = poll
-        if sweep is not None:
-            changes["sweep"] = sweep
-        if observe_active is not None:
-            changes["observe_active"] = observe_active
-        self.options = attrs.evolve(options, **changes) if changes else options
+        self.options = options or TrackerOptions()
         self._session = session
         self._sleep: Sleep = sleep or session.sleep
         self._clock: Clock = clock or session.clock
@@ -182,11 +169,8 @@ class TaskTracker:
         created_after: datetime | None = None,
         may_be_unknown: bool = False,
         options: TrackerOptions | None = None,
-        poll: PollPolicy | None = None,
-        sweep: SweepPolicy | None = None,
         sleep: Sleep | None = None,
         clock: Clock | None = None,
-        observe_active: bool | None = None,
         on_status_change: Callable[[], object] | None = None,
         events: EventFeed | None = None,
         on_unknown: UnknownCallback | None = None,
@@ -200,11 +184,8 @@ class TaskTracker:
         tracker = cls(
             session,
             options=options,
-            poll=poll,
-            sweep=sweep,
             sleep=sleep,
             clock=clock,
-            observe_active=observe_active,
             on_status_change=on_status_change,
             events=events,
             on_unknown=on_unknown,
@@ -430,7 +411,7 @@ class TaskTracker:
 
     def _as_summary(self, arn: str) -> QuantumTaskSummary:
         item = self._reg.finished[arn]
-        return summary_of(item) if isinstance(item, QuantumTask) else item
+        return QuantumTaskSummary.view_of(item) if isinstance(item, QuantumTask) else item
 
     async def _fetch_details(self, arns: Sequence[str]) -> list[QuantumTask]:
         """The full tasks of finished ``arns``: summaries are replaced by full tasks (one

@@ -1,11 +1,11 @@
 """Testing the FastAPI app of ``app.py`` end to end: the braket-async pytest plugin runs a local
 Braket service, ``braket_env`` points the app's AWS settings at it, httpx calls the app.
 
-Needs ``pip install 'braket-async[local,fastapi]' pytest pytest-asyncio httpx`` and the
-session-scoped event loop of pytest-asyncio (the service lives for the whole session):
-``asyncio_default_fixture_loop_scope = "session"`` and ``asyncio_default_test_loop_scope =
-"session"`` in the pytest configuration (or mark each test
-``@pytest.mark.asyncio(loop_scope="session")``, as here, which works in any mode).
+Needs ``pip install 'braket-async[local,fastapi]' pytest pytest-asyncio httpx``. The plugin's
+default service runs on its own thread, so the tests may run on any event loop; they are
+marked ``@pytest.mark.asyncio(loop_scope="session")`` so that they also run in this repository,
+whose suite keeps the service on pytest-asyncio's session loop (``braket_local_mode =
+session-loop``).
 """
 
 from __future__ import annotations

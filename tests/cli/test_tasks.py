@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from _common import SV1, create_task, session_on
+from _common import PROGRAM_SET_DEVICE, SV1, create_task, session_on
 
 from braket_async import BraketSession, QuantumTaskFailed, QuantumTaskStatus
 from braket_async.cli._circuits import ghz
@@ -246,7 +246,7 @@ async def test_result_of_a_shots_0_task_lists_its_result_types(
 
 
 async def test_result_of_ahs_and_program_set_tasks(
-    cli: Any, braket: BraketSession, local_braket: LocalBraket
+    cli: Any, braket: BraketSession, local_braket: LocalBraket, program_sets_local: LocalBraket
 ) -> None:
     series = {"values": ["0", "15700000", "0"], "times": ["0", "0.0000005", "0.000001"]}
     flat = {"values": ["0", "0"], "times": ["0", "0.000001"]}
@@ -270,22 +270,23 @@ async def test_result_of_ahs_and_program_set_tasks(
         output_s3_bucket=local_braket.default_bucket,
         output_s3_key_prefix="cli-tests",
     )
-    sets = await braket.create_quantum_task(
-        device_arn=SV1,
-        action=json.dumps(program_set),
-        shots=10,
-        output_s3_bucket=local_braket.default_bucket,
-        output_s3_key_prefix="cli-tests",
-    )
-    for arn in (ahs, sets):
-        await braket.wait_for_quantum_task(arn)
+    async with session_on(program_sets_local) as on_sets:
+        sets = await on_sets.create_quantum_task(
+            device_arn=PROGRAM_SET_DEVICE,
+            action=json.dumps(program_set),
+            shots=10,
+            output_s3_bucket=local_braket.default_bucket,
+            output_s3_key_prefix="cli-tests",
+        )
+        await on_sets.wait_for_quantum_task(sets)
+    await braket.wait_for_quantum_task(ahs)
     run = await cli("task", "result", ahs, "--json")
     assert run.code == 0, run.err
     assert sum(run.json()["state_counts"].values()) == 20
     assert set("".join(run.json()["state_counts"])) <= {"g", "r"}
-    run = await cli("task", "result", sets, "--json")
+    run = await cli("task", "result", sets, "--json", local=program_sets_local)
     assert run.code == 0, run.err
     ((counts,),) = run.json()["programs"]
     assert sum(counts.values()) == 10 and set(counts) <= {"00", "11"}
-    table = await cli("task", "result", sets)
+    table = await cli("task", "result", sets, local=program_sets_local)
     assert table.code == 0 and "program 0 executable 0" in table.out

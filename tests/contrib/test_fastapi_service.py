@@ -23,7 +23,7 @@ import pytest
 from _common import SV1
 
 from braket_async import BraketSession
-from braket_async.local import LocalBraket, Quotas
+from braket_async.local import FaultConfig, FaultSpec, LocalBraket, Quotas
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fastapi_service.py"
 # Raised quotas on the service and the same client limits (the 20/s default would make 500
@@ -50,7 +50,7 @@ async def fast_local(make_local: Any) -> LocalBraket:
 
 @contextlib.asynccontextmanager
 async def app_client(
-    service_module: ModuleType, local: LocalBraket, serve: Any
+    service_module: ModuleType, local: LocalBraket, serve: Any, **settings_kwargs: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The example app, configured for ``local``, served over HTTP; an HTTP client on it."""
     settings = service_module.Settings(
@@ -59,6 +59,7 @@ async def app_client(
         region_name="us-east-1",
         bucket=local.default_bucket,
         rate_scale=SCALE,
+        **settings_kwargs,
     )
     async with (
         serve(service_module.create_app(settings)) as url,
@@ -225,6 +226,50 @@ async def test_cancel_a_running_batch(
                 break
             await asyncio.sleep(0.05)
         cancelled = await http.delete(f"/batches/{batch_id}")
-        assert cancelled.json() == {"batch_id": batch_id, "cancel_requested": 5}
+        assert cancelled.status_code == 200
+        assert cancelled.json()["batch_id"] == batch_id
+        assert cancelled.json()["cancel_requested"] == 5
         events = await read_events(http, f"/batches/{batch_id}/events")
     assert Counter(d["status"] for _, k, d in events if k == "task") == {"CANCELLED": 5}
+
+
+async def test_delete_on_a_finished_batch_answers_its_final_state(
+    http: httpx.AsyncClient,
+) -> None:
+    """Issue #20 (9): it answered 502 "this batch is closed; cancel it before closing"."""
+    batch_id = (await http.post("/batches", json={"n": 3})).json()["batch_id"]
+    events = await read_events(http, f"/batches/{batch_id}/events")  # ends with "done"
+    assert events[-1][1] == "done"
+    for _ in range(2):  # a second DELETE answers the same
+        answer = await http.delete(f"/batches/{batch_id}")
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["batch_id"] == batch_id and body["done"] is True
+        assert body["counts"] == {"COMPLETED": 3}
+        assert body["cancel_requested"] == 0
+
+
+async def test_items_a_cancel_kept_from_being_sent_are_not_submitted(
+    service_module: ModuleType, make_local: Any, local_env: dict[str, str], serve: Any
+) -> None:
+    """Issue #20 (9): items never sent were reported SUBMIT_FAILED, like a failed create."""
+    slow_creates = FaultConfig(per_operation={"CreateQuantumTask": FaultSpec(latency=0.3)})
+    slow = await make_local(
+        quotas=Quotas.aws_defaults(scale=SCALE), queue_delay=30.0, faults=slow_creates
+    )
+    n = 40
+    async with app_client(service_module, slow, serve, max_in_flight=4) as http:
+        batch_id = (await http.post("/batches", json={"n": n})).json()["batch_id"]
+        while slow.ledger.snapshot()["calls"].get("CreateQuantumTask", 0) < 4:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)  # the first creates are on the wire, the rest queued
+        cancelled = (await http.delete(f"/batches/{batch_id}")).json()["cancel_requested"]
+        events = await read_events(http, f"/batches/{batch_id}/events")
+        state = (await http.get(f"/batches/{batch_id}")).json()
+    created = slow.ledger.snapshot()["tasks_created"]
+    assert 4 <= created == cancelled < n
+    assert state["counts"] == {"CANCELLED": created, "NOT_SUBMITTED": n - created}
+    statuses = Counter(task["status"] for task in state["tasks"])
+    assert statuses == {"CANCELLED": created, "NOT_SUBMITTED": n - created}
+    unsent = [d for _, kind, d in events if kind == "not_submitted"]
+    assert len(unsent) == n - created and all(d["status"] == "NOT_SUBMITTED" for d in unsent)
+    assert not [d for _, kind, d in events if kind == "error"]  # no failed submission

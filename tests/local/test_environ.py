@@ -18,12 +18,15 @@ import pytest
 from braket_async.local import CONFLICTING_VARIABLES, LocalBraket
 from braket_async.local._environ import (
     AWS_PORT_SERVICES,
+    ECR_VARIABLE,
     JOBS_ROLE_NAME,
+    PRICE_LIST_VARIABLE,
     environ_for,
     environ_from_ready_line,
     format_exports,
 )
 from braket_async.local._jobs import process_job_runner_factory
+from braket_async.local._price_list import PRICE_LIST_PATH
 
 JOBS_DATA = Path(__file__).parents[1] / "data" / "jobs"
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
@@ -51,7 +54,8 @@ def test_each_endpoint_variable_is_the_one_botocore_reads(
     )
     for name in CONFLICTING_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    for client_name, variable in {"braket": "AWS_ENDPOINT_URL_BRAKET", **AWS_PORT_SERVICES}.items():
+    clients = {"braket": "AWS_ENDPOINT_URL_BRAKET", "ecr": ECR_VARIABLE, **AWS_PORT_SERVICES}
+    for client_name, variable in clients.items():
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv(variable, f"http://127.0.0.1:9/{client_name}")
@@ -69,6 +73,9 @@ async def test_environ_names_the_service_endpoints_region_and_credentials(
 ) -> None:
     env = local_braket.environ()
     assert env["AWS_ENDPOINT_URL_BRAKET"] == local_braket.endpoint_url
+    # ECR (job images) and the SDK's price list are served on the Braket port
+    assert env[ECR_VARIABLE] == local_braket.endpoint_url
+    assert env[PRICE_LIST_VARIABLE] == local_braket.endpoint_url + PRICE_LIST_PATH
     for variable in AWS_PORT_SERVICES.values():
         assert env[variable] == local_braket.s3_endpoint_url
     assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == local_braket.credentials

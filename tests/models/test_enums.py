@@ -7,7 +7,7 @@ import pickle
 import pytest
 
 from braket_async import models
-from braket_async._validate import SERVICE_MODEL
+from braket_async._service_model import SERVICE_MODEL
 
 #: enum class -> botocore enum shape (all values must be members).
 ENUMS = {

@@ -10,7 +10,7 @@ import pytest
 
 from braket_async import models
 from braket_async._converter import camel
-from braket_async._validate import SERVICE_MODEL
+from braket_async._service_model import SERVICE_MODEL
 
 #: model class -> the botocore shape it mirrors.
 SHAPES: dict[type[Any], str] = {
@@ -101,3 +101,43 @@ def test_every_model_is_exported() -> None:
     for cls in SHAPES:
         assert getattr(models, cls.__name__) is cls
         assert cls.__name__ in models.__all__
+
+
+def test_summary_view_of_a_task_copies_the_shared_fields_and_its_own_tags() -> None:
+    from datetime import UTC, datetime
+
+    from braket_async.models import QuantumTask, QuantumTaskSummary
+
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    task = QuantumTask(
+        quantum_task_arn="arn:aws:braket:us-east-1:123456789012:quantum-task/x",
+        status="COMPLETED",
+        device_arn="arn:aws:braket:::device/quantum-simulator/amazon/sv1",
+        shots=10,
+        output_s3_bucket="b",
+        output_s3_directory="d/x",
+        created_at=created,
+        device_parameters="{}",
+        tags={"k": "v"},
+    )
+    summary = QuantumTaskSummary.view_of(task)
+    assert summary == QuantumTaskSummary(
+        quantum_task_arn=task.quantum_task_arn,
+        status=task.status,
+        device_arn=task.device_arn,
+        shots=10,
+        output_s3_bucket="b",
+        output_s3_directory="d/x",
+        created_at=created,
+        tags={"k": "v"},
+    )
+    assert summary.tags is not task.tags
+
+
+def test_summary_view_of_a_record_missing_a_required_field_is_none() -> None:
+    from types import SimpleNamespace
+
+    from braket_async.models import QuantumTaskSummary
+
+    partial = SimpleNamespace(quantum_task_arn="a", status="COMPLETED", device_arn=None)
+    assert QuantumTaskSummary.view_of(partial) is None

@@ -24,7 +24,7 @@ from braket_async import (
 )
 from braket_async.local import LocalBraket, Quotas
 from braket_async.polling import PollPolicy
-from braket_async.tracking import UNKNOWN_STATUS, SweepPolicy, TaskTracker
+from braket_async.tracking import UNKNOWN_STATUS, SweepPolicy, TaskTracker, TrackerOptions
 
 from ._fake import SV1, FakeBraket, feed, naive_calls, new_arn
 
@@ -144,7 +144,7 @@ async def test_a_wrong_creation_estimate_is_corrected_by_verification() -> None:
     early = fake.create(900.0, at=-600.0)
     others = [fake.create(10_000.0) for _ in range(30)]
     policy = SweepPolicy(verify_after=60.0)
-    tracker = TaskTracker(fake, sweep=policy)
+    tracker = TaskTracker(fake, options=TrackerOptions(sweep=policy))
     tracker.add(early, just_created=True)  # wrongly: it was created before
     for arn in others:
         tracker.add(arn, just_created=True)
@@ -276,7 +276,7 @@ async def test_cancelling_the_consumer_leaves_nothing_running() -> None:
 
 async def test_sweeps_can_be_turned_off() -> None:
     fake = FakeBraket()
-    tracker = TaskTracker(fake, sweep=SweepPolicy(enabled=False))
+    tracker = TaskTracker(fake, options=TrackerOptions(sweep=SweepPolicy(enabled=False)))
     for _ in range(30):
         tracker.add(fake.create(4.0))
     await tracker.wait_all(details=False)
@@ -326,7 +326,9 @@ async def test_observe_active_learns_queued_and_running_from_window_sweeps() -> 
     plain, plain_snaps, _ = await run_feed(FakeBraket(), durations)
     fake = FakeBraket()
     active, snaps, span = await run_feed(
-        fake, durations, observe_active=True, sweep=SweepPolicy(active_interval=5.0)
+        fake,
+        durations,
+        options=TrackerOptions(observe_active=True, sweep=SweepPolicy(active_interval=5.0)),
     )
     # Without observe_active window sweeps only ever see finished tasks.
     assert plain.stats.active_sweeps == 0
@@ -454,7 +456,9 @@ async def test_poll_policy_is_used_per_task(quota_local: LocalBraket) -> None:
     braket = await open_session(quota_local)
     try:
         (arn,) = await create_many(braket, quota_local, 1)
-        tracker = TaskTracker(braket, poll=PollPolicy(initial=0.05, maximum=0.2))
+        tracker = TaskTracker(
+            braket, options=TrackerOptions(poll=PollPolicy(initial=0.05, maximum=0.2))
+        )
         tracker.add(arn)
         (task,) = await tracker.wait_all()
     finally:
@@ -473,9 +477,11 @@ async def test_local_tasks_are_seen_queued_then_running(make_local: Any) -> None
     try:
         n = 40
         tracker = braket.track(  # the session's public door to a tracker
-            observe_active=True,
-            poll=PollPolicy(initial=0.2, maximum=0.5),
-            sweep=SweepPolicy(min_interval=0.2, active_interval=0.5),
+            options=TrackerOptions(
+                observe_active=True,
+                poll=PollPolicy(initial=0.2, maximum=0.5),
+                sweep=SweepPolicy(min_interval=0.2, active_interval=0.5),
+            ),
             on_status_change=lambda: snapshots.append(tracker.status_counts()),
         )
         async with tracker:
@@ -549,8 +555,9 @@ async def test_may_be_unknown_with_the_local_service(quota_local: LocalBraket) -
             braket,
             [real, missing],
             may_be_unknown=True,
-            poll=PollPolicy(initial=0.05, maximum=0.2),
-            sweep=SweepPolicy(min_interval=0.05),
+            options=TrackerOptions(
+                poll=PollPolicy(initial=0.05, maximum=0.2), sweep=SweepPolicy(min_interval=0.05)
+            ),
         )
         async with tracker:
             done = [t async for t in tracker.as_completed()]

@@ -25,8 +25,9 @@ async def sdk_call(fn: Callable[[], T]) -> T:
         return await asyncio.to_thread(fn)
     finally:
         for obj in gc.get_objects():
+            # type(), not isinstance(): a dead weakref.proxy raises on __class__
             if (
-                isinstance(obj, asyncio.AbstractEventLoop)
+                issubclass(type(obj), asyncio.AbstractEventLoop)
                 and obj is not ours
                 and not obj.is_running()
                 and not obj.is_closed()

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import boto3
 import pytest
+from _common import PROGRAM_SET_DEVICE
 from botocore.exceptions import ClientError
 
 from braket_async.local import LocalBraket
@@ -88,10 +89,8 @@ async def test_adjoint_gradient_on_sv1_matches_braket(
 ) -> None:
     result = await sdk_call(lambda: _adjoint_gradient(local_braket.default_bucket))
     (value,) = result.values
-    # Braket's answer for this circuit (SDK integration suite): 1.1920159847703675 and
-    # 5.880399467047451; the local parameter-shift gradient agrees to rounding.
-    assert value["expectation"] == pytest.approx(1.1920159847703675, abs=1e-12)
-    assert value["gradient"]["theta"] == pytest.approx(5.880399467047451, abs=1e-12)
+    # Braket's answer for this circuit (SDK integration suite), bit for bit.
+    assert value == {"expectation": 1.1920159847703675, "gradient": {"theta": 5.880399467047451}}
     assert result.result_types[0].type.observable == "-6 * y @ i + 0.75 * y @ z"
     assert result.additional_metadata.action.inputs == {"theta": 0.2}
     # The source is reported as sent (the pragma is not rewritten in the result).
@@ -307,15 +306,28 @@ def _run_program_set() -> tuple[Any, dict[str, Any]]:
         ],
         shots_per_executable=100,
     )
-    task = AwsDevice(SV1).run(program_set, poll_interval_seconds=0.05)
+    task = AwsDevice(PROGRAM_SET_DEVICE).run(program_set, poll_interval_seconds=0.05)
     return task.result(), task.metadata()
 
 
-async def test_program_set_runs_through_the_sdk(
-    local_braket: LocalBraket, local_env: dict[str, str]
-) -> None:
+@pytest.fixture
+def program_sets_env(
+    program_sets_local: LocalBraket, monkeypatch: pytest.MonkeyPatch
+) -> LocalBraket:
+    """Every AWS client in this process pointed at ``program_sets_local``."""
+    from braket_async.local import CONFLICTING_VARIABLES
+
+    for name in CONFLICTING_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in program_sets_local.environ().items():
+        monkeypatch.setenv(name, value)
+    return program_sets_local
+
+
+async def test_program_set_runs_through_the_sdk(program_sets_env: LocalBraket) -> None:
     from braket.tasks import ProgramSetQuantumTaskResult
 
+    local_braket = program_sets_env
     result, metadata = await sdk_call(_run_program_set)
     assert metadata["actionMetadata"] == {
         "actionType": "braket.ir.openqasm.program_set",
@@ -339,9 +351,8 @@ async def test_program_set_runs_through_the_sdk(
     assert top["s3Location"] == [metadata["outputS3Bucket"], metadata["outputS3Directory"]]
 
 
-async def test_program_set_validation_failures(
-    local_braket: LocalBraket, local_env: dict[str, str]
-) -> None:
+async def test_program_set_validation_failures(program_sets_env: LocalBraket) -> None:
+    local_braket = program_sets_env
     partial = "OPENQASM 3; qubit[2] q; bit[1] b; h q[0]; b[0] = measure q[0];"
     action = {
         "braketSchemaHeader": {"name": "braket.ir.openqasm.program_set", "version": "1"},
@@ -351,7 +362,9 @@ async def test_program_set_validation_failures(
         ],
     }
     with pytest.raises(ClientError) as caught:
-        await asyncio.to_thread(_create_raw, SV1, action, 20, local_braket.default_bucket)
+        await asyncio.to_thread(
+            _create_raw, PROGRAM_SET_DEVICE, action, 20, local_braket.default_bucket
+        )
     response = caught.value.response
     assert response["Error"]["Code"] == "ValidationException"
     (failure,) = response["programSetValidationFailures"]
