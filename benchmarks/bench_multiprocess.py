@@ -13,12 +13,23 @@ For each mode it reports, from the workers' own clocks and the service's ledger:
   (1/P each is equal; the target is within 2x of that).
 
 Targets with the shared limiter: aggregate >= 0.95x the quota bound, <= 1 % throttled.
+
+The ``outage-stop`` and ``outage-freeze`` modes share the quota through Redis too, but Redis
+is stopped (or frozen with SIGSTOP) ``--outage-at`` seconds after the last process started
+submitting (a loaded machine may start them seconds apart) and
+started again (thawed) ``--outage-for`` seconds later (defaults: 4 s and 6 s, the case of
+issue #20). Each process then paces at its share of the quota; targets: <= 5 % of the creates
+throttled, and the creation rate once Redis is back the same as without an outage (the
+``rates`` windows: before, during and after the outage, tasks/s over all processes).
+
 Needs ``redis-server`` on PATH (``apt-get install redis-server``); it starts its own on a free
 port, and the service with ``python -m braket_async.local serve``. Writes
 ``benchmarks/out/bench_multiprocess.json``.
 
     python benchmarks/bench_multiprocess.py                  # P=4, N=150 per process (~2 min)
     python benchmarks/bench_multiprocess.py --processes 2 --tasks 60
+    python benchmarks/bench_multiprocess.py --processes 2 --tasks 150 \
+        --modes shared,outage-stop,outage-freeze,local --name bench_multiprocess_outage.json
 """
 
 from __future__ import annotations
@@ -26,7 +37,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
+import shutil
 import sys
+import tempfile
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +51,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import OUT_DIR, local_service, run_peer, write_json
-from _redis_server import redis_server
+from _redis_server import RedisProcess, redis_process
 
 from braket_async.ratelimit import AWS_DEFAULT_RATES
 
@@ -45,7 +60,8 @@ BELL = "OPENQASM 3;\nqubit[2] q;\nbit[2] c;\nh q[0];\ncnot q[0], q[1];\nc = meas
 #: The AWS default CreateQuantumTask quota (20/s, burst 40).
 CREATE_RATE = AWS_DEFAULT_RATES["CreateQuantumTask"].per_second
 CREATE_BURST = AWS_DEFAULT_RATES["CreateQuantumTask"].burst
-MODES = ("shared", "local")
+MODES = ("shared", "local", "outage-stop", "outage-freeze")
+DEFAULT_MODES = ("shared", "local")
 #: Seconds for the service's buckets to fill again between modes (account: 600 at 140/s).
 REFILL_SECONDS = 6.0
 
@@ -59,12 +75,15 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     from braket_async import BraketSession, RateLimits
     from braket_async.ratelimit_redis import RedisQuota
 
-    shared = RedisQuota(args.redis_url, key=args.key) if args.mode == "shared" else None
+    shared = RedisQuota(args.redis_url, key=args.key) if args.mode != "local" else None
 
     async def run() -> dict[str, Any]:
         async with BraketSession(rate_limits=RateLimits.aws_defaults(shared=shared)) as braket:
             await asyncio.sleep(max(0.0, args.start_at - time.time()))
             started = time.time()
+            if args.ready_dir:  # the parent times the outage from the real start
+                path = Path(args.ready_dir, str(args.index))
+                await asyncio.to_thread(path.write_text, repr(started))
             batch = braket.submit_batch(
                 [BELL] * args.tasks,
                 device_arn=SV1,
@@ -119,6 +138,18 @@ def count_at(samples: list[list[float]], moment: float) -> int:
     return created
 
 
+def created_at(reports: list[dict[str, Any]], moment: float) -> int:
+    """Tasks all workers had created at ``moment``."""
+    return sum(count_at(r["samples"], moment) for r in reports)
+
+
+def rate_between(reports: list[dict[str, Any]], start: float, end: float) -> float | None:
+    """Tasks/s created by all workers between ``start`` and ``end`` (None: empty window)."""
+    if end - start < 0.5:
+        return None
+    return round((created_at(reports, end) - created_at(reports, start)) / (end - start), 3)
+
+
 def summarize(reports: list[dict[str, Any]], ledger: dict[str, Any], tasks: int) -> dict[str, Any]:
     first_start = min(r["started"] for r in reports)
     finished = [r["samples"][-1][0] for r in reports]  # when each made its last task
@@ -156,8 +187,33 @@ def summarize(reports: list[dict[str, Any]], ledger: dict[str, Any], tasks: int)
     }
 
 
+def outage(
+    redis: RedisProcess, mode: str, ready: Path, processes: int, at: float, seconds: float
+) -> tuple[threading.Thread, list[float]]:
+    """Stop (or freeze) Redis ``at`` seconds after the last worker started submitting (each
+    writes its start time in ``ready``: on a loaded machine they start seconds apart, and a
+    process that starts as Redis goes away has met no one to share with) and start (thaw)
+    it ``seconds`` later. The second value is filled with the wall times of both."""
+    times: list[float] = []
+
+    def run() -> None:
+        while len(list(ready.iterdir())) < processes:
+            time.sleep(0.02)
+        first = max(float(path.read_text()) for path in ready.iterdir())
+        time.sleep(max(0.0, first + at - time.time()))
+        redis.freeze() if mode == "outage-freeze" else redis.stop()
+        times.append(time.time())
+        time.sleep(max(0.0, first + at + seconds - time.time()))
+        redis.thaw() if mode == "outage-freeze" else redis.start()
+        times.append(time.time())
+
+    thread = threading.Thread(target=run, name=f"bench {mode}", daemon=True)
+    thread.start()
+    return thread, times
+
+
 def run_mode(
-    mode: str, args: argparse.Namespace, service: Any, redis_url: str
+    mode: str, args: argparse.Namespace, service: Any, redis: RedisProcess
 ) -> dict[str, Any]:
     service.reset_ledger()
     start_at = time.time() + args.startup
@@ -165,8 +221,13 @@ def run_mode(
     argv = [
         sys.executable, __file__, "--worker", "--mode", mode, "--tasks", str(args.tasks),
         "--shots", str(args.shots), "--bucket", service.default_bucket,
-        "--redis-url", redis_url, "--key", key, "--start-at", repr(start_at),
+        "--redis-url", redis.url, "--key", key, "--start-at", repr(start_at),
     ]  # fmt: skip
+    ready = Path(tempfile.mkdtemp(prefix="bench-multiprocess-"))
+    argv += ["--ready-dir", str(ready)]
+    fault, times = None, [math.inf, math.inf]
+    if mode.startswith("outage"):
+        fault, times = outage(redis, mode, ready, args.processes, args.outage_at, args.outage_for)
     with ThreadPoolExecutor(args.processes) as pool:
         reports = list(
             pool.map(
@@ -174,7 +235,26 @@ def run_mode(
                 range(args.processes),
             )
         )
-    return summarize(reports, service.ledger(), args.tasks)
+    if fault is not None:
+        fault.join()
+    shutil.rmtree(ready, ignore_errors=True)
+    down, up = times
+    row = summarize(reports, service.ledger(), args.tasks)
+    first = min(r["started"] for r in reports)
+    last = min(r["samples"][-1][0] for r in reports)  # while every process still submits
+    row["rates"] = {  # tasks/s; the first second (the burst) and a second after "up" left out
+        "before": rate_between(reports, first + 1.0, min(down, last)),
+        "during": rate_between(reports, down, min(up, last)),
+        "after": rate_between(reports, up + 1.0, last),
+        "steady": rate_between(reports, first + 1.0, last),
+    }
+    row["started_late_seconds"] = [round(r["started"] - start_at, 3) for r in reports]
+    if fault is not None:
+        row["outage"] = {"at": args.outage_at, "seconds": args.outage_for}
+        row["created_by_outage"] = [
+            [count_at(r["samples"], t) for t in (down, up)] for r in reports
+        ]
+    return row
 
 
 def main() -> None:
@@ -186,6 +266,12 @@ def main() -> None:
         "--startup", type=float, default=8.0, help="seconds given to the workers to start"
     )
     parser.add_argument("--out", type=Path, default=OUT_DIR)
+    parser.add_argument("--name", default="bench_multiprocess.json", help="output file name")
+    parser.add_argument(
+        "--modes", default=",".join(DEFAULT_MODES), help=f"comma-separated, of {', '.join(MODES)}"
+    )
+    parser.add_argument("--outage-at", type=float, default=4.0, help="seconds after the start")
+    parser.add_argument("--outage-for", type=float, default=6.0, help="seconds Redis is out")
     # worker mode (internal)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
@@ -194,11 +280,16 @@ def main() -> None:
     parser.add_argument("--redis-url", help=argparse.SUPPRESS)
     parser.add_argument("--key", help=argparse.SUPPRESS)
     parser.add_argument("--start-at", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument("--ready-dir", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.worker:
         print(json.dumps(worker(args)))
         return
+    modes = [m for m in args.modes.split(",") if m]
+    unknown = sorted(set(modes) - set(MODES))
+    if unknown:
+        parser.error(f"--modes: unknown {unknown}; choose from {', '.join(MODES)}")
 
     results: dict[str, Any] = {
         "processes": args.processes,
@@ -206,32 +297,48 @@ def main() -> None:
         "quota": {"CreateQuantumTask": [CREATE_RATE, CREATE_BURST]},
         "modes": {},
     }
-    with redis_server() as redis_url, local_service() as service:
-        for i, mode in enumerate(MODES):
+    with redis_process() as redis, local_service() as service:
+        for i, mode in enumerate(modes):
             if i:
                 time.sleep(REFILL_SECONDS)
-            results["modes"][mode] = run_mode(mode, args, service, redis_url)
-    path = write_json("bench_multiprocess.json", results, args.out)
+            results["modes"][mode] = run_mode(mode, args, service, redis)
+    path = write_json(args.name, results, args.out)
 
     print(f"{args.processes} processes x {args.tasks} tasks, one service, AWS default quotas")
-    print(f"{'':8} {'tasks/s':>8} {'bound':>7} {'ratio':>6} {'429s':>12} {'creates 429':>12}"
-          "  share vs equal")  # fmt: skip
+    print(f"{'':13} {'tasks/s':>8} {'bound':>7} {'ratio':>6} {'429s':>12} {'creates 429':>12}"
+          "  share vs equal   tasks/s before/during/after")  # fmt: skip
     for mode, row in results["modes"].items():
         throttled = f"{row['service_throttled']} ({row['throttled_pct']:.1f}%)"
         creates = f"{row['create_throttled']} ({row['create_throttled_pct']:.1f}%)"
         shares = " ".join(f"{s:.2f}" for s in row["share_vs_equal"])
-        print(
-            f"{mode:8} {row['tasks_per_second']:8.2f} {row['quota_bound_tasks_per_second']:7.2f}"
-            f" {row['vs_quota_bound']:6.3f} {throttled:>12} {creates:>12}  {shares}"
+        windows = "/".join(
+            "-" if row["rates"][w] is None else f"{row['rates'][w]:.1f}"
+            for w in ("before", "during", "after")
         )
-    shared = results["modes"]["shared"]
-    ok = (
-        shared["vs_quota_bound"] >= 0.95
-        and shared["throttled_pct"] <= 1.0
-        and all(0.5 <= s <= 2.0 for s in shared["share_vs_equal"])
-    )
-    print(f"targets (shared: >= 0.95x bound, <= 1% throttled, shares within 2x): "
-          f"{'met' if ok else 'NOT met'}; wrote {path}")  # fmt: skip
+        print(
+            f"{mode:13} {row['tasks_per_second']:8.2f} {row['quota_bound_tasks_per_second']:7.2f}"
+            f" {row['vs_quota_bound']:6.3f} {throttled:>12} {creates:>12}  {shares:<16} {windows}"
+        )
+    verdicts = []
+    shared = results["modes"].get("shared")
+    if shared is not None:
+        ok = (
+            shared["vs_quota_bound"] >= 0.95
+            and shared["throttled_pct"] <= 1.0
+            and all(0.5 <= s <= 2.0 for s in shared["share_vs_equal"])
+        )
+        verdicts.append(f"shared >= 0.95x bound, <= 1% throttled, shares within 2x: "
+                        f"{'met' if ok else 'NOT met'}")  # fmt: skip
+    for mode in ("outage-stop", "outage-freeze"):
+        row = results["modes"].get(mode)
+        if row is None:
+            continue
+        after, steady = row["rates"]["after"], (shared or row)["rates"]["steady"]
+        same = f"{after / steady:.2f}x the shared steady rate" if after and steady else "n/a"
+        ok = row["create_throttled_pct"] <= 5.0
+        verdicts.append(f"{mode}: <= 5% creates throttled: {'met' if ok else 'NOT met'}, "
+                        f"rate after {same}")  # fmt: skip
+    print("targets: " + "; ".join(verdicts) + f"; wrote {path}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from . import errors, models, programs
 from ._session import BraketSession
+from ._version import __version__
 from .batch import Batch, BatchItemState, BatchOptions, BatchOutcome, BatchProgress, TaskRequest
 from .errors import (
     AccessDeniedException,
@@ -40,6 +41,7 @@ from .errors import (
     RequestNotSent,
     ResourceNotFoundException,
     ResponseError,
+    ResultKindError,
     ResultNotAvailable,
     ServiceError,
     ServiceQuotaExceededException,
@@ -79,8 +81,6 @@ from .ratelimit import Adaptive, Rate, RateLimiter, RateLimits
 from .telemetry import Telemetry
 from .tracking import SweepPolicy, TaskTracker, TrackerOptions, TrackerStats
 from .waiters import BraketWaiter, JobEventGap
-
-__version__ = "0.1.0"
 
 __all__ = [
     "TERMINAL_JOB_STATUSES",
@@ -137,6 +137,7 @@ __all__ = [
     "RequestNotSent",
     "ResourceNotFoundException",
     "ResponseError",
+    "ResultKindError",
     "ResultNotAvailable",
     "RetryBudget",
     "ServiceError",

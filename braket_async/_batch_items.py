@@ -4,14 +4,28 @@ may be, how it is checked before the network and turned into CreateQuantumTask a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import attrs
 
 from . import errors
-from .programs import OpenQASMProgram, coerce_action, coerce_device_parameters
+from .programs import (
+    Action,
+    DeviceParameters,
+    OpenQASMProgram,
+    coerce_action,
+    coerce_device_parameters,
+)
 
-__all__ = ["REQUIRED", "TaskRequest", "build_request", "check_items", "device_of", "is_int"]
+__all__ = [
+    "REQUIRED",
+    "BatchItem",
+    "TaskRequest",
+    "build_request",
+    "check_items",
+    "device_of",
+    "is_int",
+]
 
 #: Request members every item needs, from the item or batch-wide.
 REQUIRED = ("device_arn", "shots", "output_s3_bucket", "output_s3_key_prefix")
@@ -46,14 +60,19 @@ class TaskRequest:
     ``clientToken`` is not accepted: the batch derives it from its id and the item's index.
     """
 
-    action: Any
+    action: Action
     device_arn: str | None = None
     shots: int | None = None
     output_s3_bucket: str | None = None
     output_s3_key_prefix: str | None = None
-    device_parameters: Any = None
+    device_parameters: DeviceParameters = None
     tags: Mapping[str, str] | None = None
     job_token: str | None = None
+
+
+#: One item of ``submit_batch``: a program (see :data:`~braket_async.programs.Action`; a
+#: mapping with an ``"action"`` key is a full request) or a :class:`TaskRequest`.
+BatchItem: TypeAlias = Action | TaskRequest
 
 
 def is_int(value: object) -> bool:
@@ -109,6 +128,15 @@ def _check_program(action: Any, where: str) -> None:
         )
 
 
+def _check_tags(tags: Any, field: str) -> None:
+    # Before the merge and the manifest's fingerprint: a nested or cyclic value fails here.
+    if not (
+        isinstance(tags, Mapping)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
+    ):
+        raise errors.ParameterError(field, "must be a mapping of strings to strings")
+
+
 def build_request(item: Any, index: int, defaults: Mapping[str, Any]) -> dict[str, Any]:
     """The create_quantum_task keyword arguments of item ``index`` (no client token): the
     item's members over the batch-wide ``defaults`` (tags merged), program converted."""
@@ -128,6 +156,7 @@ def build_request(item: Any, index: int, defaults: Mapping[str, Any]) -> dict[st
         given = {"action": item}
     tags = given.pop("tags", None)
     if tags is not None:
+        _check_tags(tags, f"{where}.tags")
         fields["tags"] = {**(fields.get("tags") or {}), **tags}
     fields.update(given)
     for name in REQUIRED:

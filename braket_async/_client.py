@@ -36,9 +36,12 @@ from ._aws_accessors import LogStreams, S3Objects
 from ._aws_errors import TRANSPORT_ERRORS, braket_error, not_json_answer, transport_error
 from ._base import Clock, Sleep, delegate
 from ._converter import parse_timestamp
+from ._credentials import CredentialsProvider, install_credentials_provider
 from ._operations import Operations
 from ._sdk_retries import register_retry_switch
 from ._service_model import SERVICE_MODEL
+from ._user_agent import cache_user_agent
+from ._version import __version__
 from .events import EventFeed
 from .jobs import Jobs
 from .paginate import Pages
@@ -60,7 +63,7 @@ _CLOSED: Final = "closed"
 
 #: Model operation name -> aiobotocore client method name.
 _METHOD_NAMES: Final = {op: xform_name(op) for op in SERVICE_MODEL.operation_names}
-_USER_AGENT: Final = "braket-async/0.1.0"
+_USER_AGENT: Final = f"braket-async/{__version__}"
 # botocore's loader caches the model files it reads; one per data path, shared by every
 # session, so opening a second session does not parse endpoints/partitions/models again.
 _LOADERS: dict[str | None, Loader] = {}
@@ -90,11 +93,18 @@ class BraketClient:
         events: EventFeed | str | None = None,
         sqs_endpoint_url: str | None = None,
         events_endpoint_url: str | None = None,
+        session: AioSession | None = None,
+        credentials_provider: CredentialsProvider | None = None,
     ) -> None:
         if max_pool_connections < 1:
             raise errors.ParameterError(
                 "max_pool_connections", f"must be >= 1, got {max_pool_connections}"
             )
+        _check_credential_sources(
+            session, profile_name, credentials_provider, aws_access_key_id, aws_secret_access_key
+        )
+        self._given_session = session
+        self._credentials_provider = credentials_provider
         self._region_arg = region_name
         self._endpoint_arg = endpoint_url
         self._profile_name = profile_name
@@ -245,11 +255,14 @@ class BraketClient:
         loop = asyncio.get_running_loop()
         stack = contextlib.AsyncExitStack()
         try:
-            session = AioSession(profile=self._profile_name)
-            # Aware UTC datetimes straight from the parser, and cheaper than dateutil.
-            session.get_component("response_parser_factory").set_parser_defaults(
-                timestamp_parser=parse_timestamp
-            )
+            session = self._given_session
+            if session is None:
+                session = AioSession(profile=self._profile_name)
+                # Aware UTC datetimes straight from the parser, and cheaper than dateutil.
+                # (A caller's session is left as it is: the converter normalises either way.)
+                session.get_component("response_parser_factory").set_parser_defaults(
+                    timestamp_parser=parse_timestamp
+                )
             region = await asyncio.to_thread(self._prepare, session)
             client = await stack.enter_async_context(
                 session.create_client(
@@ -272,6 +285,7 @@ class BraketClient:
         self._client = client
         # every throttled attempt, including those botocore retries itself, slows the limiter,
         # and botocore's retries take a token like first attempts do
+        cache_user_agent(client)  # the same header, built once per feature set
         observe_throttles(client.meta.events, self._rate_limiter)
         pace_retries(client.meta.events, self._rate_limiter)
         # callers with their own retry loop (a batch's creates) can turn botocore's off
@@ -299,6 +313,10 @@ class BraketClient:
             await source.check()  # a missing queue is an error now, naming it
             self._events_feed = source
         else:
+            open_for = getattr(arg, "open_for", None)
+            if callable(open_for):  # a feed built on the session (RedisEventFanout(queue_url))
+                self._owned_feed = arg
+                await open_for(self)
             self._events_feed = arg
 
     async def close(self) -> None:
@@ -434,6 +452,8 @@ class BraketClient:
             if self._state != _OPEN:
                 raise self._state_error() from exc
             raise transport_error(operation, exc, endpoint_url=self.endpoint_url) from exc
+        except errors.BraketError:
+            raise  # from our own hooks (the credentials provider's answer), as it is
         except Exception as exc:  # botocore could not parse what came back
             if self._state != _OPEN:
                 raise self._state_error() from exc
@@ -470,13 +490,17 @@ class BraketClient:
     # -- internals ---------------------------------------------------------------------------
 
     def _prepare(self, session: AioSession) -> str:
-        """Share the model loader between sessions, and resolve the region (in a thread:
-        both read files)."""
-        data_path = session.get_config_variable("data_path")
-        loader = _LOADERS.get(data_path)
-        if loader is None:
-            loader = _LOADERS.setdefault(data_path, create_loader(data_path))
-        session.register_component("data_loader", loader)
+        """Share the model loader between sessions, install the credentials provider, and
+        resolve the region (in a thread: all three read files). A caller's session keeps
+        its own loader and credential chain."""
+        if self._given_session is None:
+            data_path = session.get_config_variable("data_path")
+            loader = _LOADERS.get(data_path)
+            if loader is None:
+                loader = _LOADERS.setdefault(data_path, create_loader(data_path))
+            session.register_component("data_loader", loader)
+            if self._credentials_provider is not None:
+                install_credentials_provider(session, self._credentials_provider)
         return self._resolve_region(session)
 
     def _resolve_region(self, session: AioSession) -> str:
@@ -591,6 +615,40 @@ class BraketClient:
 #: client-side limiter (it paces every attempt and adapts to 429s only); botocore's adaptive
 #: mode would add a second one whose CUBIC rate collapses after each 429 and recovers slowly.
 _RETRY_MODE: Final = "standard"
+
+
+def _check_credential_sources(
+    session: AioSession | None,
+    profile_name: str | None,
+    provider: CredentialsProvider | None,
+    key_id: str | None,
+    secret: str | None,
+) -> None:
+    """Refuse the combinations where one credentials source would silently lose."""
+    if session is not None and not isinstance(session, AioSession):
+        raise errors.ParameterError(
+            "session", f"must be an aiobotocore AioSession, got {type(session).__name__}"
+        )
+    if session is not None and profile_name is not None:
+        raise errors.ParameterError(
+            "profile_name", "cannot be combined with session= (the session has its profile)"
+        )
+    if provider is not None:
+        if not callable(provider):
+            raise errors.ParameterError(
+                "credentials_provider",
+                f"must be an async function returning credentials, got {provider!r}",
+            )
+        if session is not None:
+            raise errors.ParameterError(
+                "credentials_provider",
+                "cannot be combined with session= (set the credentials on that session)",
+            )
+        if key_id is not None or secret is not None:
+            raise errors.ParameterError(
+                "credentials_provider",
+                "cannot be combined with aws_access_key_id / aws_secret_access_key",
+            )
 
 
 def _merge_config(max_pool_connections: int, user: Config | None) -> AioConfig:

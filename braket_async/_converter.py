@@ -102,9 +102,18 @@ def make_converter() -> cattrs.Converter:
 
     # Plain strings on the wire (members are str subclasses, but JSON users expect str).
     conv.register_unstructure_hook(OpenStrEnum, lambda value: str(value))
+    # Known values by a dict lookup: Enum's own call costs a microsecond per value, and
+    # every response carries several (statuses, types, queue names).
+    # (by class: cattrs dispatches str subclasses by class before any predicate)
+    conv.register_structure_hook(OpenStrEnum, _structure_open_enum)
     conv.register_structure_hook_factory(attrs.has, structure_factory)
     conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
     return conv
+
+
+def _structure_open_enum(value: Any, cls: type[OpenStrEnum]) -> OpenStrEnum:
+    member = cls._value2member_map_.get(value) if isinstance(value, str) else None
+    return member if member is not None else cls(value)  # type: ignore[return-value]
 
 
 CONVERTER = make_converter()

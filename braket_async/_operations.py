@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -34,6 +34,7 @@ from .models import (
     DeviceConfig,
     DeviceFilter,
     ExperimentalCapabilities,
+    HybridJobAdditionalAttributeName,
     InputFileConfig,
     InstanceConfig,
     Job,
@@ -43,6 +44,7 @@ from .models import (
     JobOutputDataConfig,
     JobStoppingCondition,
     QuantumTask,
+    QuantumTaskAdditionalAttributeName,
     QuantumTaskCancellation,
     QuantumTaskFilter,
     SearchDevicesPage,
@@ -52,7 +54,7 @@ from .models import (
     SpendingLimitFilter,
     TimePeriod,
 )
-from .programs import coerce_action, coerce_device_parameters
+from .programs import Action, DeviceParameters, coerce_action, coerce_device_parameters
 
 __all__ = [
     "DeviceFilterLike",
@@ -94,7 +96,9 @@ def _wire(value: Any) -> Any:
     if attrs.has(type(value)):
         return unstructure(value)
     if isinstance(value, list | tuple):
-        return [_wire(v) for v in value]
+        # One level only: no shape nests lists of models, and a recursion would let a list
+        # nested 100 000 deep raise RecursionError instead of the validator's ParameterError.
+        return [unstructure(v) if attrs.has(type(v)) else v for v in value]
     return value
 
 
@@ -163,8 +167,13 @@ def _hyper_parameters(value: Mapping[str, Any]) -> dict[str, Any]:
 class Operations:
     """A coroutine per operation of Braket's service model (see docs/ARCHITECTURE.md).
 
-    ``invoke`` sends one operation (model name, wire parameters) and answers the parsed
-    response: the session's ``_invoke``, with its rate limiter and error mapping.
+    Every method checks its parameters against botocore's Braket model before the network
+    (``ParameterError`` naming the field and the rule) and answers typed models. Service errors
+    raise the :class:`~braket_async.errors.ServiceError` subclass of their code.
+
+    Args:
+        invoke: Sends one operation (model name, wire parameters) and answers the parsed
+            response: the session's ``_invoke``, with its rate limiter and error mapping.
     """
 
     def __init__(self, invoke: Invoke) -> None:
@@ -178,7 +187,15 @@ class Operations:
         return structure_response(operation, build, await self._invoke(operation, params))
 
     async def search_page(self, search: Search[T], params: dict[str, Any]) -> T:
-        """One page of ``search`` for wire ``params`` that :func:`search_params` checked."""
+        """One page of ``search`` for wire ``params`` that :func:`search_params` checked.
+
+        Args:
+            search: The row of the Search table (``_searches.py``) of one operation.
+            params: Wire parameters, already checked.
+
+        Returns:
+            The typed page.
+        """
         response = await self._invoke(search.name, params)
         return structure_response(search.name, search.build, response)
 
@@ -199,22 +216,40 @@ class Operations:
         self,
         *,
         device_arn: str,
-        action: Any,
+        action: Action,
         shots: int,
         output_s3_bucket: str,
         output_s3_key_prefix: str,
-        device_parameters: Any = None,
+        device_parameters: DeviceParameters = None,
         client_token: str | None = None,
         tags: Mapping[str, str] | None = None,
         job_token: str | None = None,
         associations: Sequence[Association | Mapping[str, Any]] | None = None,
         experimental_capabilities: ExperimentalCapabilities | Mapping[str, Any] | None = None,
     ) -> str:
-        """Create a quantum task; returns its ARN.
+        """Create a quantum task (CreateQuantumTask).
 
-        ``action``: an OpenQASM program (``OpenQASMProgram``, source text, SDK ``Circuit``)
-        or an action dict / JSON string. ``device_parameters``: a dict, JSON string or
-        ``None``. Without ``client_token`` botocore generates one (the idempotency key).
+        Args:
+            device_arn: The device to run on.
+            action: The program: OpenQASM source text, an ``OpenQASMProgram``, an action
+                document (mapping or JSON string) or a Braket SDK program (``to_ir()``).
+            shots: Shots to run (0 for result types computed exactly, on simulators).
+            output_s3_bucket: Bucket the service writes the result to.
+            output_s3_key_prefix: Key prefix of the result's directory.
+            device_parameters: Device parameters (mapping, JSON string, SDK model) or None.
+            client_token: Idempotency key; botocore generates one when None.
+            tags: Tags of the task.
+            job_token: The hybrid job's token, for tasks created inside a job.
+            associations: Reservations (``Association`` or wire dicts).
+            experimental_capabilities: Experimental capabilities to enable.
+
+        Returns:
+            The new task's ARN.
+
+        Raises:
+            ParameterError: A parameter breaks the service model's rules.
+            ValidationException: The service refused the program or its parameters.
+            ServiceQuotaExceededException: Too many tasks in flight.
         """
         params: dict[str, Any] = {
             "deviceArn": device_arn,
@@ -238,10 +273,27 @@ class Operations:
         return await self._call_operation("CreateQuantumTask", params, _TASK_ARN_OF)
 
     async def get_quantum_task(
-        self, quantum_task_arn: str, *, additional_attribute_names: Sequence[str] | None = None
+        self,
+        quantum_task_arn: str,
+        *,
+        additional_attribute_names: Sequence[
+            QuantumTaskAdditionalAttributeName | Literal["QueueInfo"]
+        ]
+        | None = None,
     ) -> QuantumTask:
-        """Get a quantum task (``additional_attribute_names=["QueueInfo"]`` adds its queue
-        position)."""
+        """Get a quantum task (GetQuantumTask).
+
+        Args:
+            quantum_task_arn: The task's ARN.
+            additional_attribute_names: ``["QueueInfo"]`` adds its queue position.
+
+        Returns:
+            The task.
+
+        Raises:
+            InvalidArnError: Not a quantum-task ARN.
+            ResourceNotFoundException: No such task.
+        """
         params: dict[str, Any] = {"quantumTaskArn": quantum_task_arn}
         if additional_attribute_names is not None:
             params["additionalAttributeNames"] = _copied(additional_attribute_names)
@@ -250,7 +302,19 @@ class Operations:
     async def cancel_quantum_task(
         self, quantum_task_arn: str, *, client_token: str | None = None
     ) -> QuantumTaskCancellation:
-        """Ask the service to cancel a quantum task."""
+        """Ask the service to cancel a quantum task (CancelQuantumTask).
+
+        Args:
+            quantum_task_arn: The task's ARN.
+            client_token: Idempotency key; botocore generates one when None.
+
+        Returns:
+            The cancellation (its status: CANCELLING or CANCELLED).
+
+        Raises:
+            ResourceNotFoundException: No such task.
+            ConflictException: The task has already ended.
+        """
         params: dict[str, Any] = {"quantumTaskArn": quantum_task_arn}
         if client_token is not None:
             params["clientToken"] = client_token
@@ -263,7 +327,17 @@ class Operations:
         max_results: int | None = None,
         next_token: str | None = None,
     ) -> SearchQuantumTasksPage:
-        """One page of quantum tasks matching ``filters`` (see ``iter_quantum_tasks``)."""
+        """One page of quantum tasks matching ``filters`` (SearchQuantumTasks), newest first;
+        ``iter_quantum_tasks`` pages through them all.
+
+        Args:
+            filters: ``QuantumTaskFilter`` models or wire dicts (1 to 10).
+            max_results: Page size (1 to 100).
+            next_token: The previous page's ``next_token``.
+
+        Returns:
+            The page (``quantum_tasks``, ``next_token``).
+        """
         return await self._search(SEARCH_QUANTUM_TASKS, filters, max_results, next_token)
 
     # -- hybrid jobs -------------------------------------------------------------------------
@@ -285,10 +359,31 @@ class Operations:
         tags: Mapping[str, str] | None = None,
         associations: Sequence[Association | Mapping[str, Any]] | None = None,
     ) -> str:
-        """Create a hybrid job; returns its ARN.
+        """Create a hybrid job (CreateJob); ``create_hybrid_job`` uploads a script first.
 
         Configuration arguments take models (``InstanceConfig(...)``) or wire dicts.
-        ``hyper_parameters`` values that are numbers are sent as strings.
+
+        Args:
+            algorithm_specification: The script (or container image) the job runs.
+            instance_config: The instance type, count and volume.
+            job_name: The job's name (unique in the account).
+            output_data_config: Where results go (``s3Path``).
+            role_arn: The IAM role the job runs as.
+            device_config: The device the job's tasks use.
+            checkpoint_config: Where checkpoints go.
+            client_token: Idempotency key; botocore generates one when None.
+            hyper_parameters: Hyperparameters (numbers are sent as strings).
+            input_data_config: Input channels.
+            stopping_condition: The job's time limit.
+            tags: Tags of the job.
+            associations: Reservations.
+
+        Returns:
+            The new job's ARN.
+
+        Raises:
+            ParameterError: A parameter breaks the service model's rules.
+            ValidationException: The service refused the request.
         """
         params: dict[str, Any] = {
             "algorithmSpecification": _wire(algorithm_specification),
@@ -314,16 +409,44 @@ class Operations:
         return await self._call_operation("CreateJob", params, _JOB_ARN_OF)
 
     async def get_job(
-        self, job_arn: str, *, additional_attribute_names: Sequence[str] | None = None
+        self,
+        job_arn: str,
+        *,
+        additional_attribute_names: Sequence[
+            HybridJobAdditionalAttributeName | Literal["QueueInfo"]
+        ]
+        | None = None,
     ) -> Job:
-        """Get a hybrid job (with at most its latest 20 events)."""
+        """Get a hybrid job (GetJob), with at most its latest 20 events.
+
+        Args:
+            job_arn: The job's ARN.
+            additional_attribute_names: ``["QueueInfo"]`` adds its queue position.
+
+        Returns:
+            The job.
+
+        Raises:
+            ResourceNotFoundException: No such job.
+        """
         params: dict[str, Any] = {"jobArn": job_arn}
         if additional_attribute_names is not None:
             params["additionalAttributeNames"] = _copied(additional_attribute_names)
         return await self._call_operation("GetJob", params, _JOB)
 
     async def cancel_job(self, job_arn: str) -> JobCancellation:
-        """Ask the service to cancel a hybrid job."""
+        """Ask the service to cancel a hybrid job (CancelJob).
+
+        Args:
+            job_arn: The job's ARN.
+
+        Returns:
+            The cancellation.
+
+        Raises:
+            ResourceNotFoundException: No such job.
+            ConflictException: The job has already ended.
+        """
         params: dict[str, Any] = {"jobArn": job_arn}
         return await self._call_operation("CancelJob", params, _JOB_CANCEL)
 
@@ -334,13 +457,33 @@ class Operations:
         max_results: int | None = None,
         next_token: str | None = None,
     ) -> SearchJobsPage:
-        """One page of hybrid jobs matching ``filters`` (see ``iter_jobs``)."""
+        """One page of hybrid jobs matching ``filters`` (SearchJobs); ``iter_jobs`` pages
+        through them all.
+
+        Args:
+            filters: ``JobFilter`` models or wire dicts.
+            max_results: Page size (1 to 100).
+            next_token: The previous page's ``next_token``.
+
+        Returns:
+            The page (``jobs``, ``next_token``).
+        """
         return await self._search(SEARCH_JOBS, filters, max_results, next_token)
 
     # -- devices -----------------------------------------------------------------------------
 
     async def get_device(self, device_arn: str) -> Device:
-        """Get a device, its status, queue sizes and capabilities."""
+        """Get a device (GetDevice): its status, queue sizes and capabilities.
+
+        Args:
+            device_arn: The device's ARN.
+
+        Returns:
+            The device (``capabilities`` parsed from the wire's JSON string on first use).
+
+        Raises:
+            ResourceNotFoundException: No such device.
+        """
         params: dict[str, Any] = {"deviceArn": device_arn}
         return await self._call_operation("GetDevice", params, _DEVICE)
 
@@ -351,24 +494,53 @@ class Operations:
         max_results: int | None = None,
         next_token: str | None = None,
     ) -> SearchDevicesPage:
-        """One page of devices (all of them without ``filters``; see ``iter_devices``)."""
+        """One page of devices (SearchDevices); all of them without ``filters``.
+
+        Args:
+            filters: ``DeviceFilter`` models or wire dicts.
+            max_results: Page size (1 to 100).
+            next_token: The previous page's ``next_token``.
+
+        Returns:
+            The page (``devices``, ``next_token``).
+        """
         return await self._search(SEARCH_DEVICES, filters, max_results, next_token)
 
     # -- tags --------------------------------------------------------------------------------
 
     async def list_tags_for_resource(self, resource_arn: str) -> dict[str, str]:
-        """The tags of a task, job or spending limit."""
+        """The tags of a task, job or spending limit (ListTagsForResource).
+
+        Args:
+            resource_arn: The resource's ARN.
+
+        Returns:
+            Tag keys to values.
+        """
         params: dict[str, Any] = {"resourceArn": resource_arn}
         return await self._call_operation("ListTagsForResource", params, _tag_map)
 
     async def tag_resource(self, resource_arn: str, *, tags: Mapping[str, str]) -> None:
-        """Add (or overwrite) tags on a resource."""
+        """Add (or overwrite) tags on a resource (TagResource).
+
+        Args:
+            resource_arn: The resource's ARN.
+            tags: Tag keys to values.
+        """
         params: dict[str, Any] = {"resourceArn": resource_arn, "tags": _copied(tags)}
         validate("TagResource", params)
         await self._invoke("TagResource", params)
 
     async def untag_resource(self, resource_arn: str, *, tag_keys: Sequence[str]) -> None:
-        """Remove tags from a resource."""
+        """Remove tags from a resource (UntagResource).
+
+        Args:
+            resource_arn: The resource's ARN.
+            tag_keys: The keys to remove (a list, not a single string).
+
+        Raises:
+            ParameterError: ``tag_keys`` is a string.
+        """
         if isinstance(tag_keys, str):
             raise ParameterError("tag_keys", "must be a list of tag keys, not a single string")
         params: dict[str, Any] = {"resourceArn": resource_arn, "tagKeys": _copied(tag_keys)}
@@ -386,7 +558,18 @@ class Operations:
         client_token: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> str:
-        """Create a spending limit (USD) for a device; returns its ARN."""
+        """Create a spending limit for a device (CreateSpendingLimit).
+
+        Args:
+            device_arn: The device the limit applies to.
+            spending_limit: The amount in USD (a decimal string, int or ``Decimal``).
+            time_period: The period it covers.
+            client_token: Idempotency key; botocore generates one when None.
+            tags: Tags of the limit.
+
+        Returns:
+            The new spending limit's ARN.
+        """
         params: dict[str, Any] = {
             "deviceArn": device_arn,
             "spendingLimit": _amount(spending_limit, "spending_limit"),
@@ -406,7 +589,14 @@ class Operations:
         time_period: TimePeriod | Mapping[str, Any] | None = None,
         client_token: str | None = None,
     ) -> None:
-        """Change a spending limit's amount and/or period."""
+        """Change a spending limit's amount and/or period (UpdateSpendingLimit).
+
+        Args:
+            spending_limit_arn: The limit's ARN.
+            spending_limit: The new amount in USD.
+            time_period: The new period.
+            client_token: Idempotency key; botocore generates one when None.
+        """
         params: dict[str, Any] = {"spendingLimitArn": spending_limit_arn}
         if spending_limit is not None:
             params["spendingLimit"] = _amount(spending_limit, "spending_limit")
@@ -418,7 +608,11 @@ class Operations:
         await self._invoke("UpdateSpendingLimit", params)
 
     async def delete_spending_limit(self, spending_limit_arn: str) -> None:
-        """Delete a spending limit."""
+        """Delete a spending limit (DeleteSpendingLimit).
+
+        Args:
+            spending_limit_arn: The limit's ARN.
+        """
         params: dict[str, Any] = {"spendingLimitArn": spending_limit_arn}
         validate("DeleteSpendingLimit", params)
         await self._invoke("DeleteSpendingLimit", params)
@@ -430,7 +624,16 @@ class Operations:
         max_results: int | None = None,
         next_token: str | None = None,
     ) -> SearchSpendingLimitsPage:
-        """One page of spending limits (see ``iter_spending_limits``)."""
+        """One page of spending limits (SearchSpendingLimits).
+
+        Args:
+            filters: ``SpendingLimitFilter`` models or wire dicts.
+            max_results: Page size (1 to 100).
+            next_token: The previous page's ``next_token``.
+
+        Returns:
+            The page (``spending_limits``, ``next_token``).
+        """
         return await self._search(SEARCH_SPENDING_LIMITS, filters, max_results, next_token)
 
 

@@ -1,10 +1,13 @@
 -- Token buckets shared by every process of one Braket account and region (braket_async.ratelimit_redis).
 -- One call is one atomic step; the Redis server's clock (TIME) is the only clock.
 --
--- KEYS: 1 or 2 bucket hashes, in order (an operation's, then the account-wide one).
--- ARGV[1]: "acquire" | "cut" | "give"; ARGV[2], ARGV[3]: the adaptive decrease and cooldown;
--- then five values per key: base_rate, burst, min_rate, recovery (requests/s regained per
--- second after a cut), ttl_ms.
+-- KEYS: 1 or 2 bucket hashes, in order (an operation's, then the account-wide one); for
+-- "join", the sorted set of the processes sharing the buckets.
+-- ARGV[1]: "acquire" | "cut" | "give" | "join"; ARGV[2], ARGV[3]: the adaptive decrease and
+-- cooldown; then six values per key: base_rate, burst, min_rate, recovery (requests/s regained
+-- per second after a cut), ttl_ms, cap (the most tokens the bucket may hold now: a process
+-- that just paced itself alone, through an outage of the store, knows the service's bucket
+-- cannot hold more than it regained since; otherwise the burst).
 -- Hash fields: t tokens (negative: reserved ahead), s stamp, r rate, ca cut_at, cr rate at the
 -- cut, n throttles reported.
 --
@@ -15,6 +18,8 @@
 -- cut: a 429: the first bucket's rate is multiplied by decrease (not below min_rate) and the
 --   bucket emptied, unless within cooldown of the last cut. Returns {1 if cut, "0", rate}.
 -- give: a token taken for a call never sent goes back to each bucket. Returns {0, "0", rates}.
+-- join: ARGV[4] a process id, ARGV[5] ttl_ms: the process is seen now; processes not seen
+--   within ttl_ms are forgotten. Returns {processes seen, "0"}.
 if redis.replicate_commands then
   pcall(redis.replicate_commands)
 end
@@ -30,10 +35,11 @@ local function fmt(x)
 end
 
 local function load(i)
-  local at = 4 + 5 * (i - 1)
+  local at = 4 + 6 * (i - 1)
   local b = {
     key = KEYS[i], base = tonumber(ARGV[at]), burst = tonumber(ARGV[at + 1]),
     min = tonumber(ARGV[at + 2]), recovery = tonumber(ARGV[at + 3]), ttl = tonumber(ARGV[at + 4]),
+    cap = tonumber(ARGV[at + 5]),
   }
   local v = redis.call('HMGET', b.key, 't', 's', 'r', 'ca', 'cr', 'n')
   if v[1] then
@@ -57,6 +63,7 @@ local function load(i)
     b.t = math.min(b.burst, b.t + elapsed * rate)
     b.s = now
   end
+  b.t = math.min(b.t, b.cap)
   return b
 end
 
@@ -98,6 +105,12 @@ elseif command == 'cut' then
   end
   save(b)
   return {cut, '0', fmt(b.r)}
+elseif command == 'join' then
+  local ttl = tonumber(ARGV[5])
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - ttl / 1000)
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  return {redis.call('ZCARD', KEYS[1]), '0'}
 elseif command == 'give' then
   local reply = {0, '0'}
   for i = 1, #KEYS do

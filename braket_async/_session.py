@@ -40,7 +40,40 @@ class BraketSession(BraketClient):
     EventBridge clients use ``sqs_endpoint_url`` / ``events_endpoint_url`` (else botocore's
     ``AWS_ENDPOINT_URL_SQS`` / ``AWS_ENDPOINT_URL_EVENTBRIDGE`` / ``AWS_ENDPOINT_URL``).
 
+    Credentials: ``aws_access_key_id`` / ``aws_secret_access_key`` / ``aws_session_token``,
+    else botocore's chain (environment, profile, SSO, instance roles). ``session`` takes an
+    aiobotocore ``AioSession`` you configured (its profile, credentials, region and event
+    hooks are used as they are; it is not modified or closed). ``credentials_provider`` is an
+    async function returning ``{"access_key", "secret_key", "token", "expiry_time"}``, put
+    first in the session's credential chain and called again by aiobotocore before the
+    credentials expire (an STS AssumeRole, a vault lookup); see
+    :mod:`braket_async._credentials`.
+
     A session belongs to the event loop that opened it and cannot be reopened once closed.
+
+    Args:
+        region_name: The AWS region (any string for a local service).
+        endpoint_url: The Braket endpoint (a local service's ``endpoint_url``).
+        profile_name: The AWS profile.
+        aws_access_key_id: Static credentials' key id.
+        aws_secret_access_key: Static credentials' secret.
+        aws_session_token: Static credentials' session token.
+        config: A botocore ``Config`` merged over the session's defaults.
+        s3_endpoint_url: The S3 endpoint for results and job uploads.
+        logs_endpoint_url: The CloudWatch Logs endpoint for job logs.
+        max_pool_connections: Connection pool size of each client (>= 1).
+        rate_limits: Client-side rate limits (default: the AWS default quotas).
+        telemetry: Where spans and metrics go (default: OpenTelemetry's global providers).
+        sleep: The sleep every waiting loop uses (tests inject a fake).
+        clock: The monotonic clock every waiting loop uses.
+        events: An ``EventFeed`` or the URL of the SQS queue Braket's events reach.
+        sqs_endpoint_url: The SQS endpoint for ``events``.
+        events_endpoint_url: The EventBridge endpoint.
+        session: An aiobotocore ``AioSession`` to use as it is.
+        credentials_provider: An async function returning refreshable credentials.
+
+    Raises:
+        ParameterError: An argument breaks its rule, or two credential sources conflict.
     """
 
     # -- tracker -------------------------------------------------------------------------------
@@ -56,12 +89,17 @@ class BraketSession(BraketClient):
         """A :class:`~braket_async.tracking.TaskTracker` on this session, following ``arns``
         (located in the first sweep, however long ago they were created).
 
-        ``options`` (a :class:`~braket_async.tracking.TrackerOptions`: the poll schedule,
-        the sweep policy, ``observe_active`` to learn which pending tasks are QUEUED or
-        RUNNING, ``tracker.status_counts()``, at a bounded extra cost) tunes it;
-        ``on_status_change`` is called after each round in which a pending status changed.
-        ``events`` takes statuses from an event feed, by default the session's
-        (``BraketSession(events=...)``); a slow sweep stays as the safety net.
+        Args:
+            arns: Task ARNs to follow (more can be added with ``tracker.add``).
+            options: A :class:`~braket_async.tracking.TrackerOptions` value: the poll
+                schedule, the sweep policy, ``observe_active`` to learn which pending tasks
+                are QUEUED or RUNNING (``tracker.status_counts()``) at a bounded extra cost.
+            on_status_change: Called after each round in which a pending status changed.
+            events: An event feed to take statuses from, by default the session's
+                (``BraketSession(events=...)``); a slow sweep stays as the safety net.
+
+        Returns:
+            The tracker (``async with`` it, then iterate ``as_completed()``).
         """
         tracker = TaskTracker(
             self,

@@ -61,11 +61,11 @@ import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import errors
 from ._batch_engine import Batch
-from ._batch_items import TaskRequest, check_items, is_int
+from ._batch_items import BatchItem, TaskRequest, check_items, is_int
 from ._batch_manifest import MANIFEST_VERSION
 from ._batch_options import DEFAULT_BATCH_RETRY, BatchOptions
 from ._batch_outcomes import (
@@ -79,6 +79,7 @@ from ._batch_outcomes import (
 from ._batch_store import BatchStore, RecordedError
 from ._batch_store_file import FileStore
 from .errors import ItemNotSubmitted
+from .programs import DeviceParameters
 
 if TYPE_CHECKING:
     from ._client import BraketClient
@@ -87,6 +88,7 @@ __all__ = [
     "DEFAULT_BATCH_RETRY",
     "MANIFEST_VERSION",
     "Batch",
+    "BatchItem",
     "BatchItemState",
     "BatchOptions",
     "BatchOutcome",
@@ -111,13 +113,13 @@ class BatchSubmitter:
 
     def submit_batch(
         self,
-        items: Iterable[Any],
+        items: Iterable[BatchItem],
         *,
         device_arn: str | None = None,
         shots: int | None = None,
         output_s3_bucket: str | None = None,
         output_s3_key_prefix: str | None = None,
-        device_parameters: Any = None,
+        device_parameters: DeviceParameters = None,
         tags: Mapping[str, str] | None = None,
         manifest: str | os.PathLike[str] | None = None,
         resume: str | os.PathLike[str] | None = None,

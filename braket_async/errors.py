@@ -26,6 +26,7 @@ Every exception derives from :class:`BraketError`::
     ├── JobFailed                         a waited-for job ended FAILED
     ├── JobCancelled                      a waited-for job ended CANCELLED
     ├── ResultNotAvailable                no result (yet) for a task or job
+    ├── ResultKindError                   a result is not the kind asked for (also a TypeError)
     ├── PickledResultError                job results are pickled and unpickling was not allowed
     └── ItemNotSubmitted                  a batch item was never sent (cancelled, fail_fast)
 
@@ -67,6 +68,7 @@ __all__ = [
     "RequestNotSent",
     "ResourceNotFoundException",
     "ResponseError",
+    "ResultKindError",
     "ResultNotAvailable",
     "ServiceError",
     "ServiceQuotaExceededException",
@@ -339,6 +341,28 @@ class JobCancelled(BraketError):
 
 class ResultNotAvailable(BraketError):
     """No result exists (yet) for the task or job, e.g. it has not completed."""
+
+
+class ResultKindError(BraketError, TypeError):
+    """A task result is not the kind asked for: ``result.gate_model()`` on the result of an
+    AHS program or a program set, for example.
+
+    Attributes:
+        expected: The result class asked for (``"GateModelResult"``).
+        actual: The result class the task has.
+    """
+
+    def __init__(self, message: str, *, expected: str, actual: str) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_result_kind_error, (str(self), self.expected, self.actual))
+
+
+def _rebuild_result_kind_error(message: str, expected: str, actual: str) -> ResultKindError:
+    return ResultKindError(message, expected=expected, actual=actual)
 
 
 class PickledResultError(BraketError, ValueError):

@@ -34,7 +34,9 @@ periodically. This module is about 200 lines instead.
 * **Shared** (optional): ``RateLimits(shared=...)`` (e.g. ``RedisQuota`` from
   :mod:`braket_async.ratelimit_redis`) paces calls with buckets that every process of the
   account and region shares; the buckets here stay as the fallback while the store is out of
-  reach. The seam is :class:`SharedQuota` / :class:`SharedBuckets`.
+  reach. While the store is out each process paces itself at its share of the quota (the
+  store says which share: one over the processes seen sharing it). The seam is
+  :class:`SharedQuota` / :class:`SharedBuckets`.
 """
 
 from __future__ import annotations
@@ -175,6 +177,14 @@ class SharedBuckets(Protocol):
         exception) when the store is unavailable: the caller paces with its local buckets."""
         ...
 
+    def local_share(self) -> float | None:
+        """The fraction of the quota this process paces itself at with its own buckets, or
+        ``None`` when the shared buckets alone pace it. Asked after every :meth:`acquire`:
+        a float after ``False`` (store out: 1 over the processes that share it), and also
+        after ``True`` while the store is being rejoined (the others may still pace
+        themselves; the call then waits for both)."""
+        ...
+
     def record_throttle(self, operation: str) -> None:
         """Report a 429 to every process sharing the buckets (in the background)."""
 
@@ -291,6 +301,7 @@ class _Bucket:
         "seen",
         "seen_at",
         "seen_throttled",
+        "share",
         "stamp",
         "throttles",
         "tokens",
@@ -308,6 +319,9 @@ class _Bucket:
         self.recovery = self.base_rate * adaptive.recovery if adaptive else 0.0
         self.tokens = self.burst  # the service's buckets start full too
         self.stamp = now
+        #: The fraction of the rate and burst this process may use (1 unless the quota is
+        #: shared with other processes and the store that shares it is out of reach).
+        self.share = 1.0
         self.cut_at = -math.inf
         self.cut_rate = self.base_rate
         self.waiters: deque[asyncio.Future[None]] = deque()
@@ -336,9 +350,27 @@ class _Bucket:
             new_rate = min(self.base_rate, self.cut_rate + self.recovery * (now - self.cut_at))
             rate = (rate + new_rate) / 2
             self.rate = new_rate
-        tokens = self.tokens + elapsed * rate
-        self.tokens = tokens if tokens < self.burst else self.burst
+        tokens = self.tokens + elapsed * rate * self.share
+        cap = self.capacity
+        self.tokens = tokens if tokens < cap else cap
         self.stamp = now
+
+    @property
+    def capacity(self) -> float:
+        """The burst this process may use: its share of the bucket, at least one token."""
+        return self.burst if self.share >= 1.0 else max(1.0, self.burst * self.share)
+
+    def set_share(self, share: float, now: float, *, idle_since: float | None) -> None:
+        """Pace at ``share`` of the quota from now on. Coming from the shared buckets
+        (``idle_since``: when the last call they paced was sent), the service's bucket holds
+        only what it regained since, and only this share of it is this process's: the
+        local bucket starts from that, never from a full burst."""
+        self._refill(now)
+        if idle_since is not None:
+            regained = self.base_rate * share * max(0.0, now - idle_since)
+            self.tokens = min(self.tokens, regained)
+        self.share = share
+        self.tokens = min(self.tokens, self.capacity)
 
     def take(self, now: float) -> float:
         """Take a token and return 0, or return the seconds until one is available."""
@@ -347,7 +379,7 @@ class _Bucket:
             self.tokens -= 1.0
             self.acquired += 1
             return 0.0
-        return (1.0 - self.tokens) / self.rate
+        return (1.0 - self.tokens) / (self.rate * self.share)
 
     def give_back(self, now: float) -> None:
         """Return a token taken for a call that was then never sent."""
@@ -375,8 +407,9 @@ class _Bucket:
 
     def snapshot(self) -> dict[str, Any]:
         return {
-            "rate": self.rate,
+            "rate": self.rate * self.share,
             "configured_rate": self.base_rate,
+            "share": self.share,
             "burst": self.burst,
             "tokens": self.tokens,
             "waiting": len(self.waiters),
@@ -407,6 +440,10 @@ class RateLimiter:
         self._account = _Bucket("account", limits.account, limits, now) if limits.account else None
         self._adaptive = limits.adaptive
         self._shared: SharedBuckets | None = None
+        #: The share of the quota the local buckets pace at (None: the shared ones pace),
+        #: and when a call was last paced by the shared buckets alone.
+        self._local_share: float | None = None
+        self._shared_sent_at = -math.inf
         if self._enabled and limits.shared is not None:
             params: dict[str, BucketParams] = dict(self._buckets)
             if self._account is not None:
@@ -422,8 +459,17 @@ class RateLimiter:
         """Wait until ``operation`` may be sent (FIFO among callers of the same bucket)."""
         if not self._enabled:
             return
-        if self._shared is not None and await self._shared.acquire(operation):
-            return
+        shared = self._shared
+        if shared is not None:
+            paced = await shared.acquire(operation)
+            share = shared.local_share()
+            if share is None and paced:
+                if self._local_share is not None:
+                    self._pace_locally(None)
+                self._shared_sent_at = self._clock()
+                return
+            # The store is out (or being rejoined): this process's share of the quota.
+            self._pace_locally(1.0 if share is None else share)
         bucket = self._buckets.get(operation)
         if bucket is not None and (bucket.waiters or bucket.take(self._clock()) > 0.0):
             await self._wait_turn(bucket)
@@ -436,6 +482,25 @@ class RateLimiter:
                 if bucket is not None:
                     bucket.give_back(self._clock())
                 raise
+
+    def _pace_locally(self, share: float | None) -> None:
+        """Switch the local buckets to ``share`` of the quota (None: back to the shared
+        buckets; the local ones then rest at their full size until the next outage)."""
+        if share == self._local_share:
+            return
+        now = self._clock()
+        # entering local pacing: start from what the service regained since the shared
+        # buckets last let a call out
+        idle_since = self._shared_sent_at if self._local_share is None else None
+        for bucket in self._all_buckets():
+            bucket.set_share(1.0 if share is None else share, now, idle_since=idle_since)
+        self._local_share = share
+
+    def _all_buckets(self) -> list[_Bucket]:
+        buckets = list(self._buckets.values())
+        if self._account is not None:
+            buckets.append(self._account)
+        return buckets
 
     async def _wait_turn(self, bucket: _Bucket) -> None:
         bucket.delayed += 1
@@ -492,16 +557,16 @@ class RateLimiter:
         if not self._enabled:
             return None
         shared = self._shared.current_rate(operation) if self._shared is not None else None
-        if shared is not None:
+        if shared is not None and self._local_share is None:
             return shared
         bucket = self._buckets.get(operation)
         account = self._account
         now = self._clock()
-        rates = []
+        rates = [] if shared is None else [shared]
         for b in (bucket, account):
             if b is not None:
                 b._refill(now)
-                rates.append(b.rate)
+                rates.append(b.rate * b.share)
         return min(rates) if rates else None
 
     def stats(self) -> dict[str, Any]:
@@ -509,10 +574,7 @@ class RateLimiter:
         tokens, queue length, calls acquired, calls that had to wait and throttles seen."""
         out: dict[str, Any] = {"enabled": self._enabled, "buckets": {}}
         now = self._clock()
-        buckets = list(self._buckets.values())
-        if self._account is not None:
-            buckets.append(self._account)
-        for b in buckets:
+        for b in self._all_buckets():
             b._refill(now)
             out["buckets"][b.name] = b.snapshot()
         if self._shared is not None:

@@ -26,19 +26,24 @@ and Redis >= 5.
 * **Fair turns**: when a bucket is empty a process reserves the next token and sleeps until it
   is due; each process keeps at most one reservation per bucket (its other callers queue
   locally, FIFO), so under contention turns go round the processes and none is starved.
-* **Failures never stop a call**: when Redis cannot be reached or does not answer within
-  ``timeout`` seconds, the limiter paces with the process's own buckets, logs one warning for
-  the outage, and tries Redis again every ``retry_interval`` seconds (on the session's clock).
-  Nothing from here ever raises into a Braket call.
+* **Failures never stop a call, nor double the rate**: when Redis cannot be reached or does
+  not answer within ``timeout`` seconds, the limiter paces with the process's own buckets at
+  its share of the quota (one over the processes seen sharing the key within ``peer_ttl``
+  seconds, kept in Redis while it answers, or ``expected_processes`` if that is more), logs
+  one warning for the outage, and tries Redis again in the background every
+  ``retry_interval`` seconds (on the session's clock). Back on Redis, it keeps to its share
+  for a moment more (the others may not have noticed yet) and the shared buckets hold no
+  more than the service regained since. Nothing from here ever raises into a Braket call.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
+import contextlib
 import logging
 import math
 import urllib.parse
+import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from importlib import resources
 from typing import Any
@@ -69,24 +74,35 @@ _Reply = tuple[int, float, list[float]]
 _SCRIPT = resources.files(__package__).joinpath("_redis_script.lua").read_text(encoding="utf-8")
 
 
-def _check_url(instance: RedisQuota, attribute: attrs.Attribute[str], value: str) -> None:
+def _check_url(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not isinstance(value, str) or urllib.parse.urlsplit(value).scheme not in _SCHEMES:
         raise ValueError(
-            f"RedisQuota.url must be a redis://, rediss:// or unix:// URL, got {_redact(value)!r}"
+            f"{type(instance).__name__}.{attribute.name} must be a redis://, rediss:// or "
+            f"unix:// URL, got {_redact(value)!r}"
         )
 
 
-def _check_key(instance: RedisQuota, attribute: attrs.Attribute[str], value: str) -> None:
-    name = f"RedisQuota.{attribute.name}"
+def _check_key(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    name = f"{type(instance).__name__}.{attribute.name}"
     if not isinstance(value, str) or not value or len(value) > 200:
         raise ValueError(f"{name} must be a non-empty string of at most 200 characters")
     if any(c in value for c in "{} \t\r\n"):
         raise ValueError(f"{name} must not contain braces or whitespace, got {value!r}")
 
 
-def _check_seconds(instance: RedisQuota, attribute: attrs.Attribute[float], value: float) -> None:
+def _check_seconds(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
-        raise ValueError(f"RedisQuota.{attribute.name} must be a finite number > 0, got {value!r}")
+        name = f"{type(instance).__name__}.{attribute.name}"
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+def _check_processes(
+    instance: RedisQuota, attribute: attrs.Attribute[int | None], value: int | None
+) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(
+            f"RedisQuota.expected_processes must be None or an int >= 1, got {value!r}"
+        )
 
 
 def _redact(url: object) -> str:
@@ -111,17 +127,27 @@ class RedisQuota:
     other accounts or regions must use another key). ``prefix`` starts every Redis key.
     ``timeout``: seconds one Redis round trip may take before the limiter falls back to the
     process's own buckets. ``retry_interval``: seconds between attempts while Redis is out.
+    While it is out each process paces at 1/N of the quota, N being the processes seen
+    sharing ``key`` within the last ``peer_ttl`` seconds (each process refreshes its entry
+    about every second while Redis answers) or ``expected_processes``, whichever is larger
+    (set it when processes may start while Redis is already out: they have seen no one).
     """
 
     url: str = attrs.field(validator=_check_url, repr=_redact)
     key: str = attrs.field(validator=_check_key)
     prefix: str = attrs.field(default="braket-async", validator=_check_key)
     timeout: float = attrs.field(default=0.5, validator=_check_seconds)
-    retry_interval: float = attrs.field(default=5.0, validator=_check_seconds)
+    retry_interval: float = attrs.field(default=1.0, validator=_check_seconds)
+    expected_processes: int | None = attrs.field(default=None, validator=_check_processes)
+    peer_ttl: float = attrs.field(default=30.0, validator=_check_seconds)
 
     def bucket_key(self, bucket: str) -> str:
         """The Redis key of one bucket (an operation name or ``"account"``)."""
         return f"{self.prefix}:{{{self.key}}}:{bucket}"
+
+    def processes_key(self) -> str:
+        """The Redis key of the processes seen sharing the buckets (a sorted set)."""
+        return f"{self.prefix}:{{{self.key}}}:processes"
 
     def connect(
         self,
@@ -170,6 +196,9 @@ class RedisBuckets:
         )
         # one reservation per bucket per process: the head of each local queue holds the lock
         self._locks = {name: asyncio.Lock() for name in buckets}
+        # the most tokens a bucket can hold: min(burst, base_rate * seconds since local pacing)
+        self._burst = {name: p.burst for name, p in buckets.items()}
+        self._base_rate = {name: p.base_rate for name, p in buckets.items()}
         self._client: aioredis.Redis | None = None
         self._script: Any = None
         self._down = False
@@ -180,14 +209,34 @@ class RedisBuckets:
         self._counts = dict.fromkeys(
             ("acquired", "delayed", "fallbacks", "failures", "outages", "throttles"), 0
         )
+        # Who shares the buckets: this process's entry in the processes set, the count last
+        # seen there (None: never answered), and when to refresh it.
+        self._member = uuid.uuid4().hex
+        self._peers: int | None = None
+        self._next_join = -math.inf
+        self._probing = False
+        # The last call this process paced with its own buckets (an outage or a rejoin),
+        # and until when, back on Redis, it keeps to its share (the others may still be out).
+        self._local_at = -math.inf
+        self._rejoin_until = -math.inf
+        # How many processes shared the key when the outage began: the share until the
+        # rejoin is over (a Redis restarted empty counts only those already back).
+        self._outage_processes = 1
 
     # -- SharedBuckets -------------------------------------------------------------------------
 
     async def acquire(self, operation: str) -> bool:
         names = self._names(operation)
         if not self._usable():
-            self._counts["fallbacks"] += 1
-            return False
+            return self._fallback()
+        now = self._clock()
+        if self._peers is None:
+            await self._join()  # once: who shares the key, before the first call
+            if not self._usable():
+                return self._fallback()
+        elif now >= self._next_join:
+            self._next_join = now + self._join_interval()
+            self._spawn(self._join)
         if not names:
             return True
         taken: list[str] = []  # buckets holding a token of this call, given back if cancelled
@@ -198,8 +247,7 @@ class RedisBuckets:
                 async with self._locks[pending[0]]:
                     step = await self._call("acquire", pending) if self._usable() else None
                     if step is None:
-                        self._counts["fallbacks"] += 1
-                        return False
+                        return self._fallback()
                     count, wait, _ = step
                     count = max(1, count)  # the first bucket always answers
                     taken += pending[:count]
@@ -212,7 +260,14 @@ class RedisBuckets:
                 self._spawn(self._call, "give", taken)
             raise
         self._counts["acquired"] += 1
+        if self._clock() < self._rejoin_until:
+            self._local_at = self._clock()
         return True
+
+    def local_share(self) -> float | None:
+        if self._usable() and self._clock() >= self._rejoin_until:
+            return None
+        return 1.0 / max(self._outage_processes, self._processes())
 
     def record_throttle(self, operation: str) -> None:
         names = self._names(operation)
@@ -233,6 +288,8 @@ class RedisBuckets:
             "key": self.quota.key,
             "available": not self._down,
             "rates": dict(self._rates),
+            "processes": self._peers,
+            "local_share": self.local_share(),
             **self._counts,
         }
 
@@ -246,6 +303,11 @@ class RedisBuckets:
             await asyncio.gather(*tasks, return_exceptions=True)
         client, self._client, self._script = self._client, None, None
         if client is not None:
+            if not self._down and self._peers is not None:
+                # leave the processes set at once: the others' shares grow back now
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(self.quota.timeout):
+                        await client.zrem(self.quota.processes_key(), self._member)
             await client.aclose()
 
     # -- internals -----------------------------------------------------------------------------
@@ -258,12 +320,59 @@ class RedisBuckets:
         return names
 
     def _usable(self) -> bool:
-        return not self._closed and (not self._down or self._clock() >= self._retry_at)
+        return not self._closed and not self._down
+
+    def _fallback(self) -> bool:
+        """The call is paced by this process's own buckets (at :meth:`local_share`); while
+        Redis is out, one background probe every ``retry_interval`` seconds."""
+        self._counts["fallbacks"] += 1
+        now = self._local_at = self._clock()
+        if self._down and not self._closed and not self._probing and now >= self._retry_at:
+            self._probing = True
+            self._retry_at = now + self.quota.retry_interval
+            self._spawn(self._probe)
+        return False
+
+    async def _probe(self) -> None:
+        try:
+            await self._join()
+        finally:
+            self._probing = False
+
+    def _processes(self) -> int:
+        """How many processes share the quota, as far as this one knows (at least 1)."""
+        return max(self._peers or 1, self.quota.expected_processes or 1)
+
+    def _join_interval(self) -> float:
+        return min(1.0, self.quota.peer_ttl / 3)
+
+    async def _join(self) -> None:
+        """Say this process shares the buckets; learn how many do (also the outage probe)."""
+        ttl_ms = str(math.ceil(self.quota.peer_ttl * 1000))
+        keys = [self.quota.processes_key()]
+        reply = await self._run(keys, ["join", *self._adaptive_args, self._member, ttl_ms])
+        if reply is not None:
+            self._peers = max(1, int(reply[0]))
+            self._next_join = self._clock() + self._join_interval()
+
+    def _caps(self, names: Sequence[str]) -> list[str]:
+        idle = max(0.0, self._clock() - self._local_at)
+        return [repr(min(self._burst[n], self._base_rate[n] * idle)) for n in names]
 
     async def _call(self, command: str, names: Sequence[str]) -> _Reply | None:
         """Run the script on ``names``' buckets; ``None`` (and fallback) on any failure."""
         keys = [self._keys[n] for n in names]
-        args = [command, *self._adaptive_args, *itertools.chain(*(self._args[n] for n in names))]
+        caps = self._caps(names)
+        per_bucket = (
+            arg for n, cap in zip(names, caps, strict=True) for arg in (*self._args[n], cap)
+        )
+        reply = await self._run(keys, [command, *self._adaptive_args, *per_bucket])
+        if reply is None:
+            return None
+        self._rates.update(zip(names, reply[2], strict=False))
+        return reply
+
+    async def _run(self, keys: list[str], args: list[str]) -> _Reply | None:
         try:
             async with asyncio.timeout(self.quota.timeout):
                 raw = await self._connect()(keys=keys, args=args)
@@ -273,7 +382,6 @@ class RedisBuckets:
             self._failed(exc)
             return None
         self._recovered()
-        self._rates.update(zip(names, rates, strict=False))
         return count, wait, rates
 
     def _connect(self) -> Any:
@@ -299,16 +407,20 @@ class RedisBuckets:
             logger.debug("shared rate limits: Redis still unavailable (%s)", reason)
             return
         self._down = True
+        self._outage_processes = self._processes()
         self._counts["outages"] += 1
         logger.warning(
             "shared rate limits: Redis at %s is unavailable (%s); pacing with this process's "
-            "own limits and trying Redis again every %gs",
-            _redact(self.quota.url), reason, self.quota.retry_interval,
+            "own limits at 1/%d of the quota and trying Redis again every %gs",
+            _redact(self.quota.url), reason, self._processes(), self.quota.retry_interval,
         )  # fmt: skip
 
     def _recovered(self) -> None:
         if self._down:
             self._down = False
+            # Every other process probes within retry_interval (plus a timeout): until then
+            # some may still pace themselves, so this one keeps to its share as well.
+            self._rejoin_until = self._clock() + self.quota.retry_interval + 2 * self.quota.timeout
             logger.info("shared rate limits: Redis at %s is back", _redact(self.quota.url))
 
     def _spawn(self, func: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:

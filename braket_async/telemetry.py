@@ -29,13 +29,21 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
+import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 import attrs
 
-__all__ = ["CallRecord", "Telemetry", "TrackedCounts", "current_call"]
+__all__ = [
+    "GLOBAL_RECHECK_INTERVAL",
+    "CallRecord",
+    "Telemetry",
+    "TrackedCounts",
+    "current_call",
+]
 
 try:  # the ``otel`` extra
     from opentelemetry import context as _otel_context
@@ -48,6 +56,9 @@ except ImportError:  # pragma: no cover - exercised in environments without the 
     _HAVE_OTEL = False
 
 SCOPE = "braket_async"
+GLOBAL_RECHECK_INTERVAL = 1.0
+"""Seconds between looks at OpenTelemetry's global providers while none is set."""
+_monotonic = time.monotonic  # the clock of those looks (tests replace it)
 _SERVICE = "Braket"
 
 
@@ -90,12 +101,22 @@ class Telemetry:
     ``Telemetry()`` (the default) uses OpenTelemetry's global tracer and meter providers, i.e.
     whatever the application configured. Pass providers to keep one session's signals apart
     (tests do). ``Telemetry.off()`` reports nothing even when a global SDK is configured.
+    Without the ``otel`` extra ``Telemetry()`` reports nothing, and a provider given raises
+    ImportError naming ``pip install 'braket-async[otel]'``.
     """
 
     tracer_provider: Any = None
     meter_provider: Any = None
     enabled: bool = True
     _state: dict[str, Any] = attrs.field(factory=dict, init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        # Without the API, providers given on purpose would be ignored without a word.
+        if not _HAVE_OTEL and (self.tracer_provider or self.meter_provider) is not None:
+            raise ImportError(
+                "Telemetry with a tracer or meter provider needs the 'otel' extra "
+                "(opentelemetry-api): pip install 'braket-async[otel]'"
+            )
 
     @classmethod
     def off(cls) -> Telemetry:
@@ -106,15 +127,32 @@ class Telemetry:
 
     @property
     def recording(self) -> bool:
-        """Whether spans or metrics would go anywhere (cheap: checked on every call)."""
+        """Whether spans or metrics would go anywhere (cheap: checked on every call).
+
+        OpenTelemetry's global providers are set once per process: once one is set this is
+        True for good; until then they are looked at again at most every
+        :data:`GLOBAL_RECHECK_INTERVAL` seconds (looking costs more than a cached answer, on
+        every call).
+        """
         if not (self.enabled and _HAVE_OTEL):
             return False
         if self.tracer_provider is not None or self.meter_provider is not None:
             return True
-        return not (
+        state = self._state
+        if state.get("global_recording"):
+            return True
+        now = _monotonic()
+        if now < state.get("global_recheck_at", -math.inf):
+            return False
+        recording = not (
             _is_proxy(_otel_trace.get_tracer_provider())
             and _is_proxy(_otel_metrics.get_meter_provider())
         )
+        if recording:
+            state["global_recording"] = True
+        else:
+            state["global_recheck_at"] = now + GLOBAL_RECHECK_INTERVAL
+        return recording
 
     # -- instruments (made once per Telemetry, on first use) ----------------------------------
 

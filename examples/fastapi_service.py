@@ -602,7 +602,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/results/{arn:path}")
     async def task_result(arn: str, braket: BraketDep) -> Any:
         result = await braket.get_quantum_task_result(arn)
-        return {"arn": arn, "counts": dict(result.counts)}
+        return {"arn": arn, "counts": dict(result.gate_model().counts)}
 
     @app.get("/jobs/{arn:path}/events")
     async def job_events(arn: str, braket: BraketDep) -> Any:

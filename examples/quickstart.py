@@ -49,7 +49,7 @@ async def main() -> None:
         task = await braket.wait_for_quantum_task(arn, timeout=60)  # raises unless COMPLETED
         print("status", task.status, "ended", task.ended_at)
         result = await braket.get_quantum_task_result(task)
-        print("counts", dict(result.counts))  # about half '00', half '11'
+        print("counts", dict(result.gate_model().counts))  # about half '00', half '11'
 
 
 if __name__ == "__main__":

@@ -55,8 +55,10 @@ from braket_async.models import (
 )
 from braket_async.models.jobs import DataSource
 
-OFFLINE_QPU = "arn:aws:braket:us-east-1::device/qpu/local/Aurora"
-RETIRED_QPU = "arn:aws:braket:us-east-1::device/qpu/local/Legacy"
+OFFLINE_QPU = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-Enterprise-1"
+# Spending limits go on a QPU no test runs tasks on (the limits are per device).
+LIMITED_QPU = OFFLINE_QPU
+RETIRED_QPU = "arn:aws:braket:us-east-1::device/qpu/ionq/Aria-1"
 ROLE = "arn:aws:iam::123456789012:role/braket-local"
 MISSING_TASK = (
     "arn:aws:braket:us-east-1:123456789012:quantum-task/00000000-0000-0000-0000-000000000000"
@@ -347,15 +349,15 @@ async def test_spending_limit_lifecycle(session: BraketSession, local: LocalBrak
     start = datetime.now(UTC).replace(microsecond=0)
     period = TimePeriod(start, start + timedelta(days=30))
     arn = await session.create_spending_limit(
-        device_arn=SV1, spending_limit=Decimal("12.50"), time_period=period, tags={"t": "1"}
+        device_arn=LIMITED_QPU, spending_limit=Decimal("12.50"), time_period=period, tags={"t": "1"}
     )
     assert ":spending-limit/" in arn
-    only = [SpendingLimitFilter("deviceArn", [SV1])]
+    only = [SpendingLimitFilter("deviceArn", [LIMITED_QPU])]
     (limit,) = [
         x for x in (await session.search_spending_limits(filters=only)).spending_limits
         if x.spending_limit_arn == arn
     ]
-    assert limit.device_arn == SV1
+    assert limit.device_arn == LIMITED_QPU
     assert limit.spending_limit_amount == Decimal("12.50")
     assert limit.time_period.start_at == start
     assert limit.tags == {"t": "1"}

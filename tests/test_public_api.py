@@ -63,6 +63,7 @@ EXPECTED = {
     "RequestNotSent",
     "ResourceNotFoundException",
     "ResponseError",
+    "ResultKindError",
     "ResultNotAvailable",
     "RetryBudget",
     "ServiceError",

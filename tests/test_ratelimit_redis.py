@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from _common import FakeClock
-from _redis import RedisServer, redis_server_binary, running_redis
+from _redis import RedisServer, free_port, redis_server_binary, running_redis
 
 from braket_async import BraketSession, Rate, RateLimiter, RateLimits
 from braket_async.local import Quotas
@@ -279,9 +279,10 @@ async def test_sessions_sharing_redis_are_not_throttled_by_the_service(
 async def test_redis_down_falls_back_to_local_limits_warns_once_and_comes_back(
     own_redis: RedisServer, key: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clock = FakeClock(1000.0)
+    time_ = ClockSleep(1000.0)  # its sleep moves the clock: local pacing waits a little
+    clock = time_.clock
     quota = RedisQuota(own_redis.url, key=key, timeout=1.0, retry_interval=30.0)
-    limiter = RateLimiter(RateLimits.aws_defaults(shared=quota), clock=clock)
+    limiter = RateLimiter(RateLimits.aws_defaults(shared=quota), clock=clock, sleep=time_.sleep)
     op = "GetQuantumTask"
     caplog.set_level(logging.DEBUG, logger=LOGGER)
 
@@ -306,16 +307,20 @@ async def test_redis_down_falls_back_to_local_limits_warns_once_and_comes_back(
         assert len(warnings()) == 1
         assert "unavailable" in warnings()[0].getMessage()
 
-        clock.now += 31.0  # retry due: still down, no second warning
+        clock.now += 31.0  # retry due: a probe in the background, still down, no warning
         await limiter.acquire(op)
-        assert shared()["failures"] == 2 and len(warnings()) == 1
+        await until(lambda: asyncio.sleep(0, shared()["failures"] == 2))
+        assert len(warnings()) == 1
 
         await asyncio.to_thread(own_redis.start)
         await limiter.acquire(op)  # the retry is not due yet: still local
+        await asyncio.sleep(0.2)
         assert shared()["acquired"] == 1 and shared()["failures"] == 2
         clock.now += 31.0
+        await limiter.acquire(op)  # paced locally; the probe finds Redis back
+        await until(lambda: asyncio.sleep(0, shared()["available"]))
         await limiter.acquire(op)
-        assert shared()["available"] and shared()["acquired"] == 2
+        assert shared()["acquired"] == 2
         assert limiter.current_rate(op) == pytest.approx(98.0)
         assert any("is back" in r.getMessage() for r in caplog.records if r.name == LOGGER)
         assert len(warnings()) == 1
@@ -346,6 +351,200 @@ async def test_a_redis_that_does_not_answer_costs_at_most_the_timeout(
         assert sum(r.levelno == logging.WARNING for r in caplog.records if r.name == LOGGER) == 1
     finally:
         await limiter.aclose()
+
+
+class ClockSleep:
+    """An injected clock and a sleep that advances it (the seconds slept are kept)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.clock = FakeClock(start)
+        self.slept = 0.0
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept += seconds
+        self.clock.now += seconds
+        await asyncio.sleep(0)
+
+
+async def test_while_redis_is_out_each_process_paces_at_its_share_from_an_empty_bucket(
+    own_redis: RedisServer, key: str
+) -> None:
+    time_ = ClockSleep()
+    quota = RedisQuota(own_redis.url, key=key, timeout=1.0)
+    limits = RateLimits(operations={OP: Rate(20, 40)}, account=None, shared=quota)
+    limiters = [RateLimiter(limits, clock=time_.clock, sleep=time_.sleep) for _ in range(3)]
+    try:
+        for limiter in limiters:
+            await limiter.acquire(OP)  # each says it shares the key, and learns who does
+        assert [lim.stats()["shared"]["processes"] for lim in limiters] == [1, 2, 3]
+
+        await asyncio.to_thread(own_redis.stop)
+        last = limiters[2]
+        await last.acquire(OP)  # the outage starts
+        assert last.stats()["shared"]["local_share"] == pytest.approx(1 / 3)
+        assert last.current_rate(OP) == pytest.approx(19.6 / 3)
+        # No full burst of its own: the service's bucket was being drained by all three,
+        # so 20 calls take 20 tokens at a third of the rate.
+        time_.slept = 0.0
+        for _ in range(20):
+            await last.acquire(OP)
+        assert time_.slept == pytest.approx(20 / (19.6 / 3), rel=0.05)
+    finally:
+        await close_all(limiters)
+
+
+async def test_back_on_a_restarted_redis_a_process_keeps_to_its_share_and_bursts_nothing(
+    own_redis: RedisServer, key: str
+) -> None:
+    time_ = ClockSleep()
+    quota = RedisQuota(own_redis.url, key=key, timeout=0.5, retry_interval=1.0)
+    limits = RateLimits(operations={OP: Rate(20, 40)}, account=None, shared=quota)
+    a, b = (RateLimiter(limits, clock=time_.clock, sleep=time_.sleep) for _ in range(2))
+    client = aioredis.Redis.from_url(own_redis.url, decode_responses=True)
+
+    def shared() -> dict[str, Any]:
+        stats: dict[str, Any] = b.stats()["shared"]
+        return stats
+
+    try:
+        await a.acquire(OP)
+        await b.acquire(OP)
+        assert shared()["processes"] == 2
+        await asyncio.to_thread(own_redis.stop)
+        await b.acquire(OP)
+        assert shared()["local_share"] == 0.5
+        await asyncio.to_thread(own_redis.start)  # empty: no buckets, no processes
+        time_.clock.now += 1.5
+        await b.acquire(OP)  # the probe is due: it runs in the background
+        await until(lambda: asyncio.sleep(0, shared()["available"]))
+        # Redis knows only b now, but a may still pace itself: b keeps to half the quota
+        # for retry_interval + 2 timeouts, drawing on both its own and the shared buckets.
+        assert shared()["processes"] == 1 and shared()["local_share"] == 0.5
+        acquired = shared()["acquired"]
+        await b.acquire(OP)
+        assert shared()["acquired"] == acquired + 1
+        # The new shared bucket holds what the service regained since b last paced itself,
+        # not a fresh burst of 38.
+        tokens = float(await client.hget(quota.bucket_key(OP), "t") or "nan")
+        assert tokens < 1.0
+        time_.clock.now += 2.5
+        await b.acquire(OP)
+        assert shared()["local_share"] is None  # the shared buckets alone again
+    finally:
+        await client.aclose()
+        await close_all([a, b])
+
+
+async def test_expected_processes_sets_the_share_of_a_process_that_never_reached_redis(
+    key: str,
+) -> None:
+    time_ = ClockSleep()
+    nowhere = RedisQuota(
+        f"redis://127.0.0.1:{free_port()}/0", key=key, timeout=0.5, expected_processes=4
+    )
+    limiter = RateLimiter(
+        RateLimits(operations={OP: Rate(20, 40)}, account=None, shared=nowhere),
+        clock=time_.clock,
+        sleep=time_.sleep,
+    )
+    try:
+        async with asyncio.timeout(10):
+            for _ in range(20):  # the burst it may use is its share of it: 38 / 4
+                await limiter.acquire(OP)
+        assert limiter.stats()["shared"]["local_share"] == pytest.approx(0.25)
+        assert limiter.current_rate(OP) == pytest.approx(19.6 / 4)
+        assert time_.slept == pytest.approx((20 - 38 / 4) / (19.6 / 4), rel=0.05)
+    finally:
+        await limiter.aclose()
+    with pytest.raises(ValueError, match=r"RedisQuota\.expected_processes must be None or an int"):
+        RedisQuota("redis://localhost", key="k", expected_processes=0)
+
+
+async def test_a_frozen_redis_is_detected_within_the_timeout_and_paced_at_the_share(
+    own_redis: RedisServer, key: str
+) -> None:
+    quota = RedisQuota(own_redis.url, key=key, timeout=0.3)
+    limits = RateLimits(operations={OP: Rate(20, 40)}, account=None, shared=quota)
+    a, b = RateLimiter(limits), RateLimiter(limits)
+    try:
+        await a.acquire(OP)
+        await b.acquire(OP)
+        assert b.stats()["shared"]["processes"] == 2
+        own_redis.freeze()
+        try:
+            async with asyncio.timeout(10):
+                started = time.monotonic()
+                await b.acquire(OP)
+                detected = time.monotonic() - started
+        finally:
+            own_redis.thaw()
+        assert detected < 3.0  # one timeout (0.3 s), with room for a loaded machine
+        assert b.stats()["shared"]["local_share"] == pytest.approx(0.5)
+        assert b.current_rate(OP) == pytest.approx(9.8)
+    finally:
+        await close_all([a, b])
+
+
+async def test_sessions_stay_inside_the_quota_while_redis_is_stopped_and_restarted(
+    make_local: Callable[..., Awaitable[Any]], own_redis: RedisServer, key: str
+) -> None:
+    """Two sessions ("processes") call GetDevice as fast as their limits allow against a
+    service allowing 10/s (burst 5); their shared client limits are 7/s (burst 2: margin for
+    a loaded machine). Redis is stopped for 2.5 s in the middle, then started again: each
+    session paces at half the quota meanwhile (alone each would send 7/s, 14/s together),
+    and both go back to the shared buckets once it answers."""
+    local = await make_local(quotas=Quotas.aws_defaults(overrides={"GetDevice": (10, 5)}))
+    device = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+    quota = RedisQuota(own_redis.url, key=key, timeout=0.3, retry_interval=0.5)
+    limits = RateLimits.aws_defaults(GetDevice=Rate(7, 2), shared=quota)
+    sessions = [
+        BraketSession(
+            endpoint_url=local.endpoint_url, region_name="us-east-1", rate_limits=limits,
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+        )
+        for _ in range(2)
+    ]  # fmt: skip
+    stop = asyncio.Event()
+    during: list[int] = [0]
+    outage = asyncio.Event()
+
+    async def caller(session: BraketSession) -> None:
+        while not stop.is_set():
+            await session.get_device(device)
+            if outage.is_set():
+                during[0] += 1
+
+    def shared(session: BraketSession) -> dict[str, Any]:
+        stats: dict[str, Any] = session.rate_limiter.stats()["shared"]
+        return stats
+
+    for session in sessions:
+        await session.open()
+    try:
+        callers = [asyncio.create_task(caller(s)) for s in sessions for _ in range(3)]
+        await asyncio.sleep(1.5)
+        assert [shared(s)["processes"] for s in sessions] == [2, 2]
+        await asyncio.to_thread(own_redis.stop)
+        outage.set()
+        await asyncio.sleep(2.5)
+        outage.clear()
+        assert [shared(s)["local_share"] for s in sessions] == [0.5, 0.5]
+        await asyncio.to_thread(own_redis.start)
+        before = [shared(s)["acquired"] for s in sessions]
+        await asyncio.sleep(2.0)
+        stop.set()
+        async with asyncio.timeout(30):
+            await asyncio.gather(*callers)
+        assert all(shared(s)["available"] for s in sessions)
+        # back on the shared buckets
+        assert all(shared(s)["acquired"] > b for s, b in zip(sessions, before, strict=True))
+    finally:
+        for session in sessions:
+            await session.close()
+    ledger = local.ledger.snapshot()
+    calls, throttled = ledger["calls"]["GetDevice"], ledger["throttled"].get("GetDevice", 0)
+    assert during[0] >= 10  # paced through the outage, not stalled
+    assert throttled <= 0.05 * calls, (throttled, calls)
 
 
 async def test_whatever_redis_answers_the_limiter_does_not_raise(

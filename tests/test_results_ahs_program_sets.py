@@ -12,12 +12,13 @@ from braket_async import (
     AnalogHamiltonianSimulationResult,
     BraketSession,
     ProgramSetResult,
+    ResultKindError,
     ValidationException,
 )
 from braket_async.local import LocalBraket
 from braket_async.models.program_set_results import ExecutableFailure, ExecutableResult
 
-AQUILA = "arn:aws:braket:us-east-1::device/qpu/local/aquila-sim"
+AQUILA = "arn:aws:braket:us-east-1::device/qpu/quera/Aquila"
 
 
 def ahs_action(sites: list[list[str]]) -> dict[str, Any]:
@@ -72,6 +73,10 @@ async def test_ahs_task_end_to_end(braket: BraketSession, local_braket: LocalBra
     assert sum(result.state_counts.values()) == 40
     assert set("".join(result.state_counts)) <= {"g", "r"}
     assert result.additional_metadata.action is not None
+    # the typed narrowing: the kind it is, and a clear error for the others
+    assert result.analog_hamiltonian_simulation() is result
+    with pytest.raises(ResultKindError, match="AnalogHamiltonianSimulationResult, not a Gate"):
+        result.gate_model()
 
 
 async def test_ahs_task_over_the_device_limits_is_refused(
@@ -146,6 +151,11 @@ async def _program_set_end_to_end(braket: BraketSession, local_braket: LocalBrak
     result = await braket.get_quantum_task_result(task)
     assert isinstance(result, ProgramSetResult)
     assert len(result) == 3 and result.shots_per_executable == 50
+    assert result.program_set() is result
+    with pytest.raises(ResultKindError) as caught:
+        result.gate_model()
+    assert (caught.value.expected, caught.value.actual) == ("GateModelResult", "ProgramSetResult")
+    assert arn in str(caught.value) and isinstance(caught.value, TypeError)
     assert result.task_metadata.total_failed_executables == 1
     zero, pi = result[0].executables
     assert isinstance(zero, ExecutableResult) and isinstance(pi, ExecutableResult)

@@ -383,3 +383,37 @@ async def test_a_batch_is_one_span_with_item_counters_and_two_log_lines(
     assert ended.getMessage() == (
         f"batch {batch.batch_id} ended: 5 submitted, 4 completed, 1 failed, 0 not submitted"
     )
+
+
+def test_global_providers_are_looked_at_most_once_a_second_until_one_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from braket_async import telemetry as module
+
+    now = [100.0]
+    looks = []
+    real: list[object] = []
+
+    class ProxyTracerProvider:  # the API's placeholder, by name
+        pass
+
+    class SdkProvider:
+        pass
+
+    def tracer_provider() -> object:
+        looks.append(now[0])
+        return real[0] if real else ProxyTracerProvider()
+
+    monkeypatch.setattr(module, "_monotonic", lambda: now[0])
+    monkeypatch.setattr(module._otel_trace, "get_tracer_provider", tracer_provider)
+    monkeypatch.setattr(module._otel_metrics, "get_meter_provider", ProxyTracerProvider)
+    telemetry = Telemetry()
+    assert [telemetry.recording for _ in range(50)] == [False] * 50
+    assert looks == [100.0]
+    now[0] += module.GLOBAL_RECHECK_INTERVAL
+    real.append(SdkProvider())  # an SDK provider is set: seen at the next look, for good
+    assert telemetry.recording and telemetry.recording
+    assert looks == [100.0, 101.0]
+    real.clear()
+    now[0] += 10
+    assert telemetry.recording and len(looks) == 2

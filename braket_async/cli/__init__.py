@@ -49,7 +49,7 @@ def main(
     out = Output(json_mode=args.json, stdout=stdout or sys.stdout, stderr=stderr or sys.stderr)
     try:
         if hasattr(args, "sync_handler"):
-            code: int = args.sync_handler(serve_args or [])
+            code: int = args.sync_handler(serve_args or [], out)
             return code
         return asyncio.run(run_command(args, out))
     except KeyboardInterrupt:

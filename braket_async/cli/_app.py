@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import traceback
 import urllib.parse
 
@@ -11,7 +12,7 @@ from ._context import open_context
 from ._errors import EXIT_ERROR, EXIT_FAILED, EXIT_TIMEOUT, CliError
 from ._output import Output
 
-__all__ = ["exit_code_for", "run_command", "split_local_serve"]
+__all__ = ["exit_code_for", "region_hint", "run_command", "split_local_serve"]
 
 _FAILED = (
     errors.QuantumTaskFailed,
@@ -47,6 +48,10 @@ async def run_command(args: argparse.Namespace, out: Output) -> int:
                 "(default testing/testing): "
                 "export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
             )
+        if isinstance(exc, errors.ConnectionFailed) and args.endpoint_url is None:
+            hint = await asyncio.to_thread(region_hint, exc.endpoint_url)
+            if hint is not None:
+                out.info(hint)
         return exit_code_for(exc)
 
 
@@ -57,6 +62,26 @@ def exit_code_for(exc: errors.BraketError) -> int:
     if isinstance(exc, _FAILED):
         return EXIT_FAILED
     return EXIT_ERROR
+
+
+def region_hint(endpoint_url: str | None) -> str | None:
+    """A hint listing Braket's regions when the AWS endpoint that could not be reached
+    (``https://braket.{region}.amazonaws.com``) names a region Braket is not in (botocore's
+    endpoint data; it reads files, so call it off the event loop)."""
+    host = urllib.parse.urlsplit(endpoint_url).hostname if endpoint_url else None
+    parts = host.split(".") if host else []
+    if len(parts) < 4 or parts[0] != "braket" or parts[-2:] != ["amazonaws", "com"]:
+        return None
+    region = parts[1]
+    import botocore.session
+
+    regions = botocore.session.get_session().get_available_regions("braket")
+    if not regions or region in regions:
+        return None
+    return (
+        f"hint: Amazon Braket has no endpoint in region {region!r}; its regions are "
+        f"{', '.join(sorted(regions))} (--region NAME, or AWS_REGION)"
+    )
 
 
 def _is_loopback(url: str | None) -> bool:

@@ -2,7 +2,8 @@
 
 ``setup`` creates (or repairs) the EventBridge rule, the SQS queue, its policy and the target
 (:func:`braket_async.events.ensure_event_queue`; safe to run again). ``tail`` prints events as
-they arrive, deleting them from the queue: a queue has one consumer (see docs/events.md).
+they arrive, deleting them from the queue: a queue has one consumer (see docs/events.md),
+unless replicas share it through a Redis fan-out (``braket_async.events_redis``).
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ async def setup(ctx: Context, args: argparse.Namespace) -> int:
     ctx.out.info(
         f"use it with BraketSession(events={result.queue_url!r}) "
         f"or: braket-async events tail --queue {args.queue}"
+    )
+    ctx.out.info(
+        "several replicas: one queue for all of them with Redis, BraketSession(events="
+        f"RedisEventFanout({result.queue_url!r}, redis_url=..., key=...)) (docs/events.md); "
+        "without Redis, one queue per replica (--queue NAME-REPLICA)"
     )
     return EXIT_OK
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ._errors import EXIT_USAGE, CliError, local_extras_missing
+from ._errors import EXIT_ERROR, EXIT_USAGE, CliError, local_extras_missing
 from ._output import Output
 
 __all__ = ["env", "serve"]
@@ -26,16 +28,55 @@ _SECRET_ENV = "BRAKET_ASYNC_LOCAL_SECRET_ACCESS_KEY"
 _DEFAULT_KEY = "testing"
 
 
-def serve(serve_args: Sequence[str]) -> int:
-    """Run the service with ``serve_args`` until SIGINT/SIGTERM; prints its ready line."""
+def serve(serve_args: Sequence[str], out: Output) -> int:
+    """Run the service with ``serve_args`` until SIGINT/SIGTERM; prints its ready line.
+
+    A ``--port`` already in use is one error line naming it (checked before the service
+    starts its simulator workers, and again if the port is taken in between).
+    """
     try:
+        from ..local.__main__ import build_parser
         from ..local.__main__ import main as local_main
     except ModuleNotFoundError as exc:
         raise local_extras_missing(exc) from exc
     try:
+        address = _address(build_parser("braket-async local"), serve_args)
+        if address is not None and not _can_bind(*address):
+            out.error(_port_in_use(*address))
+            return EXIT_ERROR
         return local_main(["serve", *serve_args], prog="braket-async local")
     except SystemExit as exc:  # --help, or a usage error argparse has printed
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE or address is None:
+            raise
+        out.error(_port_in_use(*address))
+        return EXIT_ERROR
+
+
+def _address(parser: argparse.ArgumentParser, serve_args: Sequence[str]) -> tuple[str, int] | None:
+    """The ``--host``/``--port`` the service will bind, or None for a free port (``0``)."""
+    known, _ = parser.parse_known_args(["serve", *serve_args])
+    port = getattr(known, "port", 0)
+    return (str(known.host), int(port)) if port else None
+
+
+def _can_bind(host: str, port: int) -> bool:
+    # The service binds with socket.create_server (SO_REUSEADDR): test the same way.
+    try:
+        socket.create_server((host, port)).close()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return False
+        raise
+    return True
+
+
+def _port_in_use(host: str, port: int) -> str:
+    return (
+        f"port {port} on {host} is already in use: stop what listens there, or choose "
+        "another --port (0 picks a free one)"
+    )
 
 
 def _read_ready(source: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -30,6 +31,8 @@ __all__ = ["Output", "ProgressDisplay"]
 
 # Wide enough that ARNs are never folded when the output is not a terminal.
 _PIPE_WIDTH = 200
+# The widest a table is measured at (a console is widened to fit its ARNs, up to this).
+_MAX_WIDTH = 1000
 
 
 class Output:
@@ -63,13 +66,34 @@ class Output:
         *,
         title: str | None = None,
     ) -> None:
-        """Print rows under ``columns`` as a table (human output only)."""
-        table = Table(title=title, title_justify="left", header_style="bold")
-        for column in columns:
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*(escape("" if cell is None else str(cell)) for cell in row))
-        self.console.print(table)
+        """Print rows under ``columns`` as a table (human output only).
+
+        ARNs are never wrapped: a column holding one is as wide as its longest, the title is
+        printed on its own line, and a console narrower than the table is widened for it.
+        """
+        cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
+        if title is not None:
+            self.console.print(escape(title), style="italic", soft_wrap=True)
+        table = Table(header_style="bold")
+        for index, column in enumerate(columns):
+            arns = [len(row[index]) for row in cells if row[index].startswith("arn:")]
+            if arns:
+                table.add_column(column, no_wrap=True, min_width=max(arns))
+            else:
+                table.add_column(column, overflow="fold")
+        for row in cells:
+            table.add_row(*(escape(cell) for cell in row))
+        self._print_unwrapped(table)
+
+    def _print_unwrapped(self, table: Table) -> None:
+        console = self.console
+        needed = Measurement.get(console, console.options.update_width(_MAX_WIDTH), table)
+        width = console.width
+        try:
+            console.width = max(width, needed.minimum)
+            console.print(table, crop=False)
+        finally:
+            console.width = width
 
     def histogram(self, counts: Mapping[str, int], *, top: int = 16, title: str) -> None:
         """Print measurement counts as bars, most frequent first."""

@@ -9,7 +9,7 @@ from typing import Any
 from ..models.devices import SV1_ARN
 from . import _demo, _devices, _events, _jobs, _local, _tasks
 
-__all__ = ["GLOBAL_DEFAULTS", "build_parser", "fill_global_defaults"]
+__all__ = ["GLOBAL_DEFAULTS", "GLOBAL_OPTIONS_EPILOG", "build_parser", "fill_global_defaults"]
 
 
 #: Global options: accepted before or after the sub-command (``--json`` anywhere).
@@ -27,32 +27,38 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
 }
 
 
-def _global_options() -> argparse.ArgumentParser:
+#: (flags, argparse keywords, help) of each global option.
+_GLOBAL_OPTIONS: tuple[tuple[str, dict[str, Any], str], ...] = (
+    ("--endpoint-url", {"metavar": "URL"}, "Braket endpoint (default: AWS)"),
+    ("--s3-endpoint-url", {"metavar": "URL"}, "S3 endpoint for results (default: AWS)"),
+    ("--logs-endpoint-url", {"metavar": "URL"}, "CloudWatch Logs endpoint (default: AWS)"),
+    ("--sqs-endpoint-url", {"metavar": "URL"}, "SQS endpoint for event queues (default: AWS)"),
+    ("--events-endpoint-url", {"metavar": "URL"}, "EventBridge endpoint (default: AWS)"),
+    ("--region", {"metavar": "NAME"}, "AWS region (default: from the profile)"),
+    ("--profile", {"metavar": "NAME"}, "AWS profile"),
+    (
+        "--local",
+        {"action": "store_true"},
+        "start an embedded local Braket service for this command",
+    ),
+    ("--json", {"action": "store_true"}, "print JSON on stdout, for scripts"),
+    ("--debug", {"action": "store_true"}, "show tracebacks on errors"),
+)
+#: What a sub-command's help says instead of listing the global options again.
+GLOBAL_OPTIONS_EPILOG = (
+    "Global options (--region, --profile, --endpoint-url, --local, --json, --debug, ...) "
+    "go before or after the command: see `braket-async --help`."
+)
+
+
+def _global_options(*, hidden: bool) -> argparse.ArgumentParser:
+    """The global options as a parent parser; ``hidden``: accepted but not in the help (a
+    sub-command's help points to ``braket-async --help`` instead of repeating them)."""
     # SUPPRESS keeps a sub-command's absent option from overwriting the one given before it.
     parent = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
-    group = parent.add_argument_group("global options")
-    group.add_argument("--endpoint-url", metavar="URL", help="Braket endpoint (default: AWS)")
-    group.add_argument(
-        "--s3-endpoint-url", metavar="URL", help="S3 endpoint for results (default: AWS)"
-    )
-    group.add_argument(
-        "--logs-endpoint-url", metavar="URL", help="CloudWatch Logs endpoint (default: AWS)"
-    )
-    group.add_argument(
-        "--sqs-endpoint-url", metavar="URL", help="SQS endpoint for event queues (default: AWS)"
-    )
-    group.add_argument(
-        "--events-endpoint-url", metavar="URL", help="EventBridge endpoint (default: AWS)"
-    )
-    group.add_argument("--region", metavar="NAME", help="AWS region (default: from the profile)")
-    group.add_argument("--profile", metavar="NAME", help="AWS profile")
-    group.add_argument(
-        "--local",
-        action="store_true",
-        help="start an embedded local Braket service for this command",
-    )
-    group.add_argument("--json", action="store_true", help="print JSON on stdout, for scripts")
-    group.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    group = parent if hidden else parent.add_argument_group("global options")
+    for flag, keywords, text in _GLOBAL_OPTIONS:
+        group.add_argument(flag, help=argparse.SUPPRESS if hidden else text, **keywords)
     return parent
 
 
@@ -66,11 +72,11 @@ def fill_global_defaults(args: argparse.Namespace) -> argparse.Namespace:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree; each leaf sets ``handler`` (and ``needs_session``)."""
-    common = _global_options()
+    common = _global_options(hidden=True)
     parser = argparse.ArgumentParser(
         prog="braket-async",
         description="Amazon Braket from the terminal: devices, tasks, jobs, a local service.",
-        parents=[common],
+        parents=[_global_options(hidden=False)],
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -82,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
         *,
         needs_session: bool = True,
     ) -> argparse.ArgumentParser:
-        command = group.add_parser(name, help=text, description=text, parents=[common])
+        command = group.add_parser(
+            name, help=text, description=text, parents=[common], epilog=GLOBAL_OPTIONS_EPILOG
+        )
         command.set_defaults(handler=handler, needs_session=needs_session)
         return command
 

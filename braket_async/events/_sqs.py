@@ -6,8 +6,10 @@ events it has already delivered (by envelope id and by content, in a bounded mem
 every subscriber, and then deletes the messages it processed in DeleteMessageBatch calls. A
 message is deleted only after every subscriber's callback returned: cancelling the loop
 mid-receive or mid-batch loses nothing, the message becomes visible again after the queue's
-visibility timeout. Messages of other kinds are deleted unread; malformed ones are logged and
-deleted (retrying them cannot make them readable).
+visibility timeout. A message is never deleted unless a live subscriber received it: when
+the subscribers go away (the last one unsubscribes inside its callback, say), the rest of the
+batch is handed back at once (ChangeMessageVisibility 0). Messages of other kinds are deleted
+unread; malformed ones are logged and deleted (retrying them cannot make them readable).
 
 The SQS client is the session's (``BraketSession._sqs()``, created like its S3 client, with the
 session's credentials and endpoints), or one passed in. See ``docs/events.md``.
@@ -47,6 +49,8 @@ _MISSING_QUEUE_CODES = frozenset(
 )
 #: Backoff between failed receives: 1 s doubling to 30 s, with full jitter.
 DEFAULT_ERROR_BACKOFF = PollPolicy(initial=1.0, multiplier=2.0, maximum=30.0)
+#: What an SQS call can fail with, besides a cancellation.
+_SQS_FAILURES = (ClientError, BotoCoreError, aiohttp.ClientError, OSError, errors.BraketError)
 #: DeleteMessageBatch / ChangeMessageVisibilityBatch take at most this many entries.
 _BATCH = 10
 
@@ -146,7 +150,8 @@ class SqsEventSource:
         self._settling = False
         #: The error that stopped the loop (a queue that disappeared), if any.
         self.error: BaseException | None = None
-        #: Counts: received, delivered, duplicates, ignored, malformed, deleted, errors.
+        #: Counts: received, delivered, duplicates, ignored, malformed, deleted, released
+        #: (handed back undelivered), errors.
         self.stats: collections.Counter[str] = collections.Counter()
 
     # -- the EventFeed protocol --------------------------------------------------------------
@@ -284,8 +289,10 @@ class SqsEventSource:
                 if not self._subscribers:
                     await self._release(messages)  # nobody to process them: back now
                     return
-                processed = self._process(messages)
+                processed, undelivered = self._process(messages)
                 await self._delete(client, processed)
+                if undelivered:
+                    await self._release(undelivered)
             finally:
                 self._settling = False
 
@@ -295,10 +302,12 @@ class SqsEventSource:
         _log.warning("receiving from %s failed (%s); retrying in %.1fs", self.queue_url, exc, delay)
         await self._do_sleep(delay)
 
-    def _process(self, messages: list[dict[str, Any]]) -> list[str]:
-        """Parse, de-duplicate and fan out; the receipt handles of the processed messages."""
+    def _process(self, messages: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+        """Parse, de-duplicate and fan out. Returns the receipt handles of the processed
+        messages (to delete) and the messages left undelivered because the last subscriber
+        left mid-batch (to hand back, never delete: nobody received them)."""
         done: list[str] = []
-        for message in messages:
+        for index, message in enumerate(messages):
             handle = message.get("ReceiptHandle")
             body = message.get("Body")
             if not isinstance(handle, str):
@@ -323,19 +332,30 @@ class SqsEventSource:
             elif any(key in self._seen for key in parsed.keys):
                 self.stats["duplicates"] += 1
                 self._remember(parsed.keys)
+            elif not self._deliver(event):
+                # Every subscriber left (one unsubscribed inside its callback, say): this
+                # message and the rest of the batch go back to the queue unread and are not
+                # remembered, so the next consumer gets them.
+                return done, messages[index:]
             else:
-                self._deliver(event)
                 self._remember(parsed.keys)
             done.append(handle)
-        return done
+        return done, []
 
-    def _deliver(self, event: BraketEvent) -> None:
+    def _deliver(self, event: BraketEvent) -> bool:
+        """Call every live subscriber; False (nobody called) when there is none."""
+        subscribers = self._subscribers
+        if not subscribers:
+            return False
         self.stats["delivered"] += 1
-        for callback in list(self._subscribers.values()):
+        for key, callback in list(subscribers.items()):
+            if key not in subscribers:
+                continue  # unsubscribed by an earlier callback of this event
             try:
                 callback(event)
             except Exception:  # one consumer's bug must not starve the others
                 _log.exception("an event subscriber failed on %r", event)
+        return True
 
     def _remember(self, keys: Iterable[str]) -> None:
         seen = self._seen
@@ -363,18 +383,28 @@ class SqsEventSource:
                 _log.warning("deleting a message failed: %s", failed.get("Message"))
 
     async def _release(self, messages: list[dict[str, Any]]) -> None:
-        with contextlib.suppress(ClientError, BotoCoreError, aiohttp.ClientError, OSError):
+        """Make ``messages`` visible again at once (ChangeMessageVisibility 0). If that
+        fails they come back anyway after the visibility timeout: never deleted."""
+        handles = [m["ReceiptHandle"] for m in messages if isinstance(m.get("ReceiptHandle"), str)]
+        try:
             client = await self._sqs()
-            handles = [m["ReceiptHandle"] for m in messages if "ReceiptHandle" in m]
             for start in range(0, len(handles), _BATCH):
                 chunk = handles[start : start + _BATCH]
-                await client.change_message_visibility_batch(
+                response = await client.change_message_visibility_batch(
                     QueueUrl=self.queue_url,
                     Entries=[
                         {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
                         for i, h in enumerate(chunk)
                     ],
                 )
+                self.stats["released"] += len(response.get("Successful") or [])
+        except _SQS_FAILURES as exc:
+            _log.warning(
+                "handing %d message(s) back failed (%s); they reappear after the visibility "
+                "timeout",
+                len(handles),
+                exc,
+            )
 
 
 def _error_code(exc: ClientError) -> str:

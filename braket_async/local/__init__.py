@@ -8,15 +8,20 @@ thread of its own, for synchronous code or any event loop. Run it standalone wit
 
 from __future__ import annotations
 
-from ._environ import CONFLICTING_VARIABLES
-from ._faults import FaultConfig, FaultSpec
-from ._jobrun import NoScriptJobRunner
-from ._jobseam import JobControl, JobRunner, JobSpec
-from ._ledger import Ledger
-from ._quotas import Quotas
-from ._service import DEFAULT_BUCKET, LocalBraket
-from ._synthetic import SyntheticExecutor
-from ._threaded import ServiceThread, ThreadedLocalBraket
+from ._extra import require_local_extra
+
+require_local_extra()  # before anything that needs it is imported or started
+
+from ._environ import CONFLICTING_VARIABLES  # noqa: E402
+from ._faults import FaultConfig, FaultSpec  # noqa: E402
+from ._jobrun import NoScriptJobRunner  # noqa: E402
+from ._jobseam import JobControl, JobRunner, JobSpec  # noqa: E402
+from ._ledger import Ledger  # noqa: E402
+from ._qpu_queue import QpuQueue  # noqa: E402
+from ._quotas import Quotas  # noqa: E402
+from ._service import DEFAULT_BUCKET, LocalBraket  # noqa: E402
+from ._synthetic import SyntheticExecutor  # noqa: E402
+from ._threaded import ServiceThread, ThreadedLocalBraket  # noqa: E402
 
 __all__ = [
     "CONFLICTING_VARIABLES",
@@ -29,6 +34,7 @@ __all__ = [
     "Ledger",
     "LocalBraket",
     "NoScriptJobRunner",
+    "QpuQueue",
     "Quotas",
     "ServiceThread",
     "SyntheticExecutor",

@@ -45,7 +45,12 @@ from ._environ import format_exports
 from ._faults import MAX_LATENCY, SPEC_FIELDS, FaultConfig, FaultSpec
 from ._guard import is_loopback
 from ._jobs_python import JobPythonError, check_job_python, has_braket_jobs
-from ._limits import DEFAULT_TASK_MEMORY_LIMIT, DEFAULT_TASK_TIME_LIMIT
+from ._limits import (
+    DEFAULT_TASK_MEMORY_LIMIT,
+    DEFAULT_TASK_TIME_LIMIT,
+    DEFAULT_WORKERS_MEMORY_LIMIT,
+)
+from ._qpu_queue import QpuQueue
 from ._quotas import Quotas
 from ._service import DEFAULT_BUCKET, LocalBraket
 
@@ -230,6 +235,14 @@ def build_parser(prog: str = "python -m braket_async.local") -> argparse.Argumen
         f"(default {DEFAULT_TASK_MEMORY_LIMIT >> 20})",
     )
     s.add_argument(
+        "--workers-memory-limit",
+        type=_limit(float(1 << 20), integer=True),
+        default=DEFAULT_WORKERS_MEMORY_LIMIT,
+        metavar="MIB",
+        help="MiB of memory all simulator workers together may use, 0 for no limit "
+        f"(default half the machine's: {DEFAULT_WORKERS_MEMORY_LIMIT >> 20})",
+    )
+    s.add_argument(
         "--synthetic",
         action="store_true",
         help="complete tasks at once with all-zero results of the right shape, unsimulated "
@@ -254,6 +267,26 @@ def build_parser(prog: str = "python -m braket_async.local") -> argparse.Argumen
         default=None,
         help=f"secret access key requests must be signed with (default ${SECRET_KEY_ENV}, "
         "else testing)",
+    )
+    q = s.add_argument_group("emulated QPUs (docs/devices.md)")
+    q.add_argument(
+        "--no-noise",
+        dest="noise",
+        action="store_false",
+        help="run QPU tasks without their device's noise model",
+    )
+    q.add_argument(
+        "--qpu-time-scale",
+        type=float,
+        default=None,
+        help="queue QPU tasks (one at a time per QPU, inside its execution windows) on a clock "
+        "this many times faster than real time (default: no queue, they run at once)",
+    )
+    q.add_argument(
+        "--qpu-backlog",
+        type=float,
+        default=0.0,
+        help="with --qpu-time-scale: simulated seconds of other users' work ahead (default 0)",
     )
     f = s.add_argument_group("fault injection (every operation unless --fault says otherwise)")
     f.add_argument(
@@ -288,6 +321,19 @@ def build_parser(prog: str = "python -m braket_async.local") -> argparse.Argumen
         "--fault-seed", type=int, default=None, metavar="N", help="seed of the fault draws"
     )
     return parser
+
+
+def _qpu_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` with ``qpu_time_scale`` / ``qpu_backlog`` (the command-line options) turned
+    into ``qpu_queue=QpuQueue(...)`` for :class:`LocalBraket`."""
+    out = dict(kwargs)
+    time_scale = out.pop("qpu_time_scale", None)
+    backlog = out.pop("qpu_backlog", 0.0)
+    if time_scale is not None:
+        out.setdefault("qpu_queue", QpuQueue(time_scale=time_scale, backlog=backlog))
+    elif backlog:
+        raise ValueError("--qpu-backlog needs --qpu-time-scale")
+    return out
 
 
 async def serve(
@@ -331,6 +377,7 @@ async def serve(
     cannot import ``braket.jobs`` raises :class:`~._jobs_python.JobPythonError` before the
     service starts.
     """
+    local_kwargs = _qpu_options(local_kwargs)
     options = {k: local_kwargs.pop(k) for k in _FAULT_OPTIONS if k in local_kwargs}
     from_options = fault_config(**options)
     if faults is not None and from_options is not None:

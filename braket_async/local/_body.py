@@ -2,23 +2,28 @@
 
 Shared by the Braket routes and the ``/_local/*`` control routes, so both answer an oversized
 or over-nested body with the same non-retryable 4xx and a JSON error body (never a 500).
+:func:`load_json` (from ``braket_async._json``, the bound the client shares) is the one
+depth-bounded JSON reader of caller input: the body itself and the JSON documents embedded in
+its strings (``action``, ``deviceParameters``) go through it.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
+from .._json import MAX_JSON_DEPTH, JsonRejected, load_json
 from ._errors import RequestTooLarge, Serialization, UnsupportedMediaType
 
 __all__ = [
     "JSON_MEDIA_TYPE",
     "MAX_BODY_BYTES",
     "MAX_JSON_DEPTH",
+    "JsonRejected",
     "check_content_length",
     "check_json_content_type",
+    "load_json",
     "parse_json",
     "parse_json_object",
     "read_body",
@@ -26,9 +31,6 @@ __all__ = [
 
 #: Largest request body accepted: API Gateway's 10 MB payload limit for REST APIs.
 MAX_BODY_BYTES = 10 * 1024 * 1024
-#: Deepest JSON nesting accepted. Braket's deepest request shape nests 4 levels; a bound far
-#: above that keeps a hostile body from exhausting the parser's stack or the validator's time.
-MAX_JSON_DEPTH = 64
 #: The media type of every Braket request body (rest-json).
 JSON_MEDIA_TYPE = "application/json"
 
@@ -70,38 +72,15 @@ def check_json_content_type(request: web.Request, body: bytes) -> None:
         )
 
 
-def _depth_exceeds(value: Any, limit: int) -> bool:
-    # Iterative: a recursive walk is exactly what a deep document would break.
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
-    return False
-
-
 def parse_json(raw: bytes, *, what: str = "Request body") -> Any:
     """``raw`` as JSON (``{}`` when blank); 400 SerializationException when it is not JSON or
     is nested deeper than :data:`MAX_JSON_DEPTH`."""
     if not raw.strip():
         return {}
     try:
-        doc = json.loads(raw)
-    except RecursionError:
-        raise Serialization(
-            f"{what} is nested too deeply: at most {MAX_JSON_DEPTH} levels of JSON objects "
-            "and arrays"
-        ) from None
-    except ValueError as exc:
-        raise Serialization(f"{what} is not valid JSON: {exc}") from None
-    if _depth_exceeds(doc, MAX_JSON_DEPTH):
-        raise Serialization(
-            f"{what} is nested too deeply: at most {MAX_JSON_DEPTH} levels of JSON objects "
-            "and arrays"
-        )
-    return doc
+        return load_json(raw)
+    except JsonRejected as exc:
+        raise Serialization(f"{what} is {exc.reason}") from None
 
 
 def parse_json_object(raw: bytes, *, what: str = "Request body") -> dict[str, Any]:

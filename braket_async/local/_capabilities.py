@@ -31,6 +31,7 @@ from typing import Any
 from ._devices import LocalDevice
 from ._errors import Validation
 from ._pragmas import capability_pragma_name, pragma_commands
+from ._qpu_rules import qpu_program_problems
 
 __all__ = [
     "AHS_ACTION",
@@ -88,7 +89,10 @@ def check_task(
     if action_type != PROGRAM_SET_ACTION:
         _check_shots(device, shots)
     if action_type == OPENQASM_ACTION:
-        problems = _openqasm_problems(properties, _source(action, "action"), shots)
+        source = _source(action, "action")
+        problems = _openqasm_problems(properties, source, shots)
+        if device.is_qpu and len(source) <= MAX_CHECKED_SOURCE:
+            problems += qpu_program_problems(device, properties, source)
         if problems:
             raise Validation(problems[0])
         return {"actionType": action_type, "programCount": 1}
@@ -304,6 +308,8 @@ def _check_program_set(
         if any(f["programIndex"] == index for f in failures):
             continue
         problems = _openqasm_problems(program_properties, program["source"], per_executable)
+        if device.is_qpu and len(program["source"]) <= MAX_CHECKED_SOURCE:
+            problems += qpu_program_problems(device, program_properties, program["source"])
         if problems:
             failures.append({"programIndex": index, "errors": problems})
     if failures:

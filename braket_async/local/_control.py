@@ -24,6 +24,7 @@ No route answers a web browser (``_guard.browser_refusal``), health included.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,7 +33,7 @@ import attrs
 from aiohttp import web
 
 from ._body import check_json_content_type, parse_json, read_body
-from ._errors import AccessDenied, ServiceError
+from ._errors import AccessDenied, InternalServiceError, ServiceError
 from ._faults import FaultConfig
 from ._guard import bound_host, browser_refusal, check_control_token
 from ._ledger import Ledger
@@ -40,6 +41,8 @@ from ._model import service_model
 from ._quotas import Quotas
 
 __all__ = ["Controls", "add_control_routes"]
+
+_log = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -90,6 +93,10 @@ def _guarded(handler: Handler, token: str | None) -> Handler:
             return await handler(request)
         except ServiceError as err:
             return _error(err)
+        except Exception:
+            # A bug, not the caller's doing: logged, and answered in the service's JSON form.
+            _log.exception("local Braket: %s %s failed", request.method, request.path)
+            return _error(InternalServiceError("We encountered an internal error."))
 
     return guarded
 

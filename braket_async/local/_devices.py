@@ -1,12 +1,13 @@
-"""The local service's device catalogue: Amazon's simulators plus two unavailable QPUs.
+"""The local service's device catalogue: Amazon's simulators and Braket's QPUs, by region.
 
-Capability documents live in ``data/*.json``. The simulator documents were derived from what
-``amazon-braket-default-simulator`` itself reports (``StateVectorSimulator().properties``,
-``DensityMatrixSimulator().properties``) and adjusted to the AWS devices: qubit counts, shot
-ranges, cost, documentation and poll interval. They list the OpenQASM and JAQCD actions and no
-program sets, as Braket publishes them (``docs/devices.md``). The QPU documents use the IonQ
-capability schema (there is no provider-neutral QPU schema and the official SDK picks the
-parser from the document's header), with clearly local names.
+Every device is a real Braket device under its real ARN, one the Braket SDK's
+``braket.devices.Devices`` enum names. Capability documents live in ``data/*.json`` (sources,
+dates and how faithful each is: ``docs/devices.md``); each parses with its provider's schema
+class of ``amazon-braket-schemas``. A QPU is served in the region its ARN names; SV1 and DM1 in
+every Braket region, TN1 where Braket offers it (``_regions``).
+The simulator documents list the OpenQASM and JAQCD actions and no program sets, as Braket
+publishes them (``docs/devices.md``); the QPUs that Braket lists with program sets (IQM,
+Rigetti) list the action.
 
 Devices and the engine that runs them locally:
 
@@ -14,12 +15,13 @@ Devices and the engine that runs them locally:
 - DM1 (17 qubits, shots 0..100000): the density-matrix engine.
 - TN1 (50 qubits, shots 1..1000): the state-vector engine when the circuit fits in it (see
   ``_executor``); larger circuits end FAILED instead of being contracted as a tensor network.
-- ``Local/aquila-sim`` (``arn:aws:braket:{region}::device/qpu/local/aquila-sim``): an analog
-  Hamiltonian simulation (AHS) QPU modelled on QuEra Aquila's published capabilities (schema
-  ``braket.device_schema.quera.quera_device_capabilities``, so the SDK parses it as Aquila's);
-  runs ``braket.ir.ahs.program`` on the default simulator's Rydberg-atom engine.
-- ``Local/Aurora``: a QPU that is always OFFLINE (``DeviceOfflineException`` on create).
-- ``Local/Legacy``: a QPU that is RETIRED (``DeviceRetiredException`` on create).
+- Gate-model QPUs (IonQ Forte-1, IQM Garnet and Emerald, Rigetti Cepheus-1-108Q, AQT IBEX-Q1):
+  the density-matrix engine under the device's noise model (``_noise``), after the device's
+  rules (``_qpu_rules``).
+- QuEra Aquila: ``braket.ir.ahs.program`` on the default simulator's Rydberg-atom engine.
+- IonQ Forte-Enterprise-1 is listed OFFLINE (``DeviceOfflineException`` on create); IonQ
+  Aria-1 and Rigetti Ankaa-3 are RETIRED (``DeviceRetiredException``), as Braket lists them.
+  ``with_status`` gives a catalogue with other statuses.
 """
 
 from __future__ import annotations
@@ -30,18 +32,24 @@ from typing import Any
 
 import attrs
 
+from ._regions import SIMULATOR_REGIONS, TN1_REGIONS, arn_region
+
 __all__ = [
     "AHS_C6_COEFFICIENT",
-    "AQUILA_NAME",
+    "AQUILA_ARN",
     "DEVICE_STATUSES",
     "DEVICE_TYPES",
     "DM1_ARN",
+    "FORTE_1_ARN",
+    "OFFLINE_QPU_ARN",
+    "RETIRED_QPU_ARN",
     "SIMULATOR_ENGINES",
     "SV1_ARN",
     "TN1_ARN",
     "LocalDevice",
     "default_devices",
     "load_capabilities",
+    "with_status",
 ]
 
 SV1_ARN = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
@@ -53,8 +61,14 @@ DEVICE_STATUSES = frozenset({"ONLINE", "OFFLINE", "RETIRED"})
 #: Local engines: ``state_vector`` (StateVectorSimulator), ``density_matrix``
 #: (DensityMatrixSimulator), ``analog_hamiltonian`` (RydbergAtomSimulator, AHS programs).
 SIMULATOR_ENGINES = frozenset({"state_vector", "density_matrix", "analog_hamiltonian"})
-#: Name (last ARN segment) of the local AHS device.
-AQUILA_NAME = "aquila-sim"
+_IONQ = "arn:aws:braket:us-east-1::device/qpu/ionq"
+FORTE_1_ARN = f"{_IONQ}/Forte-1"
+#: QuEra Aquila, the analog (AHS) device.
+AQUILA_ARN = "arn:aws:braket:us-east-1::device/qpu/quera/Aquila"
+#: The device listed OFFLINE by default (IonQ Forte-Enterprise-1).
+OFFLINE_QPU_ARN = f"{_IONQ}/Forte-Enterprise-1"
+#: A RETIRED device in us-east-1 (IonQ Aria-1, retired by Braket in March 2026).
+RETIRED_QPU_ARN = f"{_IONQ}/Aria-1"
 
 
 def _one_of(allowed: frozenset[str]) -> Any:
@@ -91,8 +105,9 @@ def _capabilities(_inst: object, _attribute: attrs.Attribute[Any], value: object
 class LocalDevice:
     """One device of the local service, as GetDevice / SearchDevices describe it.
 
-    ``simulator`` names the local engine that runs the device's tasks (``"state_vector"`` or
-    ``"density_matrix"``); ``None`` for QPUs, which never run anything locally.
+    ``simulator`` names the local engine that runs the device's tasks (``"state_vector"``,
+    ``"density_matrix"`` or ``"analog_hamiltonian"``); ``None`` for a device that runs nothing.
+    ``regions``: where the device is offered (default: the region its ARN names).
     """
 
     arn: str
@@ -102,6 +117,27 @@ class LocalDevice:
     status: str = attrs.field(validator=_one_of(DEVICE_STATUSES))
     capabilities: dict[str, Any] = attrs.field(validator=_capabilities, repr=False, eq=False)
     simulator: str | None = attrs.field(default=None, kw_only=True, validator=_engine)
+    regions: frozenset[str] = attrs.field(kw_only=True)
+
+    @regions.default
+    def _arn_region(self) -> frozenset[str]:
+        region = arn_region(self.arn)
+        return frozenset({region}) if region else SIMULATOR_REGIONS
+
+    @property
+    def is_qpu(self) -> bool:
+        """Whether this is a QPU (rules, compilation, noise, queue and windows apply)."""
+        return self.device_type == "QPU"
+
+    @property
+    def native_gates(self) -> tuple[str, ...]:
+        """``paradigm.nativeGateSet`` (lower case); empty for simulators."""
+        return tuple(g.lower() for g in self.capabilities["paradigm"].get("nativeGateSet") or ())
+
+    @property
+    def execution_windows(self) -> list[dict[str, str]]:
+        """``service.executionWindows``."""
+        return list(self.capabilities["service"].get("executionWindows") or ())
 
     @property
     def capabilities_json(self) -> str:
@@ -132,18 +168,23 @@ class LocalDevice:
 
 
 _DATA = Path(__file__).with_name("data")
-# Read once at import (a few kB each) so no coroutine ever touches the disk for them.
+_NAMES = (
+    "sv1", "dm1", "tn1", "quera_aquila", "ionq_forte_1", "ionq_forte_enterprise_1", "ionq_aria_1",
+    "iqm_garnet", "iqm_emerald", "rigetti_ankaa_3", "rigetti_cepheus_1_108q", "aqt_ibex_q1",
+)  # fmt: skip
+# Read once at import (a few kB to 100 kB each) so no coroutine ever touches the disk for them.
 _DOCUMENTS: dict[str, str] = {
-    name: (_DATA / f"{name}.json").read_text(encoding="utf-8")
-    for name in ("sv1", "dm1", "tn1", "aquila", "aurora", "legacy")
+    name: (_DATA / f"{name}.json").read_text(encoding="utf-8") for name in _NAMES
 }
 #: The Rydberg interaction coefficient C6 of the AHS device ((rad/s) m^6), from its document.
-AHS_C6_COEFFICIENT = float(json.loads(_DOCUMENTS["aquila"])["paradigm"]["rydberg"]["c6Coefficient"])
+AHS_C6_COEFFICIENT = float(
+    json.loads(_DOCUMENTS["quera_aquila"])["paradigm"]["rydberg"]["c6Coefficient"]
+)
 
 
 def load_capabilities(name: str) -> dict[str, Any]:
-    """A fresh copy of the bundled capability document ``name``: ``sv1``, ``dm1``, ``tn1``,
-    ``aquila``, ``aurora`` or ``legacy``."""
+    """A fresh copy of the bundled capability document ``name`` (``sv1``, ``iqm_garnet``, ...;
+    the file names of ``data/``)."""
     try:
         text = _DOCUMENTS[name]
     except KeyError:
@@ -154,28 +195,55 @@ def load_capabilities(name: str) -> dict[str, Any]:
     return doc
 
 
-def _simulator(arn: str, name: str, doc: str, engine: str) -> LocalDevice:
+def _simulator(arn: str, name: str, doc: str, engine: str, regions: frozenset[str]) -> LocalDevice:
     return LocalDevice(
-        arn, name, "Amazon Braket", "SIMULATOR", "ONLINE", load_capabilities(doc), simulator=engine
+        arn,
+        name,
+        "Amazon Braket",
+        "SIMULATOR",
+        "ONLINE",
+        load_capabilities(doc),
+        simulator=engine,
+        regions=regions,
     )
 
 
-def _qpu(arn: str, name: str, status: str, doc: str, engine: str | None = None) -> LocalDevice:
-    return LocalDevice(arn, name, "Local", "QPU", status, load_capabilities(doc), simulator=engine)
+def _qpu(arn: str, name: str, provider: str, status: str, doc: str, engine: str) -> LocalDevice:
+    return LocalDevice(arn, name, provider, "QPU", status, load_capabilities(doc), simulator=engine)
 
 
-def default_devices(region: str = "us-east-1") -> list[LocalDevice]:
-    """The local catalogue: SV1, DM1, TN1 and ``Local/aquila-sim`` (ONLINE), ``Local/Aurora``
-    (OFFLINE) and ``Local/Legacy`` (RETIRED). QPU ARNs carry ``region``; simulator ARNs are
-    region-less as on AWS. Each call returns new objects with their own capability dicts."""
-    if not region:
-        raise ValueError("region must be a non-empty string")
-    qpu = f"arn:aws:braket:{region}::device/qpu/local"
+def default_devices() -> list[LocalDevice]:
+    """The catalogue: SV1, DM1, TN1 and Braket's QPUs under their ARNs, with the statuses
+    Braket lists (IonQ Forte-Enterprise-1 OFFLINE here; IonQ Aria-1 and Rigetti Ankaa-3
+    RETIRED). Each call returns new objects with their own capability dicts."""
+    dm = "density_matrix"
     return [
-        _simulator(SV1_ARN, "SV1", "sv1", "state_vector"),
-        _simulator(DM1_ARN, "DM1", "dm1", "density_matrix"),
-        _simulator(TN1_ARN, "TN1", "tn1", "state_vector"),
-        _qpu(f"{qpu}/{AQUILA_NAME}", AQUILA_NAME, "ONLINE", "aquila", "analog_hamiltonian"),
-        _qpu(f"{qpu}/Aurora", "Aurora", "OFFLINE", "aurora"),
-        _qpu(f"{qpu}/Legacy", "Legacy", "RETIRED", "legacy"),
-    ]
+        _simulator(SV1_ARN, "SV1", "sv1", "state_vector", SIMULATOR_REGIONS),
+        _simulator(DM1_ARN, "DM1", "dm1", dm, SIMULATOR_REGIONS),
+        _simulator(TN1_ARN, "TN1", "tn1", "state_vector", TN1_REGIONS),
+        _qpu(FORTE_1_ARN, "Forte 1", "IonQ", "ONLINE", "ionq_forte_1", dm),
+        _qpu(OFFLINE_QPU_ARN, "Forte Enterprise 1", "IonQ", "OFFLINE",
+             "ionq_forte_enterprise_1", dm),
+        _qpu(RETIRED_QPU_ARN, "Aria 1", "IonQ", "RETIRED", "ionq_aria_1", dm),
+        _qpu(AQUILA_ARN, "Aquila", "QuEra", "ONLINE", "quera_aquila", "analog_hamiltonian"),
+        _qpu(f"{_IQM}/Garnet", "Garnet", "IQM", "ONLINE", "iqm_garnet", dm),
+        _qpu(f"{_IQM}/Emerald", "Emerald", "IQM", "ONLINE", "iqm_emerald", dm),
+        _qpu(f"{_AQT}/Ibex-Q1", "IBEX Q1", "AQT", "ONLINE", "aqt_ibex_q1", dm),
+        _qpu(f"{_RIGETTI}/Ankaa-3", "Ankaa-3", "Rigetti", "RETIRED", "rigetti_ankaa_3", dm),
+        _qpu(f"{_RIGETTI}/Cepheus-1-108Q", "Cepheus-1-108Q", "Rigetti", "ONLINE",
+             "rigetti_cepheus_1_108q", dm),
+    ]  # fmt: skip
+
+
+_IQM = "arn:aws:braket:eu-north-1::device/qpu/iqm"
+_AQT = "arn:aws:braket:eu-north-1::device/qpu/aqt"
+_RIGETTI = "arn:aws:braket:us-west-1::device/qpu/rigetti"
+
+
+def with_status(devices: list[LocalDevice], statuses: dict[str, str]) -> list[LocalDevice]:
+    """``devices`` with the status of each ARN in ``statuses`` replaced (e.g. bring
+    Forte-Enterprise-1 ONLINE: ``with_status(default_devices(), {OFFLINE_QPU_ARN: "ONLINE"})``)."""
+    unknown = set(statuses) - {d.arn for d in devices}
+    if unknown:
+        raise ValueError(f"with_status: no device {sorted(unknown)[0]!r} in the catalogue")
+    return [attrs.evolve(d, status=statuses[d.arn]) if d.arn in statuses else d for d in devices]

@@ -41,7 +41,13 @@ import attrs
 
 from ._adjoint_gradient import extract_adjoint_gradient
 from ._devices import AHS_C6_COEFFICIENT, SIMULATOR_ENGINES, LocalDevice
-from ._limits import DEFAULT_BURST_AFTER, DEFAULT_TASK_MEMORY_LIMIT, DEFAULT_TASK_TIME_LIMIT
+from ._limits import (
+    DEFAULT_BURST_AFTER,
+    DEFAULT_TASK_MEMORY_LIMIT,
+    DEFAULT_TASK_TIME_LIMIT,
+    DEFAULT_WORKERS_MEMORY_LIMIT,
+)
+from ._noise import NoiseLevels, add_noise, noise_levels
 from ._pool import LimitExceeded, PoolClosed, WorkerDied, WorkerPool
 from ._pragmas import split_pragmas
 from ._program_sets import run_program_set
@@ -127,6 +133,9 @@ class SimulatorExecutor:
     the task ends FAILED with the reason. Cancelling :meth:`run` kills the worker running it.
     When every worker has been busy for ``burst_after`` seconds and tasks wait, extra workers
     start, up to ``max_workers`` (default ``workers + 2``), so one runaway starves no one.
+    ``workers_memory_limit`` (default half the machine's memory; ``None``: none) bounds all
+    workers together: past it the busy worker holding the most is killed (its task FAILS), and
+    an extra worker starts only while one more fits.
     """
 
     def __init__(
@@ -140,6 +149,8 @@ class SimulatorExecutor:
         max_workers: int | None = None,
         burst_after: float = DEFAULT_BURST_AFTER,
         poll_interval: float = 0.25,
+        workers_memory_limit: int | None = DEFAULT_WORKERS_MEMORY_LIMIT,
+        noise: bool = True,
     ) -> None:
         if workers is None:
             workers = min(2, os.cpu_count() or 1)
@@ -162,6 +173,11 @@ class SimulatorExecutor:
             raise ValueError(
                 f"memory_limit must be a positive int (bytes) or None, got {memory_limit!r}"
             )
+        if workers_memory_limit is not None and not _positive_int(workers_memory_limit):
+            raise ValueError(
+                "workers_memory_limit must be a positive int (bytes) or None, "
+                f"got {workers_memory_limit!r}"
+            )
         if max_workers is None:
             max_workers = workers + 2
         if not _positive_int(max_workers) or max_workers < workers:
@@ -177,6 +193,7 @@ class SimulatorExecutor:
         self._close_grace = close_grace
         self.time_limit = time_limit
         self.memory_limit = memory_limit
+        self.workers_memory_limit = workers_memory_limit
         self.max_workers = max_workers
         self._pool = WorkerPool(
             workers,
@@ -184,6 +201,7 @@ class SimulatorExecutor:
             burst_after=burst_after,
             time_limit=time_limit,
             memory_limit=memory_limit,
+            total_memory_limit=workers_memory_limit,
             poll_interval=poll_interval,
             start_timeout=_WARM_TIMEOUT,
         )
@@ -191,6 +209,9 @@ class SimulatorExecutor:
         self._starting = False
         self._closed = False
         self._home: asyncio.AbstractEventLoop | None = None
+        #: Whether QPU tasks run under their device's noise model (``_noise``).
+        self.noise = noise
+        self._noise_levels: dict[str, NoiseLevels | None] = {}
 
     @property
     def workers(self) -> int:
@@ -296,6 +317,7 @@ class SimulatorExecutor:
             request.device_parameters,
             request.shots,
             format_timestamp(request.created_at),
+            self._noise_of(device),
         )
         try:
             header, body = await self._on_home_loop(self._pool.run(list(job)))
@@ -314,6 +336,15 @@ class SimulatorExecutor:
             return ExecutionOutcome.failed(reason or "The local simulator failed without a reason.")
         text = body.decode()
         return ExecutionOutcome("COMPLETED", json.loads(text), None, result_json=text)
+
+    def _noise_of(self, device: LocalDevice) -> list[Any] | None:
+        """The noise model a QPU task runs under (JSON form), or None (simulators, noise off)."""
+        if not (self.noise and device.is_qpu):
+            return None
+        if device.arn not in self._noise_levels:
+            self._noise_levels[device.arn] = noise_levels(device.capabilities)
+        levels = self._noise_levels[device.arn]
+        return None if levels is None else levels.as_list()
 
 
 def _positive_int(value: object) -> bool:
@@ -336,6 +367,8 @@ def _limited(base: type[Any]) -> type[Any]:
 
     class Limited(base):  # type: ignore[misc]
         limits: tuple[str, int, str, int] = ("", 0, "", 0)
+        #: The noise model of the task being run (QPU tasks), set per task.
+        noise: NoiseLevels | None = None
         _properties: Any = None
 
         @property
@@ -353,6 +386,12 @@ def _limited(base: type[Any]) -> type[Any]:
                 raise _QubitLimitExceeded(
                     f"Program uses {declared} qubits, more than the {device_qubits} qubits "
                     f"supported by device {device_arn}."
+                )
+            if self.noise is not None and not getattr(context, "is_branched", False):
+                circuit = context.circuit
+                measured = list(circuit.measured_qubits or ()) or sorted(circuit.qubit_set)
+                circuit.instructions[:] = add_noise(
+                    list(circuit.instructions), measured, self.noise
                 )
             return context
 
@@ -394,7 +433,9 @@ def _init_worker() -> None:
     _ENGINES["density_matrix"] = _limited(DensityMatrixSimulator)()
     # Exercise every code path a task takes once, so the first real task is not the slow one.
     for engine in ("state_vector", "density_matrix"):
-        _execute(("warm", "warm", engine, 2, 2, (_OPENQASM, _JAQCD), _warm_action(), None, 10, ""))
+        _execute(
+            ("warm", "warm", engine, 2, 2, (_OPENQASM, _JAQCD), _warm_action(), None, 10, "", None)
+        )
 
 
 def _warm_action() -> str:
@@ -403,7 +444,9 @@ def _warm_action() -> str:
     )
 
 
-_Job = tuple[str, str, str, int, int, tuple[str, ...], str, "str | None", int, str]
+_Job = tuple[
+    str, str, str, int, int, tuple[str, ...], str, "str | None", int, str, "list[Any] | None"
+]
 
 
 def _execute(job: _Job) -> tuple[str, str | None, str | None]:
@@ -435,13 +478,12 @@ def _describe(exc: BaseException, console: str = "") -> str:
 
 
 def _simulate(job: _Job) -> str:
-    from braket.device_schema.simulators import GateModelSimulatorDeviceParameters
     from braket.ir.jaqcd import Program as JaqcdProgram
     from braket.ir.openqasm import Program as OpenQasmProgram
     from braket.ir.openqasm import ProgramSet as OpenQasmProgramSet
 
     (task_arn, device_arn, engine_name, device_qubits, engine_qubits, supported, action_text,
-     parameters_text, shots, created_at) = job  # fmt: skip
+     parameters_text, shots, created_at, noise) = job  # fmt: skip
     started = time.perf_counter()
 
     try:
@@ -478,10 +520,11 @@ def _simulate(job: _Job) -> str:
     parameters: dict[str, Any] | None = None
     if parameters_text is not None:
         try:
-            parsed = GateModelSimulatorDeviceParameters.parse_raw(parameters_text)
+            # A QPU's parameters carry its provider's header (e.g. ionq_device_parameters);
+            # every one holds the gate-model paradigm parameters.
+            requested = _requested_qubits(parameters_text)
         except Exception as exc:
             raise _ProgramError(f"Invalid deviceParameters: {_describe(exc)}") from None
-        requested = parsed.paradigmParameters.qubitCount
         if requested > device_qubits:
             raise _ProgramError(
                 f"deviceParameters.paradigmParameters.qubitCount {requested} exceeds the "
@@ -491,6 +534,7 @@ def _simulate(job: _Job) -> str:
 
     engine = _ENGINES[engine_name]
     engine.limits = (device_arn, device_qubits, engine_name, engine_qubits)
+    engine.noise = None if noise is None else NoiseLevels.from_list(noise)
     if name == _PROGRAM_SET:
         return _simulate_program_set(job, engine, action, parameters)
     gradient = None
@@ -539,6 +583,26 @@ def _simulate(job: _Job) -> str:
         },
     }
     return json.dumps(doc, separators=(",", ":"))
+
+
+def _requested_qubits(text: str) -> int:
+    """``paradigmParameters.qubitCount`` of a deviceParameters document, validated by its
+    schema: the simulators' class, or for a QPU's provider header (``ionq_device_parameters``,
+    ``iqm_device_parameters``, ...) the gate-model paradigm parameters every one holds."""
+    from braket.device_schema import GateModelParameters
+    from braket.device_schema.simulators import GateModelSimulatorDeviceParameters
+
+    try:
+        doc = json.loads(text)
+        name = doc["braketSchemaHeader"]["name"]
+    except (ValueError, TypeError, KeyError):
+        name = None
+    simulator = "braket.device_schema.simulators.gate_model_simulator_device_parameters"
+    if isinstance(name, str) and name != simulator and name.endswith("_device_parameters"):
+        paradigm = GateModelParameters.parse_obj(doc["paradigmParameters"])
+        return int(paradigm.qubitCount)
+    parsed = GateModelSimulatorDeviceParameters.parse_raw(text)
+    return int(parsed.paradigmParameters.qubitCount)
 
 
 def _measurements(raw: Any) -> list[list[int]]:
@@ -679,7 +743,7 @@ def _with_gradient(
 
 def _simulate_analog(job: _Job, action: dict[str, Any]) -> str:
     (task_arn, device_arn, _engine, _device_qubits, engine_qubits, _supported, _action_text,
-     _parameters_text, shots, created_at) = job  # fmt: skip
+     _parameters_text, shots, created_at, _noise) = job  # fmt: skip
     try:
         return simulate_ahs(
             action,
@@ -699,7 +763,7 @@ def _simulate_program_set(
 ) -> str:
     from braket.ir.openqasm import Program as OpenQasmProgram
 
-    task_arn, device_arn, *_rest, shots, created_at = job
+    task_arn, device_arn, *_rest, shots, created_at, _noise = job
 
     def run(source: str, inputs: dict[str, Any], executable_shots: int) -> Any:
         program = OpenQasmProgram(source=split_pragmas(source), inputs=inputs or None)

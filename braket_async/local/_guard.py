@@ -12,7 +12,6 @@ Shared by the aiohttp server and the WSGI middleware in front of the embedded mo
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 from collections.abc import Callable
 
@@ -26,7 +25,15 @@ from ._errors import (
     ServiceError,
     UnrecognizedClient,
 )
-from ._sigv4 import AuthFailure, FailureKind, Received, SignedRequest, SigV4Verifier, header_lookup
+from ._sigv4 import (
+    AuthFailure,
+    FailureKind,
+    Received,
+    SignedRequest,
+    SigV4Verifier,
+    constant_time_equal,
+    header_lookup,
+)
 
 __all__ = [
     "BROWSER_HEADERS",
@@ -90,9 +97,7 @@ def bound_host(request: web.Request) -> str:
 def check_control_token(request: web.Request, token: str) -> None:
     """403 AccessDeniedException unless ``Authorization: Bearer <token>`` (constant time)."""
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        given.strip().encode(), token.encode()
-    ):
+    if scheme.lower() != "bearer" or not constant_time_equal(given.strip(), token):
         raise AccessDenied(
             "The /_local control routes need 'Authorization: Bearer <token>' with the "
             "service's control token (LocalBraket.control_token, or control_token in the "

@@ -7,14 +7,16 @@ server renders them per the output shape). Handlers raise ``_errors`` exceptions
 
 from __future__ import annotations
 
-import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from botocore import xform_name
+from botocore.exceptions import ClientError
 
+from ._body import JsonRejected, load_json
 from ._capabilities import check_associations, check_task
 from ._errors import Conflict, DeviceOffline, DeviceRetired, ServiceQuotaExceeded, Validation
 from ._jobrun import JobScheduler
@@ -22,6 +24,7 @@ from ._ledger import Ledger
 from ._limits import MAX_ACTION_BYTES
 from ._model import service_model
 from ._quotas import Quotas
+from ._regions import serving_region
 from ._search import (
     RecordSearch,
     search_devices,
@@ -29,6 +32,7 @@ from ._search import (
     search_quantum_tasks,
     search_spending_limits,
 )
+from ._spending import check_spending_limit_device, reserve_spend, settle_spend
 from ._store import Store, TaskRecord, fingerprint, utcnow
 from ._tasks import TaskScheduler
 
@@ -49,6 +53,15 @@ class BucketChecker(Protocol):
     async def bucket_exists(self, bucket: str) -> bool: ...
 
 
+#: What botocore's S3 client accepts as a bucket name (``validate_bucket_name``), ARNs aside.
+_PLAIN_BUCKET_NAME = re.compile(r"[a-zA-Z0-9.\-_]{1,255}")
+
+
+def _no_bucket(bucket: str) -> str:
+    # Braket's own message for an output bucket it cannot use (developer guide, troubleshooting).
+    return f"Caller doesn't have access to {bucket} or it doesn't exist."
+
+
 def _check_action_size(action: str) -> None:
     # Checked before the program is parsed: a huge one must cost nothing but this.
     size = len(action) if len(action) * 4 <= MAX_ACTION_BYTES else len(action.encode())
@@ -62,11 +75,11 @@ def _check_action_size(action: str) -> None:
 
 def _json_object(text: str, member: str) -> dict[str, Any]:
     try:
-        value = json.loads(text)
-    except ValueError as exc:
+        value = load_json(text)
+    except JsonRejected as exc:
         raise Validation(
             f"Value at '{member}' failed to satisfy constraint: "
-            f"Member must be a valid JSON document ({exc})"
+            f"Member must be a valid JSON document ({exc.reason})"
         ) from None
     if not isinstance(value, dict):
         raise Validation(
@@ -153,20 +166,41 @@ class Handlers:
     # Quantum tasks -------------------------------------------------------------------------
 
     async def _check_bucket(self, bucket: str) -> None:
+        if _PLAIN_BUCKET_NAME.fullmatch(bucket) is None:
+            # No bucket can have this name (an s3:// URI, an ARN, a quote, a space...): Braket's
+            # answer for a bucket that does not exist, and no S3 call (botocore refuses the
+            # name, and an access-point ARN would send HeadBucket to another host).
+            raise Validation(
+                f"{_no_bucket(bucket)} Value at 'outputS3Bucket' failed to satisfy constraint: "
+                "Member must be the name of an S3 bucket (letters, digits, '.', '-', '_'; "
+                "not an s3:// URI or an ARN)"
+            )
         seen = self._bucket_seen.get(bucket)
         now = self._clock()
         if seen is not None and now - seen < BUCKET_CACHE_SECONDS:
             return
-        if not await self._buckets.bucket_exists(bucket):
-            raise Validation(f"Caller doesn't have access to {bucket} or it doesn't exist.")
+        try:
+            exists = await self._buckets.bucket_exists(bucket)
+        except ClientError as exc:
+            # S3 refusing the name or the caller (400, 403): the bucket is not usable, as a
+            # missing one is not; S3 failing (5xx) stays the service's error.
+            if not 400 <= exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500) < 500:
+                raise
+            exists = False
+        if not exists:
+            raise Validation(_no_bucket(bucket))
         self._bucket_seen[bucket] = now
+
+    @property
+    def _region(self) -> str:
+        """The region the request being handled was signed for (``_regions``)."""
+        return serving_region(self.store.region)
 
     def _usable_device(self, arn: str, *, offline_ok: bool = False) -> Any:
         device = self.store.devices.get(arn)
-        if device is None:
-            raise Validation(
-                f"Device {arn} does not exist or is not available in {self.store.region}"
-            )
+        region = self._region
+        if device is None or region not in device.regions:
+            raise Validation(f"Device {arn} does not exist or is not available in {region}")
         if device.status == "RETIRED":
             raise DeviceRetired(f"Device {arn} is retired.")
         if device.status == "OFFLINE" and not offline_ok:
@@ -214,7 +248,7 @@ class Handlers:
         replay = self._replayed_task(p)
         if replay is not None:
             return replay
-        task_id, arn, seq = self.store.new_task_id()
+        task_id, arn, seq = self.store.new_task_id(self._region)
         record = TaskRecord(
             arn=arn,
             task_id=task_id,
@@ -234,7 +268,9 @@ class Handlers:
             associations=p.get("associations"),
             experimental_capabilities=p.get("experimentalCapabilities"),
             action_metadata=action_metadata,
+            on_end=settle_spend,
         )
+        reserve_spend(self.store.spending_limit_list, record, record.created_at)
         self.store.add_task(record)
         self.tasks.submit(record)
         self._ledger.tasks_created += 1
@@ -325,8 +361,8 @@ class Handlers:
 
     async def get_device(self, p: Params) -> dict[str, Any]:
         """GetDevice, with the device's queue sizes."""
-        device = self.store.device(p["deviceArn"])
-        queued = self.tasks.queued_per_device.get(device.arn, 0)
+        device = self.store.device(p["deviceArn"], self._region)
+        normal, priority = self.tasks.queue_sizes(device)
         jobs_waiting = sum(
             1 for j in self.store.job_list if j.status == "QUEUED" and j.device == device.arn
         )
@@ -340,10 +376,14 @@ class Handlers:
             "deviceQueueInfo": [
                 {
                     "queue": "QUANTUM_TASKS_QUEUE",
-                    "queueSize": str(queued),
+                    "queueSize": str(normal),
                     "queuePriority": "Normal",
                 },
-                {"queue": "QUANTUM_TASKS_QUEUE", "queueSize": "0", "queuePriority": "Priority"},
+                {
+                    "queue": "QUANTUM_TASKS_QUEUE",
+                    "queueSize": str(priority),
+                    "queuePriority": "Priority",
+                },
                 {"queue": "JOBS_QUEUE", "queueSize": str(jobs_waiting)},
             ],
         }
@@ -351,7 +391,7 @@ class Handlers:
     async def search_devices(self, p: Params) -> dict[str, Any]:
         """SearchDevices."""
         page, token = search_devices(
-            list(self.store.devices.values()),
+            self.store.devices_in(self._region),
             p["filters"],
             p.get("maxResults"),
             p.get("nextToken"),
@@ -409,7 +449,7 @@ class Handlers:
                 self._ledger.client_token_replays += 1
                 return {"spendingLimitArn": existing.arn}
         # A limit may be set on a device that is offline for now, not on a retired one.
-        self._usable_device(p["deviceArn"], offline_ok=True)
+        check_spending_limit_device(self._usable_device(p["deviceArn"], offline_ok=True))
         start, end = self._period(p.get("timePeriod"))
         record = self.store.add_spending_limit(p, start, end)
         return {"spendingLimitArn": record.arn}

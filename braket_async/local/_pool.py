@@ -10,6 +10,11 @@ kills its worker too: the simulation stops at once instead of running on unseen.
 One runaway never starves the others: when every worker has been busy with its current job
 for ``burst_after`` seconds and jobs are waiting, the pool starts one extra worker at a time,
 up to ``max_size``; extra workers retire as soon as they are idle and nothing waits.
+
+Runaways are also bounded together: ``total_memory_limit`` bytes for all workers at once. On
+every sample, when the workers' resident memory adds up past it, the busy worker holding the
+most is killed (its job ends with :class:`LimitExceeded`, naming the budget), as a job past its
+own limit is; and a burst worker starts only while the total plus one more warm worker fits.
 """
 
 from __future__ import annotations
@@ -189,6 +194,7 @@ class WorkerPool:
         burst_after: float,
         time_limit: float | None,
         memory_limit: int | None,
+        total_memory_limit: int | None = None,
         poll_interval: float = 0.25,
         start_timeout: float = 120.0,
     ) -> None:
@@ -197,6 +203,8 @@ class WorkerPool:
         self.burst_after = burst_after
         self.time_limit = time_limit
         self.memory_limit = memory_limit
+        self.total_memory_limit = total_memory_limit
+        self._warm_bytes = 0
         self.poll_interval = poll_interval
         self.start_timeout = start_timeout
         self._live: set[_Worker] = set()
@@ -245,6 +253,8 @@ class WorkerPool:
             await worker.kill()
             raise PoolClosed
         self._live.add(worker)
+        # What one more warm worker will hold: the measure of the burst check.
+        self._warm_bytes = max(self._warm_bytes, worker.resident_bytes() or 0)
         return worker
 
     async def close(self, grace: float) -> None:
@@ -300,8 +310,9 @@ class WorkerPool:
         deadline = None if self.time_limit is None else loop.time() + self.time_limit
         reply = asyncio.ensure_future(worker.receive())
         try:
+            watch_memory = self.memory_limit is not None or self.total_memory_limit is not None
             while True:
-                timeout = None if self.memory_limit is None else self.poll_interval
+                timeout = self.poll_interval if watch_memory else None
                 if deadline is not None:
                     left = max(0.0, deadline - loop.time())
                     timeout = left if timeout is None else min(timeout, left)
@@ -321,10 +332,47 @@ class WorkerPool:
                             f"of {_mib(self.memory_limit)} per task (its simulator worker "
                             f"reached {_mib(resident)}), so its simulation was stopped."
                         )
+                self._check_total_memory(worker)
         finally:
             if not reply.done():
                 reply.cancel()
                 await asyncio.wait({reply})  # never raises: a cancel of ours still reaches us
+
+    def _resident(self) -> dict[_Worker, int]:
+        """Resident bytes of each live worker whose memory can be read."""
+        sizes = {w: w.resident_bytes() for w in self._live}
+        return {w: size for w, size in sizes.items() if size is not None}
+
+    def _starting_bytes(self) -> int:
+        """Resident bytes of the workers still warming up (they count against the budget)."""
+        return sum(_resident_bytes(p.pid) or 0 for p in self._starting)
+
+    def _check_total_memory(self, worker: _Worker) -> None:
+        """Raise :class:`LimitExceeded` when all workers together hold more than the budget
+        and ``worker`` is the busy one holding the most (the one whose job is stopped)."""
+        budget = self.total_memory_limit
+        if budget is None:
+            return
+        sizes = self._resident()
+        total = sum(sizes.values()) + self._starting_bytes()
+        if total <= budget:
+            return
+        busy = [w for w in sizes if w.busy_since is not None]
+        largest = max(busy, key=lambda w: (sizes[w], w.pid), default=None)
+        if largest is worker:
+            raise LimitExceeded(
+                f"The local service's simulator workers together used more memory than its "
+                f"budget of {_mib(budget)} for all workers ({_mib(total)}; this task's worker "
+                f"held {_mib(sizes[worker])}, the most), so this task's simulation was stopped."
+            )
+
+    def _room_for_a_worker(self) -> bool:
+        """Whether one more warm worker fits in the total memory budget."""
+        budget = self.total_memory_limit
+        if budget is None:
+            return True
+        total = sum(self._resident().values()) + self._starting_bytes()
+        return total + self._warm_bytes <= budget
 
     async def _acquire(self) -> _Worker:
         if self._closed:
@@ -401,7 +449,10 @@ class WorkerPool:
             return
         total = len(self._live)
         if total < self.size or (
-            self._waiters and total < self.max_size and self._all_busy_for(self.burst_after)
+            self._waiters
+            and total < self.max_size
+            and self._all_busy_for(self.burst_after)
+            and self._room_for_a_worker()
         ):
             self._spawning += 1
             self._in_background(self._add_worker())
@@ -419,7 +470,9 @@ class WorkerPool:
             return None
         now = asyncio.get_running_loop().time()
         latest = max(started, default=now)
-        return max(0.01, latest + self.burst_after - now)
+        wait = latest + self.burst_after - now
+        # Past it, no burst started: the memory budget had no room; look again next sample.
+        return max(0.01, wait) if wait > 0 else self.poll_interval
 
     async def _add_worker(self) -> None:
         try:

@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from botocore.exceptions import ParamValidationError
 
 from ..telemetry import Telemetry
 from ._body import MAX_BODY_BYTES, check_json_content_type, parse_json_object, read_body
@@ -45,9 +46,11 @@ from ._ecr import ECR_TARGET_PREFIX, EcrService
 from ._errors import (
     AccessDenied,
     InternalServiceError,
+    Serialization,
     ServiceError,
     Throttling,
     UnknownOperation,
+    Validation,
 )
 from ._faults import FaultConfig
 from ._guard import BraketAuth, bound_host, browser_refusal
@@ -56,6 +59,7 @@ from ._ledger import Ledger
 from ._model import find_route, parse_request_params, render_output
 from ._price_list import add_price_list_route
 from ._quotas import Quotas
+from ._regions import REQUEST_REGION
 from ._validation import check_request
 
 __all__ = ["build_app"]
@@ -77,6 +81,21 @@ def _error_response(err: ServiceError, request_id: str) -> web.Response:
         status=err.status,
         headers={"x-amzn-ErrorType": err.code, "x-amzn-RequestId": request_id},
     )
+
+
+def _caller_fault(exc: Exception) -> ServiceError | None:
+    """The 4xx for an exception that only what the caller sent can cause (None: our bug).
+
+    The checks that name the field come first (``_validation``, ``_body.load_json``, the
+    handlers); this is the net under them, so a value that slips past a check still gets a
+    non-retryable answer instead of a 500 that every client retries.
+    """
+    if isinstance(exc, ParamValidationError):
+        # A caller's value handed to an S3 / Logs call that botocore refuses.
+        return Validation(f"Invalid parameter: {exc}")
+    if isinstance(exc, RecursionError):
+        return Serialization("The request is nested too deeply")
+    return None
 
 
 def _drop(request: web.Request) -> None:
@@ -159,11 +178,18 @@ class _Dispatcher:
         except ServiceError as err:
             self._ledger.record_error(operation, err.code)
             return _error_response(err, request_id)
-        except Exception:
-            _log.exception("local Braket: %s failed", operation)
-            internal = InternalServiceError("We encountered an internal error. Please try again.")
-            self._ledger.record_error(operation, internal.code)
-            return _error_response(internal, request_id)
+        except Exception as exc:
+            caller_fault = _caller_fault(exc)
+            if caller_fault is None:
+                _log.exception("local Braket: %s failed", operation)
+                caller_fault = InternalServiceError(
+                    "We encountered an internal error. Please try again."
+                )
+            else:
+                # A 4xx all the same, but a check belongs earlier: keep the trace visible.
+                _log.warning("local Braket: %s: unchecked bad input", operation, exc_info=True)
+            self._ledger.record_error(operation, caller_fault.code)
+            return _error_response(caller_fault, request_id)
         response.headers["x-amzn-RequestId"] = request_id
         return response
 
@@ -173,6 +199,8 @@ class _Dispatcher:
         if refusal is not None:
             raise AccessDenied(refusal)
         received, signed = self._auth.check(request)
+        # The handlers serve the devices of the region the request is signed for.
+        REQUEST_REGION.set(signed.region)
         body = await read_body(request)
         check_json_content_type(request, body)
         self._auth.verify(received, signed, body)

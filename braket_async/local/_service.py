@@ -31,7 +31,12 @@ from ._handlers import Handlers
 from ._jobrun import JobScheduler
 from ._jobseam import JobRunner
 from ._ledger import Ledger
-from ._limits import DEFAULT_TASK_MEMORY_LIMIT, DEFAULT_TASK_TIME_LIMIT
+from ._limits import (
+    DEFAULT_TASK_MEMORY_LIMIT,
+    DEFAULT_TASK_TIME_LIMIT,
+    DEFAULT_WORKERS_MEMORY_LIMIT,
+)
+from ._qpu_queue import QpuQueue
 from ._quotas import Quotas
 from ._s3 import EmbeddedAws, ObjectStore
 from ._server import build_app
@@ -76,6 +81,8 @@ class LocalBraket:
     Otherwise ``workers`` simulator processes run the tasks (up to ``max_workers`` while a
     long task holds them all), each task for at most ``task_time_limit`` seconds and
     ``task_memory_limit`` bytes of worker memory (``None``: no limit); past either it FAILS.
+    ``workers_memory_limit`` bounds all workers together (default half the machine's memory;
+    see docs/limits.md).
 
     Every task and job status change is published as a Braket state-change event to
     EventBridge at ``events_endpoint_url`` (default: the embedded moto server when one is
@@ -83,6 +90,9 @@ class LocalBraket:
     published). ``events=False`` publishes nothing. See ``docs/events.md``.
     ``telemetry`` (default: OpenTelemetry's global providers) gets a SERVER span per Braket
     request, continuing the client's trace (see ``docs/observability.md``).
+    ``noise=False`` runs QPU tasks without their device's noise model (``_noise``;
+    ``docs/devices.md``). ``qpu_queue=QpuQueue(...)`` puts QPU tasks in per-device queues
+    with execution windows on a scaled clock (``_qpu_queue``); by default they run at once.
     """
 
     def __init__(
@@ -104,6 +114,7 @@ class LocalBraket:
         max_workers: int | None = None,
         task_time_limit: float | None = DEFAULT_TASK_TIME_LIMIT,
         task_memory_limit: int | None = DEFAULT_TASK_MEMORY_LIMIT,
+        workers_memory_limit: int | None = DEFAULT_WORKERS_MEMORY_LIMIT,
         default_bucket: str = DEFAULT_BUCKET,
         job_runner: JobRunner | None = None,
         job_runner_factory: Callable[[LocalBraket], JobRunner] | None = None,
@@ -113,6 +124,8 @@ class LocalBraket:
         events: bool = True,
         events_endpoint_url: str | None = None,
         telemetry: Telemetry | None = None,
+        noise: bool = True,
+        qpu_queue: QpuQueue | None = None,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be in 0..65535, got {port}")
@@ -148,13 +161,16 @@ class LocalBraket:
         self._max_workers = max_workers
         self._task_time_limit = task_time_limit
         self._task_memory_limit = task_memory_limit
+        self._workers_memory_limit = workers_memory_limit
         self._job_runner = job_runner
         self._job_runner_factory = job_runner_factory
-        self._devices = list(devices) if devices is not None else default_devices(region)
+        self._devices = list(devices) if devices is not None else default_devices()
         self._executor: Any = executor
         self._sleep = sleep
         self._events = events
         self._telemetry = telemetry if telemetry is not None else Telemetry()
+        self.noise = noise
+        self.qpu_queue = qpu_queue
         self._events_endpoint_url_given = events_endpoint_url
         self._events_endpoint_url: str | None = None
         self._stack: AsyncExitStack | None = None
@@ -297,6 +313,8 @@ class LocalBraket:
                 max_workers=self._max_workers,
                 time_limit=self._task_time_limit,
                 memory_limit=self._task_memory_limit,
+                workers_memory_limit=self._workers_memory_limit,
+                noise=self.noise,
             )
             stack.push_async_callback(executor.close)
         starts: list[Awaitable[Any]] = []
@@ -308,7 +326,7 @@ class LocalBraket:
         if self._executor is None:
             starts.append(executor.start())
         # Both take seconds (moto import, worker warm-up): start them together.
-        results = await asyncio.gather(*starts)
+        results = await _all_or_none(starts)
         sdk_bucket: str | None = None
         if aws is not None:
             self._s3_endpoint_url, sdk_bucket = results[0]
@@ -355,6 +373,7 @@ class LocalBraket:
             queue_delay=self.queue_delay,
             run_delay=self.run_delay,
             sleep=self._sleep,
+            qpu_queue=self.qpu_queue,
         )
         tasks.start()
         stack.push_async_callback(tasks.close)
@@ -471,6 +490,19 @@ class LocalBraket:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+async def _all_or_none(starts: Sequence[Awaitable[Any]]) -> list[Any]:
+    """Await ``starts`` together; when one fails, cancel and await the others before raising
+    (a bare gather leaves them running, and ``asyncio.run`` then waits on them)."""
+    tasks = [asyncio.ensure_future(start) for start in starts]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def _start_runner(runner: object) -> None:

@@ -45,6 +45,7 @@ __all__ = [
     "Received",
     "SigV4Verifier",
     "SignedRequest",
+    "constant_time_equal",
     "header_lookup",
 ]
 
@@ -183,6 +184,22 @@ def _parse_iso(value: str, presigned: bool) -> datetime:
         ) from None
 
 
+def constant_time_equal(given: str, expected: str) -> bool:
+    """``given == expected`` in constant time, for any received text: bytes that were not UTF-8
+    (kept as lone surrogates by the HTTP server) compare unequal instead of raising."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+    )
+
+
+def _is_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class _DeclaredHeaders:
     """Mixin for botocore's signers: sign exactly the headers the client declared, with the
     values received, and use the payload hash computed from the received body."""
@@ -196,6 +213,10 @@ class _DeclaredHeaders:
         for name in self._declared:
             values = self._received(name) or [""]
             for value in values:
+                if not _is_utf8(value):
+                    # Bytes that are not UTF-8 (kept as lone surrogates): no client signs those
+                    # with botocore, and botocore cannot canonicalise them.
+                    raise AuthFailure(FailureKind.BAD_SIGNATURE, _SIGNATURE_MISMATCH)
                 header_map[name] = value
         return header_map
 
@@ -304,7 +325,7 @@ class SigV4Verifier:
                 presigned,
             )
         key_id, scope_date, region, service, terminator = parts
-        if not hmac.compare_digest(key_id.encode(), self._credentials.access_key.encode()):
+        if not constant_time_equal(key_id, self._credentials.access_key):
             raise AuthFailure(
                 FailureKind.UNKNOWN_KEY,
                 "The security token included in the request is invalid.",
@@ -360,9 +381,7 @@ class SigV4Verifier:
         )
 
     def _check_legacy_query(self, query: dict[str, str]) -> SignedRequest:
-        if not hmac.compare_digest(
-            query["AWSAccessKeyId"].encode(), self._credentials.access_key.encode()
-        ):
+        if not constant_time_equal(query["AWSAccessKeyId"], self._credentials.access_key):
             raise AuthFailure(
                 FailureKind.UNKNOWN_KEY,
                 "The AWS Access Key Id you provided does not exist in our records.",
@@ -395,7 +414,7 @@ class SigV4Verifier:
         signer = _LegacyQuerySigner(self._credentials, signed.legacy_expires)
         split = urlsplit(f"http://local{request.path}?{request.query}")
         expected = signer.get_signature(request.method, split, headers)
-        if not hmac.compare_digest(expected.encode(), signed.signature.encode()):
+        if not constant_time_equal(expected, signed.signature):
             raise AuthFailure(FailureKind.BAD_SIGNATURE, _SIGNATURE_MISMATCH, presigned=True)
 
     def _check_time(self, when: datetime, expires: str | None) -> None:
@@ -478,7 +497,7 @@ class SigV4Verifier:
         canonical = signer.canonical_request(aws_request)
         string_to_sign = signer.string_to_sign(aws_request, canonical)
         expected = signer.signature(string_to_sign, aws_request)
-        if not hmac.compare_digest(expected.encode(), signed.signature.encode()):
+        if not constant_time_equal(expected, signed.signature):
             raise AuthFailure(
                 FailureKind.BAD_SIGNATURE, _SIGNATURE_MISMATCH, presigned=signed.presigned
             )

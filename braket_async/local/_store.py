@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 import attrs
@@ -94,6 +95,10 @@ class TaskRecord:
     queued_at_mono: float = 0.0
     cancel_requested: bool = False
     observer: StatusObserver | None = attrs.field(default=None, repr=False)
+    #: The spending limits this task's estimated cost counts against (``_spending``).
+    spend: list[tuple[SpendingLimitRecord, Decimal]] = attrs.field(factory=list, repr=False)
+    #: Called once the task reaches a terminal status (settles its spend).
+    on_end: Callable[[TaskRecord], None] | None = attrs.field(default=None, repr=False)
 
     @property
     def device_arn(self) -> str:
@@ -116,6 +121,8 @@ class TaskRecord:
         self.failure_reason = failure_reason
         self.ended_at = utcnow()
         self.status = status
+        if self.on_end is not None:
+            self.on_end(self)
 
     def summary(self) -> dict[str, Any]:
         """The QuantumTaskSummary wire members."""
@@ -333,15 +340,23 @@ class Store:
 
     # ARNs -------------------------------------------------------------------------------
 
-    def arn(self, kind: str, resource_id: str) -> str:
-        """``arn:aws:braket:{region}:{account}:{kind}/{id}``."""
-        return f"arn:aws:braket:{self.region}:{self.account_id}:{kind}/{resource_id}"
+    def arn(self, kind: str, resource_id: str, region: str | None = None) -> str:
+        """``arn:aws:braket:{region}:{account}:{kind}/{id}`` (default region: the store's)."""
+        return f"arn:aws:braket:{region or self.region}:{self.account_id}:{kind}/{resource_id}"
 
     # Lookups ----------------------------------------------------------------------------
 
-    def device(self, arn: str) -> LocalDevice:
-        """The device ``arn`` or 404 ResourceNotFoundException."""
-        return _lookup(self.devices, arn, ResourceNotFound, f"Braket device '{arn}' not found")
+    def device(self, arn: str, region: str | None = None) -> LocalDevice:
+        """The device ``arn`` (offered in ``region``, when given) or 404
+        ResourceNotFoundException."""
+        device = self.devices.get(arn)
+        if device is None or (region is not None and region not in device.regions):
+            raise ResourceNotFound(f"Braket device '{arn}' not found")
+        return device
+
+    def devices_in(self, region: str) -> list[LocalDevice]:
+        """The devices offered in ``region``, in catalogue order."""
+        return [d for d in self.devices.values() if region in d.regions]
 
     def task(self, arn: str) -> TaskRecord:
         """The quantum task ``arn`` or 404 ResourceNotFoundException."""
@@ -389,10 +404,10 @@ class Store:
         self.task_tokens[record.client_token] = record
         self._watch(record)
 
-    def new_task_id(self) -> tuple[str, str, int]:
-        """A fresh (task id, ARN, sequence number)."""
+    def new_task_id(self, region: str | None = None) -> tuple[str, str, int]:
+        """A fresh (task id, ARN in ``region``, sequence number)."""
         task_id = str(uuid.uuid4())
-        return task_id, self.arn("quantum-task", task_id), len(self.task_list)
+        return task_id, self.arn("quantum-task", task_id, region), len(self.task_list)
 
     def replay_job(self, client_token: str, request: Mapping[str, Any]) -> JobRecord | None:
         """The job already created with ``client_token``; 409 if its request differed."""

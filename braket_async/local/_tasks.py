@@ -8,6 +8,10 @@ cost only their records. A worker takes the oldest task, keeps it QUEUED for at 
 ``run_delay``; then it writes ``results.json`` to ``{outputS3Directory}/results.json`` through
 the :class:`~._s3.ObjectStore` and ends COMPLETED, or ends FAILED with the executor's reason.
 
+With a QPU queue model (``qpu_queue``, ``_qpu_queue``), QPU tasks skip the pool: each QPU's
+lane runs them one at a time inside the device's execution windows, Priority (job) tasks first,
+and a RUNNING QPU task cannot be cancelled (409 ConflictException).
+
 Cancelling a CREATED or QUEUED task goes CANCELLING and then CANCELLED on the next loop
 iteration; a RUNNING task goes CANCELLING and ends CANCELLED (no results written) as soon as its
 executor call is cancelled, which stops the simulation (its worker process is killed).
@@ -23,9 +27,12 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from ._devices import LocalDevice
+from ._errors import Conflict
 from ._executor import ExecutionOutcome, ExecutionRequest
 from ._ledger import Ledger
 from ._program_sets import result_objects, successful_shots
+from ._qpu_queue import QpuLanes, QpuQueue
 from ._store import TaskRecord
 
 __all__ = ["Executor", "ResultWriter", "TaskScheduler"]
@@ -63,6 +70,7 @@ class TaskScheduler:
         run_delay: float = 0.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        qpu_queue: QpuQueue | None = None,
     ) -> None:
         if queue_delay < 0 or run_delay < 0:
             raise ValueError("queue_delay and run_delay must be >= 0 seconds")
@@ -83,6 +91,8 @@ class TaskScheduler:
         self._runs: dict[str, asyncio.Future[ExecutionOutcome]] = {}
         #: QUEUED (not yet taken) tasks per device ARN, for deviceQueueInfo.
         self.queued_per_device: Counter[str] = Counter()
+        self.qpu_queue = qpu_queue
+        self._lanes: QpuLanes | None = None
 
     @property
     def running(self) -> int:
@@ -91,14 +101,25 @@ class TaskScheduler:
 
     def start(self) -> None:
         """Start the worker coroutines (idempotent)."""
+        if self.qpu_queue is not None and self._lanes is None:
+            self._lanes = QpuLanes(
+                self.qpu_queue, self._run_on_qpu, sleep=self._sleep, clock=self._clock
+            )
         if not self._workers:
             self._workers = [
                 asyncio.create_task(self._worker(), name=f"braket-local-task-worker-{i}")
                 for i in range(self._workers_wanted)
             ]
 
+    @property
+    def lanes(self) -> QpuLanes | None:
+        """The QPU lanes (None without a queue model)."""
+        return self._lanes
+
     async def close(self) -> None:
         """Stop the workers; tasks still queued or running stay as they are."""
+        if self._lanes is not None:
+            await self._lanes.close()
         for worker in self._workers:
             worker.cancel()
         for worker in self._workers:
@@ -121,8 +142,11 @@ class TaskScheduler:
         task.queue_index = self._enqueued
         task.queued_at_mono = self._clock()
         self._enqueued += 1
-        self.queued_per_device[task.device_arn] += 1
-        self._queue.put_nowait(task)
+        if self._lanes is not None and task.device.is_qpu:
+            self._lanes.submit(task)
+        else:
+            self.queued_per_device[task.device_arn] += 1
+            self._queue.put_nowait(task)
         asyncio.get_running_loop().call_soon(self._mark_queued, task)
 
     @staticmethod
@@ -131,8 +155,17 @@ class TaskScheduler:
             task.status = "QUEUED"
 
     def queue_position(self, task: TaskRecord) -> int:
-        """1-based FIFO position of a task still waiting (cancelled ones ahead still count)."""
+        """1-based FIFO position of a task still waiting (cancelled ones ahead still count;
+        on a QPU lane, the place in its Normal or Priority queue)."""
+        if self._lanes is not None and task.device.is_qpu:
+            return self._lanes.position(task) or 1
         return max(1, task.queue_index - self._dequeued + 1)
+
+    def queue_sizes(self, device: LocalDevice) -> tuple[int, int]:
+        """(Normal, Priority) QUEUED tasks of a device, for deviceQueueInfo."""
+        if self._lanes is not None and device.is_qpu:
+            return self._lanes.sizes(device.arn)
+        return self.queued_per_device.get(device.arn, 0), 0
 
     def cancel(self, task: TaskRecord) -> str:
         """Request cancellation; returns the cancellationStatus to answer."""
@@ -145,6 +178,12 @@ class TaskScheduler:
             task.status = "CANCELLING"
             asyncio.get_running_loop().call_soon(self._finish_cancel, task)
         else:
+            if self._lanes is not None and task.device.is_qpu:
+                task.cancel_requested = False
+                raise Conflict(
+                    f"Quantum task {task.arn} is {task.status} on a QPU and can no longer be "
+                    "cancelled"
+                )
             task.status = "CANCELLING"
             run = self._runs.get(task.arn)
             if run is not None:
@@ -174,7 +213,17 @@ class TaskScheduler:
                     task.finish("FAILED", "InternalServiceError: the local service failed")
                     self._ledger.tasks_failed += 1
 
-    async def _run_one(self, task: TaskRecord) -> None:
+    async def _run_on_qpu(self, task: TaskRecord, duration: float) -> None:
+        """Run a task a QPU lane started: it holds the QPU (RUNNING) for ``duration`` s."""
+        try:
+            await self._run_one(task, run_at_least=duration)
+        except Exception:
+            _log.exception("local Braket: task %s crashed its QPU lane", task.arn)
+            if not task.terminal:
+                task.finish("FAILED", "InternalServiceError: the local service failed")
+                self._ledger.tasks_failed += 1
+
+    async def _run_one(self, task: TaskRecord, run_at_least: float | None = None) -> None:
         if task.cancel_requested:
             self._cancelled(task)
             return
@@ -216,7 +265,8 @@ class TaskScheduler:
                 raise
             finally:
                 del self._runs[task.arn]
-            left = started + self.run_delay - self._clock()
+            held = self.run_delay if run_at_least is None else run_at_least
+            left = started + held - self._clock()
             if left > 0:
                 await self._sleep(left)
             if task.cancel_requested:

@@ -50,7 +50,9 @@ from .jobs import (
 from .search import (
     DeviceFilter,
     JobFilter,
+    Operator,
     QuantumTaskFilter,
+    QuantumTaskStatusName,
     SearchDevicesPage,
     SearchJobsPage,
     SearchQuantumTasksPage,
@@ -58,6 +60,7 @@ from .search import (
     SpendingLimitFilter,
 )
 from .spending import SpendingLimit, TimePeriod
+from .task_result import TaskResult
 from .tasks import (
     ActionMetadata,
     QuantumTask,
@@ -103,6 +106,7 @@ __all__ = [
     "JobStoppingCondition",
     "JobSummary",
     "OpenStrEnum",
+    "Operator",
     "ProgramSetValidationFailure",
     "QuantumTask",
     "QuantumTaskAdditionalAttributeName",
@@ -110,6 +114,7 @@ __all__ = [
     "QuantumTaskFilter",
     "QuantumTaskQueueInfo",
     "QuantumTaskStatus",
+    "QuantumTaskStatusName",
     "QuantumTaskSummary",
     "QueueName",
     "QueuePriority",
@@ -121,6 +126,7 @@ __all__ = [
     "SearchSpendingLimitsPage",
     "SpendingLimit",
     "SpendingLimitFilter",
+    "TaskResult",
     "TimePeriod",
     "ValidationExceptionReason",
 ]

@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from ._kinds import ResultKinds
 from .results import AdditionalMetadata, result_document
 
 __all__ = [
@@ -157,7 +158,7 @@ def _program(doc: Mapping[str, Any]) -> ProgramResult:
 
 
 @attrs.frozen
-class ProgramSetResult:
+class ProgramSetResult(ResultKinds):
     """The result of a program-set task."""
 
     programs: tuple[ProgramResult, ...]

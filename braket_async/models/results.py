@@ -17,6 +17,8 @@ from typing import Any
 
 import attrs
 
+from ._kinds import ResultKinds
+
 __all__ = [
     "GATE_MODEL_RESULT_SCHEMA",
     "AdditionalMetadata",
@@ -121,7 +123,7 @@ def result_document(doc: Any, schema: str) -> Mapping[str, Any]:
     return doc
 
 
-class TaskResultViews:
+class TaskResultViews(ResultKinds):
     """What every single-program result (gate model, AHS) tells from its ``taskMetadata``."""
 
     __slots__ = ()

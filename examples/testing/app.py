@@ -47,6 +47,6 @@ def create_app() -> FastAPI:
             output_s3_key_prefix="bell",
         )
         result = await braket.get_quantum_task_result(arn, wait=True, timeout=120)
-        return {"task_arn": arn, "counts": dict(result.counts)}
+        return {"task_arn": arn, "counts": dict(result.gate_model().counts)}
 
     return app

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import pytest_asyncio
 
 from braket_async.local import Ledger, LocalBraket
 
@@ -22,7 +23,7 @@ from .app import create_app
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")  # an async fixture in any asyncio mode
 async def client(
     braket_env: dict[str, str], braket_local: LocalBraket, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[httpx.AsyncClient]:

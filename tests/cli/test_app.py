@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 
 from braket_async import errors
 from braket_async.cli import main
-from braket_async.cli._app import exit_code_for, split_local_serve
+from braket_async.cli._app import exit_code_for, region_hint, split_local_serve
 from braket_async.cli._errors import EXIT_ERROR, EXIT_FAILED, EXIT_TIMEOUT
 from braket_async.local import LocalBraket
 
@@ -182,3 +183,54 @@ def test_without_rich_the_command_names_the_extra(monkeypatch: pytest.MonkeyPatc
     code, _, err = run_main("devices")
     assert code == 2
     assert "pip install 'braket-async[cli]'" in err
+
+
+def test_sub_command_help_points_to_the_global_options_instead_of_repeating_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run_main("--help")[0] == 0
+    top = capsys.readouterr().out
+    for flag in ("--endpoint-url", "--s3-endpoint-url", "--region", "--profile", "--local",
+                 "--json", "--debug"):  # fmt: skip
+        assert flag in top
+    for command in (("task", "submit"), ("devices",), ("job", "status"), ("events", "tail")):
+        assert run_main(*command, "--help")[0] == 0
+        text = capsys.readouterr().out
+        for option in ("--endpoint-url URL", "--s3-endpoint-url", "AWS region (default"):
+            assert option not in text, (command, option)
+        assert "braket-async --help" in text
+    assert len(text.splitlines()) < 25
+
+
+def test_a_busy_port_is_one_line_naming_it() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = run_main("local", "serve", "--port", str(port))
+    assert code == EXIT_ERROR
+    assert out == ""
+    assert err.strip().splitlines() == [
+        f"error: port {port} on 127.0.0.1 is already in use: stop what listens there, or "
+        "choose another --port (0 picks a free one)"
+    ]
+
+
+async def test_an_unknown_region_hints_at_brakets_regions(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # no retries of the failed connection
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BRAKET"):
+        monkeypatch.delenv(name, raising=False)
+    run = await cli("devices", "--region", "us-east-7", endpoint=False)
+    assert run.code == 1
+    hint = run.err.strip().splitlines()[-1]
+    assert hint.startswith("hint: Amazon Braket has no endpoint in region 'us-east-7'")
+    for region in ("us-east-1", "us-west-2", "eu-north-1"):
+        assert region in hint
+
+
+def test_no_region_hint_for_a_known_region_or_another_endpoint() -> None:
+    assert region_hint("https://braket.us-east-1.amazonaws.com") is None
+    assert region_hint("http://127.0.0.1:9") is None
+    assert region_hint("https://braket.mars-1.amazonaws.com") is not None

@@ -49,3 +49,26 @@ def test_tables_and_histograms_do_not_fold_long_values() -> None:
     text = stdout.getvalue()
     assert arn in text and "COMPLETED" in text
     assert "000" in text and "52.0%" in text and "█" in text
+
+
+def narrow(width: int) -> tuple[Output, io.StringIO]:
+    out, stdout, _ = make()
+    out.console.width = width  # a narrow terminal
+    return out, stdout
+
+
+def test_arns_are_never_wrapped_in_titles_or_cells_even_on_a_narrow_console() -> None:
+    job = "arn:aws:braket:us-east-1:123456789012:job/" + "7c1a9a5e-1d3f-4a8e-9a3e-0c7e2f0a5b11"
+    device = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+    for width in (40, 80, 200):
+        out, stdout = narrow(width)
+        out.table(
+            ["field", "value"],
+            [("status", "FAILED"), ("device", device), ("failure reason", "x " * 120)],
+            title=job,
+        )
+        text = stdout.getvalue()
+        assert job in text.splitlines()[0]  # the title, on one line
+        assert any(device in line for line in text.splitlines())
+        assert "x x" in text  # the long prose still folds
+        assert out.console.width == width  # widened for the table only

@@ -264,7 +264,7 @@ async def test_result_of_ahs_and_program_set_tasks(
         "programs": [{"source": ghz(2), "inputs": {}}],
     }
     ahs = await braket.create_quantum_task(
-        device_arn="arn:aws:braket:us-east-1::device/qpu/local/aquila-sim",
+        device_arn="arn:aws:braket:us-east-1::device/qpu/quera/Aquila",
         action=json.dumps(ahs_action),
         shots=20,
         output_s3_bucket=local_braket.default_bucket,

@@ -404,3 +404,56 @@ async def test_a_feed_whose_session_closes_stops_with_the_error(
     await eventually(lambda: not source.running)
     assert isinstance(source.error, errors.SessionStateError)
     await source.aclose()
+
+
+async def test_the_rest_of_a_batch_is_handed_back_when_the_last_subscriber_leaves_mid_batch(
+    session: BraketSession, queue: EventQueue
+) -> None:
+    # A long visibility timeout: a message the source neither deletes nor hands back stays
+    # in flight for the whole test, so (9, 0) below can only come from ChangeMessageVisibility.
+    source = SqsEventSource(queue.url, session=session, linger=0, visibility_timeout=300)
+    bodies = [_envelope(_arn(), "COMPLETED") for _ in range(10)]
+    for body in bodies:
+        await queue.send(body)
+    first: list[BraketEvent] = []
+    unsubscribe: Callable[[], None] = lambda: None  # noqa: E731 -- replaced below
+
+    def take_one_and_leave(event: BraketEvent) -> None:
+        first.append(event)
+        unsubscribe()  # the only subscriber leaves inside its callback
+
+    unsubscribe = source.subscribe(take_one_and_leave)
+    await eventually(lambda: first and not source.running)
+    assert len(first) == 1
+    assert source.stats["deleted"] == 1
+    assert await queue.counts() == (9, 0)  # back at once, none deleted, none in flight
+
+    again = SqsEventSource(queue.url, session=session, linger=0)
+    seen = Collector()
+    again.subscribe(seen)
+    await seen.until(lambda: len(seen.events) == 9)
+    await _drained(queue)
+    assert {e.event_id for e in first + seen.events} == {b["id"] for b in bodies}
+    await source.aclose()
+    await again.aclose()
+
+
+async def test_a_subscriber_removed_by_another_callback_is_not_called(
+    session: BraketSession, queue: EventQueue
+) -> None:
+    source = SqsEventSource(queue.url, session=session, linger=0)
+    second = Collector()
+    first: list[BraketEvent] = []
+    remove_second: Callable[[], None] = lambda: None  # noqa: E731 -- replaced below
+
+    def first_callback(event: BraketEvent) -> None:
+        first.append(event)
+        remove_second()
+
+    source.subscribe(first_callback)
+    remove_second = source.subscribe(second)
+    await queue.send(_envelope(_arn(), "COMPLETED"))
+    await eventually(lambda: first)
+    await _drained(queue)  # delivered to a live subscriber: deleted
+    assert second.events == []
+    await source.aclose()

@@ -24,8 +24,8 @@ from botocore.exceptions import ClientError
 from braket_async.local import LocalBraket
 
 DM1 = "arn:aws:braket:::device/quantum-simulator/amazon/dm1"
-OFFLINE_QPU = "arn:aws:braket:us-east-1::device/qpu/local/Aurora"
-RETIRED_QPU = "arn:aws:braket:us-east-1::device/qpu/local/Legacy"
+OFFLINE_QPU = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-Enterprise-1"
+RETIRED_QPU = "arn:aws:braket:us-east-1::device/qpu/ionq/Aria-1"
 ROLE = "arn:aws:iam::123456789012:role/braket-local"
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
 

@@ -89,7 +89,7 @@ def test_reservations() -> None:
     with pytest.raises(Validation, match=r"^Braket Direct is not supported for arn:aws:braket"):
         check_associations(DEVICES["SV1"], reservation)
     with pytest.raises(Validation, match="Reservation arn is invalid"):
-        check_associations(DEVICES["aquila-sim"], reservation)
+        check_associations(DEVICES["Aquila"], reservation)
     check_associations(DEVICES["SV1"], [])
 
 
@@ -116,11 +116,11 @@ def test_huge_programs_skip_the_text_checks() -> None:
     assert check_task(DEVICES["SV1"], OPENQASM, qasm(padded), 10)
 
 
-@pytest.mark.parametrize(("device", "shots"), [("TN1", 0), ("SV1", 100_001), ("aquila-sim", 1001)])
+@pytest.mark.parametrize(("device", "shots"), [("TN1", 0), ("SV1", 100_001), ("Aquila", 1001)])
 def test_shots_outside_the_range_are_refused(device: str, shots: int) -> None:
     action = qasm("qubit[1] q; h q[0];")
     action_type = OPENQASM
-    if device == "aquila-sim":
+    if device == "Aquila":
         action_type = "braket.ir.ahs.program"
     low, high = DEVICES[device].shots_range
     expected = f"Shot count should be between {low} and {high} on {DEVICES[device].arn}, "

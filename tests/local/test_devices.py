@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import warnings
 from typing import Any
@@ -12,9 +13,13 @@ from botocore.stub import Stubber
 from braket.aws import AwsDevice, AwsDeviceType, AwsSession
 from braket.circuits import Circuit
 from braket.device_schema import DeviceActionType
+from braket.device_schema.aqt import AqtDeviceCapabilities
 from braket.device_schema.ionq import IonqDeviceCapabilities
+from braket.device_schema.iqm import IqmDeviceCapabilities
 from braket.device_schema.quera import QueraDeviceCapabilities
+from braket.device_schema.rigetti import RigettiDeviceCapabilitiesV2
 from braket.device_schema.simulators import GateModelSimulatorDeviceCapabilities
+from braket.devices import Devices
 from braket.schema_common import BraketSchemaBase
 
 from braket_async.local._devices import (
@@ -24,27 +29,97 @@ from braket_async.local._devices import (
     LocalDevice,
     default_devices,
     load_capabilities,
+    with_status,
 )
+from braket_async.local._regions import BRAKET_REGIONS
 
 DEVICES = {d.name: d for d in default_devices()}
+_IONQ = "arn:aws:braket:us-east-1::device/qpu/ionq"
 EXPECTED = {
     # name: (arn, type, status, engine, qubits, shots range)
     "SV1": (SV1_ARN, "SIMULATOR", "ONLINE", "state_vector", 34, (0, 100_000)),
     "DM1": (DM1_ARN, "SIMULATOR", "ONLINE", "density_matrix", 17, (0, 100_000)),
     "TN1": (TN1_ARN, "SIMULATOR", "ONLINE", "state_vector", 50, (1, 1000)),
-    "Aurora": (
-        "arn:aws:braket:us-east-1::device/qpu/local/Aurora", "QPU", "OFFLINE", None, 25, (1, 10000)
+    "Forte 1": (f"{_IONQ}/Forte-1", "QPU", "ONLINE", "density_matrix", 36, (1, 5000)),
+    "Forte Enterprise 1": (
+        f"{_IONQ}/Forte-Enterprise-1", "QPU", "OFFLINE", "density_matrix", 36, (1, 5000)
     ),
-    "Legacy": (
-        "arn:aws:braket:us-east-1::device/qpu/local/Legacy", "QPU", "RETIRED", None, 11, (1, 10000)
-    ),
-    "aquila-sim": (
-        "arn:aws:braket:us-east-1::device/qpu/local/aquila-sim", "QPU", "ONLINE",
+    "Aria 1": (f"{_IONQ}/Aria-1", "QPU", "RETIRED", "density_matrix", 25, (1, 5000)),
+    "Aquila": (
+        "arn:aws:braket:us-east-1::device/qpu/quera/Aquila", "QPU", "ONLINE",
         "analog_hamiltonian", 256, (1, 1000),
     ),
+    "Garnet": (
+        "arn:aws:braket:eu-north-1::device/qpu/iqm/Garnet", "QPU", "ONLINE", "density_matrix", 20,
+        (1, 20000),
+    ),
+    "Emerald": (
+        "arn:aws:braket:eu-north-1::device/qpu/iqm/Emerald", "QPU", "ONLINE", "density_matrix", 54,
+        (1, 20000),
+    ),
+    "IBEX Q1": (
+        "arn:aws:braket:eu-north-1::device/qpu/aqt/Ibex-Q1", "QPU", "ONLINE", "density_matrix", 12,
+        (1, 2000),
+    ),
+    "Ankaa-3": (
+        "arn:aws:braket:us-west-1::device/qpu/rigetti/Ankaa-3", "QPU", "RETIRED", "density_matrix",
+        84, (10, 50000),
+    ),
+    "Cepheus-1-108Q": (
+        "arn:aws:braket:us-west-1::device/qpu/rigetti/Cepheus-1-108Q", "QPU", "ONLINE",
+        "density_matrix", 108, (10, 50000),
+    ),
 }  # fmt: skip
-SCHEMAS = {"aquila-sim": QueraDeviceCapabilities, "Aurora": IonqDeviceCapabilities,
-           "Legacy": IonqDeviceCapabilities}  # fmt: skip
+SCHEMAS = {
+    "Aquila": QueraDeviceCapabilities,
+    "Forte 1": IonqDeviceCapabilities,
+    "Forte Enterprise 1": IonqDeviceCapabilities,
+    "Aria 1": IonqDeviceCapabilities,
+    "Garnet": IqmDeviceCapabilities,
+    "Emerald": IqmDeviceCapabilities,
+    "IBEX Q1": AqtDeviceCapabilities,
+    "Ankaa-3": RigettiDeviceCapabilitiesV2,
+    "Cepheus-1-108Q": RigettiDeviceCapabilitiesV2,
+}
+
+
+def test_every_device_is_one_the_sdk_devices_enum_names() -> None:
+    named = {
+        str(member)
+        for group in vars(Devices).values()
+        if isinstance(group, type) and issubclass(group, enum.Enum)
+        for member in group
+    }
+    assert {d.arn for d in default_devices()} <= named
+    assert set(DEVICES) == set(EXPECTED)
+
+
+def test_qpus_live_in_their_regions_and_simulators_where_braket_offers_them() -> None:
+    for device in DEVICES.values():
+        if device.device_type == "QPU":
+            assert device.regions == {device.arn.split(":")[3]}, device.name
+    assert DEVICES["SV1"].regions == set(BRAKET_REGIONS) == DEVICES["DM1"].regions
+    assert DEVICES["TN1"].regions == {"us-east-1", "us-west-2", "eu-west-2"}
+
+
+def test_sdk_local_emulator_builds_a_noise_model_from_each_gate_qpu_document() -> None:
+    from braket.emulation.local_emulator import LocalEmulator
+
+    for name, schema in SCHEMAS.items():
+        if schema is QueraDeviceCapabilities:
+            continue
+        parsed = BraketSchemaBase.parse_raw_schema(DEVICES[name].capabilities_json)
+        emulator = LocalEmulator.from_device_properties(parsed)
+        assert emulator.noise_model.instructions, name
+
+
+def test_with_status_changes_only_the_named_devices() -> None:
+    arn = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-Enterprise-1"
+    devices = {d.arn: d for d in with_status(default_devices(), {arn: "ONLINE"})}
+    assert devices[arn].status == "ONLINE"
+    assert devices[SV1_ARN].status == "ONLINE"
+    with pytest.raises(ValueError, match="no device"):
+        with_status(default_devices(), {"arn:aws:braket:::device/qpu/x/y": "ONLINE"})
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -76,7 +151,8 @@ def test_capabilities_parse_with_braket_schemas(name: str) -> None:
     assert expected_class.parse_raw(device.capabilities_json) == parsed
     assert parsed.paradigm.qubitCount == device.qubit_count
     assert tuple(parsed.service.shotsRange) == device.shots_range
-    assert parsed.service.getTaskPollIntervalMillis == device.poll_interval_millis
+    if parsed.service.getTaskPollIntervalMillis is not None:
+        assert parsed.service.getTaskPollIntervalMillis == device.poll_interval_millis
     assert {getattr(a, "value", a) for a in parsed.action} == device.supported_action_names
     # Every result type the device lists fits inside its own shot range.
     low, high = device.shots_range
@@ -117,8 +193,10 @@ def test_simulators_support_what_the_local_engines_run() -> None:
 def _sdk_device(device: LocalDevice) -> AwsDevice:
     """The official SDK's AwsDevice, fed our GetDevice answer through botocore's Stubber (which
     checks the response against Braket's service model)."""
+    # AwsDevice switches to the region of a QPU's ARN: give it a session there.
+    region = device.arn.split(":")[3] or "us-east-1"
     boto_session = boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
     )
     client = boto_session.client("braket")
     stubber = Stubber(client)
@@ -164,14 +242,6 @@ def test_sdk_serializes_a_bell_circuit_for_sv1() -> None:
     action = sdk_device.properties.action[DeviceActionType.OPENQASM]
     assert {"h", "cnot"} <= set(action.supportedOperations)
     assert "cnot" in program.source
-
-
-def test_default_devices_use_the_region_for_qpus_only() -> None:
-    devices = {d.name: d for d in default_devices("eu-west-2")}
-    assert devices["Aurora"].arn == "arn:aws:braket:eu-west-2::device/qpu/local/Aurora"
-    assert devices["SV1"].arn == SV1_ARN
-    with pytest.raises(ValueError, match="region"):
-        default_devices("")
 
 
 def test_each_call_returns_independent_documents() -> None:

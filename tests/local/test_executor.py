@@ -11,6 +11,7 @@ import signal
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import attrs
 import pytest
 from braket.task_result import GateModelTaskResult
 from braket.tasks import GateModelQuantumTaskResult
@@ -26,6 +27,8 @@ from braket_async.local._executor import (
 from ._processes import child_pids
 
 DEVICES = {d.name: d for d in default_devices()}
+# A device with no local engine (every catalogue device has one): runs nothing.
+DEVICES["no-engine"] = attrs.evolve(DEVICES["Forte 1"], simulator=None)
 TASK_ARN = "arn:aws:braket:us-east-1:123456789012:quantum-task/7f8e8a0c-0000-4000-8000-000000000001"
 CREATED = datetime(2025, 3, 4, 5, 6, 7, 891_234, tzinfo=UTC)
 
@@ -295,7 +298,7 @@ async def test_tn1_runs_small_circuits_on_the_state_vector_engine(
             json.dumps({"braketSchemaHeader": {"name": "braket.ir.openqasm.program"}}),
             10, "SV1", None, "Invalid braket.ir.openqasm.program", id="invalid-action",
         ),
-        pytest.param(openqasm(BELL), 10, "Aurora", None, "no local simulator", id="qpu"),
+        pytest.param(openqasm(BELL), 10, "no-engine", None, "no local simulator", id="qpu"),
         pytest.param(
             openqasm(BELL), 10, "SV1", device_parameters(40), "qubitCount 40", id="param-qubits"
         ),

@@ -294,6 +294,10 @@ async def test_tags_on_unknown_resources(raw: Any) -> None:
     assert _code(info) == "ValidationException"
 
 
+# Spending limits go on a QPU no test runs tasks on (the limits are per device).
+LIMITED_QPU = OFFLINE_QPU
+
+
 # Spending limits -----------------------------------------------------------------------------
 
 
@@ -301,17 +305,19 @@ async def test_spending_limit_lifecycle(raw: Any) -> None:
     token = _unique("sl")
     arn = (
         await raw.create_spending_limit(
-            deviceArn=DM1,
+            deviceArn=LIMITED_QPU,
             spendingLimit="25.50",
             clientToken=token,
             timePeriod={"startAt": 1_900_000_000, "endAt": 1_900_086_400},
             tags={"a": "b"},
         )
     )["spendingLimitArn"]
-    again = await raw.create_spending_limit(deviceArn=DM1, spendingLimit="25.50", clientToken=token)
+    again = await raw.create_spending_limit(
+        deviceArn=LIMITED_QPU, spendingLimit="25.50", clientToken=token
+    )
     assert again["spendingLimitArn"] == arn
     found = await raw.search_spending_limits(
-        filters=[{"name": "deviceArn", "operator": "EQUAL", "values": [DM1]}]
+        filters=[{"name": "deviceArn", "operator": "EQUAL", "values": [LIMITED_QPU]}]
     )
     mine = [s for s in found["spendingLimits"] if s["spendingLimitArn"] == arn]
     assert len(mine) == 1
@@ -341,7 +347,9 @@ async def test_spending_limit_errors(raw: Any) -> None:
     assert _code(info) == "ValidationException"
     with pytest.raises(ClientError) as info:
         await raw.create_spending_limit(
-            deviceArn=SV1, spendingLimit="1", timePeriod={"startAt": 2_000_000, "endAt": 1_000_000}
+            deviceArn=LIMITED_QPU,
+            spendingLimit="1",
+            timePeriod={"startAt": 2_000_000, "endAt": 1_000_000},
         )
     assert _code(info) == "ValidationException"
     assert "endAt" in info.value.response["Error"]["Message"]

@@ -381,3 +381,20 @@ def _cmdline(pid: int) -> bytes:
             return cmdline.read()
     except OSError:
         return b""
+
+
+def test_parser_reads_the_qpu_options() -> None:
+    from braket_async.local import QpuQueue
+    from braket_async.local.__main__ import _qpu_options
+
+    args = build_parser().parse_args(
+        ["serve", "--no-noise", "--qpu-time-scale", "3600", "--qpu-backlog", "7200"]
+    )
+    kwargs = _qpu_options({"qpu_time_scale": args.qpu_time_scale, "qpu_backlog": args.qpu_backlog})
+    assert args.noise is False
+    assert kwargs == {"qpu_queue": QpuQueue(time_scale=3600.0, backlog=7200.0)}
+    defaults = build_parser().parse_args(["serve"])
+    assert defaults.noise is True
+    assert _qpu_options({"qpu_time_scale": None, "qpu_backlog": 0.0}) == {}
+    with pytest.raises(ValueError, match="--qpu-time-scale"):
+        _qpu_options({"qpu_time_scale": None, "qpu_backlog": 5.0})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -154,3 +155,91 @@ async def test_a_service_on_another_loop_shares_the_executor(
     [killed] = before - set(simulator_executor.worker_pids)  # the runaway's worker
     assert await gone(killed)
     completed(await simulator_executor.run(request(BELL)))
+
+
+class _TotalWatch:
+    """Samples the workers' count and resident memory together while a test runs."""
+
+    def __init__(self, executor: SimulatorExecutor) -> None:
+        self._executor = executor
+        self.most_workers = 0
+        self.most_bytes = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _watch(self) -> None:
+        while True:
+            pids = self._executor.worker_pids
+            self.most_workers = max(self.most_workers, len(pids))
+            self.most_bytes = max(self.most_bytes, sum(_rss(pid) for pid in pids))
+            await asyncio.sleep(0.02)
+
+    def __enter__(self) -> _TotalWatch:
+        self._task = asyncio.ensure_future(self._watch())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+def _rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+#: A warm worker holds ~200 MiB; the runaway grows one by tens of MiB a second.
+BUDGET_REASON = "simulator workers together used more memory than its budget of"
+
+
+async def test_runaways_are_bounded_together() -> None:
+    # Issue 20, item 7: runaways side by side were bounded one by one, so together they could
+    # pass the machine's memory. Two workers, room for both warm and a little growth: the two
+    # runaways together reach the budget, and the largest is stopped each time.
+    budget = 500 << 20
+    async with SimulatorExecutor(
+        workers=2,
+        max_workers=2,
+        time_limit=60.0,
+        memory_limit=None,
+        workers_memory_limit=budget,
+        poll_interval=0.1,
+    ) as executor:
+        with _TotalWatch(executor) as watch:
+            outcomes = await asyncio.wait_for(
+                asyncio.gather(*(executor.run(request(RUNAWAY, 1)) for _ in range(2))), 60
+            )
+        for outcome in outcomes:
+            assert outcome.status == "FAILED"
+            assert BUDGET_REASON in (outcome.failure_reason or ""), outcome.failure_reason
+        # Never far past the budget: at most what a runaway allocates between two samples.
+        assert watch.most_bytes <= budget + (100 << 20), watch.most_bytes >> 20
+
+
+async def test_no_burst_worker_starts_past_the_memory_budget() -> None:
+    # Room for one warm worker (~200 MiB) and a little more: a runaway on the only worker gets
+    # no burst worker beside it (a second warm worker would not fit); it is stopped at the
+    # budget and the waiting tasks run on its replacement.
+    budget = 280 << 20
+    async with SimulatorExecutor(
+        workers=1,
+        max_workers=3,
+        burst_after=0.2,
+        time_limit=60.0,
+        memory_limit=None,
+        workers_memory_limit=budget,
+        poll_interval=0.1,
+    ) as executor:
+        with _TotalWatch(executor) as watch:
+            runaway = asyncio.ensure_future(executor.run(request(RUNAWAY, 1)))
+            await asyncio.sleep(0.1)
+            waiting = [executor.run(request(BELL)) for _ in range(3)]
+            outcomes = await asyncio.wait_for(asyncio.gather(runaway, *waiting), 60)
+        assert outcomes[0].status == "FAILED"
+        assert BUDGET_REASON in (outcomes[0].failure_reason or "")
+        for outcome in outcomes[1:]:
+            completed(outcome)
+        assert watch.most_workers == 1
+        assert watch.most_bytes <= budget + (100 << 20), watch.most_bytes >> 20

@@ -53,7 +53,7 @@ async def test_tasks_complete_with_all_zero_results_of_the_right_shape(make_loca
 
 
 async def test_an_action_that_is_not_json_fails_the_task() -> None:
-    device = next(d for d in default_devices("us-east-1") if d.arn == SV1)
+    device = next(d for d in default_devices() if d.arn == SV1)
     request = ExecutionRequest("arn:x", device, "not json", None, 1, datetime.now(UTC))
     outcome = await SyntheticExecutor().run(request)
     assert outcome.status == "FAILED" and "not JSON" in (outcome.failure_reason or "")

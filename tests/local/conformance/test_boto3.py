@@ -20,8 +20,10 @@ from botocore.config import Config
 from braket_async.local import LocalBraket
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
-OFFLINE_QPU = "arn:aws:braket:us-east-1::device/qpu/local/Aurora"
-RETIRED_QPU = "arn:aws:braket:us-east-1::device/qpu/local/Legacy"
+# Spending limits go on a QPU no test runs tasks on (the limits are per device).
+OFFLINE_QPU = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-Enterprise-1"
+LIMITED_QPU = OFFLINE_QPU
+RETIRED_QPU = "arn:aws:braket:us-east-1::device/qpu/ionq/Aria-1"
 BELL = json.dumps(
     {
         "braketSchemaHeader": {"name": "braket.ir.openqasm.program", "version": "1"},
@@ -99,10 +101,12 @@ def _every_operation(bucket: str) -> dict[str, Any]:
     seen["SearchJobs"] = c.search_jobs(
         filters=[{"name": "jobArn", "operator": "EQUAL", "values": [job_arn]}]
     )
-    limit = c.create_spending_limit(deviceArn=SV1, spendingLimit="12.34")["spendingLimitArn"]
+    limit = c.create_spending_limit(deviceArn=LIMITED_QPU, spendingLimit="12.34")[
+        "spendingLimitArn"
+    ]
     c.update_spending_limit(spendingLimitArn=limit, spendingLimit="20")
     seen["SearchSpendingLimits"] = c.search_spending_limits(
-        filters=[{"name": "deviceArn", "operator": "EQUAL", "values": [SV1]}]
+        filters=[{"name": "deviceArn", "operator": "EQUAL", "values": [LIMITED_QPU]}]
     )
     c.delete_spending_limit(spendingLimitArn=limit)
     seen["UpdateSpendingLimit"] = seen["DeleteSpendingLimit"] = limit

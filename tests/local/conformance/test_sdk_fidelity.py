@@ -42,7 +42,7 @@ def _in_own_thread(fn: Callable[[], T]) -> T:
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 DM1 = "arn:aws:braket:::device/quantum-simulator/amazon/dm1"
-AQUILA = "arn:aws:braket:us-east-1::device/qpu/local/aquila-sim"
+AQUILA = "arn:aws:braket:us-east-1::device/qpu/quera/Aquila"
 RESERVATION = (
     "arn:aws:braket:us-east-1:123456789012:reservation/a1b123cd-45e6-789f-gh01-i234567jk8l9"
 )

@@ -1,0 +1,52 @@
+"""The session's Braket client builds its User-Agent header once per feature set, and sends
+exactly the header botocore builds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from _common import SV1
+
+from braket_async import BraketSession
+from braket_async._user_agent import cache_user_agent
+
+
+async def test_the_header_sent_is_botocores_and_is_built_once(braket: BraketSession) -> None:
+    client = braket.client
+    creator = client._user_agent_creator
+    built = 0
+    sent: list[str] = []
+
+    def count_builds(original: Any) -> Any:
+        def build() -> str:
+            nonlocal built
+            built += 1
+            return str(original())
+
+        return build
+
+    # count the builds behind the session's cache: wrap botocore's builder, then re-cache
+    creator.to_string = count_builds(type(creator).to_string.__get__(creator))
+    assert cache_user_agent(client)
+
+    def capture(request: Any, **_: Any) -> None:
+        sent.append(request.headers["User-Agent"].decode() if isinstance(
+            request.headers["User-Agent"], bytes) else request.headers["User-Agent"])
+
+    client.meta.events.register("before-send.braket", capture)
+    try:
+        for _ in range(3):
+            await braket.get_device(SV1)
+    finally:
+        client.meta.events.unregister("before-send.braket", capture)
+    assert len(sent) == 3 and len(set(sent)) == 1
+    assert sent[0] == type(creator).to_string(creator)  # botocore's own, uncached
+    assert "braket-async/" in sent[0]
+    assert built == 1
+
+
+def test_an_unknown_client_shape_is_left_alone() -> None:
+    class Other:
+        pass
+
+    assert cache_user_agent(Other()) is False
