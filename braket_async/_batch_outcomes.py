@@ -72,7 +72,9 @@ class BatchOutcome:
     or CANCELLED (``QuantumTaskCancelled``), its result could not be fetched, or it was never
     sent (:class:`~braket_async.errors.ItemNotSubmitted`). ``result`` is the downloaded
     result when asked for. ``attempts`` counts create calls this run made for it (0 for an
-    item resumed from the manifest, which is then ``resumed``).
+    item resumed from the manifest, which is then ``resumed``). An outcome recorded by
+    another process of a shared batch carries ``recorded_status`` instead of models, and its
+    error as a :class:`~braket_async.batch.RecordedError`.
     """
 
     index: int
@@ -84,6 +86,12 @@ class BatchOutcome:
     attempts: int = 0
     resumed: bool = False
     summary: QuantumTaskSummary | None = None
+    #: The terminal status a batch store recorded (an outcome read back from a shared store,
+    #: which keeps no models); ``status`` falls back to it.
+    recorded_status: QuantumTaskStatus | None = None
+    #: Where the outcome sits on its batch's outcome log: ``batch.as_completed(after=...)``
+    #: resumes after it (a stream id with a Redis store, a count otherwise).
+    position: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -95,7 +103,9 @@ class BatchOutcome:
         """The task's terminal status when tracked, else ``None``."""
         if self.task is not None:
             return self.task.status
-        return self.summary.status if self.summary is not None else None
+        if self.summary is not None:
+            return self.summary.status
+        return self.recorded_status
 
     @property
     def state(self) -> BatchItemState:

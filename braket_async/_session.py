@@ -114,6 +114,7 @@ class BraketSession(BraketClient):
     # -- batches: ``batch.BatchSubmitter`` --------------------------------------------------
 
     submit_batch = delegate("_batches", BatchSubmitter.submit_batch)
+    attach_batch = delegate("_batches", BatchSubmitter.attach_batch)
 
     @functools.cached_property
     def _batches(self) -> BatchSubmitter:

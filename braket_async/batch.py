@@ -47,6 +47,12 @@ How it works:
 * **Cancel**: :meth:`Batch.cancel` stops submitting and cancels on the service every task the
   batch created (including ones whose create response was lost), paced by the
   CancelQuantumTask quota (2/s by default).
+* **Stores**: a batch keeps what it knows (items, ARNs, outcomes, counts, cancel requests) in
+  a store. By default that is this process (plus the manifest); with
+  ``store=RedisBatchStore(url)`` (:mod:`braket_async.batch_redis`) it is Redis, and any
+  process can :meth:`~BatchSubmitter.attach_batch` to it: take part in creating and
+  tracking, read progress and outcomes (from a position), cancel. A process that dies has
+  its items taken over by the others (docs/replicas.md).
 """
 
 from __future__ import annotations
@@ -68,7 +74,10 @@ from ._batch_outcomes import (
     BatchProgress,
     ProgressCallback,
     client_token_for,
+    is_batch_id,
 )
+from ._batch_store import BatchStore, RecordedError
+from ._batch_store_file import FileStore
 from .errors import ItemNotSubmitted
 from .programs import DeviceParameters
 
@@ -84,9 +93,11 @@ __all__ = [
     "BatchOptions",
     "BatchOutcome",
     "BatchProgress",
+    "BatchStore",
     "BatchSubmitter",
     "ItemNotSubmitted",
     "ProgressCallback",
+    "RecordedError",
     "TaskRequest",
     "client_token_for",
 ]
@@ -116,6 +127,7 @@ class BatchSubmitter:
         track: bool = True,
         details: bool = True,
         options: BatchOptions | None = None,
+        store: BatchStore | None = None,
     ) -> Batch:
         """Create one quantum task per item, concurrently, at the quota's pace; returns a
         :class:`Batch` (nothing is sent before it is started, iterated or awaited).
@@ -136,7 +148,10 @@ class BatchSubmitter:
         per task): about one API call per item for a caller that needs only final statuses
         (FAILED / CANCELLED tasks still get ``outcome.task``). ``options`` (a
         :class:`BatchOptions`) holds the rarely used settings: concurrency, batch id,
-        ``fail_fast``, retries, the tracker's policies, manifest fsync.
+        ``fail_fast``, retries, the tracker's policies, manifest fsync. ``store`` (e.g. a
+        :class:`~braket_async.batch_redis.RedisBatchStore`) keeps the batch where other
+        processes can attach to it (:meth:`attach_batch`); submitting again with the same
+        ``batch_id`` and the same items there joins the batch instead of starting another.
         """
         options = options if options is not None else BatchOptions()
         if not isinstance(options, BatchOptions):
@@ -161,6 +176,10 @@ class BatchSubmitter:
             and all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
         ):
             raise errors.ParameterError("tags", "must be a mapping of strings to strings")
+        if store is not None and (manifest is not None or resume is not None):
+            raise errors.ParameterError(
+                "store", "a batch in a store has no manifest: give store= or manifest=/resume="
+            )
         if manifest is not None and resume is not None and Path(manifest) != Path(resume):
             raise errors.ParameterError(
                 "manifest", "give manifest= for a new batch or resume= to continue one, not both"
@@ -177,15 +196,86 @@ class BatchSubmitter:
             "tags": dict(tags) if tags else None,
         }
         check_items(item_list, defaults)
-        return Batch(
+        given = resume if resume is not None else manifest
+        path = Path(given) if given is not None else None
+        batch: Batch | None = None
+
+        def fail(exc: BaseException) -> None:
+            assert batch is not None
+            batch._fail(exc)
+
+        stored = (
+            store.bind(batch_id, on_error=fail)
+            if store is not None
+            else FileStore(
+                path, resume=resume is not None, fsync=options.fsync, batch_id=batch_id,
+                on_error=fail,
+            )
+        )  # fmt: skip
+        batch = Batch(
             self._session,
             item_list,
             defaults=defaults,
             batch_id=batch_id,
-            manifest=Path(manifest) if manifest is not None else None,
-            resume=Path(resume) if resume is not None else None,
+            store=stored,
+            manifest=path,
             progress=progress,
             track=track,
             details=details,
             options=options,
         )
+        return batch
+
+    async def attach_batch(
+        self,
+        batch_id: str,
+        *,
+        store: BatchStore,
+        take_part: bool = True,
+        progress: ProgressCallback | None = None,
+        options: BatchOptions | None = None,
+    ) -> Batch:
+        """The batch ``batch_id`` of a shared ``store`` (any process: the one that submitted
+        it may be gone), started: its :attr:`~Batch.progress`, its outcomes (``async for``,
+        :meth:`~Batch.as_completed` with ``after=`` a position), :meth:`~Batch.cancel`.
+
+        ``take_part=True`` also makes this process create items no one has taken yet or
+        whose process died, and stand by to track the batch's tasks; ``False`` only reads.
+        Raises :class:`~braket_async.errors.ParameterError` (field ``batch_id``) when the
+        store holds no such batch (never submitted, or expired after its retention).
+        """
+        options = options if options is not None else BatchOptions()
+        if not isinstance(options, BatchOptions):
+            raise errors.ParameterError("options", f"must be a BatchOptions, got {options!r}")
+        if not isinstance(batch_id, str) or not is_batch_id(batch_id):
+            raise errors.ParameterError(
+                "batch_id", f"must be 1-40 characters of [A-Za-z0-9._:-], got {batch_id!r}"
+            )
+        batch: Batch | None = None
+
+        def fail(exc: BaseException) -> None:
+            assert batch is not None
+            batch._fail(exc)
+
+        stored = store.bind(batch_id, on_error=fail)
+        if not stored.shared:
+            raise errors.ParameterError("store", "must be a shared store (e.g. RedisBatchStore)")
+        batch = Batch(
+            self._session,
+            None,
+            defaults={},
+            batch_id=batch_id,
+            store=stored,
+            manifest=None,
+            progress=progress,
+            track=True,
+            details=False,
+            options=options,
+            take_part=take_part,
+        )
+        try:
+            await batch.stored()
+        except BaseException:
+            await batch.aclose()
+            raise
+        return batch

@@ -21,7 +21,9 @@ or against any endpoint with the usual AWS settings (``AWS_ENDPOINT_URL_BRAKET``
 Settings (environment): ``BRAKET_LOCAL``, ``BRAKET_DEVICE_ARN``, ``BRAKET_OUTPUT_BUCKET``,
 ``BRAKET_OUTPUT_PREFIX``, ``BRAKET_SHOTS``, ``BRAKET_RATE_SCALE`` (client rate limits for raised
 quotas), ``BRAKET_ASYNC_REDIS_URL`` / ``BRAKET_ASYNC_REDIS_KEY`` (share the quotas through
-Redis; the key names the account and region), ``HOST``, ``PORT``.
+Redis; the key names the account and region; batches then live in Redis too),
+``BRAKET_ASYNC_CLAIM_IDLE`` (seconds before the other workers take over a dead worker's share
+of a batch), ``HOST``, ``PORT``.
 
 Several worker processes share the account's quotas through Redis (``pip install
 'braket-async[redis]'``; a local service started on its own, not ``BRAKET_LOCAL``)::
@@ -33,8 +35,11 @@ Several worker processes share the account's quotas through Redis (``pip install
     export BRAKET_ASYNC_REDIS_URL=redis://127.0.0.1:6379/0 BRAKET_ASYNC_REDIS_KEY=local:us-east-1
     uvicorn --app-dir examples fastapi_service:app --workers 4
 
-A batch lives in the worker that accepted it: ``/batches/{id}`` routes answer from that worker
-(the others say 404); ``/tasks`` and ``/results`` work from any.
+With ``BRAKET_ASYNC_REDIS_URL`` the batches live in Redis too
+(:class:`~braket_async.batch_redis.RedisBatchStore`): every worker takes part in every batch,
+any worker answers ``/batches/{id}``, its event stream (an SSE client resumes with
+``Last-Event-ID``, the outcome's position) and DELETE, and a batch goes on when the worker
+that accepted it dies. Without Redis a batch lives in the worker that accepted it.
 """
 
 from __future__ import annotations
@@ -55,13 +60,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from braket_async import RateLimits
-from braket_async.batch import Batch, BatchOptions
+from braket_async.batch import Batch, BatchOptions, BatchOutcome
 from braket_async.contrib.fastapi import BackgroundDep, BraketDep, BraketLifespan
 from braket_async.errors import BraketError, ParameterError, ServiceError
 from braket_async.ratelimit import SharedQuota
 from braket_async.tracking import SweepPolicy
 
-__all__ = ["BatchRecord", "EventLog", "Settings", "app", "create_app"]
+__all__ = ["BatchRecord", "EventLog", "Settings", "SharedBatches", "app", "create_app"]
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED"})
@@ -86,6 +91,8 @@ class Settings:
     max_batch: int = 10_000
     #: concurrent creates per batch (None: 16, times ``rate_scale`` when it is larger)
     max_in_flight: int | None = None
+    #: seconds before the workers take over a dead worker's share of a Redis batch
+    claim_idle: float = 30.0
     local_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod
@@ -99,6 +106,7 @@ class Settings:
             rate_scale=float(environ.get("BRAKET_RATE_SCALE", "1")),
             redis_url=environ.get("BRAKET_ASYNC_REDIS_URL") or None,
             redis_key=environ.get("BRAKET_ASYNC_REDIS_KEY", "default"),
+            claim_idle=float(environ.get("BRAKET_ASYNC_CLAIM_IDLE", "30")),
             local=environ.get("BRAKET_LOCAL", "") not in ("", "0", "false"),
         )
 
@@ -297,6 +305,104 @@ async def run_batch(record: BatchRecord, batch: Batch) -> None:
         record.events.close()
 
 
+class SharedBatches:
+    """The batches of a Redis batch store, as this worker takes part in them.
+
+    :meth:`run` joins every batch of the store that is not finished (so a batch goes on
+    when the worker that accepted it dies); :meth:`get` finds one for a request, attaching
+    (read-only) to a finished one.
+    """
+
+    def __init__(self, store: Any, braket: Any, options: BatchOptions) -> None:
+        self.store = store
+        self._braket = braket
+        self._options = options
+        self.batches: dict[str, Batch] = {}
+        self._runs: set[asyncio.Task[Any]] = set()
+
+    def adopt(self, batch: Batch) -> None:
+        """Keep ``batch`` (submitted or joined here) and run it to its end."""
+        assert batch.batch_id is not None
+        self.batches[batch.batch_id] = batch
+        task = asyncio.ensure_future(self._finish(batch))
+        self._runs.add(task)
+        task.add_done_callback(self._runs.discard)
+
+    async def _finish(self, batch: Batch) -> None:
+        with contextlib.suppress(BraketError):
+            await batch.wait()
+
+    async def run(self, interval: float = 0.5) -> None:
+        """Join the store's unfinished batches as they appear (until cancelled)."""
+        try:
+            while True:
+                for batch_id in await self.store.active_batches():
+                    if batch_id not in self.batches:
+                        with contextlib.suppress(ParameterError):  # finished and gone
+                            self.adopt(
+                                await self._braket.attach_batch(
+                                    batch_id, store=self.store, options=self._options
+                                )
+                            )
+                await asyncio.sleep(interval)
+        finally:
+            for task in self._runs:
+                task.cancel()
+            for batch in list(self.batches.values()):
+                await batch.aclose()
+
+    async def get(self, batch_id: str) -> Batch:
+        """The batch ``batch_id`` (404 when the store has none)."""
+        batch = self.batches.get(batch_id)
+        if batch is None:
+            try:
+                batch = await self._braket.attach_batch(
+                    batch_id, store=self.store, take_part=False, options=self._options
+                )
+            except ParameterError:
+                raise HTTPException(404, f"no batch {batch_id!r}") from None
+            self.adopt(batch)
+        return batch
+
+
+def shared_summary(batch: Batch, *, with_tasks: bool) -> dict[str, Any]:
+    """``GET /batches/{id}`` of a batch in Redis (the counts every worker reads)."""
+    p = batch.progress
+    counts = {
+        "UNSUBMITTED": p.total - p.submitted - p.submit_failed - p.not_submitted,
+        "PENDING": p.pending,
+        "COMPLETED": p.completed,
+        "FAILED": p.failed,
+        "CANCELLED": p.cancelled,
+        "SUBMIT_FAILED": p.submit_failed,
+        "NOT_SUBMITTED": p.not_submitted,
+    }
+    body: dict[str, Any] = {
+        "batch_id": batch.batch_id,
+        "size": p.total,
+        "done": p.finished,
+        "counts": {k: v for k, v in counts.items() if v},
+        "worker": os.getpid(),
+    }
+    if with_tasks:
+        arns = batch.task_arns
+        body["tasks"] = [{"index": i, "arn": arns.get(i)} for i in range(p.total)]
+    return body
+
+
+def outcome_event(outcome: BatchOutcome) -> tuple[str, str, dict[str, Any]]:
+    """An outcome as an SSE event: its position (the event id), kind and data."""
+    position = outcome.position or ""
+    if outcome.task_arn is not None and outcome.status is not None:
+        reason = outcome.task.failure_reason if outcome.task is not None else None
+        data = {
+            "index": outcome.index, "arn": outcome.task_arn, "status": str(outcome.status),
+            "failure_reason": reason,
+        }  # fmt: skip
+        return position, "task", data
+    return position, "error", {"index": outcome.index, "error": str(outcome.error)}
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The service, configured by ``settings`` (default: :meth:`Settings.from_env`)."""
     settings = settings or Settings.from_env()
@@ -332,6 +438,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )(app)
             )
             app.state.settings = config
+            app.state.shared = None
+            if config.redis_url is not None:
+                from braket_async.batch_redis import RedisBatchStore
+
+                shared = SharedBatches(
+                    RedisBatchStore(config.redis_url, claim_idle=config.claim_idle),
+                    braket_state["braket"],
+                    _batch_options(config, None),
+                )
+                app.state.shared = shared
+                joining = asyncio.ensure_future(shared.run())
+                stack.push_async_callback(_cancelled, joining)
             yield {**braket_state, "settings": config}
 
     app = FastAPI(title="braket-async example service", lifespan=lifespan)
@@ -348,6 +466,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def settings_of(request: Request) -> Settings:
         config: Settings = request.app.state.settings
         return config
+
+    def shared_of(request: Request) -> SharedBatches | None:
+        shared: SharedBatches | None = request.app.state.shared
+        return shared
 
     def record_of(work: BackgroundDep, batch_id: str) -> BatchRecord:
         try:
@@ -370,6 +492,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if config.bucket is None:
             raise HTTPException(500, "no output bucket configured: set BRAKET_OUTPUT_BUCKET")
         sources = circuits(body)
+        shared = shared_of(request)
+        if shared is not None:
+            batch_id = uuid.uuid4().hex
+            batch = braket.submit_batch(
+                sources,
+                device_arn=config.device_arn,
+                shots=body.shots or config.shots,
+                output_s3_bucket=config.bucket,
+                output_s3_key_prefix=f"{config.prefix}/{batch_id}",
+                details=False,
+                store=shared.store,
+                options=_batch_options(config, batch_id),
+            )
+            await batch.stored()  # any worker can answer for it from now on
+            shared.adopt(batch)
+            return {
+                "batch_id": batch_id,
+                "size": len(sources),
+                "worker": os.getpid(),
+                "status_url": f"/batches/{batch_id}",
+                "events_url": f"/batches/{batch_id}/events",
+            }
         record = BatchRecord(
             batch_id=uuid.uuid4().hex, size=len(sources), created_at=time.monotonic()
         )
@@ -383,14 +527,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # statuses from the tracker's sweeps: no GetQuantumTask (nor its parsing on this
             # loop) per completed task
             details=False,
-            options=BatchOptions(
-                batch_id=record.batch_id,
-                # Few concurrent calls are enough at the quota's pace, and they spread the
-                # app's CPU work over time, so its event loop keeps answering other requests
-                # quickly.
-                max_in_flight=config.max_in_flight or max(16, round(16 * config.rate_scale)),
-                sweep=SweepPolicy(max_concurrency=4),
-            ),
+            options=_batch_options(config, record.batch_id),
         )
         work.spawn(run_batch(record, record.batch), key=record.batch_id, value=record)
         return {
@@ -401,11 +538,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
 
     @app.get("/batches/{batch_id}")
-    async def batch_status(batch_id: str, work: BackgroundDep, tasks: bool = True) -> Any:
+    async def batch_status(
+        batch_id: str, request: Request, work: BackgroundDep, tasks: bool = True
+    ) -> Any:
+        shared = shared_of(request)
+        if shared is not None:
+            batch = await shared.get(batch_id)
+            await batch.refresh()
+            return shared_summary(batch, with_tasks=tasks)
         return record_of(work, batch_id).summary(with_tasks=tasks)
 
     @app.get("/batches/{batch_id}/events")
     async def batch_events(batch_id: str, request: Request, work: BackgroundDep) -> Any:
+        shared = shared_of(request)
+        if shared is not None:
+            batch = await shared.get(batch_id)
+            after = request.headers.get("last-event-id") or None
+            return StreamingResponse(
+                _sse(_shared_events(batch, after)),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )
         record = record_of(work, batch_id)
         start = _last_event_id(request) + 1
         return StreamingResponse(
@@ -415,10 +568,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     @app.delete("/batches/{batch_id}")
-    async def cancel_batch(batch_id: str, work: BackgroundDep) -> dict[str, Any]:
+    async def cancel_batch(
+        batch_id: str, request: Request, work: BackgroundDep
+    ) -> dict[str, Any]:
         """Cancel what the batch created and send nothing more; answers the batch's state
         (``cancel_requested``: tasks asked to cancel). A finished batch has nothing left to
         cancel: its final state, 200, like a second DELETE."""
+        shared = shared_of(request)
+        if shared is not None:
+            batch = await shared.get(batch_id)
+            cancelled = () if batch.done else await batch.cancel()
+            await batch.refresh()
+            return {**shared_summary(batch, with_tasks=False), "cancel_requested": len(cancelled)}
         record = record_of(work, batch_id)
         if record.batch is None:
             raise HTTPException(409, f"batch {batch_id!r} has not started yet")
@@ -466,6 +627,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _batch_options(config: Settings, batch_id: str | None) -> BatchOptions:
+    return BatchOptions(
+        batch_id=batch_id,
+        # Few concurrent calls are enough at the quota's pace, and they spread the app's CPU
+        # work over time, so its event loop keeps answering other requests quickly.
+        max_in_flight=config.max_in_flight or max(16, round(16 * config.rate_scale)),
+        sweep=SweepPolicy(max_concurrency=4),
+    )
+
+
+async def _cancelled(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _shared_events(
+    batch: Batch, after: str | None
+) -> AsyncIterator[tuple[str, str, dict[str, Any]] | None]:
+    """A Redis batch's outcomes after ``after`` (an SSE ``Last-Event-ID``), then ``done``."""
+    async for outcome in batch.as_completed(after=after):
+        yield outcome_event(outcome)
+    progress = await batch.refresh()
+    yield "done", "done", {"completed": progress.completed, "total": progress.total}
+
+
 def _shared_quota(settings: Settings) -> SharedQuota | None:
     """Quotas shared by every worker process through Redis, when a URL is configured."""
     if settings.redis_url is None:
@@ -475,7 +662,7 @@ def _shared_quota(settings: Settings) -> SharedQuota | None:
     return RedisQuota(settings.redis_url, key=settings.redis_key)
 
 
-async def _sse(events: AsyncIterator[tuple[int, str, dict[str, Any]] | None]) -> AsyncIterator[str]:
+async def _sse(events: AsyncIterator[tuple[Any, str, dict[str, Any]] | None]) -> AsyncIterator[str]:
     """Format events as Server-Sent Events (``None`` becomes a keep-alive comment)."""
     async for item in events:
         if item is None:

@@ -44,10 +44,13 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """``redis-server`` on 127.0.0.1; :meth:`stop` and :meth:`start` again keep the port."""
+    """``redis-server`` on 127.0.0.1; :meth:`stop` and :meth:`start` again keep the port.
+    ``appendonly=True``: an AOF (fsync every second) in its directory, so the data survive
+    a :meth:`stop` and :meth:`start` (docs/replicas.md, durability)."""
 
-    def __init__(self, binary: str) -> None:
+    def __init__(self, binary: str, *, appendonly: bool = False) -> None:
         self.binary = binary
+        self.appendonly = appendonly
         self.port = free_port()
         self._dir = tempfile.TemporaryDirectory(prefix="braket-async-redis-")
         self.process: subprocess.Popen[bytes] | None = None
@@ -60,7 +63,8 @@ class RedisServer:
         """Start it and wait until it answers PING."""
         argv = [
             self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", self._dir.name, "--daemonize", "no",
+            "--save", "", "--appendonly", "yes" if self.appendonly else "no",
+            "--appendfsync", "everysec", "--dir", self._dir.name, "--daemonize", "no",
         ]  # fmt: skip
         self.process = subprocess.Popen(
             argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

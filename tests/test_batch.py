@@ -1,17 +1,23 @@
 """submit_batch against the local Braket service: exactly one task per item, under faults,
-across a crash and a resume, with cancellation, results and progress."""
+across a crash and a resume, with cancellation, results and progress.
+
+Every test runs against both batch stores (``store`` fixture): the file store (the default)
+and a Redis store on a real redis-server; the manifest's own tests only against the first.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
 from _common import BELL, SV1, session_on
+from _redis import RedisServer, running_redis
 from botocore.config import Config
 
 from braket_async import (
@@ -33,6 +39,7 @@ from braket_async.batch import (
     TaskRequest,
     client_token_for,
 )
+from braket_async.batch_redis import RedisBatchStore
 from braket_async.local import FaultConfig, FaultSpec, LocalBraket, Quotas
 from braket_async.polling import PollPolicy, RetryBudget
 from braket_async.tracking import SweepPolicy
@@ -50,11 +57,39 @@ LocalFactory = Callable[..., Awaitable[LocalBraket]]
 
 #: The settings that go in ``submit_batch(options=BatchOptions(...))``.
 OPTION_NAMES = frozenset(field.name for field in attrs.fields(BatchOptions))
+#: The store the current test's batches go to (``None``: the default file store).
+STORE: list[RedisBatchStore | None] = [None]
+file_store_only = pytest.mark.file_store_only
+
+
+@pytest.fixture(scope="module")
+def redis_for_batches() -> Iterator[RedisServer]:
+    with running_redis() as server:
+        yield server
+
+
+@pytest.fixture(autouse=True, params=["file", "redis"])
+def store(request: pytest.FixtureRequest) -> Iterator[RedisBatchStore | None]:
+    """Each test once with the file store and once with a Redis store (its own prefix)."""
+    chosen = None
+    if request.param == "redis":
+        if request.node.get_closest_marker("file_store_only"):
+            pytest.skip("a manifest test: the file store's own")
+        server: RedisServer = request.getfixturevalue("redis_for_batches")
+        # claim_idle well above a loaded machine's stalls: one process, nothing to take over
+        chosen = RedisBatchStore(server.url, prefix=f"t-{uuid.uuid4().hex[:8]}", claim_idle=10.0)
+    STORE[0] = chosen
+    try:
+        yield chosen
+    finally:
+        STORE[0] = None
 
 
 def submit(braket: BraketSession, local: LocalBraket, items: Any, **kwargs: Any) -> Batch:
-    """``submit_batch`` with the tests' defaults; keyword arguments named like a field of
-    :class:`BatchOptions` go into its ``options``."""
+    """``submit_batch`` with the tests' defaults and the current test's store; keyword
+    arguments named like a field of :class:`BatchOptions` go into its ``options``."""
+    if STORE[0] is not None and "manifest" not in kwargs and "resume" not in kwargs:
+        kwargs.setdefault("store", STORE[0])
     kwargs.setdefault("device_arn", SV1)
     kwargs.setdefault("shots", 10)
     kwargs.setdefault("output_s3_bucket", local.default_bucket)
@@ -118,6 +153,7 @@ async def test_bad_arguments_raise_before_the_network(
     make_local: LocalFactory, kwargs: dict[str, Any], field: str, rule: str
 ) -> None:
     local = await make_local()
+    kwargs = dict(kwargs)  # (the parameters are shared by both stores' runs)
     items = kwargs.pop("items", [BELL])
     async with session_on(local) as braket:
         with pytest.raises(errors.ParameterError) as info:
@@ -450,6 +486,7 @@ async def test_mostly_server_errors_pause_the_whole_batch(
 # --------------------------------------------------------------------------- crash and resume
 
 
+@file_store_only
 async def test_crash_and_resume_creates_each_task_exactly_once(
     make_local: LocalFactory, tmp_path: Path
 ) -> None:
@@ -628,6 +665,7 @@ async def test_cancel_finds_tasks_whose_create_response_was_lost(
     assert ledger["tasks_created"] == ledger["tasks_cancelled"] == 4
 
 
+@file_store_only
 async def test_resume_checks_the_manifest(make_local: LocalFactory, tmp_path: Path) -> None:
     local = await make_local()
     manifest = tmp_path / "m.jsonl"
@@ -694,6 +732,7 @@ async def run_observed(
             details=False,
             options=BatchOptions(sweep=SweepPolicy(active_interval=1.0)),
             progress=progress,
+            store=STORE[0],
         )
         async with batch:
             outcomes = await batch.wait()
