@@ -82,23 +82,7 @@ async def profile(args: argparse.Namespace, env: dict[str, str], bucket: str) ->
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", type=int, default=300)
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--no-details", dest="details", action="store_false")
-    parser.add_argument("--clean", action="store_true", help="no faults")
-    args = parser.parse_args()
-    with local_service(quota_scale=args.scale, latency=args.latency) as service:
-        if not args.clean:
-            service.put_faults(
-                {"default": {**FAULT_MIX, "latency": args.latency}, "seed": args.seed}
-            )
-        service.reset_ledger()
-        row = asyncio.run(profile(args, service.env(), service.default_bucket))
-        ledger = service.ledger()
+def report(row: dict[str, Any], ledger: dict[str, Any]) -> None:
     print(f"wall {row['wall']:.2f}s  marks {({k: round(v, 2) for k, v in row['marks'].items()})}")
     print(f"calls {ledger['calls']}  faults {ledger.get('faults')}")
     print(f"create attempts per item {sorted(row['attempts'].items())}  failed {row['failed']}")
@@ -109,6 +93,30 @@ def main() -> int:
         f"batch sleeps: {len(sleeps)}, total {sum(sleeps):.1f}s, max "
         f"{max(sleeps, default=0):.2f}s, >1s: {[round(s, 2) for s in sleeps if s > 1]}"
     )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", type=int, default=300)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-details", dest="details", action="store_false")
+    parser.add_argument("--clean", action="store_true", help="no faults (the first run)")
+    parser.add_argument("--reuse", type=int, default=0, help="more faulted runs, same service")
+    args = parser.parse_args()
+    with local_service(quota_scale=args.scale, latency=args.latency) as service:
+        # --reuse N: N faulted runs after this one on the same service (its store grows)
+        for run in range(1 + args.reuse):
+            seed = args.seed + run
+            faulted = not args.clean or run > 0
+            mix = {**FAULT_MIX, "latency": args.latency} if faulted else {"latency": args.latency}
+            service.put_faults({"default": mix, "seed": seed})
+            service.reset_ledger()
+            row = asyncio.run(profile(args, service.env(), service.default_bucket))
+            ledger = service.ledger()
+            print(f"--- run {run}: {'faults seed ' + str(seed) if faulted else 'clean'}")
+            report(row, ledger)
     return 0
 
 

@@ -438,7 +438,6 @@ class TaskTracker:
         finished = self._reg.finished
         missing = [a for a in arns if not isinstance(finished[a], QuantumTask)]
         if missing:
-            budget = self.poll.budget.start(self._clock)
             limit = asyncio.Semaphore(self.sweep.max_concurrency)
 
             async def get(arn: str) -> QuantumTask:
@@ -451,6 +450,10 @@ class TaskTracker:
                     raise
 
             async def fetch(arn: str) -> None:
+                # A budget per get (a BudgetState is per poller): with one shared by the
+                # concurrent gets, their failures added up, stretching every get's backoff
+                # (and could spend it while each get failed only once or twice).
+                budget = self.poll.budget.start(self._clock)
                 async with limit:
                     finished[arn] = await retry_target(
                         lambda: get(arn), budget, sleep=self._sleep
