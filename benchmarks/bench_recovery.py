@@ -82,6 +82,13 @@ def run_child(args: argparse.Namespace) -> dict[str, Any]:
             "submit_failed": sum(1 for o in outcomes if o.task_arn is None),
             "distinct_arns": len({o.task_arn for o in outcomes if o.task_arn}),
             "create_attempts": sum(o.attempts for o in outcomes),
+            # why an item did not complete (none should): state, attempts and the error
+            "item_errors": [
+                f"{o.index} {o.state} after {o.attempts} attempts: {o.error!r}"
+                f"{' ' + '; '.join(getattr(o.error, '__notes__', [])) if o.error else ''}"[:400]
+                for o in outcomes
+                if not o.ok
+            ][:10],
             "client_throttles_seen": limiter.get("throttles", 0),
             "final_create_rate": limiter.get("rate"),
         }
@@ -179,6 +186,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         )
         if r.get("error"):
             print(f"  FAILED: {r['error']}")
+        for line in r.get("item_errors") or ():
+            print(f"  item {line}")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -78,6 +78,12 @@ async def profile(args: argparse.Namespace, env: dict[str, str], bucket: str) ->
         "sleeps": sleeps,
         "attempts": Counter(o.attempts for o in outcomes),
         "failed": sum(1 for o in outcomes if not o.ok),
+        "errors": [
+            f"{o.index}: {o.state} after {o.attempts} attempts: {o.error!r} "
+            f"{getattr(o.error, '__notes__', '')}"
+            for o in outcomes
+            if not o.ok
+        ],
         "limiter": limiter,
     }
 
@@ -86,6 +92,8 @@ def report(row: dict[str, Any], ledger: dict[str, Any]) -> None:
     print(f"wall {row['wall']:.2f}s  marks {({k: round(v, 2) for k, v in row['marks'].items()})}")
     print(f"calls {ledger['calls']}  faults {ledger.get('faults')}")
     print(f"create attempts per item {sorted(row['attempts'].items())}  failed {row['failed']}")
+    for line in row["errors"]:
+        print("  ", line)
     print(f"limiter {row['limiter']}")
     print("create rate over time:", " ".join(f"{t:.0f}:{r:.1f}" for t, r in row["rates"][::2]))
     sleeps = sorted(row["sleeps"])
