@@ -46,6 +46,7 @@ import attrs
 
 from .. import errors
 from .._base import Clock, Sleep
+from .._sdk_retries import sdk_retries_off
 from ..events import EventFeed
 from ..models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 from ..polling import PollPolicy, is_transient, retry_target
@@ -443,7 +444,10 @@ class TaskTracker:
             async def get(arn: str) -> QuantumTask:
                 self.stats.detail_calls += 1
                 try:
-                    return await self._session.get_quantum_task(arn)
+                    # one attempt per call: retry_target's budget retries it (botocore's
+                    # backoff, up to 1 s then 2 s, stretched the tail of a batch's details)
+                    with sdk_retries_off():
+                        return await self._session.get_quantum_task(arn)
                 except Exception as exc:
                     if is_transient(exc):
                         self.stats.transient_errors += 1
