@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .. import errors
 from .._base import Clock, Sleep
+from .._sdk_retries import sdk_retries_off
 from ..events import EventFeed
 from ..models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 from ..polling import PollPolicy, is_transient, retry_target
@@ -419,19 +420,25 @@ class TaskTracker:
         finished = self._reg.finished
         missing = [a for a in arns if not isinstance(finished[a], QuantumTask)]
         if missing:
-            budget = self.poll.budget.start(self._clock)
             limit = asyncio.Semaphore(self.sweep.max_concurrency)
 
             async def get(arn: str) -> QuantumTask:
                 self.stats.detail_calls += 1
                 try:
-                    return await self._session.get_quantum_task(arn)
+                    # one attempt per call: retry_target's budget retries it (botocore's
+                    # backoff, up to 1 s then 2 s, stretched the tail of a batch's details)
+                    with sdk_retries_off():
+                        return await self._session.get_quantum_task(arn)
                 except Exception as exc:
                     if is_transient(exc):
                         self.stats.transient_errors += 1
                     raise
 
             async def fetch(arn: str) -> None:
+                # A budget per get (a BudgetState is per poller): with one shared by the
+                # concurrent gets, their failures added up, stretching every get's backoff
+                # (and could spend it while each get failed only once or twice).
+                budget = self.poll.budget.start(self._clock)
                 async with limit:
                     finished[arn] = await retry_target(
                         lambda: get(arn), budget, sleep=self._sleep

@@ -23,7 +23,7 @@ from braket_async import (
     ThrottlingException,
 )
 from braket_async.local import LocalBraket, Quotas
-from braket_async.polling import PollPolicy
+from braket_async.polling import PollPolicy, RetryBudget
 from braket_async.tracking import UNKNOWN_STATUS, SweepPolicy, TaskTracker, TrackerOptions
 
 from ._fake import SV1, FakeBraket, feed, naive_calls, new_arn
@@ -222,6 +222,22 @@ async def test_transient_errors_are_absorbed() -> None:
     summaries = await tracker.wait_all(details=False)
     assert [s.quantum_task_arn for s in summaries] == arns
     assert tracker.stats.transient_errors == 5
+
+
+async def test_concurrent_detail_gets_each_have_their_own_retry_budget() -> None:
+    """A BudgetState is per poller: 12 gets failing once each are 12 single failures, not 12
+    in a row (one shared budget spent its max_consecutive=3 and stopped the tracker)."""
+    fake = FakeBraket()
+    arns = [fake.create(3.0) for _ in range(20)]
+    budget = RetryBudget(max_consecutive=3, initial=0.001, maximum=0.002)
+    tracker = TaskTracker(fake, options=TrackerOptions(poll=PollPolicy(budget=budget)))
+    for arn in arns:
+        tracker.add(arn, device_arn=SV1)
+    await tracker.wait_all(details=False)
+    fake.throttle_next = 12  # the first attempt of 12 of the concurrent gets
+    tasks = await tracker.wait_all(details=True)
+    assert [t.quantum_task_arn for t in tasks] == arns
+    assert all(isinstance(t, QuantumTask) for t in tasks)
 
 
 async def test_spent_budget_stops_the_tracker_with_the_error() -> None:
