@@ -56,6 +56,8 @@ _CANCEL_CONCURRENCY = 20
 #: Concurrent GetQuantumTask calls for the failure reason of FAILED / CANCELLED tasks
 #: (``details=False``).
 _DETAIL_CONCURRENCY = 8
+#: The counters the "ended" log line carries as ``extra`` fields.
+_ENDED_COUNTS = ("submitted", "completed", "failed", "submit_failed", "not_submitted")
 
 
 def _position_key(position: str) -> tuple[int, ...]:
@@ -533,19 +535,29 @@ class Batch:
                 self._fail(exc)
             finally:
                 self._end_submission()
-                await self._end_run()
-                c = self._store.counters
-                _log.info(
-                    "batch %s ended: %d submitted, %d completed, %d failed, %d not submitted",
-                    self._batch_id,
-                    c["submitted"],
-                    c["completed"],
-                    c["failed"] + c["submit_failed"],
-                    c["not_submitted"],
-                    extra={"batch_id": self._batch_id, **c},
-                )
-                for key in ("submitted", "completed", "failed", "submit_failed"):
-                    span.set_attribute(f"braket_async.{key}", c[key])
+                try:
+                    await self._end_run()
+                finally:
+                    self._log_end(span)
+
+    def _log_end(self, span: Any) -> None:
+        """The batch's one "ended" line and its span's counters (even when the run was
+        cancelled while closing)."""
+        c = self._store.counters
+        counts = {key: c.get(key, 0) for key in _ENDED_COUNTS}
+        _log.info(
+            "batch %s ended: %d submitted, %d completed, %d failed, %d not submitted",
+            self._batch_id,
+            counts["submitted"],
+            counts["completed"],
+            counts["failed"] + counts["submit_failed"],
+            counts["not_submitted"],
+            # only these: a store's other counters (e.g. "created") would clash with
+            # LogRecord's own attributes
+            extra={"batch_id": self._batch_id, **counts},
+        )
+        for key in ("submitted", "completed", "failed", "submit_failed"):
+            span.set_attribute(f"braket_async.{key}", counts[key])
 
     async def _end_run(self) -> None:
         """The run is over: fail consumers if outcomes are outstanding, close the tracker and
