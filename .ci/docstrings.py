@@ -33,10 +33,10 @@ CHECKED = (
     "braket_async.ratelimit",
     "braket_async.ratelimit_redis",
     "braket_async.errors",
-    # "braket_async.contrib.fastapi",  TODO: not complete yet
-    # "braket_async.paginate",  TODO: not complete yet
-    # "braket_async.waiters",  TODO: not complete yet
-    # "braket_async.telemetry",  TODO: not complete yet
+    "braket_async.contrib.fastapi",
+    "braket_async.paginate",
+    "braket_async.waiters",
+    "braket_async.telemetry",
     # "braket_async_pytest.plugin",  TODO: not complete yet
     # "braket_async.jobs",  TODO: not complete yet
     # "braket_async.results",  TODO: not complete yet
