@@ -25,7 +25,7 @@ CHECKED = (
     "braket_async._operations.Operations",
     "braket_async._session",
     "braket_async._credentials",
-    # "braket_async.models",  TODO: not complete yet
+    "braket_async.models",
     "braket_async.models.search",
     "braket_async.models._kinds",
     "braket_async.programs",
@@ -37,9 +37,9 @@ CHECKED = (
     "braket_async.paginate",
     "braket_async.waiters",
     "braket_async.telemetry",
-    # "braket_async_pytest.plugin",  TODO: not complete yet
-    # "braket_async.jobs",  TODO: not complete yet
-    # "braket_async.results",  TODO: not complete yet
+    "braket_async_pytest.plugin",
+    "braket_async.jobs",
+    "braket_async.results",
     # "braket_async.batch",  TODO: not complete yet
     # "braket_async.batch_redis",  TODO: not complete yet
     # "braket_async.events",  TODO: not complete yet
