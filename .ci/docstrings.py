@@ -40,8 +40,8 @@ CHECKED = (
     "braket_async_pytest.plugin",
     "braket_async.jobs",
     "braket_async.results",
-    # "braket_async.batch",  TODO: not complete yet
-    # "braket_async.batch_redis",  TODO: not complete yet
+    "braket_async.batch",
+    "braket_async.batch_redis",
     # "braket_async.events",  TODO: not complete yet
     # "braket_async.events_redis",  TODO: not complete yet
     # "braket_async.tracking",  TODO: not complete yet
