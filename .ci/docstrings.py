@@ -42,8 +42,8 @@ CHECKED = (
     "braket_async.results",
     "braket_async.batch",
     "braket_async.batch_redis",
-    # "braket_async.events",  TODO: not complete yet
-    # "braket_async.events_redis",  TODO: not complete yet
+    "braket_async.events",
+    "braket_async.events_redis",
     # "braket_async.tracking",  TODO: not complete yet
     # "braket_async.local",  TODO: not complete yet
 )
