@@ -44,7 +44,7 @@ CHECKED = (
     "braket_async.batch_redis",
     "braket_async.events",
     "braket_async.events_redis",
-    # "braket_async.tracking",  TODO: not complete yet
+    "braket_async.tracking",
     # "braket_async.local",  TODO: not complete yet
 )
 _log = logging.getLogger("mkdocs.plugins.braket_async.docstrings")
