@@ -45,7 +45,7 @@ CHECKED = (
     "braket_async.events",
     "braket_async.events_redis",
     "braket_async.tracking",
-    # "braket_async.local",  TODO: not complete yet
+    "braket_async.local",
 )
 _log = logging.getLogger("mkdocs.plugins.braket_async.docstrings")
 
