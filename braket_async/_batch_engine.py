@@ -85,6 +85,20 @@ class Batch:
     in the background, without cancelling tasks on the service) and/or consume it:
     ``async for outcome in batch``, :meth:`as_completed`, :meth:`wait`, :meth:`results`.
     Iterating twice, or from several consumers, sees every outcome each time.
+
+    Args:
+        session: The session that creates, tracks and downloads.
+        items: The batch's items (``None``: read from the store).
+        defaults: The batch-wide request fields.
+        batch_id: The batch's id (``None``: read from the manifest at start).
+        store: Where the batch's records live.
+        manifest: The manifest's path, if any.
+        progress: Called with a :class:`BatchProgress` on every change.
+        track: Whether items are reported once terminal (else once created).
+        details: Whether COMPLETED tasks are fetched in full.
+        options: The rarely used settings.
+        size: The number of items when ``items`` is ``None``.
+        take_part: Whether this process creates items and tracks tasks (else it only reads).
     """
 
     def __init__(
@@ -180,7 +194,17 @@ class Batch:
         return self._n
 
     def client_token(self, index: int) -> str:
-        """The client token of item ``index``."""
+        """The client token of item ``index``.
+
+        Args:
+            index: The item's position in the batch.
+
+        Returns:
+            The token.
+
+        Raises:
+            SessionStateError: The batch id is not known yet (read from the manifest at start).
+        """
         if self._batch_id is None:
             raise errors.SessionStateError("the batch id is read from the manifest at start")
         return client_token_for(self._batch_id, index)
@@ -331,6 +355,13 @@ class Batch:
         (an SSE client's ``Last-Event-ID``): nothing before it again, nothing after it
         missed. Raises the batch's fatal error, if any, once the outcomes before it are
         delivered (``fail_fast``, a tracker or manifest failure).
+
+        Args:
+            results: Whether to download each COMPLETED task's result first.
+            after: The ``outcome.position`` to resume after.
+
+        Yields:
+            Each item's outcome, once.
         """
         self.start()
         if results:

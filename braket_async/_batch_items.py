@@ -70,9 +70,9 @@ class TaskRequest:
     job_token: str | None = None
 
 
-#: One item of ``submit_batch``: a program (see :data:`~braket_async.programs.Action`; a
-#: mapping with an ``"action"`` key is a full request) or a :class:`TaskRequest`.
 BatchItem: TypeAlias = Action | TaskRequest
+"""One item of ``submit_batch``: a program (see :data:`~braket_async.programs.Action`; a
+mapping with an ``"action"`` key is a full request) or a :class:`TaskRequest`."""
 
 
 def is_int(value: object) -> bool:

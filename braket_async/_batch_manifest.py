@@ -41,8 +41,8 @@ __all__ = [
     "read_manifest",
 ]
 
-#: Format version written in a manifest's header line (2: records carry a fingerprint).
 MANIFEST_VERSION = 2
+"""Format version written in a manifest's header line (2: records carry a fingerprint)."""
 _KIND = "braket-async.batch"
 
 

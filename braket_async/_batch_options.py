@@ -15,9 +15,9 @@ from .tracking import SweepPolicy
 
 __all__ = ["DEFAULT_BATCH_RETRY", "BatchOptions"]
 
-#: Retries of one item's CreateQuantumTask. botocore's own retries are off for a batch's
-#: creates: each attempt is one call, counted and paced here (and in ``outcome.attempts``).
 DEFAULT_BATCH_RETRY = RetryBudget(max_consecutive=10, max_seconds=300.0, initial=0.1, maximum=15.0)
+"""Retries of one item's CreateQuantumTask. botocore's own retries are off for a batch's
+creates: each attempt is one call, counted and paced here (and in ``outcome.attempts``)."""
 
 
 def _max_in_flight(_inst: object, _attribute: attrs.Attribute[int], value: int) -> None:

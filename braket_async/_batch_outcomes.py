@@ -34,7 +34,15 @@ def is_batch_id(value: str) -> bool:
 
 
 def client_token_for(batch_id: str, index: int) -> str:
-    """The CreateQuantumTask client token of item ``index`` of batch ``batch_id``."""
+    """The CreateQuantumTask client token of item ``index`` of batch ``batch_id``.
+
+    Args:
+        batch_id: The batch's id.
+        index: The item's position in the batch.
+
+    Returns:
+        The token.
+    """
     return f"{batch_id}-{index}"
 
 
@@ -171,3 +179,4 @@ class BatchProgress:
 
 
 ProgressCallback = Callable[[BatchProgress], object]
+"""Called with a :class:`BatchProgress` on every change of a batch (keep it quick)."""

@@ -39,7 +39,12 @@ __all__ = [
 
 class RecordedError(errors.BraketError):
     """An item's error as a batch store recorded it, read back in another process:
-    ``error_type`` is the original exception's class name, ``message`` its text."""
+    ``error_type`` is the original exception's class name, ``message`` its text.
+
+    Args:
+        error_type: The original exception's class name.
+        message: Its text.
+    """
 
     def __init__(self, error_type: str, message: str) -> None:
         self.error_type = error_type
@@ -311,7 +316,17 @@ class BatchStore(Protocol):
 
     def bind(
         self, batch_id: str | None, *, on_error: Callable[[BaseException], object]
-    ) -> StoredBatch: ...
+    ) -> StoredBatch:
+        """One batch of this store, as this process sees it.
+
+        Args:
+            batch_id: The batch's id (a shared store requires one).
+            on_error: Called with a write error of the background work.
+
+        Returns:
+            The stored batch.
+        """
+        ...
 
 
 def request_json_ready(request: Mapping[str, Any]) -> dict[str, Any]:

@@ -106,7 +106,11 @@ __all__ = [
 class BatchSubmitter:
     """Batch submission of a :class:`~braket_async.BraketSession` (see
     :mod:`braket_async.batch`); the session delegates ``submit_batch`` here. A batch needs
-    the whole session: its operations, result downloads and a tracker on it."""
+    the whole session: its operations, result downloads and a tracker on it.
+
+    Args:
+        session: The whole session.
+    """
 
     def __init__(self, session: BraketClient) -> None:
         self._session = session
@@ -152,6 +156,28 @@ class BatchSubmitter:
         :class:`~braket_async.batch_redis.RedisBatchStore`) keeps the batch where other
         processes can attach to it (:meth:`attach_batch`); submitting again with the same
         ``batch_id`` and the same items there joins the batch instead of starting another.
+
+        Args:
+            items: The programs or requests, one task each.
+            device_arn: The device of every item that does not name one.
+            shots: The shots of every item that does not give them.
+            output_s3_bucket: The results bucket of every item that does not give one.
+            output_s3_key_prefix: The results key prefix of every item that does not give one.
+            device_parameters: The device parameters of every item that does not give them.
+            tags: The tags of every item that does not give them.
+            manifest: The path of a new manifest.
+            resume: The path of the manifest of the batch to continue.
+            progress: Called with a :class:`BatchProgress` on every change.
+            track: Whether items are reported once terminal (else once created).
+            details: Whether COMPLETED tasks are fetched in full (else their search summary).
+            options: The rarely used settings.
+            store: A store other processes can attach to the batch in.
+
+        Returns:
+            The batch, not started yet.
+
+        Raises:
+            ParameterError: An argument or an item breaks its rule.
         """
         options = options if options is not None else BatchOptions()
         if not isinstance(options, BatchOptions):
@@ -243,6 +269,19 @@ class BatchSubmitter:
         whose process died, and stand by to track the batch's tasks; ``False`` only reads.
         Raises :class:`~braket_async.errors.ParameterError` (field ``batch_id``) when the
         store holds no such batch (never submitted, or expired after its retention).
+
+        Args:
+            batch_id: The batch's id.
+            store: The shared store that holds it.
+            take_part: Whether this process creates untaken items and tracks tasks.
+            progress: Called with a :class:`BatchProgress` on every change.
+            options: The rarely used settings.
+
+        Returns:
+            The started batch.
+
+        Raises:
+            ParameterError: A bad argument, a store that is not shared, or no such batch.
         """
         options = options if options is not None else BatchOptions()
         if not isinstance(options, BatchOptions):

@@ -69,11 +69,11 @@ __all__ = ["DEFAULT_CLAIM_IDLE", "DEFAULT_RETENTION", "RedisBatchStore", "RedisS
 
 logger = logging.getLogger(__name__)
 
-#: Seconds after which another process takes over the items of a process that stopped
-#: answering (and its tracking lease lapses).
 DEFAULT_CLAIM_IDLE = 30.0
-#: Seconds a batch's keys live after its last change (7 days).
+"""Seconds after which another process takes over the items of a process that stopped
+answering (and its tracking lease lapses)."""
 DEFAULT_RETENTION = 7 * 24 * 3600.0
+"""Seconds a batch's keys live after its last change (7 days)."""
 _SCRIPT = resources.files(__package__).joinpath("_batch_redis.lua").read_text(encoding="utf-8")
 _KEY_NAMES = ("meta", "items", "created", "cbits", "dbits", "sbits", "outcomes", "lease")
 #: Redis errors that mean "not reachable now": wait and try again.
@@ -131,7 +131,14 @@ class RedisBatchStore:
     sleep: Sleep = attrs.field(default=asyncio.sleep, repr=False)
 
     def keys(self, batch_id: str) -> dict[str, str]:
-        """The Redis keys of one batch (one hash tag: one Redis Cluster slot)."""
+        """The Redis keys of one batch (one hash tag: one Redis Cluster slot).
+
+        Args:
+            batch_id: The batch's id.
+
+        Returns:
+            The keys by name.
+        """
         return {name: f"{self.prefix}:batch:{{{batch_id}}}:{name}" for name in _KEY_NAMES}
 
     @property
@@ -142,6 +149,18 @@ class RedisBatchStore:
     def bind(
         self, batch_id: str | None, *, on_error: Callable[[BaseException], object]
     ) -> RedisStoredBatch:
+        """One batch of this store, as this process sees it.
+
+        Args:
+            batch_id: The batch's id.
+            on_error: Called with a write error of the background work.
+
+        Returns:
+            The stored batch (no I/O until used).
+
+        Raises:
+            ParameterError: ``batch_id`` is ``None``.
+        """
         if batch_id is None:
             raise errors.ParameterError("batch_id", "a batch in a shared store needs its id")
         return RedisStoredBatch(self, batch_id, on_error=on_error)
@@ -165,7 +184,13 @@ class RedisBatchStore:
 
 
 class RedisStoredBatch:
-    """One batch in a :class:`RedisBatchStore`, as this process sees it."""
+    """One batch in a :class:`RedisBatchStore`, as this process sees it.
+
+    Args:
+        store: The store.
+        batch_id: The batch's id.
+        on_error: Called with a write error of the background work.
+    """
 
     shared = True
 
@@ -271,6 +296,14 @@ class RedisStoredBatch:
     # -- opening -------------------------------------------------------------------------------
 
     async def open(self, plan: BatchPlan | None) -> Opened:
+        """Create or continue the batch of ``plan`` (``None``: attach to an existing one).
+
+        Args:
+            plan: The batch's items and settings.
+
+        Returns:
+            What the store holds for the batch.
+        """
         client = self._redis()
         meta = self._keys["meta"]
         if plan is not None:
@@ -369,6 +402,11 @@ class RedisStoredBatch:
     # -- submission ----------------------------------------------------------------------------
 
     async def take(self) -> WorkItem | None:
+        """The next item this process should create; ``None`` once no item is left to anyone.
+
+        Returns:
+            The item, or ``None``.
+        """
         self._takers += 1
         try:
             return await self._take()
@@ -426,6 +464,17 @@ class RedisStoredBatch:
     async def created(
         self, item: WorkItem, arn: str, fingerprint: str | None, *, slow: bool
     ) -> bool:
+        """Record the item's task.
+
+        Args:
+            item: The item.
+            arn: Its task's ARN.
+            fingerprint: The item's fingerprint, if any.
+            slow: Whether the create took long.
+
+        Returns:
+            True if a cancel was requested before (the caller then cancels this task).
+        """
         _new, cancel = await self._run_script(
             "created", item.index, arn, item.ticket or "", int(slow)
         )
@@ -436,6 +485,13 @@ class RedisStoredBatch:
     async def submit_failed(
         self, item: WorkItem, outcome: BatchOutcome, fingerprint: str | None
     ) -> None:
+        """Record that the item's create failed for good.
+
+        Args:
+            item: The item.
+            outcome: Its outcome (the error).
+            fingerprint: The item's fingerprint, if any.
+        """
         self._queue(StoredOutcome.of(outcome), item.ticket or "", settles=True)
         await self.flush()
         self._holding.pop(item.ticket or "", None)
@@ -443,6 +499,14 @@ class RedisStoredBatch:
     # -- outcomes ------------------------------------------------------------------------------
 
     def record_outcome(self, outcome: BatchOutcome) -> bool:
+        """Record an item's final outcome (written in the background; :meth:`flush` waits).
+
+        Args:
+            outcome: The outcome.
+
+        Returns:
+            Always True here: the store itself keeps the first outcome recorded.
+        """
         stored = StoredOutcome.of(outcome)
         self._queue(stored, "", settles=stored.kind in ("submit_failed", "not_submitted"))
         return True
@@ -466,11 +530,20 @@ class RedisStoredBatch:
             raise
 
     async def flush(self) -> None:
+        """Wait until everything recorded so far is stored (raises a write error)."""
         writer = self._writer
         if writer is not None:
             await asyncio.shield(writer)
 
     async def outcomes(self, after: str | None) -> AsyncIterator[tuple[str, StoredOutcome]]:
+        """``(position, outcome)`` in recording order, following new ones until all are in.
+
+        Args:
+            after: The position to resume after (``None``: from the start).
+
+        Yields:
+            Each position and outcome.
+        """
         key = self._keys["outcomes"]
         position = after or "0"
         block = self._block_ms
@@ -494,6 +567,7 @@ class RedisStoredBatch:
                     return
 
     async def refresh_counts(self) -> None:
+        """Read the progress counters and the stop flag now."""
         client = self._redis()
         values = await self._call(
             "counts", lambda: client.hmget(self._keys["meta"], [*COUNTERS, "stop"])
@@ -522,6 +596,11 @@ class RedisStoredBatch:
         return self._stop
 
     async def request_stop(self, *, cancel: bool) -> None:
+        """No process creates anything more; items not handed out get ``not_submitted``.
+
+        Args:
+            cancel: Whether the batch is being cancelled (tasks recorded later get cancelled).
+        """
         reason = "the batch was cancelled" if cancel else "an earlier item failed"
         await self._run_script("stop", self._consumer, int(cancel), reason)
         self._stop = True
@@ -530,14 +609,25 @@ class RedisStoredBatch:
     # -- tracking ------------------------------------------------------------------------------
 
     async def lead(self) -> bool:
+        """Take or renew the tracking lease.
+
+        Returns:
+            True while this process holds it.
+        """
         held = await self._run_script("lease", self._consumer, self._claim_ms)
         return bool(int(held))
 
     async def release_lease(self) -> None:
+        """Flush, then give the tracking lease up."""
         await self.flush()
         await self._run_script("release", self._consumer)
 
     def created_tasks(self) -> AsyncIterator[tuple[int, str, bool]]:
+        """``(index, arn, live)`` of every task recorded, following new ones until all settle.
+
+        Returns:
+            The async iterator (``live``: recorded just now, not caught up on).
+        """
         return self._read_created(follow=True)
 
     async def _read_created(self, *, follow: bool) -> AsyncIterator[tuple[int, str, bool]]:
@@ -573,9 +663,11 @@ class RedisStoredBatch:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def interrupt(self) -> None:
+        """This process's part ends now: readers of :meth:`outcomes` return instead of waiting."""
         self._interrupted = True
 
     async def close(self) -> None:
+        """Flush (within the store's timeout), stop the background work and close the connection."""
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.flush(), self.store.timeout)
         self._closed = True

@@ -91,6 +91,13 @@ class ServiceError(BraketError):
     ``code`` is the wire error code (``x-amzn-ErrorType``), ``status_code`` the HTTP status,
     ``request_id`` the service's request id and ``operation`` the model name of the call
     (e.g. ``"GetQuantumTask"``).
+
+    Args:
+        code: The wire error code (default: the class's ``CODE``, else ``"Unknown"``).
+        message: The service's message.
+        status_code: The HTTP status.
+        request_id: The service's request id.
+        operation: The operation's model name.
     """
 
     #: The wire code of the class (``""`` on :class:`ServiceError` itself).
@@ -130,6 +137,15 @@ class ValidationException(ServiceError):
 
     ``reason`` is set for program sets (``"ProgramSetValidationFailed"``) with the failing
     programs in ``program_set_validation_failures``.
+
+    Args:
+        code: The wire error code (default: ``"ValidationException"``).
+        message: The service's message.
+        status_code: The HTTP status.
+        request_id: The service's request id.
+        operation: The operation's model name.
+        reason: The validation's reason code, if the service gave one.
+        program_set_validation_failures: The failing programs of a program set.
     """
 
     CODE = "ValidationException"
@@ -218,21 +234,35 @@ _MODELED: tuple[type[ServiceError], ...] = (
     ThrottlingException,
     InternalServiceException,
 )
-#: Wire code -> exception class, for every error of Braket's service model.
 SERVICE_ERRORS: Mapping[str, type[ServiceError]] = {cls.CODE: cls for cls in _MODELED}
+"""Wire code -> exception class, for every error of Braket's service model."""
 _BY_STATUS: Mapping[int, type[ServiceError]] = {
     cls.HTTP_STATUS: cls for cls in _MODELED if cls.HTTP_STATUS is not None
 }
 
 
 def error_class_for(code: str) -> type[ServiceError]:
-    """The exception class for a wire error code (:class:`ServiceError` if unknown)."""
+    """The exception class for a wire error code (:class:`ServiceError` if unknown).
+
+    Args:
+        code: The wire error code.
+
+    Returns:
+        The exception class.
+    """
     return SERVICE_ERRORS.get(code, ServiceError)
 
 
 def error_class_for_status(status: int) -> type[ServiceError]:
     """The modeled exception class for an HTTP status, for errors that arrive without a code
-    (:class:`ServiceError` if none matches)."""
+    (:class:`ServiceError` if none matches).
+
+    Args:
+        status: The HTTP status.
+
+    Returns:
+        The exception class.
+    """
     return _BY_STATUS.get(status, ServiceError)
 
 
@@ -245,6 +275,11 @@ class ParameterError(RequestNotSent, ValueError):
 
     ``field`` is the snake_case path of the parameter (``instance_config.volume_size_in_gb``,
     ``associations[0].arn``); ``rule`` says what was expected.
+
+    Args:
+        field: The parameter's snake_case path.
+        rule: What was expected.
+        operation: The operation's model name, if known.
     """
 
     def __init__(self, field: str, rule: str, *, operation: str | None = None) -> None:
@@ -263,7 +298,13 @@ class InvalidArnError(ParameterError):
 
 
 class ConnectionFailed(RequestNotSent):
-    """The endpoint could not be reached (refused, DNS, connect timeout)."""
+    """The endpoint could not be reached (refused, DNS, connect timeout).
+
+    Args:
+        message: What failed.
+        endpoint_url: The endpoint that could not be reached.
+        operation: The operation's model name, if known.
+    """
 
     def __init__(
         self, message: str, *, endpoint_url: str | None = None, operation: str | None = None
@@ -275,7 +316,12 @@ class ConnectionFailed(RequestNotSent):
 
 class ResponseError(BraketError):
     """A response arrived (or started to) but could not be used: malformed or truncated body,
-    read timeout, or a shape the client cannot read. The request may have taken effect."""
+    read timeout, or a shape the client cannot read. The request may have taken effect.
+
+    Args:
+        message: What was wrong with the response.
+        operation: The operation's model name, if known.
+    """
 
     def __init__(self, message: str, *, operation: str | None = None) -> None:
         self.operation = operation
@@ -291,7 +337,13 @@ class SessionStateError(BraketError, RuntimeError):
 
 
 class WaiterTimeout(BraketError, TimeoutError):
-    """A waiter stopped before ``arn`` reached a terminal state."""
+    """A waiter stopped before ``arn`` reached a terminal state.
+
+    Args:
+        arn: The task's or job's ARN.
+        last_status: The last status seen, if any.
+        waited: Seconds waited.
+    """
 
     def __init__(self, arn: str, last_status: str | None, waited: float) -> None:
         self.arn = arn
@@ -306,7 +358,12 @@ class WaiterTimeout(BraketError, TimeoutError):
 
 
 class QuantumTaskFailed(BraketError):
-    """A waited-for quantum task ended FAILED; ``task`` holds the final state."""
+    """A waited-for quantum task ended FAILED; ``task`` holds the final state.
+
+    Args:
+        task: The task's final state.
+        failure_reason: The failure's reason (default: the task's ``failure_reason``).
+    """
 
     def __init__(self, task: QuantumTask, failure_reason: str | None = None) -> None:
         self.task = task
@@ -315,7 +372,11 @@ class QuantumTaskFailed(BraketError):
 
 
 class QuantumTaskCancelled(BraketError):
-    """A waited-for quantum task ended CANCELLED."""
+    """A waited-for quantum task ended CANCELLED.
+
+    Args:
+        task: The task's final state.
+    """
 
     def __init__(self, task: QuantumTask) -> None:
         self.task = task
@@ -323,7 +384,12 @@ class QuantumTaskCancelled(BraketError):
 
 
 class JobFailed(BraketError):
-    """A waited-for hybrid job ended FAILED; ``job`` holds the final state."""
+    """A waited-for hybrid job ended FAILED; ``job`` holds the final state.
+
+    Args:
+        job: The job's final state.
+        failure_reason: The failure's reason (default: the job's ``failure_reason``).
+    """
 
     def __init__(self, job: Job, failure_reason: str | None = None) -> None:
         self.job = job
@@ -332,7 +398,11 @@ class JobFailed(BraketError):
 
 
 class JobCancelled(BraketError):
-    """A waited-for hybrid job ended CANCELLED."""
+    """A waited-for hybrid job ended CANCELLED.
+
+    Args:
+        job: The job's final state.
+    """
 
     def __init__(self, job: Job) -> None:
         self.job = job
@@ -349,6 +419,11 @@ class ResultKindError(BraketError, TypeError):
 
     Attributes:
         expected: The result class asked for (``"GateModelResult"``).
+        actual: The result class the task has.
+
+    Args:
+        message: The error's message.
+        expected: The result class asked for.
         actual: The result class the task has.
     """
 
@@ -373,7 +448,12 @@ class PickledResultError(BraketError, ValueError):
 
 
 class ItemNotSubmitted(BraketError):
-    """A batch item was never sent: the batch was cancelled (or stopped by ``fail_fast``) first."""
+    """A batch item was never sent: the batch was cancelled (or stopped by ``fail_fast``) first.
+
+    Args:
+        index: The item's position in the batch.
+        reason: Why it was not sent.
+    """
 
     def __init__(self, index: int, reason: str) -> None:
         self.index = index

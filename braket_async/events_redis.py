@@ -76,8 +76,8 @@ __all__ = ["EventApplier", "RedisEventFanout", "RedisEvents"]
 
 _log = logging.getLogger("braket_async.events_redis")
 
-#: Awaited once per event id across the replicas, by the replica that received the event.
 EventApplier = Callable[[BraketEvent], Awaitable[None]]
+"""Awaited once per event id across the replicas, by the replica that received the event."""
 #: Backoff between failed stream reads: 0.2 s doubling to 5 s, with full jitter.
 READ_BACKOFF = PollPolicy(initial=0.2, multiplier=2.0, maximum=5.0)
 #: Entries one XREAD returns at most.
@@ -120,7 +120,14 @@ class RedisEvents:
         return f"{self.prefix}:{{{self.key}}}:events"
 
     def claim_key(self, event_id: str) -> str:
-        """The key that claims one event id (set by the first replica to receive it)."""
+        """The key that claims one event id (set by the first replica to receive it).
+
+        Args:
+            event_id: The event's id.
+
+        Returns:
+            The key.
+        """
         return f"{self.prefix}:{{{self.key}}}:event:{event_id}"
 
 
@@ -137,6 +144,23 @@ class RedisEventFanout:
 
     It runs while it has subscribers or appliers: it subscribes to ``source`` then (the last
     one leaving unsubscribes it, so an SQS source hands back what it received unread).
+
+    Args:
+        source: The feed this replica receives from, or the SQS queue URL.
+        redis_url: See :class:`RedisEvents`.
+        key: See :class:`RedisEvents`.
+        prefix: See :class:`RedisEvents`.
+        maxlen: See :class:`RedisEvents`.
+        claim_ttl: See :class:`RedisEvents`.
+        timeout: See :class:`RedisEvents`.
+        block: See :class:`RedisEvents`.
+        remember: Event ids remembered per replica against repeats.
+        linger: Seconds the loops go on after the last subscriber and applier left.
+        read_backoff: The backoff between failed stream reads.
+        sleep: The sleep of the loops.
+
+    Raises:
+        ParameterError: An argument breaks its rule.
     """
 
     def __init__(
@@ -208,7 +232,14 @@ class RedisEventFanout:
     # -- the EventFeed protocol --------------------------------------------------------------
 
     def subscribe(self, callback: EventCallback) -> Unsubscribe:
-        """Call ``callback`` with every event any replica receives, once per event id."""
+        """Call ``callback`` with every event any replica receives, once per event id.
+
+        Args:
+            callback: Called with each event.
+
+        Returns:
+            The function that removes the subscription.
+        """
         return self._add(self._subscribers, callback)
 
     def add_applier(self, applier: EventApplier) -> Unsubscribe:
@@ -217,7 +248,14 @@ class RedisEventFanout:
         the event is published to the others; e.g. a batch store writing a terminal status.
         An applier that raises is logged; the event is published all the same. It should
         still apply by event id (idempotently): a Redis restarted without persistence forgets
-        the claims. Keeps the fan-out receiving while registered."""
+        the claims. Keeps the fan-out receiving while registered.
+
+        Args:
+            applier: Awaited with each event this replica claims.
+
+        Returns:
+            The function that removes the applier.
+        """
         return self._add(self._appliers, applier)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -234,7 +272,15 @@ class RedisEventFanout:
 
     async def open_for(self, session: BraketClient) -> None:
         """Called by ``BraketSession(events=fanout)`` when it opens: builds the SQS source on
-        the session's SQS client when the fan-out was given a queue URL, and checks it."""
+        the session's SQS client when the fan-out was given a queue URL, and checks it.
+
+        Args:
+            session: The session that opens.
+
+        Raises:
+            SessionStateError: The fan-out is closed.
+            EventQueueNotFound: The queue does not exist.
+        """
         if self._closed:
             raise errors.SessionStateError("this RedisEventFanout is closed")
         if self._queue_url is not None and self._source is None:

@@ -63,14 +63,14 @@ __all__ = [
     "parse_s3_uri",
 ]
 
-#: Polling between log reads while following: quick at first, slower while nothing arrives.
 DEFAULT_LOG_POLL = PollPolicy(initial=0.5, multiplier=1.5, maximum=5.0, jitter=0.0)
-#: ``instanceConfig`` when none is given (the Braket SDK's default).
+"""Polling between log reads while following: quick at first, slower while nothing arrives."""
 DEFAULT_INSTANCE_CONFIG: Mapping[str, Any] = {
     "instanceType": "ml.m5.large",
     "volumeSizeInGb": 30,
     "instanceCount": 1,
 }
+"""``instanceConfig`` when none is given (the Braket SDK's default)."""
 
 _JOB_NAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,50}(?<!-)$")
 _RESULTS_FILE = "results.json"
@@ -97,6 +97,17 @@ def decode_persisted_job_data(
 
     ``plaintext`` values are returned as they are; ``pickled_v4`` values (base64 pickles) only
     when ``allow_pickle`` -- otherwise :class:`PickledResultError`.
+
+    Args:
+        document: The parsed ``results.json`` document.
+        allow_pickle: Whether to unpickle ``pickled_v4`` values (runs arbitrary code).
+
+    Returns:
+        The data dictionary.
+
+    Raises:
+        PickledResultError: The values are pickled and ``allow_pickle`` is false.
+        ResponseError: The document has no data dictionary or an unknown ``dataFormat``.
     """
     data = document.get("dataDictionary")
     if not isinstance(data, dict):
@@ -141,6 +152,15 @@ class Jobs:
     (``create_hybrid_job(wait=True)``), ``s3`` reads results and uploads code and data,
     ``logs`` reads the job's CloudWatch Logs streams; ``sleep`` and ``clock`` pace log
     following, ``telemetry`` times the uploads.
+
+    Args:
+        operations: The session's operations.
+        waiters: The session's waiters.
+        s3: Reads results and uploads code and data.
+        logs: Reads the jobs' CloudWatch Logs streams.
+        sleep: The sleep of log following.
+        clock: The monotonic clock of log following.
+        telemetry: Where the upload spans go.
     """
 
     def __init__(
@@ -178,6 +198,16 @@ class Jobs:
         Between reads it waits per ``poll`` (:data:`DEFAULT_LOG_POLL`), starting over at the
         short delay whenever new lines arrived. Transient errors of GetJob are absorbed within
         ``poll.budget``. ``sleep`` and ``clock`` default to the session's.
+
+        Args:
+            job_arn: The job's ARN.
+            follow: Whether to keep reading until the job is terminal.
+            poll: The delays between reads (default: :data:`DEFAULT_LOG_POLL`).
+            sleep: The sleep between reads (default: the session's).
+            clock: The monotonic clock (default: the session's).
+
+        Yields:
+            Each log line, once.
         """
         get_job = self._operations.get_job
         cadence = PollCadence(
@@ -206,6 +236,18 @@ class Jobs:
         Raises :class:`~braket_async.errors.ResultNotAvailable` while the job is not terminal
         or when it saved none, :class:`PickledResultError` for pickled results without
         ``allow_pickle``.
+
+        Args:
+            job_arn: The job's ARN.
+            allow_pickle: Whether to unpickle ``pickled_v4`` results (runs arbitrary code).
+
+        Returns:
+            The job's data dictionary.
+
+        Raises:
+            ResultNotAvailable: The job is not terminal, or saved no results.
+            PickledResultError: The results are pickled and ``allow_pickle`` is false.
+            ResponseError: The results archive cannot be read.
         """
         job = await self._operations.get_job(job_arn)
         status = str(job.status)
@@ -275,6 +317,34 @@ class Jobs:
         ``$BRAKET_JOBS_ROLE_ARN``. Hyperparameter values are sent as strings. With ``wait``
         it returns once the job is terminal, polling per ``poll`` and raising as
         ``wait_for_job`` does. Returns the job ARN.
+
+        Args:
+            device: The device ARN the job uses.
+            source_module: A ``.py`` file, a folder, or an ``s3://`` URI of a ``.tar.gz``.
+            entry_point: ``module`` or ``module:function`` (default: the source's name).
+            job_name: The job's name (default: ``braket-job-default-{millis}``).
+            hyperparameters: Sent as strings.
+            input_data: One location (channel ``input``) or ``{channel: location}``.
+            role_arn: The job's IAM role (default: ``$BRAKET_JOBS_ROLE_ARN``).
+            s3_bucket: The bucket of the default locations (default:
+                ``$AMZN_BRAKET_OUT_S3_BUCKET``).
+            code_location: Where the packed source goes.
+            output_s3_path: Where results go.
+            checkpoint_s3_uri: Where checkpoints go.
+            instance_config: The ``instanceConfig`` (default: :data:`DEFAULT_INSTANCE_CONFIG`).
+            max_runtime_in_seconds: The job's stopping condition.
+            container_image: The container image URI.
+            tags: The job's tags.
+            wait: Whether to return only once the job is terminal.
+            poll: The delays between status calls with ``wait``.
+
+        Returns:
+            The job's ARN.
+
+        Raises:
+            ParameterError: A parameter breaks its rule (name, device, role or bucket missing).
+            JobFailed: With ``wait``, the job ended FAILED.
+            JobCancelled: With ``wait``, the job ended CANCELLED.
         """
         name = job_name or f"braket-job-default-{_now_millis()}"
         if not _JOB_NAME.fullmatch(name):

@@ -60,6 +60,13 @@ class PageLoop(Generic[PageT]):
     (the page that crosses it is cut short). ``starting_token`` is a :attr:`resume_token` (or
     a service token) to start from. A service that answers the token it was given would loop
     forever: that is a :class:`ResponseError`.
+
+    Args:
+        search: The search operation.
+        fetch: Answers the page at a token (``None``: the first page).
+        starting_token: A resume token or service token to start from.
+        max_items: The most items to yield.
+        max_pages: The most pages to fetch.
     """
 
     def __init__(
@@ -177,7 +184,12 @@ class PageIterator(PageLoop[PageT]):
 
 
 class Paginator(Generic[PageT]):
-    """A paginator for one Search* operation (``session.get_paginator(name)``)."""
+    """A paginator for one Search* operation (``session.get_paginator(name)``).
+
+    Args:
+        operation: The Search* operation (``"search_jobs"`` or ``"SearchJobs"``).
+        operations: The session's operations.
+    """
 
     def __init__(self, operation: str, operations: Operations) -> None:
         self._search: Search[PageT] = search_named(operation)
@@ -197,7 +209,18 @@ class Paginator(Generic[PageT]):
         """Iterate typed pages. ``params`` are the operation's snake_case parameters
         (``filters``, ``max_results``); ``PaginationConfig`` takes botocore's ``MaxItems``,
         ``PageSize`` and ``StartingToken``. Parameters are checked now; no request is sent
-        before the first iteration."""
+        before the first iteration.
+
+        Args:
+            PaginationConfig: botocore's ``MaxItems``, ``PageSize`` and ``StartingToken``.
+            **params: The operation's snake_case parameters (``filters``, ``max_results``).
+
+        Returns:
+            The page iterator.
+
+        Raises:
+            ParameterError: An unknown parameter or ``PaginationConfig`` key, or a bad value.
+        """
         search = self._search
         unknown = set(params) - search.parameters
         if unknown:
@@ -232,6 +255,9 @@ class ItemIterator(Generic[T]):
 
     ``next_token`` is the service token of the page after the last one fetched;
     ``num_results`` counts the items yielded so far.
+
+    Args:
+        pages: The pages to take the items from.
     """
 
     def __init__(self, pages: PageLoop[Any]) -> None:
@@ -283,17 +309,35 @@ def _positive(value: int | None, field: str) -> None:
 
 class Pages:
     """``can_paginate``, ``get_paginator`` and the lazy ``iter_*`` item iterators of a
-    session, over its :class:`~._operations.Operations`."""
+    session, over its :class:`~._operations.Operations`.
+
+    Args:
+        operations: The session's operations.
+    """
 
     def __init__(self, operations: Operations) -> None:
         self._operations = operations
 
     def can_paginate(self, operation_name: str) -> bool:
-        """Whether ``operation_name`` (``"search_jobs"`` or ``"SearchJobs"``) pages."""
+        """Whether ``operation_name`` (``"search_jobs"`` or ``"SearchJobs"``) pages.
+
+        Args:
+            operation_name: The operation's snake_case or model name.
+
+        Returns:
+            Whether it is a Search* operation.
+        """
         return operation_name in SEARCHES
 
     def get_paginator(self, operation_name: str) -> Paginator[Any]:
-        """A typed paginator for a Search* operation."""
+        """A typed paginator for a Search* operation.
+
+        Args:
+            operation_name: The operation's snake_case or model name.
+
+        Returns:
+            The paginator.
+        """
         return Paginator(operation_name, self._operations)
 
     def _items(
@@ -322,7 +366,19 @@ class Pages:
         page_size: int | None = None,
         max_items: int | None = None,
     ) -> ItemIterator[QuantumTaskSummary]:
-        """Quantum tasks matching ``filters``, page after page (``page_size`` <= 100)."""
+        """Quantum tasks matching ``filters``, page after page (``page_size`` <= 100).
+
+        Args:
+            filters: The search's filters.
+            page_size: Items per request (``max_results``).
+            max_items: The most items to yield.
+
+        Returns:
+            The lazy item iterator.
+
+        Raises:
+            ParameterError: A filter, ``page_size`` or ``max_items`` breaks its rule.
+        """
         return self._items(SEARCH_QUANTUM_TASKS, filters, page_size, max_items)
 
     def iter_jobs(
@@ -332,7 +388,19 @@ class Pages:
         page_size: int | None = None,
         max_items: int | None = None,
     ) -> ItemIterator[JobSummary]:
-        """Hybrid jobs matching ``filters``, page after page."""
+        """Hybrid jobs matching ``filters``, page after page.
+
+        Args:
+            filters: The search's filters.
+            page_size: Items per request (``max_results``).
+            max_items: The most items to yield.
+
+        Returns:
+            The lazy item iterator.
+
+        Raises:
+            ParameterError: A filter, ``page_size`` or ``max_items`` breaks its rule.
+        """
         return self._items(SEARCH_JOBS, filters, page_size, max_items)
 
     def iter_devices(
@@ -342,7 +410,19 @@ class Pages:
         page_size: int | None = None,
         max_items: int | None = None,
     ) -> ItemIterator[DeviceSummary]:
-        """Devices (all of them without ``filters``), page after page."""
+        """Devices (all of them without ``filters``), page after page.
+
+        Args:
+            filters: The search's filters (``None``: every device).
+            page_size: Items per request (``max_results``).
+            max_items: The most items to yield.
+
+        Returns:
+            The lazy item iterator.
+
+        Raises:
+            ParameterError: A filter, ``page_size`` or ``max_items`` breaks its rule.
+        """
         return self._items(SEARCH_DEVICES, filters, page_size, max_items)
 
     def iter_spending_limits(
@@ -352,5 +432,17 @@ class Pages:
         page_size: int | None = None,
         max_items: int | None = None,
     ) -> ItemIterator[SpendingLimit]:
-        """Spending limits matching ``filters``, page after page."""
+        """Spending limits matching ``filters``, page after page.
+
+        Args:
+            filters: The search's filters.
+            page_size: Items per request (``max_results``).
+            max_items: The most items to yield.
+
+        Returns:
+            The lazy item iterator.
+
+        Raises:
+            ParameterError: A filter, ``page_size`` or ``max_items`` breaks its rule.
+        """
         return self._items(SEARCH_SPENDING_LIMITS, filters, page_size, max_items)

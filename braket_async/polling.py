@@ -67,7 +67,14 @@ def _at_least_one(_inst: object, attribute: attrs.Attribute[Any], value: float) 
 def is_transient(exc: BaseException) -> bool:
     """True for errors a poller of read-only operations should absorb and retry: throttling,
     the service's 5xx answers, refused connections (``ConnectionFailed``) and responses cut
-    short (``ResponseError``: a dropped connection; repeating a read is harmless)."""
+    short (``ResponseError``: a dropped connection; repeating a read is harmless).
+
+    Args:
+        exc: The error a call raised.
+
+    Returns:
+        Whether a poller should retry after it.
+    """
     if isinstance(exc, errors.ThrottlingException | errors.InternalServiceException):
         return True
     if isinstance(exc, errors.ServiceError):
@@ -78,7 +85,14 @@ def is_transient(exc: BaseException) -> bool:
 
 def server_error_code(exc: BaseException) -> str | None:
     """The error code of a 5xx answer of the service (``"InternalServiceException"``), else
-    ``None`` (throttling, dropped connections, 4xx answers)."""
+    ``None`` (throttling, dropped connections, 4xx answers).
+
+    Args:
+        exc: The error a call raised.
+
+    Returns:
+        The 5xx error code, or ``None``.
+    """
     if isinstance(exc, errors.InternalServiceException):
         return exc.code
     if isinstance(exc, errors.ServiceError) and exc.status_code is not None:
@@ -114,12 +128,26 @@ class RetryBudget:
     )
 
     def start(self, clock: Callable[[], float], rng: random.Random | None = None) -> BudgetState:
-        """Fresh bookkeeping for one poller."""
+        """Fresh bookkeeping for one poller.
+
+        Args:
+            clock: The monotonic clock that times ``max_seconds``.
+            rng: The random source of the jitter (default: a new ``random.Random``).
+
+        Returns:
+            The poller's own :class:`BudgetState`.
+        """
         return BudgetState(self, clock, rng or random.Random())
 
 
 class BudgetState:
-    """Mutable per-poller use of a :class:`RetryBudget` (not shared between pollers)."""
+    """Mutable per-poller use of a :class:`RetryBudget` (not shared between pollers).
+
+    Args:
+        budget: The limits to apply.
+        clock: The monotonic clock that times ``max_seconds``.
+        rng: The random source of the backoff's jitter.
+    """
 
     def __init__(self, budget: RetryBudget, clock: Callable[[], float], rng: random.Random) -> None:
         self.budget = budget
@@ -140,7 +168,17 @@ class BudgetState:
 
     def failed(self, exc: BaseException) -> float:
         """Record transient ``exc``; return the delay before the next attempt, or re-raise
-        ``exc`` when the budget is spent (with a note saying which limit was hit)."""
+        ``exc`` when the budget is spent (with a note saying which limit was hit).
+
+        Args:
+            exc: The transient error the last attempt raised.
+
+        Returns:
+            The seconds to wait before the next attempt.
+
+        Raises:
+            BaseException: ``exc`` itself, once the budget is spent.
+        """
         now = self._clock()
         if self._first_failure is None:
             self._first_failure = now
@@ -177,7 +215,11 @@ class BudgetState:
 
 class RetryStopped(Exception):
     """:func:`retry_target`'s stop event was set while it backed off; ``last_error`` is the
-    transient error it was about to retry (the call's effect may be unknown)."""
+    transient error it was about to retry (the call's effect may be unknown).
+
+    Args:
+        last_error: The transient error that was about to be retried.
+    """
 
     def __init__(self, last_error: BaseException) -> None:
         super().__init__(f"retry stopped after: {last_error!r}")
@@ -186,7 +228,11 @@ class RetryStopped(Exception):
 
 class DeadlineExceeded(Exception):
     """A :class:`Deadline` passed before the work was done; ``last_error`` is the transient
-    error :func:`retry_target` was about to retry (None between polls)."""
+    error :func:`retry_target` was about to retry (None between polls).
+
+    Args:
+        last_error: The transient error that was about to be retried, if any.
+    """
 
     def __init__(self, last_error: BaseException | None = None) -> None:
         super().__init__(
@@ -204,7 +250,15 @@ class Deadline:
 
     @classmethod
     def after(cls, seconds: float, clock: Clock) -> Deadline:
-        """The deadline ``seconds`` from now on ``clock``."""
+        """The deadline ``seconds`` from now on ``clock``.
+
+        Args:
+            seconds: How long from now.
+            clock: The monotonic clock to measure on.
+
+        Returns:
+            The new deadline.
+        """
         return cls(clock() + seconds, clock)
 
     def remaining(self) -> float:
@@ -213,7 +267,18 @@ class Deadline:
 
     def cap(self, delay: float, last_error: BaseException | None = None) -> float:
         """``delay`` shortened to the time left; raises :class:`DeadlineExceeded` (chained to
-        ``last_error``) once none is left."""
+        ``last_error``) once none is left.
+
+        Args:
+            delay: The pause wanted, in seconds.
+            last_error: The error to chain to :class:`DeadlineExceeded`, if any.
+
+        Returns:
+            ``delay``, at most the time left.
+
+        Raises:
+            DeadlineExceeded: The deadline has passed.
+        """
         remaining = self.remaining()
         if remaining <= 0:
             raise DeadlineExceeded(last_error) from last_error
@@ -238,6 +303,22 @@ async def retry_target(
     ``deadline``, every backoff ends on it, and a retry due after it raises
     :class:`DeadlineExceeded` instead. With a ``stop`` event, a set event ends the loop
     before the next attempt or during the backoff by raising :class:`RetryStopped`.
+
+    Args:
+        target: The call to make, as a coroutine function without arguments.
+        budget: The poller's retry bookkeeping.
+        sleep: The sleep of the backoff.
+        predicate: Whether an error is transient (default: :func:`is_transient`).
+        on_error: Called with each retried error and the delay before the next attempt.
+        stop: An event that ends the loop.
+        deadline: The time after which no retry is made.
+
+    Returns:
+        What ``target()`` returned.
+
+    Raises:
+        RetryStopped: ``stop`` was set.
+        DeadlineExceeded: The deadline passed before a retry.
     """
     while True:
         try:
@@ -263,7 +344,16 @@ async def sleep_unless_stopped(
     delay: float, sleep: Callable[[float], Awaitable[None]], stop: asyncio.Event
 ) -> bool:
     """Sleep ``delay`` through the injectable ``sleep`` unless ``stop`` is set first; False
-    when it was (or already is) set. The one interruptible sleep of the package."""
+    when it was (or already is) set. The one interruptible sleep of the package.
+
+    Args:
+        delay: Seconds to sleep.
+        sleep: The sleep to use.
+        stop: The event that ends the sleep.
+
+    Returns:
+        True when the whole delay passed, False when ``stop`` was set.
+    """
     if stop.is_set():
         return False
     sleeper = asyncio.ensure_future(sleep(delay))
@@ -306,7 +396,17 @@ class PollPolicy:
             )
 
     def cap(self, attempt: int) -> float:
-        """The un-jittered delay after ``attempt`` (0-based) status calls."""
+        """The un-jittered delay after ``attempt`` (0-based) status calls.
+
+        Args:
+            attempt: The number of status calls made (>= 0).
+
+        Returns:
+            The delay in seconds, at most ``maximum``.
+
+        Raises:
+            ValueError: ``attempt`` is negative.
+        """
         if attempt < 0:
             raise ValueError(f"attempt must be >= 0, got {attempt!r}")
         # Bound the exponent: multiplier ** 10_000 overflows a float.
@@ -320,7 +420,16 @@ class PollPolicy:
     def next_delay(
         self, attempt: int, *, floor: float | None = None, rng: random.Random | None = None
     ) -> float:
-        """Seconds to wait after status call number ``attempt`` (0-based)."""
+        """Seconds to wait after status call number ``attempt`` (0-based).
+
+        Args:
+            attempt: The number of status calls made (>= 0).
+            floor: The device's poll interval, the least delay (when ``respect_device_interval``).
+            rng: The random source of the jitter (default: the ``random`` module).
+
+        Returns:
+            The delay in seconds.
+        """
         return self._finish(self.cap(attempt), floor, rng)
 
     def interval_at(self, elapsed: float) -> float:
@@ -329,13 +438,28 @@ class PollPolicy:
         ``min(maximum, initial + (multiplier - 1) * elapsed)`` gives the same poll times as
         :meth:`cap` by attempt number (``t[n+1] = multiplier * t[n] + initial``), but depends
         only on the time since the start -- for schedulers that may check a task early.
+
+        Args:
+            elapsed: Seconds since the poller started.
+
+        Returns:
+            The delay in seconds, at most ``maximum``.
         """
         return min(self.maximum, self.initial + (self.multiplier - 1.0) * max(0.0, elapsed))
 
     def delay_at(
         self, elapsed: float, *, floor: float | None = None, rng: random.Random | None = None
     ) -> float:
-        """:meth:`interval_at` with jitter and the device floor, like :meth:`next_delay`."""
+        """:meth:`interval_at` with jitter and the device floor, like :meth:`next_delay`.
+
+        Args:
+            elapsed: Seconds since the poller started.
+            floor: The device's poll interval, the least delay (when ``respect_device_interval``).
+            rng: The random source of the jitter (default: the ``random`` module).
+
+        Returns:
+            The delay in seconds.
+        """
         return self._finish(self.interval_at(elapsed), floor, rng)
 
     def _finish(self, cap: float, floor: float | None, rng: random.Random | None) -> float:
@@ -349,14 +473,30 @@ class PollPolicy:
     def delays(
         self, *, floor: float | None = None, rng: random.Random | None = None
     ) -> Iterator[float]:
-        """The endless sequence of delays (attempt 0, 1, 2, ...)."""
+        """The endless sequence of delays (attempt 0, 1, 2, ...).
+
+        Args:
+            floor: The device's poll interval, the least delay (when ``respect_device_interval``).
+            rng: The random source of the jitter (default: the ``random`` module).
+
+        Yields:
+            The delay in seconds after each status call.
+        """
         attempt = 0
         while True:
             yield self.next_delay(attempt, floor=floor, rng=rng)
             attempt += 1
 
     def with_delays(self, initial: float | None = None, maximum: float | None = None) -> PollPolicy:
-        """A copy with other initial and/or maximum delays."""
+        """A copy with other initial and/or maximum delays.
+
+        Args:
+            initial: The new first delay (default: unchanged).
+            maximum: The new longest delay (default: unchanged).
+
+        Returns:
+            The new policy.
+        """
         return attrs.evolve(
             self,
             initial=self.initial if initial is None else initial,
@@ -368,7 +508,15 @@ class Wake(Protocol):
     """Something that can end a poller's pause early (an event for its ARN arrived)."""
 
     async def sleep(self, delay: float, sleep: Sleep) -> bool:
-        """Sleep ``delay`` through ``sleep``, or less; True when woken early."""
+        """Sleep ``delay`` through ``sleep``, or less; True when woken early.
+
+        Args:
+            delay: Seconds to sleep at most.
+            sleep: The sleep to use.
+
+        Returns:
+            True when woken before ``delay`` passed.
+        """
         ...
 
 
@@ -379,6 +527,13 @@ class PollCadence:
     same sleep, budget and deadline, so a retry's backoff obeys the same rules.
 
     Not shared: one cadence per poll loop (it counts the polls since the last progress).
+
+    Args:
+        policy: The backoff between polls and the retry budget.
+        sleep: The sleep of every pause.
+        clock: The monotonic clock of the retry budget.
+        deadline: The time after which the poller stops.
+        wake: What may end a pause early.
     """
 
     def __init__(
@@ -402,7 +557,11 @@ class PollCadence:
         self._attempt = 0
 
     async def sleep(self, delay: float) -> None:
-        """Sleep ``delay`` (a wake-up ends it early and counts as progress)."""
+        """Sleep ``delay`` (a wake-up ends it early and counts as progress).
+
+        Args:
+            delay: Seconds to sleep at most.
+        """
         if self._wake is None:
             await self._sleep(delay)
         elif await self._wake.sleep(delay, self._sleep):
@@ -411,7 +570,15 @@ class PollCadence:
     async def next_poll(self, *, floor: float | None = None, at_most: float | None = None) -> None:
         """Pause before the next poll: the policy's delay for the polls since the last
         progress (at least ``floor``, at most ``at_most``), ended by the deadline, which
-        raises :class:`DeadlineExceeded` once it has passed."""
+        raises :class:`DeadlineExceeded` once it has passed.
+
+        Args:
+            floor: The least delay (the device's poll interval).
+            at_most: The longest delay.
+
+        Raises:
+            DeadlineExceeded: The deadline has passed.
+        """
         delay = self.policy.next_delay(self._attempt, floor=floor)
         self._attempt += 1
         if at_most is not None:
@@ -426,7 +593,15 @@ class PollCadence:
         *,
         on_error: Callable[[BaseException, float], object] | None = None,
     ) -> T:
-        """``await target()`` through :func:`retry_target` within ``policy.budget``."""
+        """``await target()`` through :func:`retry_target` within ``policy.budget``.
+
+        Args:
+            target: The status call, as a coroutine function without arguments.
+            on_error: Called with each retried error and the delay before the next attempt.
+
+        Returns:
+            What ``target()`` returned.
+        """
         return await retry_target(
             target, self._budget, sleep=self.sleep, on_error=on_error, deadline=self.deadline
         )

@@ -70,8 +70,8 @@ __all__ = [
     "pace_retries",
 ]
 
-#: Every operation of Braket's service model, as botocore ships it.
 BRAKET_OPERATIONS: frozenset[str] = frozenset(SERVICE_MODEL.operation_names)
+"""Every operation of Braket's service model, as botocore ships it."""
 
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -111,13 +111,21 @@ class Rate:
         """This rate and burst multiplied by ``factor`` (burst rounded down, at least 1).
 
         Matches the local service's ``Quotas.aws_defaults(scale=...)``.
+
+        Args:
+            factor: The multiplier (> 0).
+
+        Returns:
+            The scaled rate.
+
+        Raises:
+            ValueError: ``factor`` is not > 0.
         """
         if not factor > 0:
             raise ValueError(f"scale must be > 0, got {factor!r}")
         return Rate(self.per_second * factor, max(1, math.floor(self.burst * factor + 1e-9)))
 
 
-#: AWS default per-operation quotas (docs/quotas.md).
 AWS_DEFAULT_RATES: Mapping[str, Rate] = {
     "CreateQuantumTask": Rate(20, 40),
     "GetQuantumTask": Rate(100, 500),
@@ -130,11 +138,12 @@ AWS_DEFAULT_RATES: Mapping[str, Rate] = {
     "SearchJobs": Rate(5, 50),
     "CancelJob": Rate(2, 5),
 }
-#: AWS default account-wide quota (all calls).
+"""AWS default per-operation quotas (docs/quotas.md)."""
 AWS_ACCOUNT_RATE = Rate(140, 600)
-#: Error codes that say "slow down" (Braket's 429). Everything else, a 500
-#: ``InternalServiceException`` included, is not a throttle signal.
+"""AWS default account-wide quota (all calls)."""
 THROTTLE_CODES: frozenset[str] = frozenset({"ThrottlingException"})
+"""Error codes that say "slow down" (Braket's 429). Everything else, a 500
+``InternalServiceException`` included, is not a throttle signal."""
 
 
 @attrs.frozen
@@ -174,7 +183,14 @@ class SharedBuckets(Protocol):
 
     async def acquire(self, operation: str) -> bool:
         """Wait for ``operation``'s turn in the shared buckets. ``False`` (at once, never an
-        exception) when the store is unavailable: the caller paces with its local buckets."""
+        exception) when the store is unavailable: the caller paces with its local buckets.
+
+        Args:
+            operation: The operation about to be sent.
+
+        Returns:
+            True when the shared buckets paced the call, False when the store is unavailable.
+        """
         ...
 
     def local_share(self) -> float | None:
@@ -186,10 +202,21 @@ class SharedBuckets(Protocol):
         ...
 
     def record_throttle(self, operation: str) -> None:
-        """Report a 429 to every process sharing the buckets (in the background)."""
+        """Report a 429 to every process sharing the buckets (in the background).
+
+        Args:
+            operation: The operation that was throttled.
+        """
 
     def current_rate(self, operation: str) -> float | None:
-        """The shared rate last seen for ``operation``; ``None`` if unknown or unavailable."""
+        """The shared rate last seen for ``operation``; ``None`` if unknown or unavailable.
+
+        Args:
+            operation: The operation's name.
+
+        Returns:
+            The rate in requests per second, or ``None``.
+        """
 
     def stats(self) -> dict[str, Any]:
         """A JSON-ready view of the shared side."""
@@ -211,7 +238,17 @@ class SharedQuota(Protocol):
         sleep: Sleep,
     ) -> SharedBuckets:
         """The live side for one limiter: ``buckets`` by operation name and ``"account"``.
-        Must not do I/O (it runs in ``RateLimiter.__init__``, maybe outside an event loop)."""
+        Must not do I/O (it runs in ``RateLimiter.__init__``, maybe outside an event loop).
+
+        Args:
+            buckets: Each bucket's effective parameters, by operation name and ``"account"``.
+            adaptive: How rates adapt to throttling (``None``: fixed rates).
+            clock: The limiter's monotonic clock.
+            sleep: The limiter's sleep.
+
+        Returns:
+            The limiter's connection to the shared buckets.
+        """
         ...
 
 
@@ -250,6 +287,18 @@ class RateLimits:
         ``overrides`` (unscaled) replace a quota, e.g. a raised one:
         ``RateLimits.aws_defaults(CreateQuantumTask=Rate(40, 80), account=Rate(280, 1200))``;
         ``None`` removes a bucket. ``shared``: see :class:`RateLimits`.
+
+        Args:
+            scale: The factor applied to every default rate and burst (> 0).
+            shared: A shared bucket store (see :class:`RateLimits`).
+            **overrides: Unscaled rates by operation name (or ``account``); ``None`` removes a
+                bucket.
+
+        Returns:
+            The limits.
+
+        Raises:
+            TypeError: An override is neither a ``Rate`` nor ``None``.
         """
         operations: dict[str, Rate] = {op: r.scaled(scale) for op, r in AWS_DEFAULT_RATES.items()}
         account: Rate | None = AWS_ACCOUNT_RATE.scaled(scale)
@@ -424,6 +473,11 @@ class RateLimiter:
 
     ``clock`` and ``sleep`` are injectable so tests run on a fake clock. Safe to share by any
     number of coroutines of one event loop.
+
+    Args:
+        limits: The rates to enforce.
+        clock: The monotonic clock of the buckets.
+        sleep: The sleep of a call that waits for its turn.
     """
 
     def __init__(
@@ -456,7 +510,11 @@ class RateLimiter:
         return self._enabled
 
     async def acquire(self, operation: str) -> None:
-        """Wait until ``operation`` may be sent (FIFO among callers of the same bucket)."""
+        """Wait until ``operation`` may be sent (FIFO among callers of the same bucket).
+
+        Args:
+            operation: The operation about to be sent (its bucket, and the account's).
+        """
         if not self._enabled:
             return
         shared = self._shared
@@ -531,6 +589,9 @@ class RateLimiter:
 
         The operation's own bucket is cut when it has one (the likely culprit); otherwise
         the account-wide bucket.
+
+        Args:
+            operation: The operation that was throttled.
         """
         self.record_response(operation, throttled=True)
 
@@ -538,7 +599,12 @@ class RateLimiter:
         """The service answered ``operation`` (any status). Only ``throttled`` answers (429
         ``ThrottlingException``) cut the rate; the others (2xx, 4xx, 5xx) count in the share
         of recent responses that sets the size of a cut. A dropped connection is no answer:
-        do not report it."""
+        do not report it.
+
+        Args:
+            operation: The operation answered.
+            throttled: Whether the answer was a 429 ``ThrottlingException``.
+        """
         adaptive = self._adaptive
         if not self._enabled or adaptive is None:
             return
@@ -553,7 +619,14 @@ class RateLimiter:
             bucket.observe(self._clock(), False, adaptive.window)
 
     def current_rate(self, operation: str) -> float | None:
-        """The rate (requests/s) the client currently allows ``operation``; None if unlimited."""
+        """The rate (requests/s) the client currently allows ``operation``; None if unlimited.
+
+        Args:
+            operation: The operation's name.
+
+        Returns:
+            The rate in requests per second, or ``None``.
+        """
         if not self._enabled:
             return None
         shared = self._shared.current_rate(operation) if self._shared is not None else None
@@ -594,6 +667,11 @@ def observe_throttles(events: Any, limiter: RateLimiter, service: str = "braket"
     botocore retries a 429 inside one client call, so the caller only sees the last attempt.
     Registering this on an (aio)botocore client's ``meta.events`` lets the limiter adapt on
     the first one. Pass ``client.meta.events``.
+
+    Args:
+        events: The client's ``meta.events``.
+        limiter: The limiter to tell.
+        service: The botocore service name whose responses to watch.
     """
 
     def on_response(
@@ -620,6 +698,11 @@ def pace_retries(events: Any, limiter: RateLimiter, service: str = "braket") -> 
     retries bypass the buckets and, at full speed, push the client past the service's quota
     (and into real 429s). The attempt number is read from botocore's ``amz-sdk-request``
     header (``attempt=N; max=M``). Pass an aiobotocore client's ``meta.events``.
+
+    Args:
+        events: The client's ``meta.events``.
+        limiter: The limiter the retries take their tokens from.
+        service: The botocore service name whose requests to pace.
     """
 
     async def before_send(request: Any = None, **kwargs: Any) -> None:

@@ -142,7 +142,14 @@ class RedisQuota:
     peer_ttl: float = attrs.field(default=30.0, validator=_check_seconds)
 
     def bucket_key(self, bucket: str) -> str:
-        """The Redis key of one bucket (an operation name or ``"account"``)."""
+        """The Redis key of one bucket (an operation name or ``"account"``).
+
+        Args:
+            bucket: An operation name or ``"account"``.
+
+        Returns:
+            The key.
+        """
         return f"{self.prefix}:{{{self.key}}}:{bucket}"
 
     def processes_key(self) -> str:
@@ -157,7 +164,17 @@ class RedisQuota:
         clock: Clock,
         sleep: Sleep,
     ) -> SharedBuckets:
-        """The live side for one :class:`~braket_async.RateLimiter` (no I/O until used)."""
+        """The live side for one :class:`~braket_async.RateLimiter` (no I/O until used).
+
+        Args:
+            buckets: Each bucket's effective parameters, by operation name and ``"account"``.
+            adaptive: How rates adapt to throttling (``None``: fixed rates).
+            clock: The limiter's monotonic clock.
+            sleep: The limiter's sleep.
+
+        Returns:
+            The limiter's :class:`RedisBuckets`.
+        """
         return RedisBuckets(self, buckets, adaptive, clock=clock, sleep=sleep)
 
 

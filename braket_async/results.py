@@ -47,10 +47,10 @@ _PARSERS: dict[str, Callable[[Any], TaskResult]] = {
 #: Program-set objects fetched at once.
 _FETCH_CONCURRENCY = 16
 
-#: The object name the service writes in a task's output directory.
 RESULTS_FILENAME = "results.json"
-#: Result documents larger than this are parsed off the event loop (``asyncio.to_thread``).
+"""The object name the service writes in a task's output directory."""
 PARSE_IN_THREAD_BYTES = 1 << 20
+"""Result documents larger than this are parsed off the event loop (``asyncio.to_thread``)."""
 
 def _schema(document: Any) -> str | None:
     header = document.get("braketSchemaHeader") if isinstance(document, dict) else None
@@ -75,7 +75,18 @@ def parse_document(document: Any, *, source: str = "results.json") -> TaskResult
 
 def parse_result(data: bytes, *, source: str = "results.json") -> TaskResult:
     """Parse a ``results.json`` body (a self-contained document); ``ResponseError`` naming
-    ``source`` if it is not one."""
+    ``source`` if it is not one.
+
+    Args:
+        data: The body.
+        source: What to call it in errors.
+
+    Returns:
+        The typed result.
+
+    Raises:
+        ResponseError: ``data`` is not a task result this client reads.
+    """
     return parse_document(_loads(data, source), source=source)
 
 
@@ -85,6 +96,12 @@ class Results:
     ``operations`` looks tasks up, ``waiters`` wait for one (``wait=True``),
     ``s3`` reads the result objects, and
     ``telemetry`` counts the results and bytes downloaded.
+
+    Args:
+        operations: The session's operations.
+        waiters: The session's waiters.
+        s3: Reads the result objects.
+        telemetry: Counts results and bytes downloaded.
     """
 
     def __init__(
@@ -116,6 +133,21 @@ class Results:
         for tasks that ended so; ``ResultNotAvailable`` for a task not finished yet (or, with
         ``wait=True``, waits for it like ``wait_for_quantum_task(timeout=, poll=)``) and for
         a missing results object, naming its bucket and key.
+
+        Args:
+            task: An ARN, a ``QuantumTask`` or a search summary.
+            wait: Whether to wait for a task that has not finished.
+            timeout: Seconds to wait at most, with ``wait``.
+            poll: The delays between status calls, with ``wait``.
+
+        Returns:
+            The typed result.
+
+        Raises:
+            QuantumTaskFailed: The task ended FAILED.
+            QuantumTaskCancelled: The task ended CANCELLED.
+            ResultNotAvailable: The task has not finished (without ``wait``), or its results
+                object is missing.
         """
         operations = self._operations
         if isinstance(task, str):

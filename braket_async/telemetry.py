@@ -65,11 +65,17 @@ _SERVICE = "Braket"
 class TrackedCounts(Protocol):
     """What the tracked-tasks gauge reads: a tracker's tasks by status."""
 
-    def status_counts(self) -> dict[str, int]: ...
+    def status_counts(self) -> dict[str, int]:
+        """The number of tracked tasks by status."""
+        ...
 
 
 class CallRecord:
-    """What one operation call learned on its way: attempts, throttles, limiter wait."""
+    """What one operation call learned on its way: attempts, throttles, limiter wait.
+
+    Args:
+        operation: The operation's model name.
+    """
 
     __slots__ = ("attempts", "limiter_wait", "operation", "request_id", "status_code", "throttled")
 
@@ -179,6 +185,12 @@ class Telemetry:
 
         The body fills the record (limiter wait) and calls :meth:`succeeded` or lets a
         :class:`~braket_async.errors.BraketError` out; both end the span.
+
+        Args:
+            operation: The operation's model name.
+
+        Yields:
+            The call's record, for the body to fill.
         """
         record = CallRecord(operation)
         if _otel_context.get_value(_otel_context._SUPPRESS_INSTRUMENTATION_KEY):
@@ -246,6 +258,13 @@ class Telemetry:
         """An INTERNAL span around a feature's work (a waiter, a sweep, a batch, an upload).
 
         Yields the span (a non-recording one when telemetry is off).
+
+        Args:
+            name: The span's name.
+            attributes: The span's attributes (``None`` values are left out).
+
+        Yields:
+            The span.
         """
         if not self.recording:
             yield _NO_SPAN
@@ -259,7 +278,15 @@ class Telemetry:
     @contextlib.contextmanager
     def server_span(self, name: str, headers: Mapping[str, str]) -> Iterator[Any]:
         """A SERVER span for one request a local Braket service answers, continuing the
-        trace whose context ``headers`` carry (the client span's, when traced)."""
+        trace whose context ``headers`` carry (the client span's, when traced).
+
+        Args:
+            name: The span's name.
+            headers: The request's headers (the trace context).
+
+        Yields:
+            The span.
+        """
         if not self.recording:
             yield _NO_SPAN
             return
@@ -272,12 +299,22 @@ class Telemetry:
             yield span
 
     def count(self, name: str, value: int = 1, attributes: Mapping[str, str] | None = None) -> None:
-        """Add to one of the feature counters (``batch_items``, ``results``, ``result_bytes``)."""
+        """Add to one of the feature counters (``batch_items``, ``results``, ``result_bytes``).
+
+        Args:
+            name: The counter's name.
+            value: The amount to add.
+            attributes: The data point's attributes.
+        """
         if self.recording:
             self._instruments()[name].add(value, dict(attributes or {}))
 
     def watch_tracker(self, tracker: TrackedCounts) -> None:
-        """Count ``tracker``'s tasks in the ``braket_async.tracker.tasks`` gauge while it lives."""
+        """Count ``tracker``'s tasks in the ``braket_async.tracker.tasks`` gauge while it lives.
+
+        Args:
+            tracker: The tracker to count (held weakly).
+        """
         trackers: weakref.WeakSet[Any] = self._state.setdefault("trackers", weakref.WeakSet())
         trackers.add(tracker)
         if self.recording:
@@ -295,7 +332,12 @@ class Telemetry:
 
     def register(self, events: Any, service: str = "braket") -> None:
         """Hook an aiobotocore client's events: count attempts and throttles of the current
-        call, and carry the trace context in the request headers."""
+        call, and carry the trace context in the request headers.
+
+        Args:
+            events: The client's ``meta.events``.
+            service: The botocore service name whose calls to hook.
+        """
 
         def on_response(parsed_response: Mapping[str, Any] | None = None, **_: Any) -> None:
             record = _CURRENT_CALL.get()

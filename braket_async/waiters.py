@@ -74,15 +74,15 @@ T = TypeVar("T")
 #: The model a status operation answers.
 M = TypeVar("M", QuantumTask, Job)
 
-#: GetJob answers only the latest this-many events.
 MAX_JOB_EVENTS = 20
+"""GetJob answers only the latest this-many events."""
 #: follow_job's fastest poll when events arrive densely (GetJob's quota is 5 calls/s).
 _DENSE_DELAY = 0.25
 
-#: Default policy for quantum tasks: 0.5 s growing to 10 s (SV1 asks for 100 ms at least).
 DEFAULT_TASK_POLL = PollPolicy()
-#: Default policy for hybrid jobs (GetJob's quota is 5/s; jobs run minutes to hours).
+"""Default policy for quantum tasks: 0.5 s growing to 10 s (SV1 asks for 100 ms at least)."""
 DEFAULT_JOB_POLL = PollPolicy(initial=1.0, multiplier=1.5, maximum=15.0)
+"""Default policy for hybrid jobs (GetJob's quota is 5/s; jobs run minutes to hours)."""
 
 _TERMINAL_EVENTS = frozenset(
     {
@@ -180,6 +180,12 @@ class BraketWaiter(Generic[T]):
     ``QuantumTaskCancelled`` / ``JobFailed`` / ``JobCancelled``; ``MaxAttempts`` status calls
     without a success or failure state raise ``WaiterTimeout``; an error response the model
     does not retry raises the service's error.
+
+    Args:
+        operations: The session's operations (the status calls).
+        model_name: The waiter's name in Braket's waiter model (``"QuantumTaskCompleted"``).
+        sleep: The sleep between status calls.
+        clock: The monotonic clock.
     """
 
     def __init__(
@@ -219,7 +225,18 @@ class BraketWaiter(Generic[T]):
         return value
 
     async def wait(self, **kwargs: Any) -> T:
-        """Poll until a success state (see the class docstring)."""
+        """Poll until a success state (see the class docstring).
+
+        Args:
+            **kwargs: The operation's wire parameters (``quantumTaskArn=...``) and ``WaiterConfig``.
+
+        Returns:
+            The model that matched the success state.
+
+        Raises:
+            ParameterError: ``WaiterConfig`` breaks its rules.
+            WaiterTimeout: ``MaxAttempts`` status calls without a success or failure state.
+        """
         target = self._target
         max_attempts = self._checked_max_attempts(kwargs.get("WaiterConfig"))
         arn = str(kwargs.get(target.arn_member) or "")
@@ -332,6 +349,13 @@ class Waiters:
     ``operations`` sends the status calls; ``sleep`` / ``clock`` are the defaults of every
     loop; ``events`` returns the session's event feed (resolved when the session opens), or
     None to poll only.
+
+    Args:
+        operations: The session's operations (the status calls).
+        sleep: The default sleep of every loop.
+        clock: The default monotonic clock of every loop.
+        telemetry: Where the waiters' spans go.
+        events: Returns the session's event feed, or None to poll only.
     """
 
     def __init__(
@@ -358,6 +382,12 @@ class Waiters:
         (``service.getTaskPollIntervalMillis`` of its capabilities), or None when unknown.
 
         One GetDevice per device per session; concurrent callers share it.
+
+        Args:
+            device_arn: The device's ARN.
+
+        Returns:
+            Seconds between status calls, or None.
         """
         cache = self._device_intervals
         if device_arn in cache:
@@ -400,6 +430,21 @@ class Waiters:
 
         With the session's event feed, it wakes on the task's terminal event; ``poll``
         (default :data:`~braket_async._event_wait.EVENTS_SAFETY_POLL`) is then the safety net.
+
+        Args:
+            quantum_task_arn: The task's ARN.
+            timeout: Seconds to wait at most (default: no limit), on ``clock``.
+            poll: The delays between status calls (see above).
+            sleep: The sleep between status calls (default: the session's).
+            clock: The monotonic clock of ``timeout`` (default: the session's).
+
+        Returns:
+            The COMPLETED task.
+
+        Raises:
+            QuantumTaskFailed: The task ended FAILED.
+            QuantumTaskCancelled: The task ended CANCELLED.
+            WaiterTimeout: ``timeout`` passed first.
         """
 
         async def floor(task: QuantumTask) -> float | None:
@@ -421,6 +466,22 @@ class Waiters:
         Raises ``JobFailed`` (with ``failure_reason`` and the job), ``JobCancelled`` or
         ``WaiterTimeout``; transient errors are absorbed like
         :meth:`wait_for_quantum_task`'s, and events are used like there.
+
+        Args:
+            job_arn: The job's ARN.
+            timeout: Seconds to wait at most (default: no limit), on ``clock``.
+            poll: The delays between status calls (default: :data:`DEFAULT_JOB_POLL`, or
+                the safety-net poll with events).
+            sleep: The sleep between status calls (default: the session's).
+            clock: The monotonic clock of ``timeout`` (default: the session's).
+
+        Returns:
+            The COMPLETED job.
+
+        Raises:
+            JobFailed: The job ended FAILED.
+            JobCancelled: The job ended CANCELLED.
+            WaiterTimeout: ``timeout`` passed first.
         """
         return await self._wait(_JOBS, job_arn, timeout, poll, sleep, clock)
 
@@ -481,6 +542,17 @@ class Waiters:
         following goes on.
         Transient errors are absorbed within ``poll.budget``; other errors propagate.
         With the session's event feed, a status change of the job triggers a poll at once.
+
+        Args:
+            job_arn: The job's ARN.
+            poll: The delays between status calls (default: :data:`DEFAULT_JOB_POLL`).
+            since: Skip events at or before this time.
+            on_gap: Called when events may have been missed (default: a warning is logged).
+            sleep: The sleep between status calls (default: the session's).
+            clock: The monotonic clock (default: the session's).
+
+        Yields:
+            Each new event of the job, once, in order.
         """
         async with contextlib.AsyncExitStack() as stack:
             wake = await self._event_wake(stack, job_arn, None)
@@ -560,7 +632,17 @@ class Waiters:
 
     def get_waiter(self, name: str) -> BraketWaiter[Any]:
         """A boto3-style waiter by name (snake_case or the model's PascalCase); the session's
-        ``get_waiter`` types it by name."""
+        ``get_waiter`` types it by name.
+
+        Args:
+            name: The waiter's snake_case or PascalCase name.
+
+        Returns:
+            The waiter.
+
+        Raises:
+            ValueError: No waiter has that name.
+        """
         model_name = _WAITER_NAMES.get(name) or (name if name in _MODEL.waiter_names else None)
         if model_name is None:
             raise ValueError(f"name must be one of {self.waiter_names}, got {name!r}")

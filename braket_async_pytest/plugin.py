@@ -286,7 +286,11 @@ class _Threaded:
 @pytest.fixture(scope="session")
 def braket_simulator_executor(request: pytest.FixtureRequest) -> Any:
     """One warm simulator worker pool shared by every service of the session (in thread mode
-    it lives on the services' thread: only services started there may use it)."""
+    it lives on the services' thread: only services started there may use it).
+
+    Args:
+        request: The pytest request (its config picks the mode).
+    """
     if _mode(request.config) == _THREAD:
         return request.getfixturevalue("_braket_threaded").executor
     return request.getfixturevalue("_braket_loop_executor")
@@ -295,7 +299,11 @@ def braket_simulator_executor(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture(scope="session")
 def braket_local_session(request: pytest.FixtureRequest) -> ThreadedLocalBraket | LocalBraket:
     """The session's local Braket service (settings from the ``braket_local_*`` ini
-    options), with its embedded moto server (S3, STS, IAM, CloudWatch Logs, ...)."""
+    options), with its embedded moto server (S3, STS, IAM, CloudWatch Logs, ...).
+
+    Args:
+        request: The pytest request (its config picks the mode).
+    """
     if _mode(request.config) == _THREAD:
         service: ThreadedLocalBraket = request.getfixturevalue("_braket_threaded").service
         return service
@@ -309,7 +317,11 @@ def braket_local_factory(request: pytest.FixtureRequest) -> Callable[..., Any]:
     stopped after the test; settings not given come from the ini options. Thread mode:
     ``braket_local_factory(**LocalBraket_kwargs)`` returns a started ``ThreadedLocalBraket``
     (from an async test: ``await asyncio.to_thread(braket_local_factory, ...)``);
-    session-loop mode: ``await braket_local_factory(**kwargs)`` returns a ``LocalBraket``."""
+    session-loop mode: ``await braket_local_factory(**kwargs)`` returns a ``LocalBraket``.
+
+    Args:
+        request: The pytest request (its config picks the mode).
+    """
     if _mode(request.config) == _THREAD:
         factory: Callable[..., Any] = request.getfixturevalue("_braket_threaded_factory")
     else:
@@ -320,7 +332,11 @@ def braket_local_factory(request: pytest.FixtureRequest) -> Callable[..., Any]:
 @pytest.fixture
 def braket_local(request: pytest.FixtureRequest) -> ThreadedLocalBraket | LocalBraket:
     """The session's service, or this test's own one when it is marked
-    ``@pytest.mark.braket_local(...)``."""
+    ``@pytest.mark.braket_local(...)``.
+
+    Args:
+        request: The pytest request (its marker and config).
+    """
     marker = request.node.get_closest_marker(_MARKER)
     if _mode(request.config) == _THREAD:
         if marker is None:
@@ -338,7 +354,11 @@ def braket_local(request: pytest.FixtureRequest) -> ThreadedLocalBraket | LocalB
 @pytest.fixture
 def braket(request: pytest.FixtureRequest) -> BraketSession:
     """A ``BraketSession`` on ``braket_local`` (its credentials and region), opened on the
-    event loop the (async) test runs on, closed after it."""
+    event loop the (async) test runs on, closed after it.
+
+    Args:
+        request: The pytest request (the test's event loop scope).
+    """
     scope = _test_loop_scope(request.node)
     if scope is None:
         _bad(
@@ -357,7 +377,12 @@ def braket_env(
     braket_local: ThreadedLocalBraket | LocalBraket, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[dict[str, str]]:
     """``braket_local.environ()`` applied to ``os.environ`` for the test (undone after);
-    returns the variables set."""
+    returns the variables set.
+
+    Args:
+        braket_local: The test's service.
+        monkeypatch: Sets and restores the variables.
+    """
     from braket_async.local import CONFLICTING_VARIABLES
 
     env = braket_local.environ()
@@ -370,7 +395,11 @@ def braket_env(
 
 @pytest.fixture
 def braket_ledger(braket_local: ThreadedLocalBraket | LocalBraket) -> Ledger:
-    """``braket_local.ledger`` (call, throttle, fault and error counters), reset now."""
+    """``braket_local.ledger`` (call, throttle, fault and error counters), reset now.
+
+    Args:
+        braket_local: The test's service.
+    """
     from braket_async.local import ThreadedLocalBraket
 
     if isinstance(braket_local, ThreadedLocalBraket):
@@ -386,7 +415,12 @@ def braket_clean(
 ) -> ThreadedLocalBraket | LocalBraket:
     """``braket_local`` with a clean slate (``LocalBraket.reset``): running tasks and jobs
     stopped, every task, job and spending limit forgotten, the ledger zeroed, the quotas (full
-    buckets) and faults it started with back in force."""
+    buckets) and faults it started with back in force.
+
+    Args:
+        request: The pytest request (its config picks the mode).
+        braket_local: The test's service.
+    """
     from braket_async.local import ThreadedLocalBraket
 
     if isinstance(braket_local, ThreadedLocalBraket):

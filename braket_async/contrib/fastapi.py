@@ -65,7 +65,13 @@ class BraketState(TypedDict):
 
 
 class BackgroundEntry(Generic[V]):
-    """One piece of background work: its key, the caller's ``value`` and the asyncio task."""
+    """One piece of background work: its key, the caller's ``value`` and the asyncio task.
+
+    Args:
+        key: The key the work is found under.
+        value: What later requests need to find (a record, a batch handle).
+        task: The asyncio task running the work.
+    """
 
     def __init__(self, key: str, value: V, task: asyncio.Task[Any]) -> None:
         self.key = key
@@ -87,6 +93,12 @@ class BackgroundWork:
     Finished entries stay findable (the ``keep_finished`` most recent ones) so a client can
     still ask about work that ended. A failed coroutine's exception is logged and stays on
     its task (``entry.task.exception()``).
+
+    Args:
+        keep_finished: How many finished entries stay findable (>= 0).
+
+    Raises:
+        ValueError: ``keep_finished`` is negative.
     """
 
     def __init__(self, *, keep_finished: int = 1000) -> None:
@@ -117,6 +129,18 @@ class BackgroundWork:
 
         ``value`` is whatever later requests need to find (a record, a batch handle). Raises
         ``RuntimeError`` after shutdown began and ``ValueError`` if ``key`` is taken.
+
+        Args:
+            coro: The coroutine to run (closed unrun when refused).
+            key: The key to find the work under (default: a new uuid4 hex).
+            value: What later requests need to find.
+
+        Returns:
+            The new entry.
+
+        Raises:
+            RuntimeError: Shutdown has begun.
+            ValueError: ``key`` is already used.
         """
         if self._closed:
             coro.close()
@@ -132,14 +156,36 @@ class BackgroundWork:
         return entry
 
     def get(self, key: str) -> BackgroundEntry[Any]:
-        """The entry under ``key``; ``KeyError`` naming the key when there is none (any more)."""
+        """The entry under ``key``; ``KeyError`` naming the key when there is none (any more).
+
+        Args:
+            key: The work's key.
+
+        Returns:
+            The entry.
+
+        Raises:
+            KeyError: No entry has that key (any more).
+        """
         try:
             return self._entries[key]
         except KeyError:
             raise KeyError(f"no background work with key {key!r}") from None
 
     def value(self, key: str, cls: type[V]) -> V:
-        """The value stored under ``key``, checked to be a ``cls`` (``TypeError`` otherwise)."""
+        """The value stored under ``key``, checked to be a ``cls`` (``TypeError`` otherwise).
+
+        Args:
+            key: The work's key.
+            cls: The class the value must be an instance of.
+
+        Returns:
+            The value.
+
+        Raises:
+            KeyError: No entry has that key (any more).
+            TypeError: The value is not a ``cls``.
+        """
         value = self.get(key).value
         if not isinstance(value, cls):
             raise TypeError(
@@ -171,6 +217,10 @@ class BackgroundWork:
 
         Cancelled coroutines get the same ``timeout`` again to clean up; anything still running
         after that is logged and abandoned, so shutdown always ends.
+
+        Args:
+            timeout: Seconds to wait for running work, and again for cancelled work.
+            drain: Whether to wait for running work before cancelling it.
         """
         self._closed = True
         pending = {entry.task for entry in self._entries.values() if not entry.done()}
@@ -200,6 +250,17 @@ class BraketLifespan:
     for up to ``shutdown_timeout`` seconds (``drain=False``: cancelled at once), then the session
     closes. To combine with your own lifespan, enter ``lifespan(app)`` inside it and pass its
     state on.
+
+    Args:
+        session_factory: Makes the session (instead of ``session_kwargs``).
+        shutdown_timeout: Seconds background work may take at shutdown (>= 0).
+        drain: Whether shutdown waits for running work before cancelling it.
+        keep_finished: How many finished background entries stay findable.
+        **session_kwargs: Keyword arguments of ``BraketSession``.
+
+    Raises:
+        TypeError: Both ``session_factory`` and ``session_kwargs`` were given.
+        ValueError: ``shutdown_timeout`` is negative.
     """
 
     def __init__(
@@ -239,17 +300,44 @@ class BraketLifespan:
 
 
 def braket_lifespan(**kwargs: Any) -> BraketLifespan:
-    """``FastAPI(lifespan=braket_lifespan(region_name=...))``; see :class:`BraketLifespan`."""
+    """``FastAPI(lifespan=braket_lifespan(region_name=...))``; see :class:`BraketLifespan`.
+
+    Args:
+        **kwargs: The arguments of :class:`BraketLifespan`.
+
+    Returns:
+        The lifespan.
+    """
     return BraketLifespan(**kwargs)
 
 
 def get_braket(conn: HTTPConnection) -> BraketSession:
-    """The app's session, for ``Depends(get_braket)`` (HTTP and WebSocket endpoints)."""
+    """The app's session, for ``Depends(get_braket)`` (HTTP and WebSocket endpoints).
+
+    Args:
+        conn: The request or WebSocket connection.
+
+    Returns:
+        The session the lifespan opened.
+
+    Raises:
+        RuntimeError: The app has no braket lifespan, or it has not run.
+    """
     return _lookup(conn, "braket", BraketSession)  # type: ignore[no-any-return]
 
 
 def get_background(conn: HTTPConnection) -> BackgroundWork:
-    """The app's background-work registry, for ``Depends(get_background)``."""
+    """The app's background-work registry, for ``Depends(get_background)``.
+
+    Args:
+        conn: The request or WebSocket connection.
+
+    Returns:
+        The lifespan's :class:`BackgroundWork`.
+
+    Raises:
+        RuntimeError: The app has no braket lifespan, or it has not run.
+    """
     return _lookup(conn, "braket_background", BackgroundWork)  # type: ignore[no-any-return]
 
 
@@ -265,7 +353,7 @@ def _lookup(conn: HTTPConnection, name: str, cls: type) -> Any:
     return value
 
 
-#: ``braket: BraketDep`` in an endpoint's parameters gives the app's session.
 BraketDep = Annotated[BraketSession, Depends(get_braket)]
-#: ``work: BackgroundDep`` gives the app's :class:`BackgroundWork`.
+"""``braket: BraketDep`` in an endpoint's parameters gives the app's session."""
 BackgroundDep = Annotated[BackgroundWork, Depends(get_background)]
+"""``work: BackgroundDep`` gives the app's :class:`BackgroundWork`."""

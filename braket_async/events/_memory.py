@@ -17,6 +17,12 @@ class InMemoryEventFeed:
     delivers each distinct event (by ``event_id``; events without one are always delivered)
     at most once, remembering the last ``remember`` ids, and calls the subscribers
     synchronously on the caller's thread, which must be the event loop's.
+
+    Args:
+        remember: How many event ids to remember against repeats (>= 0).
+
+    Raises:
+        ValueError: ``remember`` is negative.
     """
 
     def __init__(self, *, remember: int = 100_000) -> None:
@@ -28,6 +34,14 @@ class InMemoryEventFeed:
         self._next = 0
 
     def subscribe(self, callback: EventCallback) -> Unsubscribe:
+        """Call ``callback`` with every new event until the returned function is called.
+
+        Args:
+            callback: Called synchronously with each event :meth:`publish` delivers.
+
+        Returns:
+            The function that removes the subscription.
+        """
         key, self._next = self._next, self._next + 1
         self._subscribers[key] = callback
 
@@ -42,7 +56,14 @@ class InMemoryEventFeed:
         return len(self._subscribers)
 
     def publish(self, event: BraketEvent) -> bool:
-        """Deliver ``event`` to every subscriber; False if its id was delivered before."""
+        """Deliver ``event`` to every subscriber; False if its id was delivered before.
+
+        Args:
+            event: The event.
+
+        Returns:
+            False if an event with its id was delivered before, else True.
+        """
         if event.event_id is not None:
             if event.event_id in self._seen:
                 return False

@@ -111,6 +111,18 @@ async def ensure_event_queue(
     """Create or update the rule, the queue, its policy and the target (see the module).
 
     ``sqs`` and ``eventbridge`` are entered aiobotocore clients of one account and region.
+
+    Args:
+        sqs: An entered aiobotocore SQS client.
+        eventbridge: An entered aiobotocore EventBridge client.
+        queue_name: The SQS queue's name.
+        rule_name: The EventBridge rule's name.
+
+    Returns:
+        What was set up: the queue's URL and ARN, the rule, whether the queue is new.
+
+    Raises:
+        ParameterError: ``queue_name`` or ``rule_name`` is not a valid name.
     """
     if not _QUEUE_NAME.fullmatch(queue_name):
         raise errors.ParameterError(

@@ -57,7 +57,12 @@ _BATCH = 10
 
 class EventQueueNotFound(errors.ConfigurationError):
     """The SQS queue of an event source does not exist (or is not visible to these
-    credentials)."""
+    credentials).
+
+    Args:
+        queue_url: The queue's URL.
+        detail: What the service said, if anything.
+    """
 
     def __init__(self, queue_url: str, detail: str = "") -> None:
         self.queue_url = queue_url
@@ -87,6 +92,21 @@ class SqsEventSource:
     of delivered events. ``linger`` seconds after its last subscriber leaves the loop stops
     (a waiter following another reuses it). Errors back off along ``error_backoff``; a
     queue that disappears stops the loop and is kept in :attr:`error`.
+
+    Args:
+        queue_url: The SQS queue's URL.
+        session: A session whose SQS client is used.
+        client: An entered aiobotocore SQS client (instead of ``session``).
+        wait_time_seconds: The long-poll wait of each ReceiveMessage (1-20).
+        max_messages: The messages of each ReceiveMessage at most (1-10).
+        visibility_timeout: Seconds the messages received stay hidden (default: the queue's).
+        dedupe_capacity: How many delivered event ids to remember (>= 1).
+        linger: Seconds the loop goes on after its last subscriber left.
+        error_backoff: The backoff after an error.
+        sleep: The sleep of the loop (default: the session's, else ``asyncio.sleep``).
+
+    Raises:
+        ParameterError: An argument breaks its rule.
     """
 
     def __init__(
@@ -158,7 +178,17 @@ class SqsEventSource:
 
     def subscribe(self, callback: EventCallback) -> Unsubscribe:
         """Call ``callback`` with every new event (on the loop, synchronously) until the
-        returned function is called. The first subscriber starts the receive loop."""
+        returned function is called. The first subscriber starts the receive loop.
+
+        Args:
+            callback: Called with each event.
+
+        Returns:
+            The function that removes the subscription.
+
+        Raises:
+            SessionStateError: The source is closed.
+        """
         if self._closed:
             raise errors.SessionStateError("this SqsEventSource is closed")
         key = next(self._ids)

@@ -63,10 +63,11 @@ class JobStateChange:
 
 
 BraketEvent: TypeAlias = TaskStateChange | JobStateChange
-#: Called synchronously, on the event loop, once per distinct event; must not block.
+"""A task's or a job's state-change event."""
 EventCallback: TypeAlias = Callable[[BraketEvent], None]
-#: Stops the deliveries to one subscriber. Idempotent.
+"""Called synchronously, on the event loop, once per distinct event; must not block."""
 Unsubscribe: TypeAlias = Callable[[], None]
+"""Stops the deliveries to one subscriber. Idempotent."""
 
 
 class EventFeed(Protocol):
@@ -79,4 +80,13 @@ class EventFeed(Protocol):
     consumers never move a task or job back out of a terminal status.
     """
 
-    def subscribe(self, callback: EventCallback) -> Unsubscribe: ...
+    def subscribe(self, callback: EventCallback) -> Unsubscribe:
+        """Call ``callback`` with every new event until the returned function is called.
+
+        Args:
+            callback: Called synchronously, on the event loop, once per distinct event.
+
+        Returns:
+            The function that removes the subscription.
+        """
+        ...

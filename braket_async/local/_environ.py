@@ -53,9 +53,6 @@ BRAKET_VARIABLE = "AWS_ENDPOINT_URL_BRAKET"
 ECR_VARIABLE = "AWS_ENDPOINT_URL_ECR"
 PRICE_LIST_VARIABLE = "BRAKET_PRICE_OFFERS_URL"
 
-#: Variables that would take the clients elsewhere or sign with something else: unset them
-#: together with applying :func:`environ_for` (a profile that does not exist makes
-#: ``boto3.Session()`` fail; a session token would be sent with the local credentials).
 CONFLICTING_VARIABLES = (
     "AWS_PROFILE",
     "AWS_DEFAULT_PROFILE",
@@ -66,6 +63,9 @@ CONFLICTING_VARIABLES = (
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "BRAKET_JOBS_ROLE_ARN",
 )
+"""Variables that would take the clients elsewhere or sign with something else: unset them
+together with applying :func:`environ_for` (a profile that does not exist makes
+``boto3.Session()`` fail; a session token would be sent with the local credentials)."""
 
 #: The role the Braket console creates; the SDK's ``AwsSession.get_default_jobs_role`` takes
 #: the first role under ``/service-role/`` whose name starts with it.

@@ -48,8 +48,8 @@ __all__ = ["DEFAULT_BUCKET", "LocalBraket"]
 
 T = TypeVar("T")
 
-#: Bucket created at start for callers without one of their own.
 DEFAULT_BUCKET = "amazon-braket-local"
+"""Bucket created at start for callers without one of their own."""
 
 
 class LocalBraket:
@@ -93,6 +93,39 @@ class LocalBraket:
     ``noise=False`` runs QPU tasks without their device's noise model (``_noise``;
     ``docs/devices.md``). ``qpu_queue=QpuQueue(...)`` puts QPU tasks in per-device queues
     with execution windows on a scaled clock (``_qpu_queue``); by default they run at once.
+
+    Args:
+        host: The address to listen on.
+        port: The port (0: a free one).
+        region: The region the service answers for.
+        account_id: The 12-digit account id of its ARNs.
+        queue_delay: Seconds a task stays QUEUED at least.
+        run_delay: Seconds a task stays RUNNING at least.
+        quotas: Rate and concurrency limits (default: :meth:`Quotas.aws_defaults`).
+        faults: Faults to inject.
+        s3_endpoint_url: An S3 endpoint for results (``None``: the embedded moto server).
+        s3_credentials: Credentials for ``s3_endpoint_url`` (``None``: botocore's chain).
+        credentials: The access key id and secret every request must be signed with.
+        control_token: The bearer token of ``/_local/*`` (default: a random one per start).
+        workers: Simulator processes.
+        max_workers: Simulator processes at most while long tasks hold them all.
+        task_time_limit: Seconds a task may simulate (``None``: no limit).
+        task_memory_limit: Bytes of worker memory a task may use (``None``: no limit).
+        workers_memory_limit: Bytes all workers may use together (see docs/limits.md).
+        default_bucket: The bucket created at start.
+        job_runner: Runs the jobs.
+        job_runner_factory: Makes the job runner once the endpoints are known.
+        devices: The device catalogue.
+        executor: Replaces the simulator executor (tests).
+        sleep: The sleep of the service's delays.
+        events: Whether to publish state-change events.
+        events_endpoint_url: The EventBridge endpoint events go to.
+        telemetry: Where the SERVER spans go.
+        noise: Whether QPU tasks use their device's noise model.
+        qpu_queue: Per-device QPU queues with execution windows.
+
+    Raises:
+        ValueError: An argument breaks its rule.
     """
 
     def __init__(

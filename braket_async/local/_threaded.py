@@ -50,6 +50,9 @@ class ServiceThread:
 
     :meth:`run` and :meth:`call` hand work to that loop from any other thread and wait for
     its result (its exception is raised in the caller); :meth:`submit` does not wait.
+
+    Args:
+        name: The thread's name.
     """
 
     def __init__(self, name: str = "braket-local") -> None:
@@ -98,7 +101,14 @@ class ServiceThread:
             )
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        """Schedule ``coro`` on the loop; returns its future (does not wait)."""
+        """Schedule ``coro`` on the loop; returns its future (does not wait).
+
+        Args:
+            coro: The coroutine (closed if it cannot be scheduled).
+
+        Returns:
+            Its future.
+        """
         try:
             return asyncio.run_coroutine_threadsafe(coro, self.loop)
         except BaseException:
@@ -106,7 +116,18 @@ class ServiceThread:
             raise
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        """Run ``coro`` on the loop and wait (in the calling thread) for its result."""
+        """Run ``coro`` on the loop and wait (in the calling thread) for its result.
+
+        Args:
+            coro: The coroutine.
+            timeout: Seconds to wait at most (``None``: no limit).
+
+        Returns:
+            What ``coro`` returned.
+
+        Raises:
+            RuntimeError: Called on the service's own thread.
+        """
         try:
             self._check_caller()
         except RuntimeError:
@@ -115,12 +136,26 @@ class ServiceThread:
         return self.submit(coro).result(timeout)
 
     async def run_async(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the service's loop and await its result from another loop."""
+        """Run ``coro`` on the service's loop and await its result from another loop.
+
+        Args:
+            coro: The coroutine.
+
+        Returns:
+            What ``coro`` returned.
+        """
         return await asyncio.wrap_future(self.submit(coro))
 
     def call(self, function: Callable[[], T | Awaitable[T]]) -> T:
         """Call ``function()`` on the loop (awaiting what it returns if awaitable) and wait
-        for the result."""
+        for the result.
+
+        Args:
+            function: Called without arguments on the loop.
+
+        Returns:
+            What it returned (awaited if awaitable).
+        """
 
         async def invoke() -> T:
             result = function()
@@ -166,6 +201,10 @@ class ThreadedLocalBraket:
     stopped by :meth:`stop`); by default the service starts a thread of its own. Objects
     given in the keyword arguments that live on a loop (an ``executor``) must live on that
     thread's loop.
+
+    Args:
+        thread: A started :class:`ServiceThread` to run on.
+        **kwargs: The arguments of :class:`LocalBraket`.
     """
 
     def __init__(self, *, thread: ServiceThread | None = None, **kwargs: Any) -> None:
@@ -346,6 +385,13 @@ class ThreadedLocalBraket:
     def call(self, function: Callable[[LocalBraket], T | Awaitable[T]]) -> T:
         """``function(local)`` run on the service's loop (awaited there if it returns an
         awaitable); returns its result in the calling thread. For what the handle does not
-        offer, e.g. ``threaded.call(lambda local: len(local.store.task_list))``."""
+        offer, e.g. ``threaded.call(lambda local: len(local.store.task_list))``.
+
+        Args:
+            function: Called with the :class:`LocalBraket` on the service's loop.
+
+        Returns:
+            What it returned (awaited if awaitable).
+        """
         local = self.local
         return self._thread.call(lambda: function(local))

@@ -66,7 +66,17 @@ class AnalogHamiltonianSimulationResult(TaskResultViews):
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> AnalogHamiltonianSimulationResult:
-        """Parse the document; ``ValueError`` naming the member when it is not one."""
+        """Parse the document; ``ValueError`` naming the member when it is not one.
+
+        Args:
+            doc: The parsed result document.
+
+        Returns:
+            The result.
+
+        Raises:
+            ValueError: The document is not an AHS result.
+        """
         doc = result_document(doc, AHS_RESULT_SCHEMA)
         task_metadata = cls.parse_task_metadata(doc)
         shots = []

@@ -197,11 +197,11 @@ class InstanceType(OpenStrEnum):
     ML_G4DN_XLARGE = "ml.g4dn.xlarge"
 
 
-#: Task statuses after which nothing changes.
 TERMINAL_TASK_STATUSES: frozenset[QuantumTaskStatus] = frozenset(
     {QuantumTaskStatus.COMPLETED, QuantumTaskStatus.FAILED, QuantumTaskStatus.CANCELLED}
 )
-#: Job statuses after which nothing changes.
+"""Task statuses after which nothing changes."""
 TERMINAL_JOB_STATUSES: frozenset[JobStatus] = frozenset(
     {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED}
 )
+"""Job statuses after which nothing changes."""

@@ -167,7 +167,17 @@ class ProgramSetResult(ResultKinds):
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> ProgramSetResult:
         """Parse an assembled document (references already resolved); ``ValueError`` naming
-        the member when it is not one."""
+        the member when it is not one.
+
+        Args:
+            doc: The assembled result document.
+
+        Returns:
+            The result.
+
+        Raises:
+            ValueError: The document is not a program-set result.
+        """
         doc = result_document(doc, PROGRAM_SET_RESULT_SCHEMA)
         return cls(
             programs=tuple(

@@ -210,6 +210,15 @@ class GateModelResult(TaskResultViews):
         """Parse a ``braket.task_result.gate_model_task_result`` document.
 
         Raises ``ValueError`` naming the member when the document is not one.
+
+        Args:
+            doc: The parsed result document.
+
+        Returns:
+            The result.
+
+        Raises:
+            ValueError: The document is not a gate-model result.
         """
         doc = result_document(doc, GATE_MODEL_RESULT_SCHEMA)
         task_metadata = cls.parse_task_metadata(doc)
@@ -257,6 +266,16 @@ class GateModelResult(TaskResultViews):
         """The value of the first result type called ``name`` (and on ``targets`` if given).
 
         Raises ``KeyError`` naming what was asked for when the task did not request it.
+
+        Args:
+            name: The result type's name (``"Expectation"``).
+            targets: The qubits it was requested on (default: any).
+
+        Returns:
+            The result type's value.
+
+        Raises:
+            KeyError: The task did not request it.
         """
         wanted = None if targets is None else tuple(targets)
         for rt in self.result_types:

@@ -8,5 +8,5 @@ from .results import GateModelResult
 
 __all__ = ["TaskResult"]
 
-#: A gate-model, analog Hamiltonian simulation or program-set result.
 TaskResult = GateModelResult | AnalogHamiltonianSimulationResult | ProgramSetResult
+"""A gate-model, analog Hamiltonian simulation or program-set result."""

@@ -115,7 +115,14 @@ class QuantumTaskSummary:
     def view_of(cls, source: object) -> QuantumTaskSummary | None:
         """The summary view of a fuller record whose attributes share the summary's names
         (a :class:`QuantumTask`, a task state-change event); None when it lacks a field
-        the summary requires. Fields it lacks that have a default keep the default."""
+        the summary requires. Fields it lacks that have a default keep the default.
+
+        Args:
+            source: The fuller record.
+
+        Returns:
+            The summary, or None.
+        """
         values: dict[str, Any] = {}
         for field in _SUMMARY_FIELDS:
             value = getattr(source, field.name, None)

@@ -29,7 +29,15 @@ __all__ = ["EventStatusSource"]
 
 class EventStatusSource:
     """Statuses from ``feed``'s events; ``safety_net`` (a sweep source on a slow schedule)
-    catches tasks whose events were lost."""
+    catches tasks whose events were lost.
+
+    Args:
+        feed: The event feed.
+        registry: The tracker's registry.
+        safety_net: The slow sweep source.
+        stats: The tracker's counters.
+        early_events: How many events of tasks not added yet to keep.
+    """
 
     def __init__(
         self,
@@ -49,15 +57,23 @@ class EventStatusSource:
         self._unsubscribe: Unsubscribe | None = None
 
     def open(self) -> None:
+        """Subscribe to the feed; idempotent."""
         if self._unsubscribe is None:
             self._unsubscribe = self._feed.subscribe(self._on_event)
 
     def close(self) -> None:
+        """Unsubscribe from the feed; idempotent."""
         unsubscribe, self._unsubscribe = self._unsubscribe, None
         if unsubscribe is not None:
             unsubscribe()
 
     def added(self, entry: TaskEntry, *, check_now: bool = False) -> None:
+        """A task was added: apply an event that arrived before it, else hand it to the safety net.
+
+        Args:
+            entry: The task's entry.
+            check_now: Look at it in the next round rather than after the first poll delay.
+        """
         early = self._early.pop(entry.arn, None)
         if early is not None and self._finish(entry, early):
             self.stats.events_applied += 1
@@ -65,6 +81,7 @@ class EventStatusSource:
         self._safety_net.added(entry, check_now=check_now)
 
     async def run(self) -> None:
+        """Run the safety net (events are applied as they arrive)."""
         await self._safety_net.run()
 
     # ------------------------------------------------------------------ events

@@ -13,13 +13,13 @@ __all__ = [
     "TrackerOptions",
 ]
 
-#: Per-task schedule of a tracker: first check 1 s after ``add``, backing off to 30 s.
 DEFAULT_TRACKER_POLL = PollPolicy(initial=1.0, multiplier=1.5, maximum=30.0)
+"""Per-task schedule of a tracker: first check 1 s after ``add``, backing off to 30 s."""
 
-#: Per-task schedule of the slow sweep kept beside an event feed: it only catches tasks
-#: whose events were lost (a missing or misconfigured rule), so it may be slow.
-#: Equal jitter: the first look comes 7.5-15 s after ``add``, not at once.
 DEFAULT_EVENT_SAFETY_NET = PollPolicy(initial=15.0, multiplier=1.5, maximum=120.0, jitter=0.5)
+"""Per-task schedule of the slow sweep kept beside an event feed: it only catches tasks
+whose events were lost (a missing or misconfigured rule), so it may be slow.
+Equal jitter: the first look comes 7.5-15 s after ``add``, not at once."""
 
 
 @attrs.frozen

@@ -16,8 +16,8 @@ from ..models.enums import TERMINAL_TASK_STATUSES
 
 __all__ = ["UNKNOWN_STATUS", "Registry", "TaskEntry", "UnknownCallback"]
 
-#: The key of :meth:`TaskTracker.status_counts` for pending tasks never seen yet.
 UNKNOWN_STATUS = "UNKNOWN"
+"""The key of :meth:`TaskTracker.status_counts` for pending tasks never seen yet."""
 
 #: How far along its lifecycle a status is: a task never moves back to a lower rank
 #: (events arrive out of order; searches may lag behind a get).
@@ -46,6 +46,12 @@ class TaskEntry:
 
     ``created_lo`` / ``created_hi`` bound the creation time (POSIX seconds; NaN while
     unknown); the scheduling fields belong to the sweep source.
+
+    Args:
+        arn: The task's ARN.
+        now: When it was added (the monotonic clock).
+        created: Bounds of its creation time (POSIX seconds), if known.
+        device_arn: Its device, if known.
     """
 
     __slots__ = (

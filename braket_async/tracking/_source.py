@@ -29,10 +29,23 @@ class StatusSource(Protocol):
     ``close`` take and release outside resources (an event subscription) and are idempotent.
     """
 
-    def added(self, entry: TaskEntry, *, check_now: bool = False) -> None: ...
+    def added(self, entry: TaskEntry, *, check_now: bool = False) -> None:
+        """A task was added.
 
-    async def run(self) -> None: ...
+        Args:
+            entry: The task's entry.
+            check_now: Look at it in the next round rather than after the first poll delay.
+        """
+        ...
 
-    def open(self) -> None: ...
+    async def run(self) -> None:
+        """Report statuses into the registry until nothing is pending."""
+        ...
 
-    def close(self) -> None: ...
+    def open(self) -> None:
+        """Take outside resources (an event subscription); idempotent."""
+        ...
+
+    def close(self) -> None:
+        """Release what :meth:`open` took; idempotent."""
+        ...

@@ -113,7 +113,19 @@ def _wall(ts: float) -> datetime:
 
 
 class SweepStatusSource:
-    """Statuses from searches and gets (see the module docstring). One per tracker."""
+    """Statuses from searches and gets (see the module docstring). One per tracker.
+
+    Args:
+        session: The session whose calls the source makes.
+        registry: The tracker's registry.
+        poll: The per-task schedule.
+        sweep: The sweep settings.
+        observe_active: Whether to learn which tasks are QUEUED or RUNNING.
+        stats: The tracker's counters.
+        sleep: The scheduler's sleep.
+        clock: The scheduler's monotonic clock.
+        wall_now: The current wall time.
+    """
 
     def __init__(
         self,
@@ -161,12 +173,20 @@ class SweepStatusSource:
 
     # ----------------------------------------------------------------- protocol
     def open(self) -> None:
+        """Nothing to take."""
         pass
 
     def close(self) -> None:
+        """Nothing to release."""
         pass
 
     def added(self, entry: TaskEntry, *, check_now: bool = False) -> None:
+        """Schedule a task that was added.
+
+        Args:
+            entry: The task's entry.
+            check_now: Look at it in the next round rather than after the first poll delay.
+        """
         now = self._clock()
         entry.verify_due = now + self.sweep.verify_after
         if not entry.anchored:
@@ -178,12 +198,17 @@ class SweepStatusSource:
         self._push_bounds(entry)
 
     def check_soon(self, entry: TaskEntry) -> None:
-        """Ask for ``entry`` directly at the next round (one GetQuantumTask)."""
+        """Ask for ``entry`` directly at the next round (one GetQuantumTask).
+
+        Args:
+            entry: The task's entry.
+        """
         if self._live(entry):
             self._unlocated.pop(entry.arn, None)
             self._force_get(entry, self._clock())
 
     async def run(self) -> None:
+        """Sweep and get in rounds until nothing is pending or an error stops it."""
         while self._reg.pending and self._reg.error is None:
             await self._tick()
             self._reg.end_round()

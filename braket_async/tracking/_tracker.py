@@ -89,6 +89,15 @@ class TaskTracker:
     service does not know (ResourceNotFoundException on GetQuantumTask) does not stop the
     tracker: it stops being tracked, its error is kept in :attr:`unknown` and passed to
     ``on_unknown(arn, error)`` (an exception from it stops the scheduler).
+
+    Args:
+        session: The session whose calls the tracker makes.
+        options: The tracker's settings (default: ``TrackerOptions()``).
+        sleep: The sleep of the scheduler (default: the session's).
+        clock: The monotonic clock of the scheduler (default: the session's).
+        on_status_change: Called after a round in which a pending task's status changed.
+        events: An event feed to take statuses from.
+        on_unknown: Called with the ARN and the error of a task the service does not know.
     """
 
     def __init__(
@@ -181,6 +190,21 @@ class TaskTracker:
         They are located in the first sweep (see :mod:`braket_async.tracking`) unless
         ``created_after`` bounds their creation time. ``may_be_unknown`` applies to each
         (see :meth:`add`).
+
+        Args:
+            session: The session whose calls the tracker makes.
+            arns: The tasks' ARNs.
+            created_after: A bound on the tasks' creation time.
+            may_be_unknown: Whether an ARN the service does not know is tolerated.
+            options: The tracker's settings.
+            sleep: The sleep of the scheduler (default: the session's).
+            clock: The monotonic clock of the scheduler (default: the session's).
+            on_status_change: See :class:`TaskTracker`.
+            events: See :class:`TaskTracker`.
+            on_unknown: See :class:`TaskTracker`.
+
+        Returns:
+            The tracker.
         """
         tracker = cls(
             session,
@@ -214,6 +238,16 @@ class TaskTracker:
         sweep, however long ago it was created (a few calls for hundreds of tasks).
         ``may_be_unknown=True``: if the service does not know ``arn``, it ends in
         :attr:`unknown` (and ``on_unknown``) instead of stopping the tracker.
+
+        Args:
+            arn: The task's ARN.
+            created_at: The task's creation time.
+            device_arn: The task's device.
+            just_created: Whether the caller created it just before.
+            may_be_unknown: Whether an ARN the service does not know is tolerated.
+
+        Raises:
+            ParameterError: Both ``created_at`` and ``just_created`` were given.
         """
         if created_at is not None:
             if just_created:
@@ -243,7 +277,17 @@ class TaskTracker:
 
     def last_status(self, arn: str) -> QuantumTaskStatus | None:
         """The status task ``arn`` was last seen in: its terminal status once finished,
-        else CREATED / QUEUED / RUNNING, or ``None`` while it was never seen."""
+        else CREATED / QUEUED / RUNNING, or ``None`` while it was never seen.
+
+        Args:
+            arn: The task's ARN.
+
+        Returns:
+            The status, or ``None``.
+
+        Raises:
+            ParameterError: ``arn`` is not tracked.
+        """
         if arn in self._reg.finished:
             return self._reg.finished[arn].status
         entry = self._reg.pending.get(arn)
@@ -292,7 +336,15 @@ class TaskTracker:
         """Finished tasks as they finish (first those already finished), until none is
         pending -- or, with ``until_sealed``, until none is pending after :meth:`seal` (for
         a producer adding tasks concurrently). ``details=False`` yields summaries and makes
-        no per-task detail call."""
+        no per-task detail call.
+
+        Args:
+            details: Whether to yield full ``QuantumTask`` s (one get each) rather than summaries.
+            until_sealed: Whether to go on until :meth:`seal` was called.
+
+        Returns:
+            The async iterator of finished tasks.
+        """
         if details:
             full = self._iter_full(until_sealed)
             self._consumers.add(full)
@@ -304,7 +356,17 @@ class TaskTracker:
     async def details(self, arn: str) -> QuantumTask:
         """The full ``QuantumTask`` of finished task ``arn`` (one GetQuantumTask, unless a
         get already returned it): for a consumer of summaries that needs one task's details,
-        e.g. the failure reason of a FAILED task."""
+        e.g. the failure reason of a FAILED task.
+
+        Args:
+            arn: The task's ARN.
+
+        Returns:
+            The task.
+
+        Raises:
+            ParameterError: The tracker has not seen ``arn`` finished.
+        """
         if arn not in self._reg.finished:
             raise errors.ParameterError(
                 "arn", f"must be a task this tracker has seen finished, got {arn!r}"
@@ -321,7 +383,17 @@ class TaskTracker:
     async def wait_all(
         self, *, details: bool = True
     ) -> list[QuantumTask] | list[QuantumTaskSummary]:
-        """Wait until every tracked task is terminal; return them in the order added."""
+        """Wait until every tracked task is terminal; return them in the order added.
+
+        Args:
+            details: Whether to return full ``QuantumTask`` s (one get each) rather than summaries.
+
+        Returns:
+            Every tracked task, in the order added.
+
+        Raises:
+            SessionStateError: The tracker was closed while waiting.
+        """
         async with self._hold() as generation:
             while self._reg.pending:
                 if not await self._wait_change(generation):

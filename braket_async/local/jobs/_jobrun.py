@@ -76,6 +76,13 @@ class NoScriptJobRunner:
 
     ``step_delay`` seconds pass between events (``sleep`` is injectable); cancellation is
     noticed at once.
+
+    Args:
+        step_delay: Seconds between events (>= 0).
+        sleep: The sleep between events.
+
+    Raises:
+        ValueError: ``step_delay`` is negative.
     """
 
     def __init__(
@@ -95,7 +102,12 @@ class NoScriptJobRunner:
         return await sleep_unless_stopped(self.step_delay, self._sleep, self._cancels[job_arn])
 
     async def run(self, job: JobSpec, control: JobControl) -> None:
-        """Walk ``job`` through STARTING_INSTANCE ... COMPLETED (or CANCELLED)."""
+        """Walk ``job`` through STARTING_INSTANCE ... COMPLETED (or CANCELLED).
+
+        Args:
+            job: The job's request and identity.
+            control: Where the runner reports events and statuses.
+        """
         arn = job.job_arn
         self._cancels.setdefault(arn, asyncio.Event())
         if control.cancel_requested:
@@ -125,7 +137,11 @@ class NoScriptJobRunner:
             self._cancels.pop(arn, None)
 
     async def cancel(self, job_arn: str) -> None:
-        """Stop the job's walk at its next step."""
+        """Stop the job's walk at its next step.
+
+        Args:
+            job_arn: The job's ARN.
+        """
         event = self._cancels.get(job_arn)
         if event is not None:
             event.set()

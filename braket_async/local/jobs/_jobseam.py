@@ -35,12 +35,22 @@ class JobControl(Protocol):
     """How a runner reports progress; the store keeps status, events and timestamps."""
 
     def emit(self, event_type: str, message: str) -> None:
-        """Append a JobEvent (``JobEventType`` value) with the current time."""
+        """Append a JobEvent (``JobEventType`` value) with the current time.
+
+        Args:
+            event_type: The ``JobEventType`` value.
+            message: The event's message.
+        """
         ...
 
     def set_status(self, status: str, *, failure_reason: str | None = None) -> None:
         """Move the job to ``status`` (``JobPrimaryStatus``); RUNNING sets startedAt, terminal
-        statuses set endedAt and billableDuration."""
+        statuses set endedAt and billableDuration.
+
+        Args:
+            status: The ``JobPrimaryStatus`` value.
+            failure_reason: Why the job failed, for FAILED.
+        """
         ...
 
     @property
@@ -51,8 +61,19 @@ class JobRunner(Protocol):
     """Runs jobs. ``run`` returns when the job is terminal; it is the runner's job to emit the
     event sequence and set the final status."""
 
-    async def run(self, job: JobSpec, control: JobControl) -> None: ...
+    async def run(self, job: JobSpec, control: JobControl) -> None:
+        """Run ``job`` until it is terminal, reporting through ``control``.
+
+        Args:
+            job: The job's request and identity.
+            control: Where the runner reports events and statuses.
+        """
+        ...
 
     async def cancel(self, job_arn: str) -> None:
-        """Stop the job's work now; ``run`` then finishes with CANCELLED."""
+        """Stop the job's work now; ``run`` then finishes with CANCELLED.
+
+        Args:
+            job_arn: The job's ARN.
+        """
         ...

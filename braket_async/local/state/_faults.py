@@ -108,7 +108,18 @@ class FaultSpec:
 
     @classmethod
     def from_json(cls, doc: object, *, where: str = "spec") -> FaultSpec:
-        """A spec from its JSON form; ``ValueError`` names the key (``where``) and the rule."""
+        """A spec from its JSON form; ``ValueError`` names the key (``where``) and the rule.
+
+        Args:
+            doc: The JSON form.
+            where: The key to name in errors.
+
+        Returns:
+            The spec.
+
+        Raises:
+            ValueError: A key or value breaks its rule.
+        """
         return _from_json(cls, doc, SPEC_FIELDS, where, "a fault field")
 
 
@@ -192,6 +203,16 @@ class FaultConfig:
 
         ``operations``, when given, are the names ``per_operation`` may use (a typo in an
         operation name would otherwise inject nothing, silently).
+
+        Args:
+            doc: The JSON form.
+            operations: The operation names ``per_operation`` may use.
+
+        Returns:
+            The config.
+
+        Raises:
+            ValueError: A key or value breaks its rule.
         """
         if not isinstance(doc, Mapping):
             raise ValueError(f"faults must be a JSON object, got {type(doc).__name__}")
@@ -217,18 +238,39 @@ class FaultConfig:
         return cls(default=default, per_operation=per_operation, seed=seed, events=events)
 
     def spec_for(self, operation: str) -> FaultSpec:
-        """The spec that applies to ``operation``."""
+        """The spec that applies to ``operation``.
+
+        Args:
+            operation: The operation's name.
+
+        Returns:
+            Its spec, else the default one.
+        """
         return self.per_operation.get(operation, self.default)
 
     def latency_for(self, operation: str) -> float:
-        """Seconds of latency to add to this call of ``operation`` (0 when none)."""
+        """Seconds of latency to add to this call of ``operation`` (0 when none).
+
+        Args:
+            operation: The operation's name.
+
+        Returns:
+            Seconds of latency.
+        """
         spec = self.spec_for(operation)
         if spec.latency > 0 and self._rng.random() < spec.latency_probability:
             return spec.latency
         return 0.0
 
     def draw(self, operation: str) -> FaultKind | None:
-        """The fault to inject into this call of ``operation``, if any."""
+        """The fault to inject into this call of ``operation``, if any.
+
+        Args:
+            operation: The operation's name.
+
+        Returns:
+            The fault's kind, or None.
+        """
         spec = self.spec_for(operation)
         if not any(getattr(spec, kind) > 0 for kind in _KINDS):
             return None

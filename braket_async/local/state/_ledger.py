@@ -35,19 +35,37 @@ class Ledger:
         self.events: Counter[str] = Counter()
 
     def record_call(self, operation: str) -> None:
-        """One request routed to ``operation`` (counted before quotas and faults)."""
+        """One request routed to ``operation`` (counted before quotas and faults).
+
+        Args:
+            operation: The operation's name.
+        """
         self.calls[operation] += 1
 
     def record_throttle(self, operation: str) -> None:
-        """One request refused by a quota with 429."""
+        """One request refused by a quota with 429.
+
+        Args:
+            operation: The operation's name.
+        """
         self.throttled[operation] += 1
 
     def record_fault(self, operation: str, kind: str) -> None:
-        """One injected fault of ``kind`` (internal_error, throttle, drop_connection, ...)."""
+        """One injected fault of ``kind`` (internal_error, throttle, drop_connection, ...).
+
+        Args:
+            operation: The operation's name.
+            kind: The fault's kind.
+        """
         self.faults[operation][kind] += 1
 
     def record_error(self, operation: str, code: str) -> None:
-        """One error response (any cause) with error ``code``."""
+        """One error response (any cause) with error ``code``.
+
+        Args:
+            operation: The operation's name.
+            code: The error code.
+        """
         self.errors[operation][code] += 1
 
     def snapshot(self) -> dict[str, Any]:

@@ -75,6 +75,17 @@ class Quotas:
     """Rate buckets and concurrency limits; ``None`` rates mean unlimited.
 
     Build with :meth:`aws_defaults` or :meth:`off`; ``clock`` is injectable for tests.
+
+    Args:
+        rates: ``(rate, burst)`` by operation.
+        account: The account-wide ``(rate, burst)``.
+        concurrent_tasks: Tasks that may run at once (``None``: no limit).
+        concurrent_jobs: Jobs that may run at once (``None``: no limit).
+        max_queued_jobs: Jobs that may wait to run (``None``: no limit).
+        clock: The monotonic clock of the buckets.
+
+    Raises:
+        ValueError: A limit or rate breaks its rule.
     """
 
     def __init__(
@@ -122,6 +133,20 @@ class Quotas:
         """The AWS default quotas, rates and bursts multiplied by ``scale``.
 
         ``overrides`` maps an operation (or ``"Account"``) to an unscaled ``(rate, burst)``.
+
+        Args:
+            scale: The factor applied to every default rate and burst (> 0).
+            overrides: Unscaled ``(rate, burst)`` by operation (or ``"Account"``).
+            concurrent_tasks: Tasks that may run at once (``None``: no limit).
+            concurrent_jobs: Jobs that may run at once (``None``: no limit).
+            max_queued_jobs: Jobs that may wait to run (``None``: no limit).
+            clock: The monotonic clock of the buckets.
+
+        Returns:
+            The quotas.
+
+        Raises:
+            ValueError: ``scale`` or an override breaks its rule.
         """
         if scale <= 0:
             raise ValueError(f"scale must be > 0, got {scale}")
@@ -171,7 +196,14 @@ class Quotas:
         return bool(self._buckets) or self._account is not None
 
     def try_acquire(self, operation: str) -> bool:
-        """Admit one call to ``operation`` (taking tokens) or refuse it (taking none)."""
+        """Admit one call to ``operation`` (taking tokens) or refuse it (taking none).
+
+        Args:
+            operation: The operation's name.
+
+        Returns:
+            True when the call is admitted.
+        """
         bucket = self._buckets.get(operation)
         if bucket is not None and not bucket.available():
             return False
@@ -191,6 +223,16 @@ class Quotas:
 
         ``operations``, when given, are the names ``overrides`` may use besides "Account".
         ``ValueError`` names the key and the rule it breaks.
+
+        Args:
+            doc: The JSON form.
+            operations: The operation names ``overrides`` may use besides ``"Account"``.
+
+        Returns:
+            The new quotas.
+
+        Raises:
+            ValueError: A key or value breaks its rule.
         """
         if not isinstance(doc, Mapping):
             raise ValueError(f"quotas must be a JSON object, got {type(doc).__name__}")

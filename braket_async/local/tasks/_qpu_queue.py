@@ -132,7 +132,14 @@ class QpuQueue:
                 raise ValueError(f"QpuQueue.{name} must be >= 0 seconds, got {value}")
 
     def duration(self, shots: int) -> float:
-        """Simulated seconds a task of ``shots`` holds the QPU."""
+        """Simulated seconds a task of ``shots`` holds the QPU.
+
+        Args:
+            shots: The task's shots.
+
+        Returns:
+            Simulated seconds.
+        """
         return self.task_seconds + shots * self.shot_seconds
 
 
