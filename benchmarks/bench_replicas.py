@@ -80,6 +80,7 @@ async def worker(config: dict[str, Any]) -> dict[str, Any]:
         fanout = RedisEventFanout(
             config["queue_url"], redis_url=config["redis_url"], key=config["key"]
         )
+    in_flight = {"max_in_flight": config["max_in_flight"]} if config["max_in_flight"] else {}
     cpu0 = time.process_time()
     async with BraketSession(rate_limits=limits, events=fanout) as braket:
         if config["role"] == "submit":
@@ -87,7 +88,7 @@ async def worker(config: dict[str, Any]) -> dict[str, Any]:
                 [ONE] * config["tasks"], device_arn=SV1, shots=10,
                 output_s3_bucket=config["bucket"], output_s3_key_prefix="replicas",
                 details=False, store=store,
-                options=BatchOptions(batch_id=config["batch_id"]),
+                options=BatchOptions(batch_id=config["batch_id"], **in_flight),
             )  # fmt: skip
             if store is not None:
                 await batch.stored()
@@ -95,7 +96,9 @@ async def worker(config: dict[str, Any]) -> dict[str, Any]:
         else:
             while True:
                 try:
-                    batch = await braket.attach_batch(config["batch_id"], store=store)
+                    batch = await braket.attach_batch(
+                        config["batch_id"], store=store, options=BatchOptions(**in_flight)
+                    )
                     break
                 except ParameterError:
                     await asyncio.sleep(0.05)
@@ -190,6 +193,7 @@ def run_row(row: str, args: argparse.Namespace, service: Any, url: str) -> dict[
         "store": "file" if row.startswith("file") else "redis", "redis_url": url,
         "key": f"bench-{uuid.uuid4().hex[:6]}", "claim_idle": args.claim_idle,
         "tasks": args.tasks, "batch_id": batch_id, "bucket": service.default_bucket,
+        "max_in_flight": args.max_in_flight,
     }  # fmt: skip
     env = service.env()
     if row.endswith("sqs"):
@@ -232,6 +236,8 @@ def run_row(row: str, args: argparse.Namespace, service: Any, url: str) -> dict[
         "throttled": ledger.get("total_throttled", 0),
         "status_calls_per_task": round(status_calls / args.tasks, 4),
     }
+    if args.max_in_flight:
+        out["max_in_flight"] = args.max_in_flight
     if "queue_url" in base:
         stats = [r["fanout"] for r in results]
         out["fanout"] = {k: sum(s.get(k, 0) for s in stats) for k in stats[0]}
@@ -253,6 +259,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--claim-idle", type=float, default=5.0)
     parser.add_argument("--rows", default=",".join(ROWS))
+    parser.add_argument(
+        "--max-in-flight", type=int, default=None,
+        help="BatchOptions.max_in_flight per process (default: the library's)",
+    )  # fmt: skip
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(OUT_DIR))
     args = parser.parse_args(argv)
