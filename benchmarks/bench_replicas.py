@@ -26,7 +26,7 @@ Needs ``redis-server``. Writes ``benchmarks/out/bench_replicas.json``.
 
     python benchmarks/bench_replicas.py                    # N=2000 (several minutes)
     python benchmarks/bench_replicas.py --tasks 300 --rows redis-4,redis-4-kill
-    python benchmarks/bench_replicas.py --tasks 300 --rows redis-4-sqs --out benchmarks/results
+    python benchmarks/bench_replicas.py --tasks 2000 --rows redis-4-sqs [--max-in-flight 12]
 """
 
 from __future__ import annotations
