@@ -6,7 +6,13 @@ Rows, one run each:
 * ``file-1``: one process, the default file store (the baseline);
 * ``redis-1``: one process, the Redis store;
 * ``redis-4``: process 0 submits, processes 1-3 join (``attach_batch``);
-* ``redis-4-kill``: the same, process 0 killed with SIGKILL at 30 % created.
+* ``redis-4-kill``: the same, process 0 killed with SIGKILL at 30 % created;
+* ``redis-4-sqs``: as ``redis-4``, every process with
+  ``BraketSession(events=RedisEventFanout(queue_url, ...))`` on ONE shared SQS queue (the
+  service's embedded moto: ``ensure_event_queue`` makes the EventBridge rule -> queue, what
+  ``braket-async events setup`` runs; the service publishes each status change with
+  PutEvents), the events fanned out to every process through one Redis stream. Target:
+  <= 0.02 status calls per task.
 
 Each row reports wall time (the batch stored, before its first create, to the last outcome
 any process saw; the joiners start then, so their start-up is inside it) against the
@@ -14,11 +20,13 @@ quota bound ``(N - burst) / rate`` (CreateQuantumTask 20/s, burst 40), duplicate
 tasks from the service's ledger (``tasks_created - N``; items without an outcome), whether
 every outcome is on the outcome stream exactly once (read by a surviving process), each
 process's ``progress`` after the end against the ledger, client CPU per task (all processes),
+status calls per task (``GetQuantumTask`` + ``SearchQuantumTasks`` in the ledger / N),
 and Redis memory per item (``MEMORY USAGE`` of the batch's keys after it finished).
 Needs ``redis-server``. Writes ``benchmarks/out/bench_replicas.json``.
 
     python benchmarks/bench_replicas.py                    # N=2000 (several minutes)
     python benchmarks/bench_replicas.py --tasks 300 --rows redis-4,redis-4-kill
+    python benchmarks/bench_replicas.py --tasks 2000 --rows redis-4-sqs [--max-in-flight 12]
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import OUT_DIR, local_service, write_json
@@ -46,7 +56,7 @@ SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 ONE = "OPENQASM 3;\nqubit[1] q;\nbit[1] c;\nx q[0];\nc = measure q;"
 CREATE_RATE = AWS_DEFAULT_RATES["CreateQuantumTask"].per_second
 CREATE_BURST = AWS_DEFAULT_RATES["CreateQuantumTask"].burst
-ROWS = ("file-1", "redis-1", "redis-4", "redis-4-kill")
+ROWS = ("file-1", "redis-1", "redis-4", "redis-4-kill", "redis-4-sqs")
 REFILL_SECONDS = 6.0
 
 
@@ -63,14 +73,22 @@ async def worker(config: dict[str, Any]) -> dict[str, Any]:
     if config["store"] == "redis":
         store = RedisBatchStore(config["redis_url"], claim_idle=config["claim_idle"])
     limits = RateLimits.aws_defaults(shared=RedisQuota(config["redis_url"], key=config["key"]))
+    fanout = None
+    if config.get("queue_url"):
+        from braket_async.events_redis import RedisEventFanout
+
+        fanout = RedisEventFanout(
+            config["queue_url"], redis_url=config["redis_url"], key=config["key"]
+        )
+    in_flight = {"max_in_flight": config["max_in_flight"]} if config["max_in_flight"] else {}
     cpu0 = time.process_time()
-    async with BraketSession(rate_limits=limits) as braket:
+    async with BraketSession(rate_limits=limits, events=fanout) as braket:
         if config["role"] == "submit":
             batch = braket.submit_batch(
                 [ONE] * config["tasks"], device_arn=SV1, shots=10,
                 output_s3_bucket=config["bucket"], output_s3_key_prefix="replicas",
                 details=False, store=store,
-                options=BatchOptions(batch_id=config["batch_id"]),
+                options=BatchOptions(batch_id=config["batch_id"], **in_flight),
             )  # fmt: skip
             if store is not None:
                 await batch.stored()
@@ -78,7 +96,9 @@ async def worker(config: dict[str, Any]) -> dict[str, Any]:
         else:
             while True:
                 try:
-                    batch = await braket.attach_batch(config["batch_id"], store=store)
+                    batch = await braket.attach_batch(
+                        config["batch_id"], store=store, options=BatchOptions(**in_flight)
+                    )
                     break
                 except ParameterError:
                     await asyncio.sleep(0.05)
@@ -86,6 +106,8 @@ async def worker(config: dict[str, Any]) -> dict[str, Any]:
         async with batch:
             outcomes = await batch.wait()
         progress = batch.progress
+        fanout_stats = dict(fanout.stats) if fanout is not None else None
+        tracked = batch.tracker_stats
     return {
         "event": "done",
         "end": time.time(),
@@ -95,6 +117,8 @@ async def worker(config: dict[str, Any]) -> dict[str, Any]:
         "distinct_positions": len({o.position for o in outcomes}),
         "progress": {"submitted": progress.submitted, "completed": progress.completed,
                      "done": progress.done},
+        "fanout": fanout_stats,
+        "tracker": None if tracked is None else attrs.asdict(tracked),
     }  # fmt: skip
 
 
@@ -131,22 +155,51 @@ async def redis_memory(url: str, batch_id: str, tasks: int) -> dict[str, Any]:
             usage = await client.memory_usage(key, samples=0) or 0
             by_key[name] = usage
             total += usage
-        ttl = await client.pttl(RedisBatchStore(url).keys(batch_id)["meta"])
+        keys = RedisBatchStore(url).keys(batch_id)
+        ttl = await client.pttl(keys["meta"])
+        # tasks recorded as "created slowly" (the create took longer than the tracker's
+        # slack): the leader's tracker locates those by SearchQuantumTasks
+        created = await client.xrange(keys["created"])
+        slow = sum(1 for _, fields in created if b"s" in fields)
     finally:
         await client.aclose()
-    return {"bytes_per_item": round(total / tasks, 1), "by_key": by_key, "meta_ttl_ms": ttl}
+    return {
+        "bytes_per_item": round(total / tasks, 1), "by_key": by_key, "meta_ttl_ms": ttl,
+        "created_slowly": slow,
+    }  # fmt: skip
+
+
+async def shared_event_queue(service: Any, name: str) -> str:
+    """The rule -> queue ``braket-async events setup`` makes, on the service's moto."""
+    from braket_async import BraketSession, RateLimits
+    from braket_async.events import ensure_event_queue
+
+    async with BraketSession(
+        endpoint_url=service.endpoint_url, sqs_endpoint_url=service.s3_endpoint_url,
+        events_endpoint_url=service.s3_endpoint_url, region_name=service.region,
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+        rate_limits=RateLimits.off(),
+    ) as braket:  # fmt: skip
+        setup = await ensure_event_queue(
+            await braket._sqs(), await braket._eventbridge(), queue_name=name
+        )
+    return setup.queue_url
 
 
 def run_row(row: str, args: argparse.Namespace, service: Any, url: str) -> dict[str, Any]:
-    service.reset_ledger()
     batch_id = f"{row}-{uuid.uuid4().hex[:8]}"
     processes = 1 if row.endswith("-1") else args.processes
     base = {
         "store": "file" if row.startswith("file") else "redis", "redis_url": url,
         "key": f"bench-{uuid.uuid4().hex[:6]}", "claim_idle": args.claim_idle,
         "tasks": args.tasks, "batch_id": batch_id, "bucket": service.default_bucket,
+        "max_in_flight": args.max_in_flight,
     }  # fmt: skip
     env = service.env()
+    if row.endswith("sqs"):
+        base["queue_url"] = asyncio.run(shared_event_queue(service, f"bench-replicas-{batch_id}"))
+        env["AWS_ENDPOINT_URL_SQS"] = env["AWS_ENDPOINT_URL_EVENTBRIDGE"] = service.s3_endpoint_url
+    service.reset_ledger()
     submitter = spawn({**base, "role": "submit"}, env)
     assert submitter.stdout is not None
     start = json.loads(submitter.stdout.readline())["at"]  # stored: the batch starts
@@ -183,6 +236,15 @@ def run_row(row: str, args: argparse.Namespace, service: Any, url: str) -> dict[
         "throttled": ledger.get("total_throttled", 0),
         "status_calls_per_task": round(status_calls / args.tasks, 4),
     }
+    if args.max_in_flight:
+        out["max_in_flight"] = args.max_in_flight
+    if "queue_url" in base:
+        stats = [r["fanout"] for r in results]
+        out["fanout"] = {k: sum(s.get(k, 0) for s in stats) for k in stats[0]}
+        out["status_calls"] = {
+            op: calls.get(op, 0) for op in ("GetQuantumTask", "SearchQuantumTasks")
+        }
+        out["trackers"] = [r["tracker"] for r in results if r["tracker"]]
     if base["store"] == "redis":
         out["redis_memory"] = asyncio.run(redis_memory(url, batch_id, args.tasks))
     if killed:
@@ -197,6 +259,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--claim-idle", type=float, default=5.0)
     parser.add_argument("--rows", default=",".join(ROWS))
+    parser.add_argument(
+        "--max-in-flight", type=int, default=None,
+        help="BatchOptions.max_in_flight per process (default: the library's)",
+    )  # fmt: skip
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(OUT_DIR))
     args = parser.parse_args(argv)
