@@ -544,7 +544,10 @@ async def test_cancel_cancels_what_was_created_and_reports_the_rest(
     make_local: LocalFactory,
 ) -> None:
     local = await make_local(queue_delay=3600.0, quotas=Quotas.off())
-    async with session_on(local, rate_limits=RateLimits.off()) as braket:
+    # Creates at 20/s: the 40 take 2 s, so the cancel (after 6) leaves items unsent with
+    # either store, however late a store's progress counters are read.
+    limits = RateLimits.aws_defaults(CreateQuantumTask=Rate(20.0, 2))
+    async with session_on(local, rate_limits=limits) as braket:
         six = asyncio.Event()
 
         def watch(progress: BatchProgress) -> None:
