@@ -796,6 +796,7 @@ class Batch:
 
         self._in_flight.add(index)
         started = self._clock()
+        first_attempt = self._attempts[index]
         try:
             try:
                 arn = await retry_target(
@@ -814,7 +815,11 @@ class Batch:
                 await self._submit_failed(item, exc, request)
                 return
             self._uncertain.pop(index, None)
-            slow = self._clock() - started > self._anchor_after
+            # A create answered at its first attempt made its task just now, however long it
+            # waited for the rate limiter first; an earlier attempt (a retry, or a process
+            # that stopped, for a reclaimed item) may have made it before the tracker's window.
+            retried = self._attempts[index] > first_attempt + 1
+            slow = item.reclaimed or (retried and self._clock() - started > self._anchor_after)
             await self._created(item, arn, request, just_created=not slow)
         finally:
             self._in_flight.discard(index)
@@ -823,9 +828,9 @@ class Batch:
 
     @property
     def _anchor_after(self) -> float:
-        """Creates that took longer than this (retries, queueing) may have made their task
-        earlier than the tracker's window around "now" reaches (its slack; its sweeps pad a
-        second more for clock skew): the tracker locates those by ARN instead."""
+        """Retried creates that took longer than this may have made their task earlier than
+        the tracker's window around "now" reaches (its slack; its sweeps pad a second more
+        for clock skew): the tracker locates those by ARN instead."""
         return (self._options.sweep or SweepPolicy()).created_at_slack
 
     async def _created(
@@ -847,9 +852,9 @@ class Batch:
             # Recorded after a cancel request: whoever cancels did not see this task.
             await self._cancel_tasks([arn])
         if self._tracker is not None and not self._shared:
-            # Created just now, the window sweeps find it without a locate call; a create that
-            # took longer (retries, queueing) may have made its task before the tracker's window
-            # around "now": the first sweep locates it by ARN instead (batched, no get).
+            # Created just now, the window sweeps find it without a locate call; a retried
+            # create may have made its task before the tracker's window around "now": the
+            # tracker locates it by ARN instead (batched, no get).
             self._tracker.add(
                 arn,
                 device_arn=device_of(self._items[index], self._defaults)

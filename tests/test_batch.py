@@ -668,6 +668,50 @@ async def test_cancel_finds_tasks_whose_create_response_was_lost(
     assert ledger["tasks_created"] == ledger["tasks_cancelled"] == 4
 
 
+# --------------------------------------------------------------------------- anchoring
+
+
+async def test_creates_queued_on_the_rate_limiter_are_tracked_as_just_created(
+    make_local: LocalFactory,
+) -> None:
+    # 12 creates at 10/s: the last waits ~1.1 s on the limiter, well past the tracker's
+    # created_at_slack (0.3 s), yet each is answered at its first attempt: its task was
+    # made just now, so no task is located by ARN (sweeps and gets follow them).
+    local = await make_local()
+    limits = RateLimits.aws_defaults(CreateQuantumTask=Rate(10.0, 1))
+    sweep = attrs.evolve(FAST_SWEEP, created_at_slack=0.3)
+    async with session_on(local, rate_limits=limits) as braket:
+        batch = submit(braket, local, [ONE] * 12, sweep=sweep, details=False)
+        async with batch:
+            outcomes = await batch.wait()
+    assert all(o.ok for o in outcomes)
+    stats = batch.tracker_stats
+    assert stats is not None and stats.window_sweeps >= 1
+    assert stats.locate_sweeps == stats.arn_sweeps == 0, stats
+
+
+async def test_a_retried_slow_create_is_located_by_arn(make_local: LocalFactory) -> None:
+    # Every first attempt creates its task but loses the answer; the retries, answered
+    # after the faults end (0.5 s later), may have been made by the first attempt, more
+    # than created_at_slack before: the tracker locates these tasks by ARN.
+    local = await make_local(
+        quotas=Quotas.off(),
+        faults=FaultConfig(per_operation={"CreateQuantumTask": FaultSpec(drop_after_effect=1.0)}),
+    )
+    sweep = attrs.evolve(FAST_SWEEP, created_at_slack=0.2)
+    retry = RetryBudget(max_consecutive=100, initial=0.05, maximum=0.1)
+    async with session_on(local, config=NO_BOTOCORE_RETRIES, rate_limits=RateLimits.off()) as b:
+        batch = submit(b, local, [ONE] * 4, sweep=sweep, retry=retry, details=False)
+        async with batch:
+            await eventually(lambda: local.ledger.snapshot()["tasks_created"] == 4)
+            await asyncio.sleep(0.5)
+            local.faults = None
+            outcomes = await batch.wait()
+    assert all(o.ok for o in outcomes) and local.ledger.snapshot()["tasks_created"] == 4
+    stats = batch.tracker_stats
+    assert stats is not None and stats.arn_sweeps + stats.get_calls >= 1, stats
+
+
 @file_store_only
 async def test_resume_checks_the_manifest(make_local: LocalFactory, tmp_path: Path) -> None:
     local = await make_local()

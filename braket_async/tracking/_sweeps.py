@@ -158,6 +158,10 @@ class SweepStatusSource:
         self._oldest: list[tuple[float, int, TaskEntry]] = []  # created_lo
         self._newest: list[tuple[float, int, TaskEntry]] = []  # -created_hi
         self._unlocated: dict[str, TaskEntry] = {}
+        # Unlocated tasks to locate only when their first check comes due (next_due), not at
+        # once: beside an event feed, whose events usually settle them before then.
+        self._locate_later: list[tuple[float, int, TaskEntry]] = []
+        self._locate_now = False  # an unlocated task is to be located in the next round
         # How far inside its estimated creation bounds each recent finished task was
         # created: once known, a window sweep trims the slack it does not need.
         self._gaps: deque[tuple[float, float]] = deque(maxlen=_GAP_SAMPLES)
@@ -191,6 +195,12 @@ class SweepStatusSource:
         entry.verify_due = now + self.sweep.verify_after
         if not entry.anchored:
             self._unlocated[entry.arn] = entry
+            if check_now:
+                entry.next_due = now
+                self._locate_now = True
+            else:
+                entry.next_due = now + self.poll.delay_at(0.0)
+                heapq.heappush(self._locate_later, (entry.next_due, next(self._seq), entry))
             return
         entry.next_due = now if check_now else now + self.poll.delay_at(0.0)
         self._push(entry)
@@ -265,6 +275,7 @@ class SweepStatusSource:
             (self._verify, "verify_due", 1.0),
             (self._oldest, "created_lo", 1.0),
             (self._newest, "created_hi", -1.0),
+            (self._locate_later, "next_due", 1.0),
         )
         for heap, field, sign in heaps:
             if len(heap) > limit:
@@ -279,15 +290,15 @@ class SweepStatusSource:
         now = self._clock()
         sweeping = self.sweep.enabled
         search_wait = self._search_ready_at - now
-        if self._unlocated:
-            unlocated = [e for e in self._unlocated.values() if self._live(e)]
-            self._unlocated.clear()
+        if self._unlocated and self._locate_at() <= now:
+            unlocated = self._take_unlocated(now)
             if not sweeping or len(unlocated) == 1:
                 for entry in unlocated:
                     self._force_get(entry, now)
             elif search_wait > 0:
                 self._unlocated.update((e.arn, e) for e in unlocated)
-            else:
+                self._locate_now = True
+            elif unlocated:
                 await self._paced(self._locate(unlocated), now, "locate")
                 return
 
@@ -376,6 +387,29 @@ class SweepStatusSource:
         if by_get:
             await self._get_many(by_get)
 
+    def _locate_at(self) -> float:
+        """When the next unlocated task is to be located (inf: none is waiting)."""
+        if not self._unlocated:
+            return math.inf
+        if self._locate_now:
+            return -math.inf
+        return self._top(self._locate_later, "next_due", 1.0)
+
+    def _take_unlocated(self, now: float) -> list[TaskEntry]:
+        """The live unlocated tasks due now, taken out of ``_unlocated`` (the others stay)."""
+        due: list[TaskEntry] = []
+        waiting: dict[str, TaskEntry] = {}
+        for entry in self._unlocated.values():
+            if not self._live(entry):
+                continue
+            if entry.next_due <= now:
+                due.append(entry)
+            else:
+                waiting[entry.arn] = entry
+        self._unlocated = waiting
+        self._locate_now = False
+        return due
+
     def _count_due(self, fresh: int, now: float) -> None:
         elapsed = max(0.0, now - self._rate_at)
         self._due_rate = self._due_rate * math.exp(-elapsed / _RATE_WINDOW) + fresh / _RATE_WINDOW
@@ -386,7 +420,7 @@ class SweepStatusSource:
         """Sleep until something is due (at most _MAX_NAP, to see newly added tasks)."""
         next_at = min(
             now + _MAX_NAP,
-            self._search_ready_at if self._unlocated else math.inf,
+            max(self._search_ready_at, self._locate_at()),
             self._top(self._due, "next_due", 1.0),
             self._top(self._verify, "verify_due", 1.0),
         )

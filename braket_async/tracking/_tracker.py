@@ -235,9 +235,11 @@ class TaskTracker:
         ``created_at`` (the task's creation time) or ``just_created=True`` (the caller
         created it just before: now, give or take ``sweep.created_at_slack``) and
         ``device_arn`` sharpen sweeps. With neither, the task is located in the first
-        sweep, however long ago it was created (a few calls for hundreds of tasks).
-        ``may_be_unknown=True``: if the service does not know ``arn``, it ends in
-        :attr:`unknown` (and ``on_unknown``) instead of stopping the tracker.
+        sweep, however long ago it was created (a few calls for hundreds of tasks); with
+        an event feed, when its first safety-net check comes due (its events usually come
+        first; :meth:`resume` locates at once). ``may_be_unknown=True``: if the service
+        does not know ``arn``, it ends in :attr:`unknown` (and ``on_unknown``) instead of
+        stopping the tracker.
 
         Args:
             arn: The task's ARN.
@@ -260,9 +262,10 @@ class TaskTracker:
             bounds = (now - slack, now + slack)
         else:
             bounds = None
-        self._add(
-            arn, bounds, device_arn, check_now=bounds is None, may_be_unknown=may_be_unknown
-        )
+        # Beside an event feed, a task without a creation time is located only when its first
+        # safety-net check comes due: its events usually settle it before then.
+        locate_now = bounds is None and self._source is self._sweeps
+        self._add(arn, bounds, device_arn, check_now=locate_now, may_be_unknown=may_be_unknown)
 
     @property
     def pending(self) -> frozenset[str]:

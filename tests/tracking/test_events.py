@@ -140,6 +140,43 @@ async def test_a_lost_event_is_caught_by_the_slow_safety_net_sweep() -> None:
     assert fake.calls["SearchQuantumTasks"] + fake.calls["GetQuantumTask"] == 1
 
 
+async def test_tasks_without_creation_time_are_located_when_their_check_is_due() -> None:
+    # 30 tasks added with no creation time (a batch's creates that were retried): their
+    # events settle 29 of them, with no call; the one whose events were lost is located at
+    # its first safety-net check (20 s after add), not at once.
+    fake = FakeBraket()
+    feed = InMemoryEventFeed()
+    arns = [fake.create(3.0) for _ in range(30)]
+    safety_net = PollPolicy(initial=20.0, multiplier=1.5, maximum=60.0, jitter=0.0)
+    tracker = TaskTracker(fake, events=feed, options=TrackerOptions(event_safety_net=safety_net))
+    for arn in arns:
+        tracker.add(arn, device_arn=SV1)
+    lost = arns[11]
+    async with tracker:
+        stream = tracker.as_completed(details=False)
+        await fake.sleep(4.0)
+        assert fake.calls["SearchQuantumTasks"] + fake.calls["GetQuantumTask"] == 0
+        for arn in arns:
+            if arn != lost:
+                feed.publish(event(fake, arn, "COMPLETED"))
+        seen = [(s.quantum_task_arn, fake.now) async for s in stream]
+    assert seen[-1][0] == lost and 20.0 <= seen[-1][1] <= 21.0
+    assert fake.calls["SearchQuantumTasks"] + fake.calls["GetQuantumTask"] == 1  # its get
+
+
+async def test_resumed_tasks_are_located_at_once_even_with_events() -> None:
+    # Resumed tasks may have finished while nobody listened: no event will come for them.
+    fake = FakeBraket()
+    feed = InMemoryEventFeed()
+    arns = [fake.create(1.0) for _ in range(30)]
+    await fake.sleep(2.0)
+    tracker = TaskTracker.resume(fake, arns, events=feed)
+    async with tracker:
+        done = await tracker.wait_all(details=False)
+    assert len(done) == 30 and fake.now < 4.0
+    assert tracker.stats.locate_sweeps == 1
+
+
 async def test_a_terminal_event_without_summary_fields_costs_one_get() -> None:
     fake = FakeBraket()
     feed = InMemoryEventFeed()
