@@ -241,10 +241,9 @@ def run_row(row: str, args: argparse.Namespace, service: Any, url: str) -> dict[
     if "queue_url" in base:
         stats = [r["fanout"] for r in results]
         out["fanout"] = {k: sum(s.get(k, 0) for s in stats) for k in stats[0]}
-        out["status_calls"] = {
-            op: calls.get(op, 0) for op in ("GetQuantumTask", "SearchQuantumTasks")
-        }
-        out["trackers"] = [r["tracker"] for r in results if r["tracker"]]
+    out["status_calls"] = {op: calls.get(op, 0) for op in ("GetQuantumTask", "SearchQuantumTasks")}
+    # every tracker a process ran (the leader's; a process that took over has its own)
+    out["trackers"] = [r["tracker"] for r in results if r.get("tracker")]
     if base["store"] == "redis":
         out["redis_memory"] = asyncio.run(redis_memory(url, batch_id, args.tasks))
     if killed:

@@ -544,6 +544,9 @@ async def qpu_queue_row(
 
     # The queue's clock stands still while the tasks are created, so all of them wait the
     # whole backlog; then it runs, and the session's clock runs as fast as the simulated one.
+    # Until then the session's clock is real time: the service stamps createdAt with the real
+    # clock, and the tracker estimates it from its own (a clock standing still while real
+    # seconds pass would put the tasks outside the windows it sweeps).
     origin = time.monotonic()
     released: list[float] = []
 
@@ -551,10 +554,11 @@ async def qpu_queue_row(
         return origin + (time.monotonic() - released[0] if released else 0.0)
 
     def clock() -> float:
-        return origin + (queue_clock() - origin) * scale
+        now = time.monotonic()
+        return released[0] + (now - released[0]) * scale if released else now
 
     async def sleep(delay: float) -> None:
-        await asyncio.sleep(delay / scale)
+        await asyncio.sleep(delay / scale if released else delay)
 
     model = QpuQueue(
         time_scale=scale,

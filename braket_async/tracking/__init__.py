@@ -10,6 +10,7 @@ safety net). :class:`TrackerOptions` holds every option as one immutable value.
 from ._events import EventStatusSource
 from ._options import (
     DEFAULT_EVENT_SAFETY_NET,
+    DEFAULT_QPU_POLL,
     DEFAULT_TRACKER_POLL,
     SweepPolicy,
     TrackerOptions,
@@ -22,6 +23,7 @@ from ._tracker import TaskTracker
 
 __all__ = [
     "DEFAULT_EVENT_SAFETY_NET",
+    "DEFAULT_QPU_POLL",
     "DEFAULT_TRACKER_POLL",
     "UNKNOWN_STATUS",
     "EventStatusSource",

@@ -19,6 +19,11 @@ scheduler checks them the cheapest way it can:
 * **GetQuantumTask** -- one call per task: for a single task, when the window is crowded
   with other finished tasks, and as the fallback for a task a search did not return.
 
+Tasks on a QPU wait in its queue for minutes to hours: they are checked on the slower
+``qpu_poll`` schedule (the interval grows with the time waited, up to 30 minutes by default)
+and verified by ARN only every eight of its intervals, so a task queued for hours costs less
+than a fiftieth of a call per hour (``docs/tracking.md``).
+
 A search page carries 100 statuses at 5 calls/s, a get carries one at 100 calls/s (see
 ``docs/tracking.md``). Searches are paced to ``sweep.search_share`` of the SearchQuantumTasks
 quota and at most one sweep per ``sweep.min_interval``; every call also goes through the
@@ -52,7 +57,7 @@ from ..models import (
 )
 from ..models.enums import TERMINAL_TASK_STATUSES
 from ..paginate import PageLoop
-from ..polling import BudgetState, PollPolicy, is_transient, retry_target
+from ..polling import PollPolicy, is_transient, retry_target
 from ._options import SweepPolicy
 from ._registry import Registry, TaskEntry
 from ._stats import TrackerStats
@@ -82,6 +87,11 @@ _MIN_GAP_SAMPLES = 20
 _GAP_MARGIN = 1.0
 #: Stale heap tuples tolerated beyond twice the pending tasks before the heaps are rebuilt.
 _COMPACT_SLACK = 1024
+#: A task on a QPU is verified by ARN no sooner than this many of its qpu_poll intervals (8
+#: minutes after add, then after 80 minutes, then every 4 hours by default): it may wait
+#: hours, and a verification every verify_max would cost more than its sweeps.
+_QPU_VERIFY_INTERVALS = 8.0
+_QPU_DEVICE = ":device/qpu/"
 
 
 async def fan_out(coros: Iterable[Coroutine[Any, Any, None]]) -> None:
@@ -112,6 +122,23 @@ def _wall(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+def on_qpu(device_arn: str | None) -> bool:
+    """Whether ``device_arn`` is a QPU's (its tasks wait in a queue for minutes to hours)."""
+    return device_arn is not None and _QPU_DEVICE in device_arn
+
+
+def _where_expected(
+    summary: QuantumTaskSummary | None, bounds: tuple[float, float, str | None]
+) -> bool:
+    """Whether a verified task was where window sweeps look for it: found, created inside its
+    estimated bounds (plus the second the sweeps pad), on its recorded device."""
+    if summary is None:
+        return False
+    low, high, device = bounds
+    created = summary.created_at.timestamp()
+    return low - 1.0 <= created <= high + 1.0 and device in (None, summary.device_arn)
+
+
 class SweepStatusSource:
     """Statuses from searches and gets (see the module docstring). One per tracker.
 
@@ -120,6 +147,7 @@ class SweepStatusSource:
         registry: The tracker's registry.
         poll: The per-task schedule.
         sweep: The sweep settings.
+        qpu_poll: The per-task schedule of tasks on a QPU (the slower of it and ``poll``).
         observe_active: Whether to learn which tasks are QUEUED or RUNNING.
         stats: The tracker's counters.
         sleep: The scheduler's sleep.
@@ -134,6 +162,7 @@ class SweepStatusSource:
         *,
         poll: PollPolicy,
         sweep: SweepPolicy,
+        qpu_poll: PollPolicy | None = None,
         observe_active: bool,
         stats: TrackerStats,
         sleep: Sleep,
@@ -144,12 +173,12 @@ class SweepStatusSource:
         self._reg = registry
         self.poll = poll
         self.sweep = sweep
+        self.qpu_poll = qpu_poll
         self.observe_active = observe_active
         self.stats = stats
         self._sleep = sleep
         self._clock = clock
         self._wall_now = wall_now
-        self._budget: BudgetState = poll.budget.start(clock)
         self._search_interval = 1.0 / (search_rate(session, sweep) * sweep.search_share)
         self._seq = itertools.count()
         # Lazy heaps: a tuple whose time no longer matches its entry's is stale and skipped.
@@ -174,6 +203,7 @@ class SweepStatusSource:
         self._last_tick = -math.inf
         self._search_ready_at = -math.inf
         self._active_ready_at = -math.inf  # the next window sweep without status filter
+        self._napping: asyncio.Future[None] | None = None  # a long nap (see _nap)
 
     # ----------------------------------------------------------------- protocol
     def open(self) -> None:
@@ -192,7 +222,7 @@ class SweepStatusSource:
             check_now: Look at it in the next round rather than after the first poll delay.
         """
         now = self._clock()
-        entry.verify_due = now + self.sweep.verify_after
+        entry.verify_due = now + self._verify_delay(entry, now)
         if not entry.anchored:
             self._unlocated[entry.arn] = entry
             if check_now:
@@ -202,7 +232,7 @@ class SweepStatusSource:
                 entry.next_due = now + self.poll.delay_at(0.0)
                 heapq.heappush(self._locate_later, (entry.next_due, next(self._seq), entry))
             return
-        entry.next_due = now if check_now else now + self.poll.delay_at(0.0)
+        entry.next_due = now if check_now else now + self._delay(entry, 0.0)
         self._push(entry)
         self._push_verify(entry)
         self._push_bounds(entry)
@@ -216,6 +246,7 @@ class SweepStatusSource:
         if self._live(entry):
             self._unlocated.pop(entry.arn, None)
             self._force_get(entry, self._clock())
+            self._wake_up()
 
     async def run(self) -> None:
         """Sweep and get in rounds until nothing is pending or an error stops it."""
@@ -316,7 +347,7 @@ class SweepStatusSource:
             elif entry.checked < self._window_at:
                 # A window sweep refreshed it since: its next check counts from then.
                 entry.checked = self._window_at
-                entry.next_due = self._window_at + self.poll.delay_at(self._window_at - entry.added)
+                entry.next_due = self._window_at + self._delay(entry, self._window_at - entry.added)
                 if entry.next_due <= now:
                     anchored_due.append(entry)
                 else:
@@ -417,20 +448,58 @@ class SweepStatusSource:
         self._last_tick = now
 
     async def _nap(self, now: float) -> None:
-        """Sleep until something is due (at most _MAX_NAP, to see newly added tasks)."""
+        """Sleep until something is due: at most _MAX_NAP (to see newly added tasks) until the
+        registry is sealed, then as long as that (tasks waiting in a QPU's queue may be due
+        in half an hour), woken early by :meth:`check_soon`."""
         next_at = min(
-            now + _MAX_NAP,
             max(self._search_ready_at, self._locate_at()),
             self._top(self._due, "next_due", 1.0),
             self._top(self._verify, "verify_due", 1.0),
         )
-        await self._sleep(max(0.0, next_at - now))
+        delay = max(0.0, next_at - now)
+        if not self._reg.sealed or delay <= _MAX_NAP:
+            await self._sleep(min(delay, _MAX_NAP))
+            return
+        nap = asyncio.ensure_future(self._sleep(delay))
+        self._napping = nap
+        try:
+            await asyncio.wait((nap,))
+        finally:
+            self._napping = None
+            nap.cancel()
+
+    def _wake_up(self) -> None:
+        """End a long nap now (something is to be done at the next round)."""
+        if self._napping is not None:
+            self._napping.cancel()
 
     async def _searches(self, use_window: bool, by_arn: list[TaskEntry]) -> None:
         if use_window:
             await self._window_sweep()
         if by_arn:
-            await self._arn_sweep(by_arn)
+            await self._verify_by_arn(by_arn)
+
+    async def _verify_by_arn(self, entries: list[TaskEntry]) -> None:
+        """Verify ``entries`` by ARN: more than 10 through a sample of 10 (one search) when
+        each sampled task is where the window sweeps look for it, else every one."""
+        if len(entries) <= ARNS_PER_FILTER:
+            await self._arn_sweep(entries)
+            return
+        step = len(entries) / ARNS_PER_FILTER
+        sample = [entries[int(i * step)] for i in range(ARNS_PER_FILTER)]
+        expected = {e.arn: (e.created_lo, e.created_hi, e.device_arn) for e in sample}
+        found = {s.quantum_task_arn: s for s in await self._arn_sweep(sample)}
+        rest = [e for e in entries if e.arn not in expected and self._live(e)]
+        if all(_where_expected(found.get(arn), bounds) for arn, bounds in expected.items()):
+            # Clock skew and device are what could hide a task from window sweeps, and the
+            # sample shows both are as estimated: the others count as verified.
+            now = self._clock()
+            for entry in rest:
+                entry.verify_round += 1
+                entry.verify_due = now + self._verify_delay(entry, now)
+                self._push_verify(entry)
+            return
+        await self._arn_sweep(rest)
 
     async def _paced(self, searches: Coroutine[Any, Any, object], now: float, kind: str) -> None:
         """Run ``searches``, then pace the next ones to search_share of the quota and to
@@ -452,8 +521,25 @@ class SweepStatusSource:
         # Delays grow with the task's age, not the number of checks: a sweep may check a
         # task early without speeding up its backoff.
         entry.checked = now
-        entry.next_due = now + self.poll.delay_at(now - entry.added)
+        entry.next_due = now + self._delay(entry, now - entry.added)
         self._push(entry)
+
+    def _delay(self, entry: TaskEntry, age: float) -> float:
+        """The delay before ``entry``'s next check, ``age`` seconds after it was added."""
+        delay = self.poll.delay_at(age)
+        if self.qpu_poll is not None and on_qpu(entry.device_arn):
+            delay = max(delay, self.qpu_poll.delay_at(age))
+        return delay
+
+    def _verify_delay(self, entry: TaskEntry, now: float) -> float:
+        """The delay before ``entry``'s next verification by ARN (doubling per round)."""
+        sweep = self.sweep
+        rounds = min(entry.verify_round, 32)
+        delay: float = min(sweep.verify_max, sweep.verify_after * 2.0**rounds)
+        if self.qpu_poll is not None and on_qpu(entry.device_arn):
+            interval = self.qpu_poll.interval_at(now - entry.added)
+            delay = max(delay, _QPU_VERIFY_INTERVALS * interval)
+        return delay
 
     def _force_get(self, entry: TaskEntry, now: float) -> None:
         entry.force_get = True
@@ -474,7 +560,10 @@ class SweepStatusSource:
                     self.stats.transient_errors += 1
                 raise
 
-        return await retry_target(attempt, self._budget, sleep=self._sleep)
+        # A budget per call (a BudgetState is per poller): one shared by the concurrent gets
+        # added their failures up, so a burst of throttles, each absorbed by one retry, spent
+        # it and stopped the tracker.
+        return await retry_target(attempt, self.poll.budget.start(self._clock), sleep=self._sleep)
 
     def _count_search(self) -> None:
         self.stats.search_calls += 1
@@ -622,9 +711,7 @@ class SweepStatusSource:
         self._unlocated.pop(entry.arn, None)
         # A direct look is a verification: the next one is due after a doubled period.
         entry.verify_round += 1
-        entry.verify_due = now + min(
-            self.sweep.verify_max, self.sweep.verify_after * 2 ** min(entry.verify_round, 32)
-        )
+        entry.verify_due = now + self._verify_delay(entry, now)
         if first or moved:
             self._push_bounds(entry)
         self._push_verify(entry)

@@ -126,6 +126,7 @@ class TaskTracker:
             self._reg,
             poll=self.options.event_safety_net if events is not None else self.options.poll,
             sweep=self.options.sweep,
+            qpu_poll=self.options.qpu_poll,
             observe_active=self.options.observe_active,
             stats=self.stats,
             sleep=self._sleep,
