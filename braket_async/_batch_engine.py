@@ -35,6 +35,7 @@ from .errors import ItemNotSubmitted
 from .models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 from .polling import RetryStopped, is_transient, retry_target
 from .tracking import (
+    DEFAULT_QPU_POLL,
     DEFAULT_TRACKER_POLL,
     SweepPolicy,
     TaskTracker,
@@ -662,6 +663,8 @@ class Batch:
     def _new_tracker(self, *, resumed: Sequence[str] = ()) -> TaskTracker:
         options = TrackerOptions(
             poll=self._options.poll or DEFAULT_TRACKER_POLL,
+            # a poll given is every task's schedule, a QPU task's too
+            qpu_poll=DEFAULT_QPU_POLL if self._options.poll is None else None,
             sweep=self._options.sweep or SweepPolicy(),
             # QUEUED / RUNNING cost extra search pages: learnt only for a progress
             # callback, which hears of every change.

@@ -71,8 +71,10 @@ class BatchOptions:
     create once that many attempts in a row were answered with the same 5xx error code:
     a server error its request provokes every time is not retried ``retry.max_consecutive``
     times (``None``: only ``retry`` bounds it). ``poll`` and ``sweep`` tune the batch's
-    tracker. ``fsync`` syncs the manifest to disk on every write (survives power loss,
-    slower). ``sleep`` and ``clock`` replace the session's (tests). Derive variants with
+    tracker (a ``poll`` given is every task's schedule; by default a QPU's tasks are checked
+    on the slower ``TrackerOptions.qpu_poll``). ``fsync`` syncs the manifest to disk on
+    every write (survives power loss, slower). ``sleep`` and ``clock`` replace the session's
+    (tests). Derive variants with
     :func:`attrs.evolve`; a bad value raises :class:`~braket_async.errors.ParameterError`
     naming the field.
     """

@@ -19,9 +19,10 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from braket_async import BraketSession
+from braket_async import BatchOptions, BraketSession
 from braket_async.batch import BatchProgress
 from braket_async.local import LocalBraket, QpuQueue
+from braket_async.tracking import DEFAULT_TRACKER_POLL
 
 IBEX = "arn:aws:braket:eu-north-1::device/qpu/aqt/Ibex-Q1"
 GHZ = (
@@ -61,6 +62,9 @@ async def run(local: LocalBraket, n: int, progress: Any = show) -> dict[str, Any
             output_s3_bucket=local.default_bucket,
             output_s3_key_prefix="qpu-batch",
             progress=progress,
+            # The service runs an hour per second, this client in real time: the simulators'
+            # schedule (every 1-30 s), not a real QPU's (after 1, 3, 7 ... up to 30 minutes).
+            options=BatchOptions(poll=DEFAULT_TRACKER_POLL),
         )
         async with batch:
             outcomes = await batch.results()

@@ -71,7 +71,8 @@ class TrackerOptions:
 
     ``poll`` is each task's status schedule when statuses come from sweeps; a task on a QPU
     is checked on the slower ``qpu_poll`` schedule (and verified by ARN rarely, see
-    :class:`SweepPolicy`), since QPU tasks wait in a queue for minutes to hours; ``sweep`` how
+    :class:`SweepPolicy`), since QPU tasks wait in a queue for minutes to hours (``None``:
+    on ``poll`` like the others); ``sweep`` how
     sweeps use SearchQuantumTasks; ``observe_active`` makes window sweeps also learn QUEUED
     and RUNNING now and then (see ``TaskTracker.status_counts``). With an event feed,
     statuses come from events and a sweep on the slower ``event_safety_net`` schedule only
@@ -85,4 +86,4 @@ class TrackerOptions:
     observe_active: bool = False
     event_safety_net: PollPolicy = DEFAULT_EVENT_SAFETY_NET
     early_events: int = attrs.field(default=10_000, validator=attrs.validators.ge(0))
-    qpu_poll: PollPolicy = DEFAULT_QPU_POLL
+    qpu_poll: PollPolicy | None = DEFAULT_QPU_POLL
