@@ -46,9 +46,9 @@ task in both add patterns; events <= 0.02 with p99 <= 1 s; RSS <= 2 KB per task 
 * ``qpu queue`` (``--qpu-only`` runs just this part, into ``bench_tracking_qpu.json``) -- the
   tracker (sweeps) following ``--qpu-tasks`` tasks that wait QUEUED on an emulated IonQ
   Forte-1 behind ``--qpu-hours`` simulated hours of backlog (``QpuQueue``), in process on a
-  synthetic executor with quotas off; the service's queue clock and the session's
-  ``clock``/``sleep`` both run ``--qpu-time-scale`` times faster than real time, so the
-  tracker's intervals are simulated seconds too. Figure: status calls (GetQuantumTask +
+  synthetic executor with quotas off; once the tasks are created, the service's queue clock
+  and the session's ``clock``/``sleep`` both run ``--qpu-time-scale`` times faster than real
+  time, so the tracker's intervals are simulated seconds too. Figure: status calls (GetQuantumTask +
   SearchQuantumTasks) per task per simulated hour while the tasks sit QUEUED (target <= 0.02).
 """
 
