@@ -78,6 +78,8 @@ _TASKS_PER_LOCATE_PAGE = 20
 TASK_ARN = re.compile(r"^arn:aws[a-z-]*:braket:[a-z0-9-]*:\d*:quantum-task/[A-Za-z0-9_.:/-]+$")
 #: The longest the scheduler naps without looking at newly added tasks.
 _MAX_NAP = 1.0
+#: The longest a sealed tracker naps (a bound, should nothing be due).
+_MAX_SEALED_NAP = 300.0
 #: Seconds over which the rate of tasks coming due is averaged.
 _RATE_WINDOW = 10.0
 #: Recent creation-estimate errors kept, needed before windows are trimmed, and the margin
@@ -456,7 +458,7 @@ class SweepStatusSource:
             self._top(self._due, "next_due", 1.0),
             self._top(self._verify, "verify_due", 1.0),
         )
-        delay = max(0.0, next_at - now)
+        delay = min(max(0.0, next_at - now), _MAX_SEALED_NAP)
         if not self._reg.sealed or delay <= _MAX_NAP:
             await self._sleep(min(delay, _MAX_NAP))
             return
@@ -498,6 +500,10 @@ class SweepStatusSource:
                 entry.verify_round += 1
                 entry.verify_due = now + self._verify_delay(entry, now)
                 self._push_verify(entry)
+                if entry.next_due <= now:
+                    # due for a status check too (taken off the due heap for this round): it
+                    # still needs one, at the next round
+                    self._push(entry)
             return
         await self._arn_sweep(rest)
 

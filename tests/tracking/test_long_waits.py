@@ -77,6 +77,22 @@ async def test_verifying_many_tasks_looks_up_a_sample_of_ten() -> None:
     assert 3 <= tracker.stats.arn_sweeps <= 6, tracker.stats
 
 
+async def test_tasks_verified_by_the_sample_keep_their_status_checks() -> None:
+    # Every task comes due for a status check and for verification at once (100 s); the
+    # sampled ones (every third) have finished, the sample verifies the others, and these
+    # still get their status check, not only a verification 200 s later.
+    fake = FakeBraket()
+    arns = [fake.create(90.0 if i % 3 == 0 else 150.0) for i in range(30)]
+    poll = PollPolicy(initial=100.0, multiplier=1.0, maximum=100.0, jitter=0.0)
+    options = TrackerOptions(poll=poll, sweep=SweepPolicy(verify_after=100.0))
+    tracker = TaskTracker(fake, options=options)
+    for arn in arns:
+        tracker.add(arn, device_arn=SV1, just_created=True)
+    seen = await follow(fake, tracker)
+    assert max(seen.values()) <= 201.0  # at the check 200 s after add, not a verification later
+    assert tracker.stats.arn_sweeps == 1
+
+
 async def test_a_sample_outside_its_estimate_has_every_task_looked_up() -> None:
     # The client's clock is 10 minutes ahead of the service's: every estimate is wrong, the
     # sample shows it, and all 40 tasks are looked up by ARN (4 searches more).
