@@ -19,7 +19,8 @@ SERVICE_MODEL = botocore.model.ServiceModel(
 
 def error_status(code: str) -> int:
     """The HTTP status the model gives the error shape ``code`` (e.g. 400 for
-    ``ValidationException``); KeyError for a code the model does not have."""
+    ``ValidationException``); ``botocore.model.NoShapeFoundError`` for a code the model
+    does not have."""
     shape = SERVICE_MODEL.shape_for(code)
     status: int = shape.metadata["error"]["httpStatusCode"]
     return status
