@@ -9,12 +9,15 @@ from __future__ import annotations
 import botocore.loaders
 import botocore.model
 
-__all__ = ["SERVICE_MODEL", "error_status"]
+__all__ = ["ERROR_CODES", "SERVICE_MODEL", "error_status"]
 
 #: Braket's service model (``botocore/data/braket/2019-09-01/service-2.json``).
 SERVICE_MODEL = botocore.model.ServiceModel(
     botocore.loaders.create_loader().load_service_model("braket", "service-2"), "braket"
 )
+
+#: The codes of the model's error shapes (``ValidationException``, ...).
+ERROR_CODES: frozenset[str] = frozenset(shape.name for shape in SERVICE_MODEL.error_shapes)
 
 
 def error_status(code: str) -> int:

@@ -174,71 +174,68 @@ def _accept(value: Any, path: Path, report: Report) -> None:
 _Body = Callable[[botocore.model.Shape, Dialect, str, Callable[[Any], bool]], Check]
 
 
-def _bounds(shape: botocore.model.Shape) -> tuple[float, float]:
-    """The shape's ``min`` and ``max``, unbounded where the model gives none."""
+def _measured(
+    shape: botocore.model.Shape,
+    member: str,
+    is_type: Callable[[Any], bool],
+    measure: Callable[[Any], float],
+    contents: Check | None = None,
+) -> Check:
+    """The checker of a value with a size (a string's, list's or map's length, an integer's
+    value): its type, the shape's ``min`` and ``max``, then ``contents`` (items, enum, ...)."""
     metadata = shape.metadata
-    return metadata.get("min", -math.inf), metadata.get("max", math.inf)
+    lo: float = metadata.get("min", -math.inf)
+    hi: float = metadata.get("max", math.inf)
+
+    def check(value: Any, path: Path, report: Report) -> None:
+        if not is_type(value):
+            report(Violation(Rule.TYPE, path, value, shape, member))
+            return
+        size = measure(value)
+        if size < lo:
+            report(Violation(Rule.MIN, path, value, shape, member, lo))
+        if size > hi:
+            report(Violation(Rule.MAX, path, value, shape, member, hi))
+        if contents is not None:
+            contents(value, path, report)
+
+    return check
 
 
 def _string(
     shape: botocore.model.Shape, dialect: Dialect, member: str, is_type: Callable[[Any], bool]
 ) -> Check:
-    lo, hi = _bounds(shape)
     enum_values = frozenset(shape.enum) if shape.enum else None
     pattern = shape.metadata.get("pattern")
     if pattern is None:
         pattern = dialect.extra_patterns.get(member)
     regex = re.compile(pattern, dialect.regex_flags) if pattern is not None else None
+    if enum_values is None and regex is None:
+        return _measured(shape, member, is_type, len)
 
-    def check(value: Any, path: Path, report: Report) -> None:
-        if not is_type(value):
-            report(Violation(Rule.TYPE, path, value, shape, member))
-            return
-        if len(value) < lo:
-            report(Violation(Rule.MIN, path, value, shape, member, lo))
-        if len(value) > hi:
-            report(Violation(Rule.MAX, path, value, shape, member, hi))
+    def contents(value: str, path: Path, report: Report) -> None:
         if enum_values is not None and value not in enum_values:
             report(Violation(Rule.ENUM, path, value, shape, member))
         if regex is not None and regex.fullmatch(value) is None:
             report(Violation(Rule.PATTERN, path, value, shape, member, pattern))
 
-    return check
+    return _measured(shape, member, is_type, len, contents)
 
 
 def _integer(
     shape: botocore.model.Shape, dialect: Dialect, member: str, is_type: Callable[[Any], bool]
 ) -> Check:
-    lo, hi = _bounds(shape)
-
-    def check(value: Any, path: Path, report: Report) -> None:
-        if not is_type(value):
-            report(Violation(Rule.TYPE, path, value, shape, member))
-            return
-        if value < lo:
-            report(Violation(Rule.MIN, path, value, shape, member, lo))
-        if value > hi:
-            report(Violation(Rule.MAX, path, value, shape, member, hi))
-
-    return check
+    return _measured(shape, member, is_type, int)
 
 
 def _list(
     shape: botocore.model.Shape, dialect: Dialect, member: str, is_type: Callable[[Any], bool]
 ) -> Check:
     assert isinstance(shape, botocore.model.ListShape)
-    lo, hi = _bounds(shape)
     item_shape = shape.member
     item = compile_shape(item_shape, dialect, member)
 
-    def check(value: Any, path: Path, report: Report) -> None:
-        if not is_type(value):
-            report(Violation(Rule.TYPE, path, value, shape, member))
-            return
-        if len(value) < lo:
-            report(Violation(Rule.MIN, path, value, shape, member, lo))
-        if len(value) > hi:
-            report(Violation(Rule.MAX, path, value, shape, member, hi))
+    def items(value: Any, path: Path, report: Report) -> None:
         for index, element in enumerate(value):
             where = (path, (StepKind.ITEM, index))
             if element is None:
@@ -246,26 +243,18 @@ def _list(
             else:
                 item(element, where, report)
 
-    return check
+    return _measured(shape, member, is_type, len, items)
 
 
 def _map(
     shape: botocore.model.Shape, dialect: Dialect, member: str, is_type: Callable[[Any], bool]
 ) -> Check:
     assert isinstance(shape, botocore.model.MapShape)
-    lo, hi = _bounds(shape)
     value_shape = shape.value
     key_check = compile_shape(shape.key, dialect)
     value_check = compile_shape(value_shape, dialect)
 
-    def check(value: Any, path: Path, report: Report) -> None:
-        if not is_type(value):
-            report(Violation(Rule.TYPE, path, value, shape, member))
-            return
-        if len(value) < lo:
-            report(Violation(Rule.MIN, path, value, shape, member, lo))
-        if len(value) > hi:
-            report(Violation(Rule.MAX, path, value, shape, member, hi))
+    def entries(value: Any, path: Path, report: Report) -> None:
         for key, element in value.items():
             key_check(key, (path, (StepKind.MAP_KEY, key)), report)
             where = (path, (StepKind.MAP_VALUE, key))
@@ -274,7 +263,7 @@ def _map(
             else:
                 value_check(element, where, report)
 
-    return check
+    return _measured(shape, member, is_type, len, entries)
 
 
 def _structure(

@@ -47,8 +47,7 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -62,7 +61,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from . import errors
-from ._base import Sleep
+from ._base import AsyncContext, Sleep
 from .events import BraketEvent, EventCallback, EventFeed, SqsEventSource, Unsubscribe
 from .events._codec import event_from_json, event_to_json
 from .events._parse import MalformedEvent
@@ -131,7 +130,7 @@ class RedisEvents:
         return f"{self.prefix}:{{{self.key}}}:event:{event_id}"
 
 
-class RedisEventFanout:
+class RedisEventFanout(AsyncContext):
     """An :class:`~braket_async.events.EventFeed` shared by every replica (see the module).
 
     ``source``: the feed this replica receives from, usually an
@@ -304,15 +303,7 @@ class RedisEventFanout:
         if client is not None:
             await client.aclose()
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _exit(self) -> None:
         await self.aclose()
 
     # -- internals: lifecycle ----------------------------------------------------------------
