@@ -228,20 +228,27 @@ def _integer(
     return _measured(shape, member, is_type, int)
 
 
+def _not_null(check: Check, shape: botocore.model.Shape, member: str) -> Check:
+    """``check``, for a list item or map value: there, None breaks a rule of its own."""
+
+    def element(value: Any, path: Path, report: Report) -> None:
+        if value is None:
+            report(Violation(Rule.NULL, path, None, shape, member))
+        else:
+            check(value, path, report)
+
+    return element
+
+
 def _list(
     shape: botocore.model.Shape, dialect: Dialect, member: str, is_type: Callable[[Any], bool]
 ) -> Check:
     assert isinstance(shape, botocore.model.ListShape)
-    item_shape = shape.member
-    item = compile_shape(item_shape, dialect, member)
+    item = _not_null(compile_shape(shape.member, dialect, member), shape.member, member)
 
     def items(value: Any, path: Path, report: Report) -> None:
         for index, element in enumerate(value):
-            where = (path, (StepKind.ITEM, index))
-            if element is None:
-                report(Violation(Rule.NULL, where, None, item_shape, member))
-            else:
-                item(element, where, report)
+            item(element, (path, (StepKind.ITEM, index)), report)
 
     return _measured(shape, member, is_type, len, items)
 
@@ -250,18 +257,13 @@ def _map(
     shape: botocore.model.Shape, dialect: Dialect, member: str, is_type: Callable[[Any], bool]
 ) -> Check:
     assert isinstance(shape, botocore.model.MapShape)
-    value_shape = shape.value
     key_check = compile_shape(shape.key, dialect)
-    value_check = compile_shape(value_shape, dialect)
+    value_check = _not_null(compile_shape(shape.value, dialect), shape.value, "")
 
     def entries(value: Any, path: Path, report: Report) -> None:
         for key, element in value.items():
             key_check(key, (path, (StepKind.MAP_KEY, key)), report)
-            where = (path, (StepKind.MAP_VALUE, key))
-            if element is None:
-                report(Violation(Rule.NULL, where, None, value_shape))
-            else:
-                value_check(element, where, report)
+            value_check(element, (path, (StepKind.MAP_VALUE, key)), report)
 
     return _measured(shape, member, is_type, len, entries)
 
