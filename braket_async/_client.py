@@ -32,7 +32,7 @@ from botocore.exceptions import (
 from botocore.loaders import Loader, create_loader
 
 from . import errors
-from ._aws_accessors import LogStreams, S3Objects
+from ._aws_accessors import EventBridge, LogStreams, S3Objects, SqsQueues
 from ._aws_errors import TRANSPORT_ERRORS, braket_error, not_json_answer, transport_error
 from ._base import Clock, Sleep, delegate
 from ._converter import parse_timestamp
@@ -164,6 +164,8 @@ class BraketClient:
             events=lambda: self._events_feed,
         )
         s3 = S3Objects(self._s3)
+        self._sqs_queues = SqsQueues(self._sqs)
+        self._event_bridge = EventBridge(self._eventbridge)
         self._results = Results(
             self._operations,
             waiters=self._waiters,
@@ -308,7 +310,7 @@ class BraketClient:
         if isinstance(arg, str):
             from .events import SqsEventSource
 
-            source = SqsEventSource(arg, session=self)
+            source = SqsEventSource(arg, sqs=self._sqs_queues, sleep=self._sleep, clock=self._clock)
             self._owned_feed = source
             await source.check()  # a missing queue is an error now, naming it
             self._events_feed = source
@@ -402,6 +404,18 @@ class BraketClient:
         """The feed of Braket state-change events (``events=``), or None: the waiters, the
         tracker and batches use it when set."""
         return self._events_feed
+
+    @property
+    def sqs(self) -> SqsQueues:
+        """The session's SQS calls (event queues), on its SQS client (``sqs_endpoint_url``),
+        created on first use, errors as :mod:`braket_async.errors`."""
+        return self._sqs_queues
+
+    @property
+    def eventbridge(self) -> EventBridge:
+        """The session's EventBridge calls (``events setup``'s rule and target), on its
+        EventBridge client (``events_endpoint_url``), created on first use."""
+        return self._event_bridge
 
     @property
     def rate_limiter(self) -> RateLimiter:

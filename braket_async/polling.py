@@ -115,7 +115,10 @@ class RetryBudget:
     systematic server error (one a request provokes every time) ends after that many
     attempts instead of ``max_consecutive`` (429s and dropped connections in between neither
     count nor reset it; another 5xx code starts it again). Between attempts the poller backs
-    off exponentially with full jitter from ``initial`` by ``multiplier`` up to ``maximum``.
+    off exponentially from ``initial`` by ``multiplier`` up to ``maximum``, each delay drawn
+    from ``[cap * (1 - jitter), cap]`` (``jitter=1.0``, the default, is full jitter; ``0.0``
+    none). A loop that must never give up (an event feed's receive loop) uses
+    ``max_consecutive=sys.maxsize`` and ``max_seconds=math.inf``.
     """
 
     max_consecutive: int = attrs.field(default=8, validator=_at_least_one)
@@ -125,6 +128,10 @@ class RetryBudget:
     maximum: float = attrs.field(default=10.0, validator=_positive)
     server_error_attempts: int | None = attrs.field(
         default=None, validator=_optional_at_least_one
+    )
+    jitter: float = attrs.field(
+        default=1.0,
+        validator=attrs.validators.and_(attrs.validators.ge(0.0), attrs.validators.le(1.0)),
     )
 
     def start(self, clock: Callable[[], float], rng: random.Random | None = None) -> BudgetState:
@@ -209,8 +216,12 @@ class BudgetState:
                 f"(max_seconds={b.max_seconds})"
             )
             raise exc
-        cap = min(b.maximum, b.initial * b.multiplier ** (self.consecutive - 1))
-        return self._rng.uniform(0.0, cap)
+        try:  # bounded: a loop that never gives up would overflow a float
+            raw = b.initial * b.multiplier ** min(self.consecutive - 1, 1024)
+        except OverflowError:
+            raw = b.maximum
+        cap = min(b.maximum, raw)
+        return self._rng.uniform(cap * (1.0 - b.jitter), cap)
 
 
 class RetryStopped(Exception):

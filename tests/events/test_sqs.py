@@ -286,7 +286,7 @@ async def test_a_queue_deleted_while_receiving_stops_the_loop_with_the_error(
 def test_bad_arguments_are_refused_before_the_network() -> None:
     with pytest.raises(errors.ParameterError, match="queue_url"):
         SqsEventSource("my-queue", client=object())
-    with pytest.raises(errors.ParameterError, match="exactly one of session= or client="):
+    with pytest.raises(errors.ParameterError, match="exactly one of sqs=, session= or client="):
         SqsEventSource(URL)
     with pytest.raises(errors.ParameterError, match="wait_time_seconds"):
         SqsEventSource(URL, client=object(), wait_time_seconds=21)
