@@ -321,9 +321,10 @@ class EventBridge(_Accessor):
         Returns:
             For each entry, in order, its error code, or None when it was accepted.
         """
+        batch = [dict(entry) for entry in _batch(entries)]
         events = await self._client()
         with aws_errors("PutEvents", "default event bus"):
-            response = await events.put_events(Entries=[dict(e) for e in _batch(entries)])
+            response = await events.put_events(Entries=batch)
         results = list(response.get("Entries") or ())
         codes: list[str | None] = []
         for index in range(len(entries)):
