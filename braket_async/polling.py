@@ -22,7 +22,9 @@ waiters, derive variants with :func:`attrs.evolve` or the ``with_*`` helpers.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
@@ -118,7 +120,7 @@ class RetryBudget:
     off exponentially from ``initial`` by ``multiplier`` up to ``maximum``, each delay drawn
     from ``[cap * (1 - jitter), cap]`` (``jitter=1.0``, the default, is full jitter; ``0.0``
     none). A loop that must never give up (an event feed's receive loop) uses
-    ``max_consecutive=sys.maxsize`` and ``max_seconds=math.inf``.
+    :meth:`unlimited`.
     """
 
     max_consecutive: int = attrs.field(default=8, validator=_at_least_one)
@@ -133,6 +135,36 @@ class RetryBudget:
         default=1.0,
         validator=attrs.validators.and_(attrs.validators.ge(0.0), attrs.validators.le(1.0)),
     )
+
+    @classmethod
+    def unlimited(
+        cls,
+        *,
+        initial: float = 0.25,
+        multiplier: float = 2.0,
+        maximum: float = 10.0,
+        jitter: float = 1.0,
+    ) -> RetryBudget:
+        """A budget that never runs out, for a background loop that keeps trying for as long
+        as it runs (an event feed's receive loop): only its backoff is set.
+
+        Args:
+            initial: The first delay.
+            multiplier: The growth of the delay per consecutive failure.
+            maximum: The longest delay.
+            jitter: The random part of each delay (1.0: full jitter).
+
+        Returns:
+            The budget.
+        """
+        return cls(
+            max_consecutive=sys.maxsize,
+            max_seconds=math.inf,
+            initial=initial,
+            multiplier=multiplier,
+            maximum=maximum,
+            jitter=jitter,
+        )
 
     def start(self, clock: Callable[[], float], rng: random.Random | None = None) -> BudgetState:
         """Fresh bookkeeping for one poller.

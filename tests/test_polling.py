@@ -130,11 +130,14 @@ def test_budget_jitter_narrows_the_delay_and_zero_makes_it_exact() -> None:
 
 def test_a_budget_that_never_gives_up_does_not_overflow() -> None:
     # an event feed's receive loop retries for as long as it runs
-    forever = RetryBudget(
-        max_consecutive=sys.maxsize, max_seconds=math.inf, initial=1.0, maximum=30.0, jitter=0.0
-    )
-    state = forever.start(FakeClock())
-    delays = [state.failed(_throttle()) for _ in range(2000)]
+    forever = RetryBudget.unlimited(initial=1.0, maximum=30.0, jitter=0.0)
+    assert forever.max_consecutive == sys.maxsize and forever.max_seconds == math.inf
+    clock = FakeClock()
+    state = forever.start(clock)
+    delays = []
+    for _ in range(2000):
+        delays.append(state.failed(_throttle()))
+        clock.now += 30.0  # 16 hours failing in all
     assert delays[:3] == [1.0, 2.0, 4.0] and set(delays[1500:]) == {30.0}
 
 

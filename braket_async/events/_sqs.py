@@ -24,8 +24,6 @@ import collections
 import contextlib
 import itertools
 import logging
-import math
-import sys
 import time
 from collections.abc import Iterable
 from types import TracebackType
@@ -45,9 +43,7 @@ _log = logging.getLogger("braket_async.events")
 
 #: Backoff between failed receives: 1 s doubling to 30 s, with full jitter, for as long as
 #: the loop runs (the feed is the waiters' fast path: it never gives up by itself).
-DEFAULT_ERROR_BACKOFF = RetryBudget(
-    max_consecutive=sys.maxsize, max_seconds=math.inf, initial=1.0, multiplier=2.0, maximum=30.0
-)
+DEFAULT_ERROR_BACKOFF = RetryBudget.unlimited(initial=1.0, multiplier=2.0, maximum=30.0)
 #: DeleteMessageBatch / ChangeMessageVisibilityBatch take at most this many entries.
 _BATCH = MAX_BATCH_ENTRIES
 
@@ -465,9 +461,7 @@ def _receive_budget(backoff: RetryBudget | PollPolicy) -> RetryBudget:
         raise errors.ParameterError(
             "error_backoff", f"must be a RetryBudget or a PollPolicy, got {backoff!r}"
         )
-    return RetryBudget(
-        max_consecutive=sys.maxsize,
-        max_seconds=math.inf,
+    return RetryBudget.unlimited(
         initial=backoff.initial,
         multiplier=backoff.multiplier,
         maximum=backoff.maximum,
