@@ -19,9 +19,10 @@ to that limit), a simulation past the time or memory limit per task, or a worker
 Device parameters: ``paradigmParameters.qubitCount`` is checked against the device's qubit count
 (as the service does); ``disableQubitRewiring`` is accepted and has no effect on the managed
 simulators, and keeps a QPU program on the qubits it names (``_compile``). A QPU task's OpenQASM
-program is compiled to the device's native gates and connectivity in the worker (``_compile``). The default simulator simulates only the qubits a program uses, so a program that
-declares ``qubit[40]`` but touches two qubits fails on SV1 (device limit: declared qubits count)
-but needs only two qubits of engine memory.
+program is compiled to the device's native gates and connectivity in the worker (``_compile``).
+The default simulator simulates only the qubits a program uses, so a program that declares
+``qubit[40]`` but touches two qubits fails on SV1 (device limit: declared qubits count) but
+needs only two qubits of engine memory.
 """
 
 from __future__ import annotations
@@ -38,13 +39,13 @@ import attrs
 
 from ..devices._devices import SIMULATOR_ENGINES, LocalDevice
 from ..devices._noise import NoiseLevels, noise_levels
+from ._compile import CompileTarget
 from ._limits import (
     DEFAULT_BURST_AFTER,
     DEFAULT_TASK_MEMORY_LIMIT,
     DEFAULT_TASK_TIME_LIMIT,
     DEFAULT_WORKERS_MEMORY_LIMIT,
 )
-from ._compile import CompileTarget
 from ._pool import LimitExceeded, PoolClosed, WorkerDied, WorkerPool
 from ._simulate import format_timestamp
 

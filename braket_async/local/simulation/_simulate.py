@@ -122,12 +122,8 @@ def init_worker() -> None:
     _ENGINES["density_matrix"] = _limited(DensityMatrixSimulator)()
     # Exercise every code path a task takes once, so the first real task is not the slow one.
     for engine in ("state_vector", "density_matrix"):
-        execute(
-            (
-                "warm", "warm", engine, 2, 2, (_OPENQASM, _JAQCD), _warm_action(), None, 10, "",
-                None, None,
-            )  # fmt: skip
-        )
+        warm = ("warm", "warm", engine, 2, 2, (_OPENQASM, _JAQCD), _warm_action(), None, 10, "")
+        execute((*warm, None, None))
 
 
 def _warm_action() -> str:
@@ -250,16 +246,16 @@ def _simulate(job: _Job) -> str:
         raw = engine.run_jaqcd(program, shots=shots)
 
     measured = [int(q) for q in raw.measuredQubits] if raw.measuredQubits else None
-    requested = raw.resultTypes
+    result_types: Any = raw.resultTypes
     doc: dict[str, Any] = {"braketSchemaHeader": _RESULT_HEADER}
     if shots > 0:
         measurements = _measurements(raw.measurements)
         if compiled is not None:
             measurements, measured = _logical(compiled, measurements, measured)
-            requested = list(compiled.results)
+            result_types = list(compiled.results)
         doc["measurements"] = measurements
         doc["measuredQubits"] = measured
-        doc["resultTypes"] = _sampled_result_types(requested, measurements, measured)
+        doc["resultTypes"] = _sampled_result_types(result_types, measurements, measured)
     else:
         doc["measuredQubits"] = measured
         doc["resultTypes"] = [
