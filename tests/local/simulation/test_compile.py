@@ -7,8 +7,10 @@ two-qubit gates on connected pairs.
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,7 @@ from braket_async.local.simulation._compile import (
     CompileTarget,
     compile_program,
 )
+from braket_async.local.simulation._executor import ExecutionRequest, SimulatorExecutor
 
 DEVICES = {d.name: d for d in default_devices()}
 RUNNING_QPUS = ["Forte 1", "Garnet", "Emerald", "IBEX Q1", "Cepheus-1-108Q"]
@@ -211,3 +214,58 @@ def test_a_native_set_the_compiler_cannot_reach_fails_clearly() -> None:
     # IonQ Aria-1 (retired) lists ms, which Qiskit has no basis gate for.
     with pytest.raises(CompileError, match=r"native gates of device .*Aria-1 \(gpi, gpi2, ms\)"):
         compile_program(_target("Aria 1"), MIXED, {}, rewiring=True)
+
+
+def _request(device: str, action: dict[str, Any], shots: int) -> ExecutionRequest:
+    return ExecutionRequest(
+        "arn:aws:braket:eu-north-1:123456789012:quantum-task/compile",
+        DEVICES[device],
+        json.dumps(action),
+        None,
+        shots,
+        datetime.now(UTC),
+    )
+
+
+def _program(source: str) -> dict[str, Any]:
+    header = {"name": "braket.ir.openqasm.program", "version": "1"}
+    return {"braketSchemaHeader": header, "source": source, "inputs": {}}
+
+
+async def test_result_types_of_a_compiled_program_are_over_the_users_qubits(
+    simulator_executor: SimulatorExecutor,
+) -> None:
+    source = (
+        "OPENQASM 3.0;\nqubit[3] q;\nbit[3] c;\nx q[2];\nh q[0];\nc = measure q;\n"
+        "#pragma braket result expectation z(q[2])\n#pragma braket result probability q[1]"
+    )
+    outcome = await simulator_executor.run(_request("Garnet", _program(source), 200))
+    assert outcome.result is not None, outcome.failure_reason
+    result = outcome.result
+    assert result["measuredQubits"] == [0, 1, 2]
+    expectation, probability = (rt["value"] for rt in result["resultTypes"])
+    assert expectation < -0.8  # q[2] is |1> up to noise, wherever the compiler put it
+    assert probability[0] > 0.9  # q[1] is |0>
+    assert "iqmMetadata" in result["additionalMetadata"]
+
+
+async def test_program_set_executables_are_compiled_each(
+    simulator_executor: SimulatorExecutor,
+) -> None:
+    unconnected = "OPENQASM 3.0;\nbit[2] b;\nh $1;\ncnot $1, $3;\nb[0] = measure $1;\n"
+    unconnected += "b[1] = measure $3;"
+    logical = "OPENQASM 3.0;\nqubit[3] q;\nbit[2] b;\nh q[2];\ncnot q[2], q[0];\n"
+    logical += "b[0] = measure q[2];\nb[1] = measure q[0];"
+    action = {
+        "braketSchemaHeader": {"name": "braket.ir.openqasm.program_set", "version": "1"},
+        "programs": [_program(unconnected), _program(logical)],
+    }
+    outcome = await simulator_executor.run(_request("Garnet", action, 40))
+    assert outcome.result is not None, outcome.failure_reason
+    failed, ran = (p["executableResults"][0] for p in outcome.result["programResults"])
+    # Garnet's $1 and $3 are not neighbours, and physical qubits are not rewired
+    assert failed["failureMetadata"]["category"] == "COMPILATION"
+    assert "Qubits $1 and $3 are not connected" in failed["failureMetadata"]["failureReason"]
+    assert ran["measuredQubits"] == [2, 0]  # the user's qubits, in the program's order
+    shots = [tuple(shot) for shot in ran["measurements"]]
+    assert len(shots) == 20 and shots.count((0, 0)) + shots.count((1, 1)) >= 16
