@@ -344,7 +344,8 @@ def _qiskit_circuit(gates: Sequence[_Gate], index: Mapping[int, int], width: int
 
     circuit = QuantumCircuit(width)
     for gate in gates:
-        circuit.append(_qiskit_gate(gate), [index[t] for t in _qiskit_order(gate)])
+        operation, qubits = _qiskit_operation(gate)
+        circuit.append(operation, [index[q] for q in qubits])
     return circuit
 
 
@@ -432,40 +433,41 @@ _STANDARD = {
 }  # fmt: skip
 
 
-def _qiskit_order(gate: _Gate) -> tuple[int, ...]:
-    """The gate's qubits in Qiskit's order: a standard gate takes them as Braket writes them;
-    a matrix (Braket's first qubit is the most significant) takes them reversed."""
-    if gate.name in _STANDARD and not gate.ctrl and gate.power == 1:
-        return gate.targets
-    return tuple(reversed(gate.targets))
+def _qiskit_operation(gate: _Gate) -> tuple[Any, tuple[int, ...]]:
+    """The gate as a Qiskit operation and the program's qubits it acts on, in Qiskit's order.
 
-
-def _qiskit_gate(gate: _Gate) -> Any:
+    A standard gate takes its qubits as Braket writes them; any other gate is its matrix (at
+    most two qubits: Braket's larger gates are standard), which takes them reversed (Braket's
+    first qubit is the most significant, Qiskit's the least). Control modifiers become a Qiskit
+    controlled gate (synthesised without a full matrix, however many controls), the control
+    qubits first; ``negctrl`` is a 0 in its control state (control ``i`` is bit ``i``).
+    """
     import qiskit.circuit.library as library
     from qiskit.circuit.library import UnitaryGate
 
-    if gate.name in _STANDARD and not gate.ctrl and gate.power == 1:
-        return getattr(library, _STANDARD[gate.name])(*gate.params)
-    return UnitaryGate(_braket_matrix(gate), check_input=False)
+    controls = len(gate.ctrl)
+    targets = gate.targets[controls:]
+    operation: Any
+    if gate.name in _STANDARD and gate.power == 1:
+        operation = getattr(library, _STANDARD[gate.name])(*gate.params)
+        order = targets
+    else:
+        operation = UnitaryGate(_braket_matrix(gate), check_input=False)
+        order = tuple(reversed(targets))
+    if controls:
+        state = sum(bit << i for i, bit in enumerate(gate.ctrl))
+        operation = operation.control(controls, ctrl_state=state, annotated=True)
+    return operation, (*gate.targets[:controls], *order)
 
 
 def _braket_matrix(gate: _Gate) -> Any:
-    """The gate's full matrix (Braket's qubit order), its control modifiers included."""
+    """The matrix of the gate without its controls (Braket's qubit order), power applied."""
     import numpy as np
     from braket.default_simulator.gate_operations import BRAKET_GATES
 
-    ctrl = len(gate.ctrl)
-    operation = BRAKET_GATES[gate.name](
-        gate.targets[ctrl:], *gate.params, ctrl_modifiers=(), power=gate.power
-    )
-    base = np.asarray(operation.matrix, dtype=complex)
-    if not ctrl:
-        return base
-    size = base.shape[0]
-    full = np.eye(size * 2**ctrl, dtype=complex)
-    start = int("".join(map(str, gate.ctrl)), 2) * size
-    full[start : start + size, start : start + size] = base
-    return full
+    targets = gate.targets[len(gate.ctrl) :]
+    operation = BRAKET_GATES[gate.name](targets, *gate.params, ctrl_modifiers=(), power=gate.power)
+    return np.asarray(operation.matrix, dtype=complex)
 
 
 # -- Qiskit's native gates to Braket OpenQASM --------------------------------------------------

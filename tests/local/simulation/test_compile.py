@@ -86,18 +86,21 @@ def test_each_named_gate_is_the_qiskit_gate_of_the_same_matrix(name: str) -> Non
     width = _WIDTH.get(name, 1)
     gate = _compile._Gate(name, tuple(range(width)), angles, (), 1.0, False)
     circuit = QuantumCircuit(width)
-    circuit.append(_compile._qiskit_gate(gate), list(_compile._qiskit_order(gate)))
+    operation, qubits = _compile._qiskit_operation(gate)
+    circuit.append(operation, list(qubits))
     braket = BRAKET_GATES[name](list(range(width)), *angles).matrix
     # Qiskit's matrices are little-endian, Braket's big-endian: reverse the qubits.
     assert np.allclose(Operator(circuit).reverse_qargs().data, braket, atol=1e-9)
 
 
 def test_modified_gates_are_matrices_with_their_controls() -> None:
-    source = "OPENQASM 3.0;\nqubit[3] q;\nh q;\nctrl @ rx(0.4) q[0], q[2];\n"
+    source = "OPENQASM 3.0;\nqubit[4] q;\nh q;\nctrl @ rx(0.4) q[0], q[2];\n"
     source += "negctrl @ inv @ t q[1], q[0];\npow(0.5) @ x q[1];\n"
+    source += "ctrl @ negctrl @ xy(0.3) q[3], q[1], q[0], q[2];\n"
+    source += "negctrl(2) @ ry(0.7) q[2], q[0], q[3];\nctrl @ inv @ gpi(0.2) q[3], q[1];\n"
     compiled = compile_program(_target("Garnet"), source, {}, rewiring=True)
     assert compiled is not None
-    qubits = [f"q[{i}]" for i in range(3)]
+    qubits = [f"q[{i}]" for i in range(4)]
     assert np.allclose(
         _probabilities(source, qubits),
         _probabilities(compiled.source, [f"${p}" for p in compiled.physical]),
