@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -119,13 +120,16 @@ class CompiledProgram:
     """A compiled program: ``source`` (OpenQASM 3 of native gates on physical qubits ``$n``),
     ``measured`` (the user's qubits, in the order of the result's columns), ``physical`` (the
     physical qubit each was measured on, same order), ``results`` (the original program's
-    result types, over the user's qubits) and whether the qubits were ``rewired``."""
+    result types, over the user's qubits), whether the qubits were ``rewired``, and ``width``:
+    how many physical qubits the program touches (routing may pass through qubits the program
+    did not name)."""
 
     source: str
     measured: tuple[int, ...]
     physical: tuple[int, ...]
     results: tuple[Any, ...]
     rewired: bool
+    width: int
 
 
 @attrs.frozen
@@ -287,12 +291,14 @@ def _compile(target: CompileTarget, recorded: _Recorded, rewiring: bool) -> Comp
     count = len(recorded.measured)
     header = ["OPENQASM 3.0;", f"bit[{count}] b;"] if count else ["OPENQASM 3.0;"]
     measures = [f"b[{i}] = measure ${p};" for i, p in enumerate(physical)]
+    source = "\n".join([*header, *lines, *measures]) + "\n"
     return CompiledProgram(
-        "\n".join([*header, *lines, *measures]) + "\n",
+        source,
         recorded.measured,
         tuple(physical),
         recorded.results,
         rewired=rewire,
+        width=len(set(re.findall(r"\$(\d+)", source))),
     )
 
 

@@ -236,7 +236,7 @@ def _simulate(job: _Job) -> str:
         gradient = extract_adjoint_gradient(source) if shots == 0 else None
         if target is not None and shots > 0:
             # A QPU runs its compiler's output: native gates on connected physical qubits.
-            compiled = _compiled(target, source, program.inputs, rewiring)
+            compiled = _compiled(target, source, program.inputs, rewiring, engine_qubits)
         if compiled is not None:
             program = program.copy(update={"source": compiled.source, "inputs": {}})
         else:
@@ -296,12 +296,18 @@ def _rewiring_disabled(parameters: dict[str, Any] | None) -> bool:
 
 
 def _compiled(
-    target: CompileTarget, source: str, inputs: Any, rewiring: bool
+    target: CompileTarget, source: str, inputs: Any, rewiring: bool, engine_qubits: int
 ) -> CompiledProgram | None:
+    """The compiled program, or None to run ``source`` as written: a program the compiler
+    leaves alone, or one whose routing passes through more qubits than the local engine
+    simulates (the program as written may still fit)."""
     try:
-        return compile_program(target, source, inputs, rewiring=rewiring)
+        compiled = compile_program(target, source, inputs, rewiring=rewiring)
     except CompileError as exc:
         raise _ProgramError(str(exc)) from None
+    if compiled is not None and compiled.width > engine_qubits:
+        return None
+    return compiled
 
 
 def _logical(
@@ -510,12 +516,13 @@ def _simulate_program_set(
     from braket.ir.openqasm import Program as OpenQasmProgram
 
     task_arn, device_arn, *_rest, shots, created_at, _noise, _target = job
+    engine_qubits = job[4]
 
     def run(source: str, inputs: dict[str, Any], executable_shots: int) -> Any:
         source = split_pragmas(source)
         compiled = None
         if target is not None and executable_shots > 0:
-            compiled = _compiled(target, source, inputs, rewiring)
+            compiled = _compiled(target, source, inputs, rewiring, engine_qubits)
         if compiled is not None:
             program = OpenQasmProgram(source=compiled.source)
         else:

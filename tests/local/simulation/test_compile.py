@@ -272,3 +272,26 @@ async def test_program_set_executables_are_compiled_each(
     assert ran["measuredQubits"] == [2, 0]  # the user's qubits, in the program's order
     shots = [tuple(shot) for shot in ran["measurements"]]
     assert len(shots) == 20 and shots.count((0, 0)) + shots.count((1, 1)) >= 16
+
+
+async def test_a_routing_wider_than_the_local_engine_runs_as_written(
+    simulator_executor: SimulatorExecutor,
+) -> None:
+    # A CNOT between every two of five qubits: Cepheus's square lattice routes it through a
+    # sixth qubit; with the engine's limit at the program's own five qubits, the program runs
+    # as written (no compiled program in the metadata).
+    lines = ["OPENQASM 3.0;", "qubit[5] q;", "bit[5] c;", "x q[0];"]
+    lines += [f"cnot q[{i}], q[{j}];" for i in range(5) for j in range(i + 1, 5)]
+    source = "\n".join([*lines, "c = measure q;"])
+    compiled = compile_program(_target("Cepheus-1-108Q"), source, {}, rewiring=True)
+    assert compiled is not None and compiled.width > 5
+    limits = simulator_executor._limits
+    saved = limits["density_matrix"]
+    limits["density_matrix"] = 5
+    try:
+        outcome = await simulator_executor.run(_request("Cepheus-1-108Q", _program(source), 20))
+    finally:
+        limits["density_matrix"] = saved
+    assert outcome.result is not None, outcome.failure_reason
+    assert "rigettiMetadata" not in outcome.result["additionalMetadata"]
+    assert outcome.result["measuredQubits"] == list(range(5))
