@@ -353,6 +353,7 @@ class BraketTransport:
                     )
                 except (BotoCoreError, ValueError) as exc:
                     raise _configuration_error(exc) from exc
+                cache_user_agent(client)  # as the Braket client's: built once per feature set
                 self._lazy_clients[service] = client
             return client
 
