@@ -34,13 +34,7 @@ from ._sdk_retries import sdk_retries_off
 from .errors import ItemNotSubmitted
 from .models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
 from .polling import RetryStopped, is_transient, retry_target
-from .tracking import (
-    DEFAULT_TRACKER_POLL,
-    SweepPolicy,
-    TaskTracker,
-    TrackerOptions,
-    TrackerStats,
-)
+from .tracking import TaskTracker, TrackerStats
 
 if TYPE_CHECKING:
     from ._client import BraketClient
@@ -660,13 +654,11 @@ class Batch:
         self._notify()
 
     def _new_tracker(self, *, resumed: Sequence[str] = ()) -> TaskTracker:
-        options = TrackerOptions(
-            poll=self._options.poll or DEFAULT_TRACKER_POLL,
-            sweep=self._options.sweep or SweepPolicy(),
-            # QUEUED / RUNNING cost extra search pages: learnt only for a progress
-            # callback, which hears of every change.
-            observe_active=self._progress_cb is not None,
-        )
+        options = self._options.tracker
+        if self._progress_cb is not None:
+            # QUEUED / RUNNING cost extra search pages: learnt (unless asked for) only for a
+            # progress callback, which hears of every change.
+            options = attrs.evolve(options, observe_active=True)
         on_status_change = self._notify if self._progress_cb is not None else None
         if resumed:
             return TaskTracker.resume(
@@ -826,7 +818,7 @@ class Batch:
         """Creates that took longer than this (retries, queueing) may have made their task
         earlier than the tracker's window around "now" reaches (its slack; its sweeps pad a
         second more for clock skew): the tracker locates those by ARN instead."""
-        return (self._options.sweep or SweepPolicy()).created_at_slack
+        return self._options.tracker.sweep.created_at_slack
 
     async def _created(
         self,

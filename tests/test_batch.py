@@ -42,12 +42,13 @@ from braket_async.batch import (
 from braket_async.batch_redis import RedisBatchStore
 from braket_async.local import FaultConfig, FaultSpec, LocalBraket, Quotas
 from braket_async.polling import PollPolicy, RetryBudget
-from braket_async.tracking import SweepPolicy
+from braket_async.tracking import SweepPolicy, TrackerOptions
 
 ONE = "OPENQASM 3;\nqubit[1] q;\nbit[1] c;\nx q[0];\nc = measure q;"
 BROKEN = "OPENQASM 3;\nqubit[1] q;\nnot_a_gate q[0];"
 FAST_POLL = PollPolicy(initial=0.05, multiplier=1.5, maximum=0.3)
 FAST_SWEEP = SweepPolicy(min_interval=0.05)
+FAST_TRACKER = TrackerOptions(poll=FAST_POLL, sweep=FAST_SWEEP)
 # botocore's own retries off, so every fault reaches the batch's retry logic.
 NO_BOTOCORE_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 FAST_RETRY = RetryBudget(max_consecutive=30, max_seconds=60.0, initial=0.01, maximum=0.05)
@@ -94,8 +95,7 @@ def submit(braket: BraketSession, local: LocalBraket, items: Any, **kwargs: Any)
     kwargs.setdefault("shots", 10)
     kwargs.setdefault("output_s3_bucket", local.default_bucket)
     kwargs.setdefault("output_s3_key_prefix", "batch-tests")
-    kwargs.setdefault("poll", FAST_POLL)
-    kwargs.setdefault("sweep", FAST_SWEEP)
+    kwargs.setdefault("tracker", FAST_TRACKER)
     kwargs.setdefault("retry", FAST_RETRY)
     options = BatchOptions(**{k: kwargs.pop(k) for k in OPTION_NAMES & kwargs.keys()})
     return braket.submit_batch(items, options=options, **kwargs)
@@ -733,7 +733,7 @@ async def run_observed(
             output_s3_bucket=local.default_bucket,
             output_s3_key_prefix="progress",
             details=False,
-            options=BatchOptions(sweep=SweepPolicy(active_interval=1.0)),
+            options=BatchOptions(tracker=TrackerOptions(sweep=SweepPolicy(active_interval=1.0))),
             progress=progress,
             store=STORE[0],
         )
