@@ -283,7 +283,7 @@ async def test_a_redis_restart_mid_batch_pauses_creation_and_loses_nothing(
                 assert local.ledger.snapshot()["tasks_created"] <= stopped_at + 4
                 server.start()
                 outcomes = await asyncio.wait_for(batch.wait(), 90)
-            retries = batch._store.outage_retries  # type: ignore[attr-defined]
+            retries = batch._state.store.outage_retries  # type: ignore[attr-defined]
     finally:
         server.close()
     assert retries > 0  # the store did see the outage
