@@ -303,6 +303,20 @@ async def test_summaries_only_cost_no_get_per_completed_task(make_local: LocalFa
     assert calls["SearchQuantumTasks"] > 0
 
 
+async def test_options_tracker_tunes_the_batch_tracker(make_local: LocalFactory) -> None:
+    """``BatchOptions.tracker`` is the batch's tracker's one value: with its sweeps turned
+    off the batch follows its tasks by GetQuantumTask alone."""
+    local = await make_local()
+    n = 4
+    no_sweeps = TrackerOptions(poll=FAST_POLL, sweep=SweepPolicy(enabled=False))
+    async with session_on(local) as braket:
+        outcomes = await submit(braket, local, [ONE] * n, details=False, tracker=no_sweeps).wait()
+    assert all(o.ok and o.status == QuantumTaskStatus.COMPLETED for o in outcomes)
+    calls = local.ledger.snapshot()["calls"]
+    assert calls.get("SearchQuantumTasks", 0) == 0
+    assert calls["GetQuantumTask"] >= n
+
+
 # --------------------------------------------------------------------------- failures
 
 
