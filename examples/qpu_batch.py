@@ -22,7 +22,7 @@ from typing import Any
 from braket_async import BatchOptions, BraketSession
 from braket_async.batch import BatchProgress
 from braket_async.local import LocalBraket, QpuQueue
-from braket_async.tracking import DEFAULT_TRACKER_POLL
+from braket_async.tracking import TrackerOptions
 
 IBEX = "arn:aws:braket:eu-north-1::device/qpu/aqt/Ibex-Q1"
 GHZ = (
@@ -64,7 +64,7 @@ async def run(local: LocalBraket, n: int, progress: Any = show) -> dict[str, Any
             progress=progress,
             # The service runs an hour per second, this client in real time: the simulators'
             # schedule (every 1-30 s), not a real QPU's (after 1, 3, 7 ... up to 30 minutes).
-            options=BatchOptions(poll=DEFAULT_TRACKER_POLL),
+            options=BatchOptions(tracker=TrackerOptions(qpu_poll=None)),
         )
         async with batch:
             outcomes = await batch.results()

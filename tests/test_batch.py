@@ -42,12 +42,13 @@ from braket_async.batch import (
 from braket_async.batch_redis import RedisBatchStore
 from braket_async.local import FaultConfig, FaultSpec, LocalBraket, Quotas
 from braket_async.polling import PollPolicy, RetryBudget
-from braket_async.tracking import SweepPolicy
+from braket_async.tracking import SweepPolicy, TrackerOptions
 
 ONE = "OPENQASM 3;\nqubit[1] q;\nbit[1] c;\nx q[0];\nc = measure q;"
 BROKEN = "OPENQASM 3;\nqubit[1] q;\nnot_a_gate q[0];"
 FAST_POLL = PollPolicy(initial=0.05, multiplier=1.5, maximum=0.3)
 FAST_SWEEP = SweepPolicy(min_interval=0.05)
+FAST_TRACKER = TrackerOptions(poll=FAST_POLL, sweep=FAST_SWEEP)
 # botocore's own retries off, so every fault reaches the batch's retry logic.
 NO_BOTOCORE_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 FAST_RETRY = RetryBudget(max_consecutive=30, max_seconds=60.0, initial=0.01, maximum=0.05)
@@ -94,8 +95,7 @@ def submit(braket: BraketSession, local: LocalBraket, items: Any, **kwargs: Any)
     kwargs.setdefault("shots", 10)
     kwargs.setdefault("output_s3_bucket", local.default_bucket)
     kwargs.setdefault("output_s3_key_prefix", "batch-tests")
-    kwargs.setdefault("poll", FAST_POLL)
-    kwargs.setdefault("sweep", FAST_SWEEP)
+    kwargs.setdefault("tracker", FAST_TRACKER)
     kwargs.setdefault("retry", FAST_RETRY)
     options = BatchOptions(**{k: kwargs.pop(k) for k in OPTION_NAMES & kwargs.keys()})
     return braket.submit_batch(items, options=options, **kwargs)
@@ -301,6 +301,20 @@ async def test_summaries_only_cost_no_get_per_completed_task(make_local: LocalFa
     # Full details cost one GetQuantumTask per task a search saw finish; summaries do not.
     assert calls.get("GetQuantumTask", 0) < n_ok // 2
     assert calls["SearchQuantumTasks"] > 0
+
+
+async def test_options_tracker_tunes_the_batch_tracker(make_local: LocalFactory) -> None:
+    """``BatchOptions.tracker`` is the batch's tracker's one value: with its sweeps turned
+    off the batch follows its tasks by GetQuantumTask alone."""
+    local = await make_local()
+    n = 4
+    no_sweeps = TrackerOptions(poll=FAST_POLL, sweep=SweepPolicy(enabled=False))
+    async with session_on(local) as braket:
+        outcomes = await submit(braket, local, [ONE] * n, details=False, tracker=no_sweeps).wait()
+    assert all(o.ok and o.status == QuantumTaskStatus.COMPLETED for o in outcomes)
+    calls = local.ledger.snapshot()["calls"]
+    assert calls.get("SearchQuantumTasks", 0) == 0
+    assert calls["GetQuantumTask"] >= n
 
 
 # --------------------------------------------------------------------------- failures
@@ -679,15 +693,14 @@ async def test_creates_queued_on_the_rate_limiter_are_tracked_as_just_created(
     # made just now, so no task is located by ARN (sweeps and gets follow them).
     local = await make_local()
     limits = RateLimits.aws_defaults(CreateQuantumTask=Rate(10.0, 1))
-    sweep = attrs.evolve(FAST_SWEEP, created_at_slack=0.3)
+    tracker = attrs.evolve(FAST_TRACKER, sweep=attrs.evolve(FAST_SWEEP, created_at_slack=0.3))
     async with session_on(local, rate_limits=limits) as braket:
-        batch = submit(braket, local, [ONE] * 12, sweep=sweep, details=False)
+        batch = submit(braket, local, [ONE] * 12, tracker=tracker, details=False)
         async with batch:
             outcomes = await batch.wait()
     assert all(o.ok for o in outcomes)
     stats = batch.tracker_stats
-    assert stats is not None and stats.window_sweeps >= 1
-    assert stats.locate_sweeps == stats.arn_sweeps == 0, stats
+    assert stats is not None and stats.locate_sweeps == stats.arn_sweeps == 0, stats
 
 
 async def test_a_retried_slow_create_is_located_by_arn(make_local: LocalFactory) -> None:
@@ -698,10 +711,10 @@ async def test_a_retried_slow_create_is_located_by_arn(make_local: LocalFactory)
         quotas=Quotas.off(),
         faults=FaultConfig(per_operation={"CreateQuantumTask": FaultSpec(drop_after_effect=1.0)}),
     )
-    sweep = attrs.evolve(FAST_SWEEP, created_at_slack=0.2)
+    tracker = attrs.evolve(FAST_TRACKER, sweep=attrs.evolve(FAST_SWEEP, created_at_slack=0.2))
     retry = RetryBudget(max_consecutive=100, initial=0.05, maximum=0.1)
     async with session_on(local, config=NO_BOTOCORE_RETRIES, rate_limits=RateLimits.off()) as b:
-        batch = submit(b, local, [ONE] * 4, sweep=sweep, retry=retry, details=False)
+        batch = submit(b, local, [ONE] * 4, tracker=tracker, retry=retry, details=False)
         async with batch:
             await eventually(lambda: local.ledger.snapshot()["tasks_created"] == 4)
             await asyncio.sleep(0.5)
@@ -777,7 +790,7 @@ async def run_observed(
             output_s3_bucket=local.default_bucket,
             output_s3_key_prefix="progress",
             details=False,
-            options=BatchOptions(sweep=SweepPolicy(active_interval=1.0)),
+            options=BatchOptions(tracker=TrackerOptions(sweep=SweepPolicy(active_interval=1.0))),
             progress=progress,
             store=STORE[0],
         )
