@@ -452,9 +452,4 @@ def _receive_budget(backoff: RetryBudget | PollPolicy) -> RetryBudget:
         raise errors.ParameterError(
             "error_backoff", f"must be a RetryBudget or a PollPolicy, got {backoff!r}"
         )
-    return RetryBudget.unlimited(
-        initial=backoff.initial,
-        multiplier=backoff.multiplier,
-        maximum=backoff.maximum,
-        jitter=backoff.jitter,
-    )
+    return backoff.unlimited_budget()
