@@ -60,6 +60,16 @@ async def profile(args: argparse.Namespace, env: dict[str, str], bucket: str) ->
                 await asyncio.sleep(0.5)
 
         sampler = asyncio.create_task(sample())
+        created: dict[int, float] = {}  # index -> when its create (or a replay) answered
+        plain_create = s.create_quantum_task
+
+        async def create_quantum_task(**kwargs: Any) -> str:
+            arn = await plain_create(**kwargs)
+            index = int(kwargs["client_token"].rsplit("-", 1)[1])
+            created[index] = time.perf_counter() - started
+            return arn
+
+        s.create_quantum_task = create_quantum_task  # type: ignore[method-assign]
         batch = s.submit_batch(
             [BELL] * args.tasks,
             device_arn=SV1,
@@ -70,6 +80,9 @@ async def profile(args: argparse.Namespace, env: dict[str, str], bucket: str) ->
             progress=on_progress,
             options=BatchOptions(sleep=sleep),
         )
+        arrivals: list[tuple[float, int, int]] = []  # (seconds, index, create attempts)
+        async for outcome in batch.as_completed():
+            arrivals.append((time.perf_counter() - started, outcome.index, outcome.attempts))
         outcomes = await batch.wait()
         tracker = batch.tracker_stats
         sampler.cancel()
@@ -90,6 +103,7 @@ async def profile(args: argparse.Namespace, env: dict[str, str], bucket: str) ->
         ],
         "limiter": limiter,
         "tracker": tracker,
+        "last": [(t, i, a, created.get(i)) for t, i, a in arrivals[-8:]],
     }
 
 
@@ -101,6 +115,10 @@ def report(row: dict[str, Any], ledger: dict[str, Any]) -> None:
         print("  ", line)
     print(f"limiter {row['limiter']}")
     print(f"tracker {row['tracker']}")
+    print(
+        "last outcomes (done s, index, attempts, created s):",
+        [(round(t, 2), i, a, c and round(c, 2)) for t, i, a, c in row["last"]],
+    )
     print("create rate over time:", " ".join(f"{t:.0f}:{r:.1f}" for t, r in row["rates"][::2]))
     sleeps = sorted(row["sleeps"])
     print(

@@ -164,7 +164,7 @@ class Adaptive:
 
     decrease: float = attrs.field(default=0.7, validator=_interval(0.0, 1.0, open_low=True))
     floor: float = attrs.field(default=0.05, validator=_interval(0.0, 1.0, open_low=True))
-    recovery: float = attrs.field(default=0.1, validator=_positive)
+    recovery: float = attrs.field(default=0.2, validator=_positive)
     cooldown: float = attrs.field(default=0.5, validator=_interval(0.0, math.inf, open_high=True))
     window: float = attrs.field(default=2.0, validator=_positive)
 

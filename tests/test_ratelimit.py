@@ -474,7 +474,7 @@ def test_persistent_throttling_cuts_at_most_by_decrease_and_drains_the_bucket(
 ) -> None:
     limits = RateLimits(
         operations={"CreateQuantumTask": Rate(20, 40)},
-        adaptive=Adaptive(decrease=0.7, floor=0.1, cooldown=0.5, window=2.0),
+        adaptive=Adaptive(decrease=0.7, floor=0.1, recovery=0.1, cooldown=0.5, window=2.0),
         rate_headroom=0.0,
     )
     lim = limiter(vt, limits)
