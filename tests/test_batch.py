@@ -195,7 +195,9 @@ async def test_every_item_kind_becomes_exactly_one_task(make_local: LocalFactory
     assert all(o.attempts == 1 and not o.resumed for o in outcomes)
     by_index = {o.index: o for o in outcomes}
     assert by_index[4].task is not None and by_index[4].task.shots == 7
-    assert by_index[4].task.tags == {"batch": "kinds", "item": "request"}
+    assert by_index[4].task.tags == {
+        "batch": "kinds", "item": "request", TOKEN_TAG: batch.client_token(4)
+    }
     assert by_index[5].task is not None and by_index[5].task.shots == 3
     assert by_index[5].task.output_s3_directory.startswith("camel/")
     # Exactly one task per item on the service, each under its item's token.
