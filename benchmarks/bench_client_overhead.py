@@ -45,7 +45,7 @@ from _harness import local_service
 from aiobotocore.session import AioSession
 
 from braket_async import BraketSession, OpenQASMProgram, RateLimits, Telemetry
-from braket_async._client import _merge_config
+from braket_async._transport import merge_config
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 BELL = "OPENQASM 3; qubit[2] q; bit[2] c; h q[0]; cnot q[0], q[1]; c = measure q;"
@@ -79,7 +79,7 @@ async def raw_client(endpoint_url: str) -> AsyncIterator[Any]:
         "braket",
         region_name="us-east-1",
         endpoint_url=endpoint_url,
-        config=_merge_config(100, None),
+        config=merge_config(100, None),
         **CREDENTIALS,
     ) as client:
         yield client

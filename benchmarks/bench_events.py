@@ -111,7 +111,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     ) as service:
         async with _session(service) as braket:
             setup = await ensure_event_queue(
-                await braket._sqs(), await braket._eventbridge(), queue_name="bench-events"
+                braket.sqs, braket.eventbridge, queue_name="bench-events"
             )
         for name, queue_url in (("events", setup.queue_url), ("polling", None)):
             results[name] = await run_phase(name, service, queue_url, args.tasks)

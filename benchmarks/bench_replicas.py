@@ -180,9 +180,7 @@ async def shared_event_queue(service: Any, name: str) -> str:
         aws_access_key_id="testing", aws_secret_access_key="testing",
         rate_limits=RateLimits.off(),
     ) as braket:  # fmt: skip
-        setup = await ensure_event_queue(
-            await braket._sqs(), await braket._eventbridge(), queue_name=name
-        )
+        setup = await ensure_event_queue(braket.sqs, braket.eventbridge, queue_name=name)
     return setup.queue_url
 
 

@@ -27,6 +27,18 @@ for tasks added late, the later of ``endedAt`` and the moment they were handed o
 row's code having the task (p50, p99); CPU seconds of the main thread (the tracker or the
 pollers, not the creator thread); RSS growth per task of the client process.
 
+The events row also has ``ms/event``: the client CPU of the event path per event received
+(target <= 0.25 ms), with its stages: ``receive`` (the ReceiveMessage calls), ``parse_dedupe``
+(parsing each body, dropping repeats, and the receive loop's own bookkeeping), ``apply`` (the
+subscribers' callbacks: the tracker applying the event) and ``delete`` (the
+DeleteMessageBatch calls). Only the feed's own tasks are counted, step by step on the thread's
+CPU clock (``_cpu_meter.CpuMeter``): not the creator thread, not the tracker's sweeps, not the
+service (another process). Not counted either: the loop's transport callbacks for the SQS
+connections (reading responses, closing sockets), so the row's CPU seconds minus the sweeps'
+bounds it from above. The moto server of the local service closes every connection after one
+response (werkzeug's development server), so each SQS call here also pays a TCP connect,
+which SQS itself (keep-alive) does not ask for.
+
 Two more parts:
 
 * ``one pacer`` -- a session's gets and searches while its CreateQuantumTask calls are all
@@ -39,6 +51,7 @@ Two more parts:
 
     python benchmarks/bench_tracking.py [--tasks N] [--quota-scale S] [--run-delay D]
                                         [--late-after L] [--memory-tasks M]
+                                        [--rows known late events naive] [--no-qpu]
 
 Writes ``benchmarks/results/bench_tracking.json``. Targets: sweeps <= 0.1 status calls per
 task in both add patterns; events <= 0.02 with p99 <= 1 s; RSS <= 2 KB per task at 100k.
@@ -69,6 +82,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from _cpu_meter import CpuMeter
 from _harness import ServiceProcess, local_service, run_peer
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
@@ -94,7 +108,8 @@ FeedFactory = Callable[[BraketSession], contextlib.AbstractAsyncContextManager[E
 @contextlib.asynccontextmanager
 async def sqs_feed(braket: BraketSession) -> AsyncIterator[EventFeed]:
     """The real path: an EventBridge rule -> SQS queue on the service's moto (created here, what
-    ``braket-async events setup`` does), read by :class:`SqsEventSource` on ``braket``."""
+    ``braket-async events setup`` does), read by :class:`SqsEventSource` with ``braket``'s SQS
+    client (what ``BraketSession(events=queue_url)`` does)."""
     aws = os.environ["AWS_ENDPOINT_URL_S3"]  # moto serves S3, EventBridge and SQS on one port
     region = os.environ["AWS_REGION"]
     aio = AioSession()
@@ -103,8 +118,16 @@ async def sqs_feed(braket: BraketSession) -> AsyncIterator[EventFeed]:
         aio.create_client("events", endpoint_url=aws, region_name=region) as eventbridge,
     ):
         setup = await ensure_event_queue(sqs, eventbridge, queue_name="bench-tracking")
-        async with SqsEventSource(setup.queue_url, client=sqs) as feed:
-            yield feed
+    client = await braket._sqs()
+    SQS_CPU["ReceiveMessage"].wrap_method(client, "receive_message")
+    SQS_CPU["DeleteMessageBatch"].wrap_method(client, "delete_message_batch")
+    async with SqsEventSource(setup.queue_url, session=braket) as feed:
+        yield feed
+
+
+#: The CPU of the events row's SQS calls, by operation (each call's own steps; see
+#: :class:`CpuMeter`), for the event path's breakdown.
+SQS_CPU = {"ReceiveMessage": CpuMeter(), "DeleteMessageBatch": CpuMeter()}
 
 
 #: The events row's feed: ``factory(session) -> async context manager yielding an EventFeed``
@@ -128,10 +151,10 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def session(scale: float | None) -> BraketSession:
+def session(scale: float | None, **options: Any) -> BraketSession:
     """A session on the service named by the environment (``service.env()``)."""
     limits = RateLimits.off() if scale is None else RateLimits.aws_defaults(scale=scale)
-    return BraketSession(rate_limits=limits)
+    return BraketSession(rate_limits=limits, **options)
 
 
 class Creator:
@@ -235,8 +258,68 @@ async def peer_known(args: argparse.Namespace, feed: EventFeed | None = None) ->
 async def peer_events(args: argparse.Namespace) -> dict[str, Any]:
     if EVENT_FEED_FACTORY is None:
         return {"skipped": "no EventFeed factory plugged in (EVENT_FEED_FACTORY)"}
-    async with session(args.quota_scale) as braket, EVENT_FEED_FACTORY(braket) as feed:
-        return await peer_known(args, feed)
+    aws = os.environ["AWS_ENDPOINT_URL_S3"]  # the feed's SQS, on the service's moto
+    async with (
+        session(args.quota_scale, sqs_endpoint_url=aws) as braket,
+        EVENT_FEED_FACTORY(braket) as feed,
+    ):
+        path = EventPathCpu(feed)
+        result = await peer_known(args, path.feed)
+        result["event_path"] = path.report()
+        return result
+
+
+class EventPathCpu:
+    """The client CPU of the event path, per event: the feed's own tasks (its receive loop:
+    receive, parse, de-duplicate, apply, delete), metered step by step so that the creator
+    thread and the tracker's other work are not counted; the SQS calls (:data:`SQS_CPU`) and
+    the subscribers' callbacks (the tracker applying each event) metered on their own."""
+
+    def __init__(self, feed: EventFeed) -> None:
+        self.loop_cpu = CpuMeter()
+        self.apply_cpu = 0.0
+        self.source = feed
+        self.feed = self
+        kind = type(feed).__name__ + "."
+        asyncio.get_running_loop().set_task_factory(
+            self.loop_cpu.task_factory(lambda coro: coro.__qualname__.startswith(kind))
+        )
+
+    def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
+        def timed(event: Any) -> None:
+            start = time.thread_time()
+            try:
+                callback(event)
+            finally:
+                self.apply_cpu += time.thread_time() - start
+
+        return self.source.subscribe(timed)
+
+    def report(self) -> dict[str, Any]:
+        stats = dict(getattr(self.source, "stats", {}))
+        events = stats.get("received", 0)
+        if not self.loop_cpu.count or not events:
+            raise RuntimeError(
+                f"the feed's tasks were not metered ({self.loop_cpu.count}) "
+                f"or received nothing ({stats})"
+            )
+        receive = SQS_CPU["ReceiveMessage"].seconds
+        delete = SQS_CPU["DeleteMessageBatch"].seconds
+        stages = {
+            "receive": receive,
+            "parse_dedupe": self.loop_cpu.seconds - receive - delete - self.apply_cpu,
+            "apply": self.apply_cpu,
+            "delete": delete,
+        }
+        return {
+            "events": events,
+            "cpu_seconds": self.loop_cpu.seconds,
+            "cpu_ms_per_event": self.loop_cpu.seconds / events * 1e3,
+            "stages_ms_per_event": {k: v / events * 1e3 for k, v in stages.items()},
+            "receives": SQS_CPU["ReceiveMessage"].count,
+            "delete_batches": SQS_CPU["DeleteMessageBatch"].count,
+            "feed_stats": stats,
+        }
 
 
 async def peer_late(args: argparse.Namespace) -> dict[str, Any]:
@@ -499,6 +582,8 @@ def main_orchestrate(args: argparse.Namespace) -> dict[str, Any]:
     memory: dict[str, Any] = {}
     report = build_report(args, rows, pacer, memory)
     for peer, name in PEER_NAMES.items():
+        if args.rows and peer not in args.rows:
+            continue
         print(f"[{name}] {args.tasks} tasks ...", flush=True)
         rows[name] = run_row(peer, args)
         print(f"[{name}] {json.dumps(rows[name])}", flush=True)
@@ -669,6 +754,7 @@ def build_report(
             "events_status_calls_per_task": 0.02,
             "events_latency_p99_s": 1.0,
             "rss_bytes_per_task_at_100k": 2048,
+            "event_path_cpu_ms_per_event": 0.25,
         },
     }
 
@@ -680,21 +766,33 @@ def fmt(value: float | None, spec: str) -> str:
 def print_table(report: dict[str, Any]) -> None:
     print()
     head = (
-        f"{'row':<26} {'calls/task':>10} {'p50 s':>7} {'p99 s':>7} {'CPU s':>7} {'RSS B/task':>10}"
+        f"{'row':<26} {'calls/task':>10} {'p50 s':>7} {'p99 s':>7} {'CPU s':>7} "
+        f"{'ms/event':>8} {'RSS B/task':>10}"
     )
     print(head)
     print("-" * len(head))
-    naive = report["rows"][ROWS[3]].get("status_calls_per_task")
+    naive = report["rows"].get(ROWS[3], {}).get("status_calls_per_task")
     for name in ROWS:
+        if name not in report["rows"]:
+            continue
         r = report["rows"][name]
         if "skipped" in r:
             print(f"{name:<26} skipped: {r['skipped']}")
             continue
         ratio = f"  ({r['status_calls_per_task'] / naive:.3f}x naive)" if naive else ""
+        per_event = r.get("event_path", {}).get("cpu_ms_per_event")
         print(
             f"{name:<26} {r['status_calls_per_task']:>10.3f} {fmt(r['latency_p50_s'], '7.2f')} "
             f"{fmt(r['latency_p99_s'], '7.2f')} {r['cpu_seconds']:>7.2f} "
-            f"{r['rss_bytes_per_task']:>10.0f}{ratio}"
+            f"{fmt(per_event, '.3f'):>8} {r['rss_bytes_per_task']:>10.0f}{ratio}"
+        )
+    path = report["rows"].get(ROWS[2], {}).get("event_path")
+    if path:
+        stages = ", ".join(f"{k} {v:.3f}" for k, v in path["stages_ms_per_event"].items())
+        print(
+            f"event path: {path['cpu_ms_per_event']:.3f} ms CPU per event (target <= "
+            f"{report['targets']['event_path_cpu_ms_per_event']}): {stages}; "
+            f"{path['events'] / path['receives']:.1f} messages per ReceiveMessage"
         )
     print()
     for mode, p in report["one_pacer"].items():
@@ -739,6 +837,10 @@ def main(argv: list[str] | None = None) -> int:
         "--qpu-time-scale", type=float, default=360.0, help="qpu part: simulated s per real s"
     )
     parser.add_argument("--qpu-only", action="store_true", help="run only the qpu-queue part")
+    parser.add_argument("--no-qpu", dest="qpu", action="store_false", help="skip the qpu part")
+    parser.add_argument(
+        "--rows", nargs="+", choices=sorted(PEER_NAMES), help="run only these rows (default all)"
+    )
     parser.add_argument("--peer", choices=sorted(PEERS), help=argparse.SUPPRESS)
     parser.add_argument("--retry-mode", default="standard", help=argparse.SUPPRESS)
     parser.add_argument("--bucket", help=argparse.SUPPRESS)
@@ -768,7 +870,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {out}")
         return 0
     report = main_orchestrate(args)
-    report["qpu_queue"] = qpu_part(args)
+    if args.qpu:
+        report["qpu_queue"] = qpu_part(args)
     save(report)
     print_table(report)
     print(f"wrote {args.out or OUT}")

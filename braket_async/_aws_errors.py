@@ -8,9 +8,11 @@
   create a duplicate; :class:`~braket_async.errors.ResponseError` once the request (or part of
   it) went out, or when the answer is not the service's (a proxy's page), since it may have
   taken effect.
-* Raw S3 and CloudWatch Logs calls (results, job uploads and logs): :func:`aws_errors`. These
-  reads and same-key writes are idempotent, so any failure before an answer is reported as
-  :class:`~braket_async.errors.ConnectionFailed`.
+* The calls of the other AWS services (S3 results and job uploads, CloudWatch Logs, SQS event
+  queues, EventBridge rules: the accessors of ``_aws_accessors.py``): :func:`aws_errors`. These
+  are reads, same-key writes and receives, safe to repeat, so any failure before an answer is
+  reported as :class:`~braket_async.errors.ConnectionFailed`. :func:`is_missing_queue` names
+  SQS's answer for a queue that does not exist (its codes are kept here, once).
 
 An error answer becomes the :class:`~braket_async.errors.ServiceError` subclass of its code in
 both cases (one rule, :func:`_service_error`).
@@ -44,9 +46,11 @@ from . import errors
 from .models.common import ProgramSetValidationFailure
 
 __all__ = [
+    "MISSING_QUEUE_CODES",
     "TRANSPORT_ERRORS",
     "aws_errors",
     "braket_error",
+    "is_missing_queue",
     "not_json_answer",
     "transport_error",
 ]
@@ -63,6 +67,13 @@ _SENT_ERRORS: Final = (
     TimeoutError,
 )
 _PARAM_RE: Final = re.compile(r"parameter (\S+?),?\s")
+#: SQS's error codes for a queue that does not exist (or that these credentials cannot see):
+#: the JSON protocol's ``QueueDoesNotExist``, and the query protocol's code, which botocore
+#: reports instead when SQS sends its ``x-amzn-query-error`` header (the service model is
+#: ``awsQueryCompatible``).
+MISSING_QUEUE_CODES: Final = frozenset(
+    {"QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"}
+)
 
 
 def braket_error(operation: str, exc: ClientError) -> errors.ServiceError | errors.ResponseError:
@@ -125,17 +136,29 @@ def transport_error(
 
 @contextlib.contextmanager
 def aws_errors(operation: str, target: str) -> Iterator[None]:
-    """botocore's errors of a raw S3 / CloudWatch Logs call as :mod:`braket_async.errors`:
-    a service answer as the :class:`~braket_async.errors.ServiceError` of its code, anything
-    else botocore raises as :class:`~braket_async.errors.ConnectionFailed`."""
+    """botocore's errors of a raw S3 / CloudWatch Logs / SQS / EventBridge call as
+    :mod:`braket_async.errors`: a service answer as the
+    :class:`~braket_async.errors.ServiceError` of its code, anything else botocore or the
+    connection raises (:data:`TRANSPORT_ERRORS`) as
+    :class:`~braket_async.errors.ConnectionFailed`."""
     try:
         yield
     except ClientError as exc:
         error = exc.response.get("Error") or {}
         message = f"{target}: {error.get('Message') or exc}"
         raise _service_error(operation, exc.response, message) from exc
-    except BotoCoreError as exc:
+    except TRANSPORT_ERRORS as exc:
         raise errors.ConnectionFailed(f"{operation} {target}: {exc}", operation=operation) from exc
+
+
+def is_missing_queue(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQS's answer for a queue that does not exist
+    (:data:`MISSING_QUEUE_CODES`), mapped (a ServiceError) or raw (botocore's ClientError)."""
+    if isinstance(exc, errors.ServiceError):
+        return exc.code in MISSING_QUEUE_CODES
+    if isinstance(exc, ClientError):
+        return str((exc.response.get("Error") or {}).get("Code", "")) in MISSING_QUEUE_CODES
+    return False
 
 
 def _service_error(operation: str, response: dict[str, Any], message: str) -> errors.ServiceError:

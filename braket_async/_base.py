@@ -1,16 +1,18 @@
 """The small vocabulary the session and its features share.
 
 ``Sleep`` / ``Clock`` (injectable, so every loop that waits runs in milliseconds in tests),
-``Invoke`` (how a feature sends one Braket operation) and :class:`delegate` (how
-:class:`~braket_async.BraketSession` exposes a composed feature's method as its own).
+``Invoke`` (how a feature sends one Braket operation), :class:`delegate` (how
+:class:`~braket_async.BraketSession` exposes a composed feature's method as its own) and
+:class:`AsyncContext` (``async with`` over an object's own open and close).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from types import TracebackType
+from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
-__all__ = ["Clock", "Invoke", "Sleep", "delegate"]
+__all__ = ["AsyncContext", "Clock", "Invoke", "Sleep", "delegate"]
 
 #: An injectable ``asyncio.sleep``; every loop that waits takes one so tests run fast.
 Sleep = Callable[[float], Awaitable[None]]
@@ -56,3 +58,32 @@ class delegate(Generic[_Feature, _Params, _Result]):
             return self._method
         bound: Callable[_Params, _Result] = self._method.__get__(getattr(obj, self._feature))
         return bound
+
+
+class AsyncContext:
+    """``async with obj:`` runs ``obj``'s own opening and closing: entering awaits
+    :meth:`_enter` and answers ``obj``; leaving awaits :meth:`_exit`, whatever the block did.
+
+    A subclass overrides the two with calls to its public methods (``await self.close()``),
+    so a subclass of it that overrides those is still what ``async with`` runs.
+    """
+
+    __slots__ = ()
+
+    async def _enter(self) -> None:
+        """Nothing by default: the object is ready when built."""
+
+    async def _exit(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self._enter()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._exit()

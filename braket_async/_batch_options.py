@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import attrs
@@ -10,8 +11,8 @@ from . import errors
 from ._base import Clock, Sleep
 from ._batch_items import is_int
 from ._batch_outcomes import is_batch_id
-from .polling import PollPolicy, RetryBudget
-from .tracking import SweepPolicy
+from .polling import RetryBudget
+from .tracking import TrackerOptions
 
 __all__ = ["DEFAULT_BATCH_RETRY", "BatchOptions"]
 
@@ -43,7 +44,7 @@ def _batch_id(_inst: object, _attribute: attrs.Attribute[str | None], value: str
 
 def _instance_of(kind: type, what: str) -> Any:
     def check(_inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is not None and not isinstance(value, kind):
+        if not isinstance(value, kind):
             raise errors.ParameterError(attribute.name, f"must be {what}, got {value!r}")
 
     return check
@@ -70,8 +71,9 @@ class BatchOptions:
     result downloads, cancels). ``server_error_attempts`` (default 5) ends an item's
     create once that many attempts in a row were answered with the same 5xx error code:
     a server error its request provokes every time is not retried ``retry.max_consecutive``
-    times (``None``: only ``retry`` bounds it). ``poll`` and ``sweep`` tune the batch's
-    tracker. ``fsync`` syncs the manifest to disk on every write (survives power loss,
+    times (``None``: only ``retry`` bounds it). ``tracker`` tunes the batch's tracker (a
+    :class:`~braket_async.tracking.TrackerOptions`; a progress callback also turns on its
+    ``observe_active``). ``fsync`` syncs the manifest to disk on every write (survives power loss,
     slower). ``sleep`` and ``clock`` replace the session's (tests). Derive variants with
     :func:`attrs.evolve`; a bad value raises :class:`~braket_async.errors.ParameterError`
     naming the field.
@@ -86,12 +88,30 @@ class BatchOptions:
     server_error_attempts: int | None = attrs.field(
         default=5, validator=_server_error_attempts
     )
-    poll: PollPolicy | None = attrs.field(
-        default=None, validator=_instance_of(PollPolicy, "a PollPolicy or None")
-    )
-    sweep: SweepPolicy | None = attrs.field(
-        default=None, validator=_instance_of(SweepPolicy, "a SweepPolicy or None")
+    tracker: TrackerOptions = attrs.field(
+        factory=TrackerOptions, validator=_instance_of(TrackerOptions, "a TrackerOptions")
     )
     fsync: bool = attrs.field(default=False, validator=_bool)
     sleep: Sleep | None = attrs.field(default=None, validator=_callable)
     clock: Clock | None = attrs.field(default=None, validator=_callable)
+
+
+#: BatchOptions' former tracker keywords, now fields of ``BatchOptions.tracker``.
+_MOVED_TO_TRACKER = ("poll", "sweep", "observe_active")
+_attrs_init = BatchOptions.__init__
+
+
+@functools.wraps(_attrs_init)
+def _init_naming_moved_keywords(self: BatchOptions, *args: Any, **kwargs: Any) -> None:
+    moved = [name for name in _MOVED_TO_TRACKER if name in kwargs]
+    if moved:
+        given = ", ".join(f"{name}=..." for name in moved)
+        raise TypeError(
+            f"BatchOptions has no {', '.join(moved)}: the batch's tracker settings are one "
+            f"value, give tracker=TrackerOptions({given})"
+        )
+    _attrs_init(self, *args, **kwargs)
+
+
+# (attrs.evolve goes through __init__ too, so evolve(options, poll=...) says the same)
+BatchOptions.__init__ = _init_naming_moved_keywords  # type: ignore[method-assign]

@@ -221,8 +221,10 @@ class StoredBatch(Protocol):
     resume after.
     """
 
-    #: Other processes may take part (then it is also a :class:`SharedBatch`).
-    shared: bool
+    def as_shared(self) -> SharedBatch | None:
+        """This batch typed as a :class:`SharedBatch` if other processes may take part in
+        it, else ``None``."""
+        ...
 
     async def open(self, plan: BatchPlan | None) -> Opened:
         """Create or continue the batch of ``plan`` (``None``: attach to an existing one)."""

@@ -38,8 +38,6 @@ class FileStore:
     """One batch in this process's memory, its creates and errors appended to ``manifest``
     (if any) as they happen. ``resume=True`` continues the manifest's batch."""
 
-    shared = False
-
     def __init__(
         self,
         manifest: Path | None,
@@ -64,6 +62,10 @@ class FileStore:
         self._interrupted = False
         self._changed = asyncio.Event()
         self._items = 0
+
+    def as_shared(self) -> None:
+        """A file batch is this process's alone."""
+        return None
 
     # -- opening -------------------------------------------------------------------------------
 

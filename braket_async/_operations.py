@@ -528,8 +528,7 @@ class Operations:
             tags: Tag keys to values.
         """
         params: dict[str, Any] = {"resourceArn": resource_arn, "tags": _copied(tags)}
-        validate("TagResource", params)
-        await self._invoke("TagResource", params)
+        await self._call_operation("TagResource", params, _no_answer)
 
     async def untag_resource(self, resource_arn: str, *, tag_keys: Sequence[str]) -> None:
         """Remove tags from a resource (UntagResource).
@@ -544,8 +543,7 @@ class Operations:
         if isinstance(tag_keys, str):
             raise ParameterError("tag_keys", "must be a list of tag keys, not a single string")
         params: dict[str, Any] = {"resourceArn": resource_arn, "tagKeys": _copied(tag_keys)}
-        validate("UntagResource", params)
-        await self._invoke("UntagResource", params)
+        await self._call_operation("UntagResource", params, _no_answer)
 
     # -- spending limits ---------------------------------------------------------------------
 
@@ -604,8 +602,7 @@ class Operations:
             params["timePeriod"] = _wire(time_period)
         if client_token is not None:
             params["clientToken"] = client_token
-        validate("UpdateSpendingLimit", params)
-        await self._invoke("UpdateSpendingLimit", params)
+        await self._call_operation("UpdateSpendingLimit", params, _no_answer)
 
     async def delete_spending_limit(self, spending_limit_arn: str) -> None:
         """Delete a spending limit (DeleteSpendingLimit).
@@ -614,8 +611,7 @@ class Operations:
             spending_limit_arn: The limit's ARN.
         """
         params: dict[str, Any] = {"spendingLimitArn": spending_limit_arn}
-        validate("DeleteSpendingLimit", params)
-        await self._invoke("DeleteSpendingLimit", params)
+        await self._call_operation("DeleteSpendingLimit", params, _no_answer)
 
     async def search_spending_limits(
         self,
@@ -650,6 +646,10 @@ def _arn(member: str) -> Callable[[Any], str]:
 _TASK_ARN_OF = _arn("quantumTaskArn")
 _JOB_ARN_OF = _arn("jobArn")
 _LIMIT_ARN_OF = _arn("spendingLimitArn")
+
+
+def _no_answer(data: Any) -> None:
+    """The answer of an operation whose response has nothing to read."""
 
 
 def _tag_map(data: Any) -> dict[str, str]:

@@ -4,8 +4,9 @@ botocore rebuilds the whole header for every request, twice (for the request con
 again in a ``request-created`` handler): about 30 string components, each sanitised
 character by character, which is a tenth of a GetDevice call's CPU. The header depends only
 on the client's configuration (fixed), the client's features and the features the call's
-context adds (a handful of short codes), so the session's Braket client remembers the string
-per set of features. The header sent is exactly the one botocore builds.
+context adds (a handful of short codes), so each of the session's clients (Braket, and the
+S3, SQS, Logs and EventBridge clients it creates on first need) remembers the string per set
+of features. The header sent is exactly the one botocore builds.
 """
 
 from __future__ import annotations

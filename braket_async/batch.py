@@ -297,7 +297,7 @@ class BatchSubmitter:
             batch._fail(exc)
 
         stored = store.bind(batch_id, on_error=fail)
-        if not stored.shared:
+        if stored.as_shared() is None:
             raise errors.ParameterError("store", "must be a shared store (e.g. RedisBatchStore)")
         batch = Batch(
             self._session,

@@ -192,8 +192,6 @@ class RedisStoredBatch:
         on_error: Called with a write error of the background work.
     """
 
-    shared = True
-
     def __init__(
         self,
         store: RedisBatchStore,
@@ -233,6 +231,10 @@ class RedisStoredBatch:
         self.outage_retries = 0
 
     # -- plumbing ------------------------------------------------------------------------------
+
+    def as_shared(self) -> RedisStoredBatch:
+        """Every process with the same store may take part."""
+        return self
 
     def _redis(self) -> Any:
         """The connection pool (typed ``Any``: redis-py's stubs do not know

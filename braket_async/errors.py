@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._service_model import error_status
+from ._service_model import ERROR_CODES, error_status
 from .models.common import ProgramSetValidationFailure
 
 if TYPE_CHECKING:
@@ -102,8 +102,14 @@ class ServiceError(BraketError):
 
     #: The wire code of the class (``""`` on :class:`ServiceError` itself).
     CODE: str = ""
-    #: The HTTP status the service model gives the code (``None`` on :class:`ServiceError`).
+    #: The HTTP status the service model gives the code (``None`` on :class:`ServiceError`);
+    #: a subclass that sets a ``CODE`` of the model gets it from the model, here, once.
     HTTP_STATUS: int | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "CODE" in vars(cls) and "HTTP_STATUS" not in vars(cls) and cls.CODE in ERROR_CODES:
+            cls.HTTP_STATUS = error_status(cls.CODE)
 
     def __init__(
         self,
@@ -149,7 +155,6 @@ class ValidationException(ServiceError):
     """
 
     CODE = "ValidationException"
-    HTTP_STATUS = error_status(CODE)
 
     def __init__(
         self,
@@ -171,56 +176,48 @@ class ServiceQuotaExceededException(ServiceError):
     """A service quota (e.g. concurrent tasks or jobs) is exhausted (402)."""
 
     CODE = "ServiceQuotaExceededException"
-    HTTP_STATUS = error_status(CODE)
 
 
 class AccessDeniedException(ServiceError):
     """The caller may not perform the operation (403)."""
 
     CODE = "AccessDeniedException"
-    HTTP_STATUS = error_status(CODE)
 
 
 class ResourceNotFoundException(ServiceError):
     """The task, job, device, spending limit or tagged resource does not exist (404)."""
 
     CODE = "ResourceNotFoundException"
-    HTTP_STATUS = error_status(CODE)
 
 
 class ConflictException(ServiceError):
     """The request conflicts with the resource's state, e.g. a reused client token (409)."""
 
     CODE = "ConflictException"
-    HTTP_STATUS = error_status(CODE)
 
 
 class DeviceRetiredException(ServiceError):
     """The device is retired (410)."""
 
     CODE = "DeviceRetiredException"
-    HTTP_STATUS = error_status(CODE)
 
 
 class DeviceOfflineException(ServiceError):
     """The device is offline (424)."""
 
     CODE = "DeviceOfflineException"
-    HTTP_STATUS = error_status(CODE)
 
 
 class ThrottlingException(ServiceError):
     """The service throttled the request after the client's retries (429)."""
 
     CODE = "ThrottlingException"
-    HTTP_STATUS = error_status(CODE)
 
 
 class InternalServiceException(ServiceError):
     """The service failed (500)."""
 
     CODE = "InternalServiceException"
-    HTTP_STATUS = error_status(CODE)
 
 
 _MODELED: tuple[type[ServiceError], ...] = (

@@ -46,9 +46,9 @@ import collections
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -62,11 +62,11 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from . import errors
-from ._base import Sleep
+from ._base import AsyncContext, Sleep
 from .events import BraketEvent, EventCallback, EventFeed, SqsEventSource, Unsubscribe
 from .events._codec import event_from_json, event_to_json
 from .events._parse import MalformedEvent
-from .polling import PollPolicy
+from .polling import PollPolicy, RetryBudget, retry_target
 from .ratelimit_redis import _check_key, _check_seconds, _check_url, _redact
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ class RedisEvents:
         return f"{self.prefix}:{{{self.key}}}:event:{event_id}"
 
 
-class RedisEventFanout:
+class RedisEventFanout(AsyncContext):
     """An :class:`~braket_async.events.EventFeed` shared by every replica (see the module).
 
     ``source``: the feed this replica receives from, usually an
@@ -304,15 +304,7 @@ class RedisEventFanout:
         if client is not None:
             await client.aclose()
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _exit(self) -> None:
         await self.aclose()
 
     # -- internals: lifecycle ----------------------------------------------------------------
@@ -455,37 +447,55 @@ class RedisEventFanout:
     # -- internals: read the stream, deliver -------------------------------------------------
 
     async def _read_loop(self, generation: int) -> None:
-        redis = self.redis
-        failures = 0
+        backoff = self._read_backoff
+        # Failed reads are retried for as long as the reader runs (a Redis outage ends).
+        budget = RetryBudget.unlimited(
+            initial=backoff.initial,
+            multiplier=backoff.multiplier,
+            maximum=backoff.maximum,
+            jitter=backoff.jitter,
+        ).start(time.monotonic)
+
+        async def read() -> Any:
+            if generation != self._generation:
+                return None  # stopped during the backoff
+            return await self._read_once()
+
         while generation == self._generation:
-            try:
-                client = self._redis()
-                if self._last_id is None:
-                    # Start after the newest entry: what came before is not this replica's.
-                    async with asyncio.timeout(redis.timeout):
-                        newest: Any = await client.xrevrange(redis.stream_key(), count=1)
-                    self._last_id = str(newest[0][0]) if newest else "0-0"
-                async with asyncio.timeout(redis.block + redis.timeout):
-                    reply: Any = await client.xread(
-                        {redis.stream_key(): self._last_id},
-                        count=_READ_COUNT,
-                        block=int(redis.block * 1000),
-                    )
-            except Exception as exc:
-                failures += 1
-                self.stats["read_errors"] += 1
-                self._redis_failed("read", exc)
-                sleep = self._sleep_arg or asyncio.sleep
-                await sleep(self._read_backoff.next_delay(failures - 1))
-                continue
+            reply = await retry_target(
+                read,
+                budget,
+                sleep=self._sleep_arg or asyncio.sleep,
+                predicate=_any_failure,
+                on_error=self._read_failed,
+            )
             if generation != self._generation:
                 return  # stopped meanwhile: the next reader reads on from _last_id
-            failures = 0
             self._redis_back()
             for _stream, entries in reply or ():
                 for entry_id, fields in entries:
                     self._last_id = str(entry_id)
                     self._read_entry(str(entry_id), fields)
+
+    async def _read_once(self) -> Any:
+        """One XREAD of the stream from ``_last_id`` (the first starts after the newest)."""
+        redis = self.redis
+        client = self._redis()
+        if self._last_id is None:
+            # Start after the newest entry: what came before is not this replica's.
+            async with asyncio.timeout(redis.timeout):
+                newest: Any = await client.xrevrange(redis.stream_key(), count=1)
+            self._last_id = str(newest[0][0]) if newest else "0-0"
+        async with asyncio.timeout(redis.block + redis.timeout):
+            return await client.xread(
+                {redis.stream_key(): self._last_id},
+                count=_READ_COUNT,
+                block=int(redis.block * 1000),
+            )
+
+    def _read_failed(self, exc: BaseException, delay: float) -> None:
+        self.stats["read_errors"] += 1
+        self._redis_failed("read", exc)
 
     def _read_entry(self, entry_id: str, fields: Any) -> None:
         self.stats["read"] += 1
@@ -530,7 +540,7 @@ class RedisEventFanout:
             )
         return self._client
 
-    def _redis_failed(self, what: str, exc: Exception) -> None:
+    def _redis_failed(self, what: str, exc: BaseException) -> None:
         reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         if self._redis_down:
             _log.debug("event fan-out: Redis still unavailable (%s: %s)", what, reason)
@@ -546,3 +556,9 @@ class RedisEventFanout:
         if self._redis_down:
             self._redis_down = False
             _log.info("event fan-out: Redis at %s is back", _redact(self.redis.url))
+
+
+def _any_failure(exc: BaseException) -> bool:
+    # Any failure of a read (Redis down, a timeout, a reply cut short) is retried: nothing
+    # from Redis raises into a waiter, and the reader resumes from its last entry id.
+    return True

@@ -22,7 +22,9 @@ waiters, derive variants with :func:`attrs.evolve` or the ``with_*`` helpers.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
@@ -115,7 +117,10 @@ class RetryBudget:
     systematic server error (one a request provokes every time) ends after that many
     attempts instead of ``max_consecutive`` (429s and dropped connections in between neither
     count nor reset it; another 5xx code starts it again). Between attempts the poller backs
-    off exponentially with full jitter from ``initial`` by ``multiplier`` up to ``maximum``.
+    off exponentially from ``initial`` by ``multiplier`` up to ``maximum``, each delay drawn
+    from ``[cap * (1 - jitter), cap]`` (``jitter=1.0``, the default, is full jitter; ``0.0``
+    none). A loop that must never give up (an event feed's receive loop) uses
+    :meth:`unlimited`.
     """
 
     max_consecutive: int = attrs.field(default=8, validator=_at_least_one)
@@ -126,6 +131,40 @@ class RetryBudget:
     server_error_attempts: int | None = attrs.field(
         default=None, validator=_optional_at_least_one
     )
+    jitter: float = attrs.field(
+        default=1.0,
+        validator=attrs.validators.and_(attrs.validators.ge(0.0), attrs.validators.le(1.0)),
+    )
+
+    @classmethod
+    def unlimited(
+        cls,
+        *,
+        initial: float = 0.25,
+        multiplier: float = 2.0,
+        maximum: float = 10.0,
+        jitter: float = 1.0,
+    ) -> RetryBudget:
+        """A budget that never runs out, for a background loop that keeps trying for as long
+        as it runs (an event feed's receive loop): only its backoff is set.
+
+        Args:
+            initial: The first delay.
+            multiplier: The growth of the delay per consecutive failure.
+            maximum: The longest delay.
+            jitter: The random part of each delay (1.0: full jitter).
+
+        Returns:
+            The budget.
+        """
+        return cls(
+            max_consecutive=sys.maxsize,
+            max_seconds=math.inf,
+            initial=initial,
+            multiplier=multiplier,
+            maximum=maximum,
+            jitter=jitter,
+        )
 
     def start(self, clock: Callable[[], float], rng: random.Random | None = None) -> BudgetState:
         """Fresh bookkeeping for one poller.
@@ -209,8 +248,12 @@ class BudgetState:
                 f"(max_seconds={b.max_seconds})"
             )
             raise exc
-        cap = min(b.maximum, b.initial * b.multiplier ** (self.consecutive - 1))
-        return self._rng.uniform(0.0, cap)
+        try:  # bounded: a loop that never gives up would overflow a float
+            raw = b.initial * b.multiplier ** min(self.consecutive - 1, 1024)
+        except OverflowError:
+            raw = b.maximum
+        cap = min(b.maximum, raw)
+        return self._rng.uniform(cap * (1.0 - b.jitter), cap)
 
 
 class RetryStopped(Exception):

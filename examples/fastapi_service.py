@@ -64,7 +64,7 @@ from braket_async.batch import Batch, BatchOptions, BatchOutcome
 from braket_async.contrib.fastapi import BackgroundDep, BraketDep, BraketLifespan
 from braket_async.errors import BraketError, ParameterError, ServiceError
 from braket_async.ratelimit import SharedQuota
-from braket_async.tracking import SweepPolicy
+from braket_async.tracking import SweepPolicy, TrackerOptions
 
 __all__ = ["BatchRecord", "EventLog", "Settings", "SharedBatches", "app", "create_app"]
 
@@ -633,7 +633,7 @@ def _batch_options(config: Settings, batch_id: str | None) -> BatchOptions:
         # Few concurrent calls are enough at the quota's pace, and they spread the app's CPU
         # work over time, so its event loop keeps answering other requests quickly.
         max_in_flight=config.max_in_flight or max(16, round(16 * config.rate_scale)),
-        sweep=SweepPolicy(max_concurrency=4),
+        tracker=TrackerOptions(sweep=SweepPolicy(max_concurrency=4)),
     )
 
 

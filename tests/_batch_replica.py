@@ -22,13 +22,15 @@ from braket_async import BatchOptions, BraketSession, Rate, RateLimits
 from braket_async.batch_redis import RedisBatchStore
 from braket_async.errors import ParameterError
 from braket_async.polling import PollPolicy
-from braket_async.tracking import SweepPolicy
+from braket_async.tracking import SweepPolicy, TrackerOptions
 
 SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 ONE = "OPENQASM 3;\nqubit[1] q;\nbit[1] c;\nx q[0];\nc = measure q;"
 FAST = BatchOptions(
-    poll=PollPolicy(initial=0.05, multiplier=1.5, maximum=0.3),
-    sweep=SweepPolicy(min_interval=0.05),
+    tracker=TrackerOptions(
+        poll=PollPolicy(initial=0.05, multiplier=1.5, maximum=0.3),
+        sweep=SweepPolicy(min_interval=0.05),
+    ),
     max_in_flight=8,
 )
 
@@ -62,8 +64,7 @@ async def main(config: dict[str, Any]) -> None:
                 store=store,
                 options=BatchOptions(
                     batch_id=config["batch_id"],
-                    poll=options.poll,
-                    sweep=options.sweep,
+                    tracker=options.tracker,
                     max_in_flight=options.max_in_flight,
                 ),
             )

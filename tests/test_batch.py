@@ -43,12 +43,13 @@ from braket_async.batch import (
 from braket_async.batch_redis import RedisBatchStore
 from braket_async.local import FaultConfig, FaultSpec, LocalBraket, Quotas
 from braket_async.polling import PollPolicy, RetryBudget
-from braket_async.tracking import SweepPolicy
+from braket_async.tracking import SweepPolicy, TrackerOptions
 
 ONE = "OPENQASM 3;\nqubit[1] q;\nbit[1] c;\nx q[0];\nc = measure q;"
 BROKEN = "OPENQASM 3;\nqubit[1] q;\nnot_a_gate q[0];"
 FAST_POLL = PollPolicy(initial=0.05, multiplier=1.5, maximum=0.3)
 FAST_SWEEP = SweepPolicy(min_interval=0.05)
+FAST_TRACKER = TrackerOptions(poll=FAST_POLL, sweep=FAST_SWEEP)
 # botocore's own retries off, so every fault reaches the batch's retry logic.
 NO_BOTOCORE_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 FAST_RETRY = RetryBudget(max_consecutive=30, max_seconds=60.0, initial=0.01, maximum=0.05)
@@ -95,8 +96,7 @@ def submit(braket: BraketSession, local: LocalBraket, items: Any, **kwargs: Any)
     kwargs.setdefault("shots", 10)
     kwargs.setdefault("output_s3_bucket", local.default_bucket)
     kwargs.setdefault("output_s3_key_prefix", "batch-tests")
-    kwargs.setdefault("poll", FAST_POLL)
-    kwargs.setdefault("sweep", FAST_SWEEP)
+    kwargs.setdefault("tracker", FAST_TRACKER)
     kwargs.setdefault("retry", FAST_RETRY)
     options = BatchOptions(**{k: kwargs.pop(k) for k in OPTION_NAMES & kwargs.keys()})
     return braket.submit_batch(items, options=options, **kwargs)
@@ -304,6 +304,20 @@ async def test_summaries_only_cost_no_get_per_completed_task(make_local: LocalFa
     # Full details cost one GetQuantumTask per task a search saw finish; summaries do not.
     assert calls.get("GetQuantumTask", 0) < n_ok // 2
     assert calls["SearchQuantumTasks"] > 0
+
+
+async def test_options_tracker_tunes_the_batch_tracker(make_local: LocalFactory) -> None:
+    """``BatchOptions.tracker`` is the batch's tracker's one value: with its sweeps turned
+    off the batch follows its tasks by GetQuantumTask alone."""
+    local = await make_local()
+    n = 4
+    no_sweeps = TrackerOptions(poll=FAST_POLL, sweep=SweepPolicy(enabled=False))
+    async with session_on(local) as braket:
+        outcomes = await submit(braket, local, [ONE] * n, details=False, tracker=no_sweeps).wait()
+    assert all(o.ok and o.status == QuantumTaskStatus.COMPLETED for o in outcomes)
+    calls = local.ledger.snapshot()["calls"]
+    assert calls.get("SearchQuantumTasks", 0) == 0
+    assert calls["GetQuantumTask"] >= n
 
 
 # --------------------------------------------------------------------------- failures
@@ -777,7 +791,7 @@ async def run_observed(
             output_s3_bucket=local.default_bucket,
             output_s3_key_prefix="progress",
             details=False,
-            options=BatchOptions(sweep=SweepPolicy(active_interval=1.0)),
+            options=BatchOptions(tracker=TrackerOptions(sweep=SweepPolicy(active_interval=1.0))),
             progress=progress,
             store=STORE[0],
         )

@@ -12,12 +12,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_batch import BELL, ONE, LocalFactory, session_on, submit
+from test_batch import BELL, FAST_POLL, ONE, LocalFactory, session_on, submit
 
 from braket_async import errors
 from braket_async._batch_manifest import read_manifest
 from braket_async.batch import MANIFEST_VERSION, BatchItemState
-from braket_async.tracking import SweepPolicy
+from braket_async.tracking import SweepPolicy, TrackerOptions
 
 FAKE_ARN = "arn:aws:braket:us-east-1:123456789012:quantum-task/00000000-dead-beef-0000-000000000000"
 
@@ -87,7 +87,8 @@ async def test_an_unknown_manifest_arn_is_that_items_outcome(
             edited.append(json.dumps(record))
         manifest.write_text("\n".join(edited) + "\n")
         sweep = SweepPolicy(min_interval=0.05, verify_after=0.2, verify_max=0.5)
-        outcomes = await submit(braket, local, items, resume=manifest, sweep=sweep).wait()
+        tracker = TrackerOptions(poll=FAST_POLL, sweep=sweep)
+        outcomes = await submit(braket, local, items, resume=manifest, tracker=tracker).wait()
     assert [o.index for o in outcomes] == [0, 1, 2, 3]
     unknown = outcomes[1]
     assert isinstance(unknown.error, errors.ResourceNotFoundException)

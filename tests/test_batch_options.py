@@ -9,7 +9,7 @@ import attrs
 import pytest
 from _common import BELL, SV1, session_on
 
-from braket_async import BatchOptions, RetryBudget, SweepPolicy, errors
+from braket_async import BatchOptions, RetryBudget, SweepPolicy, TrackerOptions, errors
 from braket_async.batch import DEFAULT_BATCH_RETRY
 from braket_async.local import LocalBraket
 
@@ -26,11 +26,12 @@ from braket_async.local import LocalBraket
         ({"fail_fast": "yes"}, "fail_fast", "must be a bool, got 'yes'"),
         ({"fsync": 1}, "fsync", "must be a bool, got 1"),
         ({"retry": 3}, "retry", "must be a RetryBudget, got 3"),
+        ({"retry": None}, "retry", "must be a RetryBudget, got None"),
         ({"server_error_attempts": 0}, "server_error_attempts", "must be an int >= 1 or None"),
         ({"server_error_attempts": True}, "server_error_attempts", "must be an int >= 1"),
         ({"server_error_attempts": "5"}, "server_error_attempts", "must be an int >= 1"),
-        ({"poll": "fast"}, "poll", "must be a PollPolicy or None"),
-        ({"sweep": {"min_interval": 1}}, "sweep", "must be a SweepPolicy or None"),
+        ({"tracker": None}, "tracker", "must be a TrackerOptions, got None"),
+        ({"tracker": SweepPolicy()}, "tracker", "must be a TrackerOptions, got SweepPolicy("),
         ({"sleep": 0.1}, "sleep", "must be callable, got 0.1"),
         ({"clock": "now"}, "clock", "must be callable, got 'now'"),
     ],
@@ -55,18 +56,27 @@ def test_options_are_immutable_with_documented_defaults() -> None:
         fail_fast=False,
         retry=DEFAULT_BATCH_RETRY,
         server_error_attempts=5,
-        poll=None,
-        sweep=None,
+        tracker=TrackerOptions(),
         fsync=False,
         sleep=None,
         clock=None,
     )
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         options.max_in_flight = 3  # type: ignore[misc]
-    tuned = attrs.evolve(options, max_in_flight=4, sweep=SweepPolicy(min_interval=0.1))
+    faster = TrackerOptions(sweep=SweepPolicy(min_interval=0.1))
+    tuned = attrs.evolve(options, max_in_flight=4, tracker=faster)
     assert (tuned.max_in_flight, options.max_in_flight) == (4, 50)
+    assert (tuned.tracker.sweep.min_interval, options.tracker.sweep.min_interval) == (0.1, 1.0)
     assert tuned.retry is DEFAULT_BATCH_RETRY
     assert BatchOptions(retry=RetryBudget(max_consecutive=2)).retry.max_consecutive == 2
+
+
+@pytest.mark.parametrize("name", ["poll", "sweep", "observe_active"])
+def test_the_former_tracker_keywords_point_at_tracker_options(name: str) -> None:
+    with pytest.raises(TypeError, match=rf"no {name}: .* tracker=TrackerOptions\({name}=\.\.\.\)"):
+        BatchOptions(**{name: None})
+    with pytest.raises(TypeError, match=rf"tracker=TrackerOptions\({name}=\.\.\.\)"):
+        attrs.evolve(BatchOptions(), **{name: None})
 
 
 async def test_submit_batch_refuses_options_of_another_type_before_the_network(

@@ -26,14 +26,16 @@ from braket_async.batch import ItemNotSubmitted
 from braket_async.batch_redis import RedisBatchStore
 from braket_async.local import LocalBraket, Quotas
 from braket_async.polling import PollPolicy
-from braket_async.tracking import SweepPolicy
+from braket_async.tracking import SweepPolicy, TrackerOptions
 
 LocalFactory = Callable[..., Awaitable[LocalBraket]]
 REPLICA = Path(__file__).with_name("_batch_replica.py")
 ONE = "OPENQASM 3;\nqubit[1] q;\nbit[1] c;\nx q[0];\nc = measure q;"
 FAST = BatchOptions(
-    poll=PollPolicy(initial=0.05, multiplier=1.5, maximum=0.3),
-    sweep=SweepPolicy(min_interval=0.05),
+    tracker=TrackerOptions(
+        poll=PollPolicy(initial=0.05, multiplier=1.5, maximum=0.3),
+        sweep=SweepPolicy(min_interval=0.05),
+    ),
 )
 CLAIM_IDLE = 1.0
 
@@ -269,8 +271,7 @@ async def test_a_redis_restart_mid_batch_pauses_creation_and_loses_nothing(
             batch = braket.submit_batch(
                 [ONE] * n, device_arn=SV1, shots=5, output_s3_bucket=local.default_bucket,
                 output_s3_key_prefix="restart", store=store, details=False,
-                options=BatchOptions(batch_id="restart-1", poll=FAST.poll, sweep=FAST.sweep,
-                                     max_in_flight=4),
+                options=BatchOptions(batch_id="restart-1", tracker=FAST.tracker, max_in_flight=4),
             )  # fmt: skip
             async with batch:
                 await batch.stored()
@@ -282,7 +283,7 @@ async def test_a_redis_restart_mid_batch_pauses_creation_and_loses_nothing(
                 assert local.ledger.snapshot()["tasks_created"] <= stopped_at + 4
                 server.start()
                 outcomes = await asyncio.wait_for(batch.wait(), 90)
-            retries = batch._store.outage_retries  # type: ignore[attr-defined]
+            retries = batch._state.store.outage_retries  # type: ignore[attr-defined]
     finally:
         server.close()
     assert retries > 0  # the store did see the outage

@@ -33,6 +33,7 @@ from braket_async.events._codec import event_from_json, event_to_json
 from braket_async.events._parse import MalformedEvent
 from braket_async.events_redis import RedisEventFanout
 from braket_async.local import LocalBraket
+from braket_async.polling import PollPolicy
 
 
 @pytest.fixture(scope="module")
@@ -210,6 +211,29 @@ async def test_without_redis_the_receiving_replica_still_gets_its_events(key: st
         started_at = time.monotonic()
         await replica.fanout.aclose()
         assert time.monotonic() - started_at < 5.0
+
+
+async def test_failed_reads_back_off_through_retry_target_with_the_injected_sleep(
+    key: str,
+) -> None:
+    delays: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        delays.append(seconds)
+        await asyncio.sleep(0)
+
+    backoff = PollPolicy(initial=0.2, multiplier=2.0, maximum=0.8, jitter=0.0)
+    replica = Replica(
+        f"redis://127.0.0.1:{free_port()}/0", key, timeout=0.3, read_backoff=backoff, sleep=sleep
+    )
+    try:
+        replica.subscribe()
+        await eventually(lambda: len(delays) >= 4)
+        # every failed read retried, 0.2 s doubling to the 0.8 s cap (no Redis: none succeed)
+        assert delays[:4] == [0.2, 0.4, 0.8, 0.8]
+        assert replica.fanout.stats["read_errors"] >= 4
+    finally:
+        await replica.fanout.aclose()
 
 
 async def test_a_redis_restart_loses_nothing_published_after_it(key: str) -> None:

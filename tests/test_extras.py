@@ -114,7 +114,7 @@ def test_each_entry_point_without_its_extra_names_the_install_command(tmp_path: 
 #: lookup, so one child tries them in turn).
 EACH_LOCAL_MODULE = """
 import json, os, sys
-for blocked in ("moto", "flask", "boto3", "braket.default_simulator"):
+for blocked in ("moto", "flask", "boto3", "braket.default_simulator", "qiskit"):
     os.environ["BLOCK_MODULES"] = blocked
     for name in [n for n in sys.modules if n.startswith("braket_async.local")]:
         del sys.modules[name]
@@ -131,7 +131,7 @@ def test_each_module_of_the_local_extra_is_checked(tmp_path: Path) -> None:
     child = run_child(tmp_path, EACH_LOCAL_MODULE, "")
     assert child.returncode == 0, child.stderr
     rows = _lines(child.stdout)
-    assert set(rows) == {"moto", "flask", "boto3", "braket.default_simulator"}
+    assert set(rows) == {"moto", "flask", "boto3", "braket.default_simulator", "qiskit"}
     for blocked, (kind, message) in rows.items():
         assert kind == "ImportError", blocked
         assert blocked in str(message) and "pip install 'braket-async[local]'" in str(message)

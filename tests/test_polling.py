@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import random
+import sys
 from typing import Any
 
 import attrs
@@ -113,6 +115,30 @@ def test_budget_gives_backoff_delays_then_raises_the_last_error() -> None:
         state.failed(last)
     assert info.value is last
     assert any("max_consecutive=3" in note for note in info.value.__notes__)
+
+
+def test_budget_jitter_narrows_the_delay_and_zero_makes_it_exact() -> None:
+    exact = RetryBudget(initial=1.0, maximum=4.0, jitter=0.0).start(FakeClock())
+    assert [exact.failed(_throttle()) for _ in range(4)] == [1.0, 2.0, 4.0, 4.0]
+    half = RetryBudget(max_consecutive=50, initial=1.0, maximum=4.0, jitter=0.5)
+    state = half.start(FakeClock(), random.Random(7))
+    delays = [state.failed(_throttle()) for _ in range(40)]
+    assert all(2.0 <= d <= 4.0 for d in delays[2:])  # [cap / 2, cap] once at the cap
+    with pytest.raises(ValueError, match="jitter"):
+        RetryBudget(jitter=1.5)
+
+
+def test_a_budget_that_never_gives_up_does_not_overflow() -> None:
+    # an event feed's receive loop retries for as long as it runs
+    forever = RetryBudget.unlimited(initial=1.0, maximum=30.0, jitter=0.0)
+    assert forever.max_consecutive == sys.maxsize and forever.max_seconds == math.inf
+    clock = FakeClock()
+    state = forever.start(clock)
+    delays = []
+    for _ in range(2000):
+        delays.append(state.failed(_throttle()))
+        clock.now += 30.0  # 16 hours failing in all
+    assert delays[:3] == [1.0, 2.0, 4.0] and set(delays[1500:]) == {30.0}
 
 
 def test_budget_success_resets_the_consecutive_count() -> None:

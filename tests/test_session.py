@@ -241,7 +241,7 @@ async def test_s3_and_logs_clients_are_created_once_on_first_need(
         endpoint_url=local_braket.endpoint_url, s3_endpoint_url=local_braket.s3_endpoint_url,
         logs_endpoint_url=local_braket.s3_endpoint_url, region_name="us-east-1", **CREDS,
     ) as session:
-        assert session._lazy_clients == {}  # none before first need
+        assert session._transport._lazy_clients == {}  # none before first need
         s3_clients = await asyncio.gather(*(session._s3() for _ in range(10)))
         assert all(c is s3_clients[0] for c in s3_clients)
         logs = await asyncio.gather(session._logs(), session._logs())
@@ -249,7 +249,7 @@ async def test_s3_and_logs_clients_are_created_once_on_first_need(
         buckets = await s3_clients[0].list_buckets()
         assert local_braket.default_bucket in {b["Name"] for b in buckets["Buckets"]}
         await logs[0].describe_log_groups()
-    assert session._lazy_clients == {}  # closed with the session
+    assert session._transport._lazy_clients == {}  # closed with the session
 
 
 async def test_first_call_runs_alone_then_calls_run_concurrently() -> None:

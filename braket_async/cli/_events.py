@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any
 
-from botocore.exceptions import ClientError
-
+from .. import errors
+from .._aws_errors import is_missing_queue
 from ..events import (
     BraketEvent,
     EventQueueNotFound,
@@ -23,22 +22,19 @@ from ..events import (
     ensure_event_queue,
 )
 from ._context import Context
-from ._errors import EXIT_ERROR, EXIT_OK, EXIT_TIMEOUT, CliError
-
-T = TypeVar("T")
+from ._errors import EXIT_OK, EXIT_TIMEOUT
 
 __all__ = ["setup", "tail"]
 
 
 async def setup(ctx: Context, args: argparse.Namespace) -> int:
     """Create or update the rule -> queue; print the queue URL to use as ``events=``."""
-    result = await _aws(
-        ensure_event_queue(
-            await ctx.braket._sqs(),
-            await ctx.braket._eventbridge(),
-            queue_name=args.queue,
-            rule_name=args.rule or args.queue,
-        )
+    # An AWS refusal is a ServiceError: the app prints it as one line (its code and message).
+    result = await ensure_event_queue(
+        ctx.braket.sqs,
+        ctx.braket.eventbridge,
+        queue_name=args.queue,
+        rule_name=args.rule or args.queue,
     )
     if ctx.out.json_mode:
         ctx.out.json(result.to_json())
@@ -72,13 +68,12 @@ async def tail(ctx: Context, args: argparse.Namespace) -> int:
     """
     queue_url = args.queue_url
     if queue_url is None:
-        sqs = await ctx.braket._sqs()
         try:
-            queue_url = str((await sqs.get_queue_url(QueueName=args.queue))["QueueUrl"])
-        except ClientError as exc:
-            if "NonExistentQueue" in _code(exc) or _code(exc) == "QueueDoesNotExist":
+            queue_url = await ctx.braket.sqs.queue_url(args.queue)
+        except errors.ServiceError as exc:
+            if is_missing_queue(exc):
                 raise EventQueueNotFound(args.queue) from None
-            raise _cli_error(exc) from exc
+            raise
     arrived: asyncio.Queue[BraketEvent] = asyncio.Queue()
     async with SqsEventSource(queue_url, session=ctx.braket, linger=0) as source:
         await source.check()
@@ -96,23 +91,6 @@ async def tail(ctx: Context, args: argparse.Namespace) -> int:
         finally:
             unsubscribe()
     return EXIT_OK
-
-
-async def _aws(call: Awaitable[T]) -> T:
-    """``call``, with an AWS error refusal as a one-line error instead of a traceback."""
-    try:
-        return await call
-    except ClientError as exc:
-        raise _cli_error(exc) from exc
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _cli_error(exc: ClientError) -> CliError:
-    message = exc.response.get("Error", {}).get("Message", "")
-    return CliError(f"{_code(exc)}: {message}", exit_code=EXIT_ERROR)
 
 
 def _print(ctx: Context, event: BraketEvent) -> None:

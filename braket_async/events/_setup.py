@@ -21,9 +21,10 @@ import re
 from typing import Any
 
 import attrs
-from botocore.exceptions import ClientError
 
 from .. import errors
+from .._aws_accessors import EventBridge, SqsQueues
+from .._aws_errors import is_missing_queue
 
 __all__ = [
     "DEFAULT_QUEUE_NAME",
@@ -102,19 +103,20 @@ def _parsed(policy: str | None) -> Any:
 
 
 async def ensure_event_queue(
-    sqs: Any,
-    eventbridge: Any,
+    sqs: SqsQueues | Any,
+    eventbridge: EventBridge | Any,
     *,
     queue_name: str = DEFAULT_QUEUE_NAME,
     rule_name: str = DEFAULT_RULE_NAME,
 ) -> EventQueueSetup:
     """Create or update the rule, the queue, its policy and the target (see the module).
 
-    ``sqs`` and ``eventbridge`` are entered aiobotocore clients of one account and region.
+    ``sqs`` and ``eventbridge`` are a session's accessors (``braket.sqs``,
+    ``braket.eventbridge``) or entered aiobotocore clients, of one account and region.
 
     Args:
-        sqs: An entered aiobotocore SQS client.
-        eventbridge: An entered aiobotocore EventBridge client.
+        sqs: The SQS accessor, or an entered aiobotocore SQS client.
+        eventbridge: The EventBridge accessor, or an entered aiobotocore EventBridge client.
         queue_name: The SQS queue's name.
         rule_name: The EventBridge rule's name.
 
@@ -123,6 +125,9 @@ async def ensure_event_queue(
 
     Raises:
         ParameterError: ``queue_name`` or ``rule_name`` is not a valid name.
+        ConfigurationError: EventBridge refused the queue as the rule's target.
+        ServiceError: SQS or EventBridge refused a call (its code, as
+            :mod:`braket_async.errors`).
     """
     if not _QUEUE_NAME.fullmatch(queue_name):
         raise errors.ParameterError(
@@ -135,39 +140,29 @@ async def ensure_event_queue(
             "rule_name",
             f"must be 1-64 letters, digits, dots, hyphens or underscores, got {rule_name!r}",
         )
-    rule = await eventbridge.put_rule(
-        Name=rule_name,
-        EventPattern=json.dumps(EVENT_PATTERN),
-        State="ENABLED",
-        Description="Braket task and job state changes for braket-async (events setup)",
+    queues = sqs if isinstance(sqs, SqsQueues) else SqsQueues.of(sqs)
+    rules = eventbridge if isinstance(eventbridge, EventBridge) else EventBridge.of(eventbridge)
+    rule_arn = await rules.put_rule(
+        rule_name,
+        EVENT_PATTERN,
+        "Braket task and job state changes for braket-async (events setup)",
     )
-    rule_arn = str(rule["RuleArn"])
     created = False
     try:
-        queue_url = str((await sqs.get_queue_url(QueueName=queue_name))["QueueUrl"])
-    except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+        queue_url = await queues.queue_url(queue_name)
+    except errors.ServiceError as exc:
+        if not is_missing_queue(exc):
             raise
-        queue_url = str((await sqs.create_queue(QueueName=queue_name))["QueueUrl"])
+        queue_url = await queues.create_queue(queue_name)
         created = True
-    attributes = (
-        await sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn", "Policy"])
-    )["Attributes"]
-    queue_arn = str(attributes["QueueArn"])
+    attributes = await queues.attributes(queue_url, ["QueueArn", "Policy"])
+    queue_arn = attributes["QueueArn"]
     policy = queue_policy(
         attributes.get("Policy"), queue_arn=queue_arn, rule_arn=rule_arn, rule_name=rule_name
     )
     if _parsed(policy) != _parsed(attributes.get("Policy")):
-        await sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy})
-    response = await eventbridge.put_targets(
-        Rule=rule_name, Targets=[{"Id": _TARGET_ID, "Arn": queue_arn}]
-    )
-    if response.get("FailedEntryCount"):
-        failed = response.get("FailedEntries") or [{}]
-        raise errors.ConfigurationError(
-            f"PutTargets failed for rule {rule_name}: {failed[0].get('ErrorMessage', failed)}"
-        )
+        await queues.set_attributes(queue_url, {"Policy": policy})
+    await rules.put_target(rule_name, _TARGET_ID, queue_arn)
     return EventQueueSetup(
         queue_url=queue_url,
         queue_arn=queue_arn,

@@ -11,8 +11,10 @@ the subscribers go away (the last one unsubscribes inside its callback, say), th
 batch is handed back at once (ChangeMessageVisibility 0). Messages of other kinds are deleted
 unread; malformed ones are logged and deleted (retrying them cannot make them readable).
 
-The SQS client is the session's (``BraketSession._sqs()``, created like its S3 client, with the
-session's credentials and endpoints), or one passed in. See ``docs/events.md``.
+Every SQS call goes through an :class:`~braket_async._aws_accessors.SqsQueues` accessor: the
+session's (``braket.sqs``, on its SQS client, created like its S3 client with the session's
+credentials and endpoints), or one wrapping a client passed in. Failed receives are retried
+through :func:`~braket_async.polling.retry_target`. See ``docs/events.md``.
 """
 
 from __future__ import annotations
@@ -22,37 +24,48 @@ import collections
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
-
-import aiohttp
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import Any, Protocol, Self
 
 from .. import errors
-from .._base import Sleep
-from ..polling import PollPolicy
+from .._aws_accessors import MAX_BATCH_ENTRIES, SqsQueues
+from .._aws_errors import is_missing_queue
+from .._base import Clock, Sleep
+from ..polling import PollPolicy, RetryBudget, retry_target
 from ._parse import MalformedEvent, parse_message
 from ._types import BraketEvent, EventCallback, Unsubscribe
 
-if TYPE_CHECKING:
-    from .._client import BraketClient
-
-__all__ = ["EventQueueNotFound", "SqsEventSource"]
+__all__ = ["DEFAULT_ERROR_BACKOFF", "EventQueueNotFound", "SqsEventSource", "SqsSession"]
 
 _log = logging.getLogger("braket_async.events")
 
-#: SQS's error codes for a queue that does not exist (JSON protocol, and the query
-#: protocol's code that botocore reports for query-compatible services).
-_MISSING_QUEUE_CODES = frozenset(
-    {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NonExistentQueue"}
-)
-#: Backoff between failed receives: 1 s doubling to 30 s, with full jitter.
-DEFAULT_ERROR_BACKOFF = PollPolicy(initial=1.0, multiplier=2.0, maximum=30.0)
-#: What an SQS call can fail with, besides a cancellation.
-_SQS_FAILURES = (ClientError, BotoCoreError, aiohttp.ClientError, OSError, errors.BraketError)
+#: Backoff between failed receives: 1 s doubling to 30 s, with full jitter, for as long as
+#: the loop runs (the feed is the waiters' fast path: it never gives up by itself).
+DEFAULT_ERROR_BACKOFF = RetryBudget.unlimited(initial=1.0, multiplier=2.0, maximum=30.0)
 #: DeleteMessageBatch / ChangeMessageVisibilityBatch take at most this many entries.
-_BATCH = 10
+_BATCH = MAX_BATCH_ENTRIES
+
+
+class SqsSession(Protocol):
+    """What ``SqsEventSource(session=...)`` uses of a session (a
+    :class:`~braket_async.BraketSession`): its SQS accessor, sleep and clock."""
+
+    @property
+    def sqs(self) -> SqsQueues:
+        """The session's SQS accessor."""
+        ...
+
+    @property
+    def sleep(self) -> Sleep:
+        """The session's sleep."""
+        ...
+
+    @property
+    def clock(self) -> Clock:
+        """The session's monotonic clock."""
+        ...
 
 
 class EventQueueNotFound(errors.ConfigurationError):
@@ -78,32 +91,41 @@ class SqsEventSource:
 
     ::
 
-        source = SqsEventSource(queue_url, session=braket)
+        source = SqsEventSource(queue_url, session=braket)  # or sqs=braket.sqs
         await source.check()                       # EventQueueNotFound if the queue is missing
         unsubscribe = source.subscribe(print)      # starts the receive loop
         ...
         unsubscribe()                              # the loop stops with its last subscriber
         await source.aclose()
 
-    ``session``: a :class:`~braket_async.BraketSession` whose SQS client is used; or
-    ``client``: an entered aiobotocore SQS client. ``wait_time_seconds`` (1-20) and
-    ``max_messages`` (1-10) shape each ReceiveMessage; ``visibility_timeout`` (seconds)
-    overrides the queue's for the messages received. ``dedupe_capacity`` bounds the memory
-    of delivered events. ``linger`` seconds after its last subscriber leaves the loop stops
-    (a waiter following another reuses it). Errors back off along ``error_backoff``; a
-    queue that disappears stops the loop and is kept in :attr:`error`.
+    It takes what it uses: ``sqs``, an SQS accessor (a session's ``braket.sqs``), with
+    ``sleep`` and ``clock``; or ``session``, a :class:`~braket_async.BraketSession` whose
+    accessor, sleep and clock are used; or ``client``, an entered aiobotocore SQS client.
+    ``wait_time_seconds`` (1-20) and ``max_messages`` (1-10) shape each ReceiveMessage;
+    ``visibility_timeout`` (seconds) overrides the queue's for the messages received.
+    ``dedupe_capacity`` bounds the memory of delivered events. ``linger`` seconds after its
+    last subscriber leaves the loop stops (a waiter following another reuses it). Failed
+    receives are retried through :func:`~braket_async.polling.retry_target` along
+    ``error_backoff`` (by default for as long as the loop runs); a queue that disappears, a
+    closed session, an error that is not an AWS failure, or a spent budget stops the loop
+    and is kept in :attr:`error`.
 
     Args:
         queue_url: The SQS queue's URL.
-        session: A session whose SQS client is used.
-        client: An entered aiobotocore SQS client (instead of ``session``).
+        sqs: The SQS accessor to call (a session's ``braket.sqs``).
+        session: A session whose SQS accessor, sleep and clock are used (instead of ``sqs``).
+        client: An entered aiobotocore SQS client (instead of ``sqs``).
         wait_time_seconds: The long-poll wait of each ReceiveMessage (1-20).
         max_messages: The messages of each ReceiveMessage at most (1-10).
         visibility_timeout: Seconds the messages received stay hidden (default: the queue's).
         dedupe_capacity: How many delivered event ids to remember (>= 1).
         linger: Seconds the loop goes on after its last subscriber left.
-        error_backoff: The backoff after an error.
+        error_backoff: The backoff and budget of failed receives (a
+            :class:`~braket_async.polling.RetryBudget`; a
+            :class:`~braket_async.polling.PollPolicy` gives its delays and no limit).
         sleep: The sleep of the loop (default: the session's, else ``asyncio.sleep``).
+        clock: The monotonic clock of the retry budget (default: the session's, else
+            ``time.monotonic``).
 
     Raises:
         ParameterError: An argument breaks its rule.
@@ -113,22 +135,24 @@ class SqsEventSource:
         self,
         queue_url: str,
         *,
-        session: BraketClient | None = None,
+        sqs: SqsQueues | None = None,
+        session: SqsSession | None = None,
         client: Any = None,
         wait_time_seconds: int = 20,
         max_messages: int = 10,
         visibility_timeout: int | None = None,
         dedupe_capacity: int = 10_000,
         linger: float = 2.0,
-        error_backoff: PollPolicy = DEFAULT_ERROR_BACKOFF,
+        error_backoff: RetryBudget | PollPolicy = DEFAULT_ERROR_BACKOFF,
         sleep: Sleep | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if not isinstance(queue_url, str) or not queue_url.startswith(("https://", "http://")):
             raise errors.ParameterError(
                 "queue_url", f"must be an SQS queue URL (https://...), got {queue_url!r}"
             )
-        if (session is None) == (client is None):
-            raise errors.ParameterError("session", "give exactly one of session= or client=")
+        if sum(arg is not None for arg in (sqs, session, client)) != 1:
+            raise errors.ParameterError("sqs", "give exactly one of sqs=, session= or client=")
         if not 1 <= wait_time_seconds <= 20:
             raise errors.ParameterError(
                 "wait_time_seconds", f"must be in 1..20 (SQS's limit), got {wait_time_seconds}"
@@ -145,21 +169,24 @@ class SqsEventSource:
             raise errors.ParameterError("dedupe_capacity", f"must be >= 1, got {dedupe_capacity}")
         if linger < 0:
             raise errors.ParameterError("linger", f"must be >= 0 seconds, got {linger}")
+        if session is not None:
+            sqs = session.sqs
+            sleep = session.sleep if sleep is None else sleep
+            clock = session.clock if clock is None else clock
+        elif client is not None:
+            sqs = SqsQueues.of(client)
+        assert sqs is not None
         self.queue_url = queue_url
-        self._session = session
-        self._client = client
-        self._receive_args: dict[str, Any] = {
-            "QueueUrl": queue_url,
-            "MaxNumberOfMessages": max_messages,
-            "WaitTimeSeconds": wait_time_seconds,
-        }
-        if visibility_timeout is not None:
-            self._receive_args["VisibilityTimeout"] = visibility_timeout
+        self._sqs = sqs
+        self._sleep: Sleep = asyncio.sleep if sleep is None else sleep
+        self._clock: Clock = time.monotonic if clock is None else clock
+        self._max_messages = max_messages
+        self._wait_time_seconds = wait_time_seconds
+        self._visibility_timeout = visibility_timeout
         self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._dedupe_capacity = dedupe_capacity
         self._linger = linger
-        self._error_backoff = error_backoff
-        self._sleep_arg = sleep
+        self._retry = _receive_budget(error_backoff)
         self._subscribers: dict[int, EventCallback] = {}
         self._ids = itertools.count()
         self._task: asyncio.Task[None] | None = None
@@ -216,16 +243,13 @@ class SqsEventSource:
 
     async def check(self) -> str:
         """The queue's ARN; raises :class:`EventQueueNotFound` naming a missing queue."""
-        client = await self._sqs()
         try:
-            response = await client.get_queue_attributes(
-                QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
-            )
-        except ClientError as exc:
-            if _error_code(exc) in _MISSING_QUEUE_CODES:
-                raise EventQueueNotFound(self.queue_url, _error_message(exc)) from None
+            attributes = await self._sqs.attributes(self.queue_url, ["QueueArn"])
+        except errors.ServiceError as exc:
+            if is_missing_queue(exc):
+                raise self._not_found(exc) from None
             raise
-        return str(response.get("Attributes", {}).get("QueueArn", ""))
+        return attributes.get("QueueArn", "")
 
     async def aclose(self) -> None:
         """Stop the receive loop and refuse new subscribers. Idempotent. A batch being
@@ -247,18 +271,6 @@ class SqsEventSource:
         await self.aclose()
 
     # -- internals ---------------------------------------------------------------------------
-
-    @property
-    def _do_sleep(self) -> Sleep:
-        if self._sleep_arg is not None:
-            return self._sleep_arg
-        return self._session.sleep if self._session is not None else asyncio.sleep
-
-    async def _sqs(self) -> Any:
-        if self._client is not None:
-            return self._client
-        assert self._session is not None
-        return await self._session._sqs()
 
     def _idle(self) -> None:
         """The last subscriber left: stop after ``linger`` seconds unless one comes back."""
@@ -288,29 +300,24 @@ class SqsEventSource:
                 await task
 
     async def _run(self) -> None:
-        failures = 0
+        budget = self._retry.start(self._clock)
         while self._subscribers:
             try:
-                client = await self._sqs()
-                response = await client.receive_message(**self._receive_args)
-            except ClientError as exc:
-                if _error_code(exc) in _MISSING_QUEUE_CODES:
-                    self.error = EventQueueNotFound(self.queue_url, _error_message(exc))
-                    _log.error("%s; events stop, waiters fall back to polling", self.error)
-                    return
-                failures += 1
-                await self._back_off(failures, exc)
-                continue
-            except errors.SessionStateError as exc:
-                self.error = exc  # the session closed under the feed: nothing to retry
-                _log.error("event feed %s stops: %s", self.queue_url, exc)
+                messages = await retry_target(
+                    self._receive,
+                    budget,
+                    sleep=self._sleep,
+                    predicate=_retry_receive,
+                    on_error=self._receive_failed,
+                )
+            except Exception as exc:  # a missing queue, a closed session, a spent budget
+                self.error = self._not_found(exc) if is_missing_queue(exc) else exc
+                _log.error(
+                    "event feed %s stops: %s; waiters fall back to polling",
+                    self.queue_url,
+                    self.error,
+                )
                 return
-            except (BotoCoreError, aiohttp.ClientError, OSError, errors.BraketError) as exc:
-                failures += 1
-                await self._back_off(failures, exc)
-                continue
-            failures = 0
-            messages = response.get("Messages") or []
             if not messages:
                 continue
             self.stats["received"] += len(messages)
@@ -320,17 +327,27 @@ class SqsEventSource:
                     await self._release(messages)  # nobody to process them: back now
                     return
                 processed, undelivered = self._process(messages)
-                await self._delete(client, processed)
+                await self._delete(processed)
                 if undelivered:
                     await self._release(undelivered)
             finally:
                 self._settling = False
 
-    async def _back_off(self, failures: int, exc: BaseException) -> None:
+    async def _receive(self) -> list[dict[str, Any]]:
+        return await self._sqs.receive(
+            self.queue_url,
+            max_messages=self._max_messages,
+            wait_time_seconds=self._wait_time_seconds,
+            visibility_timeout=self._visibility_timeout,
+        )
+
+    def _receive_failed(self, exc: BaseException, delay: float) -> None:
         self.stats["errors"] += 1
-        delay = self._error_backoff.next_delay(failures - 1)
         _log.warning("receiving from %s failed (%s); retrying in %.1fs", self.queue_url, exc, delay)
-        await self._do_sleep(delay)
+
+    def _not_found(self, exc: BaseException) -> EventQueueNotFound:
+        detail = getattr(exc, "message", "") or ""
+        return EventQueueNotFound(self.queue_url, detail.removeprefix(f"{self.queue_url}: "))
 
     def _process(self, messages: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
         """Parse, de-duplicate and fan out. Returns the receipt handles of the processed
@@ -395,40 +412,30 @@ class SqsEventSource:
         while len(seen) > self._dedupe_capacity:
             seen.popitem(last=False)
 
-    async def _delete(self, client: Any, handles: list[str]) -> None:
+    async def _delete(self, handles: list[str]) -> None:
         for start in range(0, len(handles), _BATCH):
             chunk = handles[start : start + _BATCH]
-            entries = [{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(chunk)]
             try:
-                response = await client.delete_message_batch(
-                    QueueUrl=self.queue_url, Entries=entries
-                )
-            except (ClientError, BotoCoreError, aiohttp.ClientError, OSError) as exc:
+                result = await self._sqs.delete_batch(self.queue_url, chunk)
+            except errors.BraketError as exc:
                 # Not deleted: redelivered after the visibility timeout, then dropped as a
                 # duplicate and deleted again.
                 _log.warning("deleting %d message(s) failed: %s", len(chunk), exc)
                 continue
-            self.stats["deleted"] += len(response.get("Successful") or [])
-            for failed in response.get("Failed") or []:
-                _log.warning("deleting a message failed: %s", failed.get("Message"))
+            self.stats["deleted"] += result.succeeded
+            for failure in result.failures:
+                _log.warning("deleting a message failed: %s", failure)
 
     async def _release(self, messages: list[dict[str, Any]]) -> None:
         """Make ``messages`` visible again at once (ChangeMessageVisibility 0). If that
         fails they come back anyway after the visibility timeout: never deleted."""
         handles = [m["ReceiptHandle"] for m in messages if isinstance(m.get("ReceiptHandle"), str)]
         try:
-            client = await self._sqs()
             for start in range(0, len(handles), _BATCH):
                 chunk = handles[start : start + _BATCH]
-                response = await client.change_message_visibility_batch(
-                    QueueUrl=self.queue_url,
-                    Entries=[
-                        {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
-                        for i, h in enumerate(chunk)
-                    ],
-                )
-                self.stats["released"] += len(response.get("Successful") or [])
-        except _SQS_FAILURES as exc:
+                result = await self._sqs.release_batch(self.queue_url, chunk)
+                self.stats["released"] += result.succeeded
+        except errors.BraketError as exc:
             _log.warning(
                 "handing %d message(s) back failed (%s); they reappear after the visibility "
                 "timeout",
@@ -437,9 +444,26 @@ class SqsEventSource:
             )
 
 
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+def _retry_receive(exc: BaseException) -> bool:
+    """A failed receive is retried unless it cannot heal: the queue does not exist, or the
+    session closed under the feed. Anything but an AWS failure (a bug) is not retried."""
+    if is_missing_queue(exc) or isinstance(exc, errors.SessionStateError):
+        return False
+    return isinstance(exc, errors.BraketError)
 
 
-def _error_message(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Message", ""))
+def _receive_budget(backoff: RetryBudget | PollPolicy) -> RetryBudget:
+    """The retry budget of the receive loop: ``backoff`` itself, or a PollPolicy's delays
+    without a limit (what ``error_backoff`` meant before it took a RetryBudget)."""
+    if isinstance(backoff, RetryBudget):
+        return backoff
+    if not isinstance(backoff, PollPolicy):
+        raise errors.ParameterError(
+            "error_backoff", f"must be a RetryBudget or a PollPolicy, got {backoff!r}"
+        )
+    return RetryBudget.unlimited(
+        initial=backoff.initial,
+        multiplier=backoff.multiplier,
+        maximum=backoff.maximum,
+        jitter=backoff.jitter,
+    )

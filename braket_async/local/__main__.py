@@ -107,6 +107,20 @@ def _limit(unit: float, *, integer: bool = False) -> Any:
     return parse
 
 
+def _memory_limit(
+    parser: argparse.ArgumentParser, flag: str, default: int, whose: str, which: str
+) -> None:
+    """A memory limit given in MiB (the service takes bytes), 0 for no limit."""
+    shown = default >> 20
+    parser.add_argument(
+        flag,
+        type=_limit(float(1 << 20), integer=True),
+        default=default,
+        metavar="MIB",
+        help=f"MiB of memory {whose} may use, 0 for no limit (default {which}{shown})",
+    )
+
+
 def parse_fault_option(text: str) -> tuple[str, dict[str, float]]:
     """Parse ``OPERATION:kind=value,...`` (one ``--fault``) into ``(operation, fields)``.
 
@@ -226,21 +240,13 @@ def build_parser(prog: str = "python -m braket_async.local") -> argparse.Argumen
         metavar="SECONDS",
         help=f"seconds a task may simulate, 0 for no limit (default {DEFAULT_TASK_TIME_LIMIT:g})",
     )
-    s.add_argument(
-        "--task-memory-limit",
-        type=_limit(float(1 << 20), integer=True),
-        default=DEFAULT_TASK_MEMORY_LIMIT,
-        metavar="MIB",
-        help="MiB of memory a task's worker may use, 0 for no limit "
-        f"(default {DEFAULT_TASK_MEMORY_LIMIT >> 20})",
-    )
-    s.add_argument(
+    _memory_limit(s, "--task-memory-limit", DEFAULT_TASK_MEMORY_LIMIT, "a task's worker", "")
+    _memory_limit(
+        s,
         "--workers-memory-limit",
-        type=_limit(float(1 << 20), integer=True),
-        default=DEFAULT_WORKERS_MEMORY_LIMIT,
-        metavar="MIB",
-        help="MiB of memory all simulator workers together may use, 0 for no limit "
-        f"(default half the machine's: {DEFAULT_WORKERS_MEMORY_LIMIT >> 20})",
+        DEFAULT_WORKERS_MEMORY_LIMIT,
+        "all simulator workers together",
+        "half the machine's: ",
     )
     s.add_argument(
         "--synthetic",

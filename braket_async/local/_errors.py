@@ -34,10 +34,19 @@ __all__ = [
 
 
 class ServiceError(Exception):
-    """An error answered to the client: ``code``, HTTP ``status``, ``message``, body extras."""
+    """An error answered to the client: ``code``, HTTP ``status``, ``message``, body extras.
+
+    A subclass sets ``code``; its ``status`` is the one botocore's model gives that code
+    (read here, once), unless the subclass sets its own (codes the model does not have).
+    """
 
     code: ClassVar[str] = "InternalServiceException"
     status: ClassVar[int] = error_status(code)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "status" not in vars(cls):
+            cls.status = error_status(cls.code)
 
     def __init__(self, message: str, **extra: Any) -> None:
         super().__init__(message)
@@ -53,34 +62,31 @@ class Validation(ServiceError):
     """400 ValidationException."""
 
     code = "ValidationException"
-    status = error_status(code)
 
 
 class Serialization(Validation):
     """400 SerializationException: the body is not JSON the service can read."""
 
     code = "SerializationException"
+    status = Validation.status  # not in the model: the front end answers it as a 400
 
 
 class ServiceQuotaExceeded(ServiceError):
     """402 ServiceQuotaExceededException."""
 
     code = "ServiceQuotaExceededException"
-    status = error_status(code)
 
 
 class AccessDenied(ServiceError):
     """403 AccessDeniedException."""
 
     code = "AccessDeniedException"
-    status = error_status(code)
 
 
 class ResourceNotFound(ServiceError):
     """404 ResourceNotFoundException."""
 
     code = "ResourceNotFoundException"
-    status = error_status(code)
 
 
 class UnknownOperation(ServiceError):
@@ -94,28 +100,24 @@ class Conflict(ServiceError):
     """409 ConflictException."""
 
     code = "ConflictException"
-    status = error_status(code)
 
 
 class DeviceRetired(ServiceError):
     """410 DeviceRetiredException."""
 
     code = "DeviceRetiredException"
-    status = error_status(code)
 
 
 class DeviceOffline(ServiceError):
     """424 DeviceOfflineException."""
 
     code = "DeviceOfflineException"
-    status = error_status(code)
 
 
 class Throttling(ServiceError):
     """429 ThrottlingException."""
 
     code = "ThrottlingException"
-    status = error_status(code)
 
     def __init__(self, message: str = "Rate exceeded", **extra: Any) -> None:
         super().__init__(message, **extra)
@@ -125,7 +127,6 @@ class InternalServiceError(ServiceError):
     """500 InternalServiceException."""
 
     code = "InternalServiceException"
-    status = error_status(code)
 
 
 # Authentication and transport errors: not in Braket's service model, answered by AWS's front

@@ -16,7 +16,7 @@ __all__ = ["INSTALL_HINT", "LOCAL_EXTRA_MODULES", "missing_modules", "require_lo
 INSTALL_HINT = "pip install 'braket-async[local]'"
 
 #: Modules of the ``local`` extra (pyproject's ``local`` list) the service imports.
-LOCAL_EXTRA_MODULES = ("moto", "flask", "boto3", "braket.default_simulator")
+LOCAL_EXTRA_MODULES = ("moto", "flask", "boto3", "braket.default_simulator", "qiskit")
 
 
 def missing_modules(names: tuple[str, ...]) -> list[str]:

@@ -10,11 +10,11 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 
+from .._base import AsyncContext
 from ..telemetry import Telemetry
 from ._environ import environ_for, prepare_sdk_defaults
 from .api._handlers import Handlers
@@ -52,7 +52,7 @@ DEFAULT_BUCKET = "amazon-braket-local"
 """Bucket created at start for callers without one of their own."""
 
 
-class LocalBraket:
+class LocalBraket(AsyncContext):
     """The local Braket service: rest-json on loopback, real simulator, S3 results.
 
     ::
@@ -512,16 +512,10 @@ class LocalBraket:
         self._events_endpoint_url = None
         self._jobs_role_arn = None
 
-    async def __aenter__(self) -> Self:
+    async def _enter(self) -> None:
         await self.start()
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _exit(self) -> None:
         await self.close()
 
 

@@ -6,79 +6,69 @@ program an :class:`~.ahs_results.AnalogHamiltonianSimulationResult`, a program s
 :class:`~.program_set_results.ProgramSetResult`. The caller knows which one it sent, the type
 checker does not: ``result.gate_model()`` returns the result typed as a gate-model result, or
 raises :class:`~braket_async.errors.ResultKindError` naming what it is instead.
+
+Each result class answers its own kind's method with itself and takes the other two from the
+mixins here, which raise (typed ``NoReturn``, so on the union the one real answer is the type).
+This module names none of the result classes: they import it, never the other way round.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from ..errors import ResultKindError
-    from .ahs_results import AnalogHamiltonianSimulationResult
-    from .program_set_results import ProgramSetResult
-    from .results import GateModelResult
 
-__all__ = ["ResultKinds"]
+__all__ = ["NotAnalogHamiltonianSimulation", "NotGateModel", "NotProgramSet"]
 
 
-class ResultKinds:
-    """The narrowing methods every task result has (``gate_model()`` and its siblings)."""
+def _wrong_kind(result: object, expected: str) -> ResultKindError:
+    from ..errors import ResultKindError  # errors imports models: import when needed
+
+    actual = type(result).__name__
+    arn = getattr(result, "task_arn", None)
+    return ResultKindError(
+        f"the result of {arn} is a {actual}, not a {expected}", expected=expected, actual=actual
+    )
+
+
+class NotGateModel:
+    """``gate_model()`` of a result that is not a gate-model result."""
 
     __slots__ = ()
 
-    def gate_model(self) -> GateModelResult:
-        """This result as a gate-model result (measurements, ``counts``, result types).
-
-        Returns:
-            This result, typed as :class:`~braket_async.models.results.GateModelResult`.
+    def gate_model(self) -> NoReturn:
+        """This result as a gate-model result: it is not one.
 
         Raises:
             ResultKindError: the task ran an AHS program or a program set.
         """
-        from .results import GateModelResult
+        raise _wrong_kind(self, "GateModelResult")
 
-        if isinstance(self, GateModelResult):
-            return self
-        raise self._wrong_kind("GateModelResult")
 
-    def analog_hamiltonian_simulation(self) -> AnalogHamiltonianSimulationResult:
-        """This result as an analog Hamiltonian simulation result (``shots_results``).
+class NotAnalogHamiltonianSimulation:
+    """``analog_hamiltonian_simulation()`` of a result that is not an AHS result."""
 
-        Returns:
-            This result, typed as
-            :class:`~braket_async.models.ahs_results.AnalogHamiltonianSimulationResult`.
+    __slots__ = ()
+
+    def analog_hamiltonian_simulation(self) -> NoReturn:
+        """This result as an analog Hamiltonian simulation result: it is not one.
 
         Raises:
             ResultKindError: the task ran a gate-model circuit or a program set.
         """
-        from .ahs_results import AnalogHamiltonianSimulationResult
+        raise _wrong_kind(self, "AnalogHamiltonianSimulationResult")
 
-        if isinstance(self, AnalogHamiltonianSimulationResult):
-            return self
-        raise self._wrong_kind("AnalogHamiltonianSimulationResult")
 
-    def program_set(self) -> ProgramSetResult:
-        """This result as a program-set result (one ``ProgramResult`` per program).
+class NotProgramSet:
+    """``program_set()`` of a result that is not a program-set result."""
 
-        Returns:
-            This result, typed as
-            :class:`~braket_async.models.program_set_results.ProgramSetResult`.
+    __slots__ = ()
+
+    def program_set(self) -> NoReturn:
+        """This result as a program-set result: it is not one.
 
         Raises:
             ResultKindError: the task ran a single gate-model circuit or an AHS program.
         """
-        from .program_set_results import ProgramSetResult
-
-        if isinstance(self, ProgramSetResult):
-            return self
-        raise self._wrong_kind("ProgramSetResult")
-
-    def _wrong_kind(self, expected: str) -> ResultKindError:
-        from ..errors import ResultKindError
-
-        arn = getattr(self, "task_arn", None)
-        return ResultKindError(
-            f"the result of {arn} is a {type(self).__name__}, not a {expected}",
-            expected=expected,
-            actual=type(self).__name__,
-        )
+        raise _wrong_kind(self, "ProgramSetResult")

@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from ._kinds import NotGateModel, NotProgramSet
 from .results import AdditionalMetadata, TaskMetadata, TaskResultViews, result_document
 
 __all__ = ["AHS_RESULT_SCHEMA", "AhsShot", "AnalogHamiltonianSimulationResult"]
@@ -57,12 +58,20 @@ class AhsShot:
 
 
 @attrs.frozen
-class AnalogHamiltonianSimulationResult(TaskResultViews):
+class AnalogHamiltonianSimulationResult(TaskResultViews, NotGateModel, NotProgramSet):
     """The result of an AHS task: ``shots`` in the order the device reported them."""
 
     shots_results: tuple[AhsShot, ...]
     task_metadata: TaskMetadata
     additional_metadata: AdditionalMetadata
+
+    def analog_hamiltonian_simulation(self) -> AnalogHamiltonianSimulationResult:
+        """This result, typed as an analog Hamiltonian simulation result (``shots_results``).
+
+        Returns:
+            This result.
+        """
+        return self
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> AnalogHamiltonianSimulationResult:

@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from ._kinds import ResultKinds
+from ._kinds import NotAnalogHamiltonianSimulation, NotGateModel
 from .results import AdditionalMetadata, result_document
 
 __all__ = [
@@ -158,11 +158,19 @@ def _program(doc: Mapping[str, Any]) -> ProgramResult:
 
 
 @attrs.frozen
-class ProgramSetResult(ResultKinds):
+class ProgramSetResult(NotGateModel, NotAnalogHamiltonianSimulation):
     """The result of a program-set task."""
 
     programs: tuple[ProgramResult, ...]
     task_metadata: ProgramSetTaskMetadata
+
+    def program_set(self) -> ProgramSetResult:
+        """This result, typed as a program-set result (one ``ProgramResult`` per program).
+
+        Returns:
+            This result.
+        """
+        return self
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> ProgramSetResult:

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from ._kinds import ResultKinds
+from ._kinds import NotAnalogHamiltonianSimulation, NotProgramSet
 
 __all__ = [
     "GATE_MODEL_RESULT_SCHEMA",
@@ -123,7 +123,7 @@ def result_document(doc: Any, schema: str) -> Mapping[str, Any]:
     return doc
 
 
-class TaskResultViews(ResultKinds):
+class TaskResultViews:
     """What every single-program result (gate model, AHS) tells from its ``taskMetadata``."""
 
     __slots__ = ()
@@ -189,7 +189,7 @@ def _measurements(raw: Any) -> tuple[tuple[int, ...], ...]:
 
 
 @attrs.frozen
-class GateModelResult(TaskResultViews):
+class GateModelResult(TaskResultViews, NotAnalogHamiltonianSimulation, NotProgramSet):
     """The result of a gate-model quantum task.
 
     ``measurements`` has one tuple of bits per shot, in ``measured_qubits`` order (empty for
@@ -204,6 +204,14 @@ class GateModelResult(TaskResultViews):
     result_types: tuple[ResultTypeValue, ...]
     task_metadata: TaskMetadata
     additional_metadata: AdditionalMetadata
+
+    def gate_model(self) -> GateModelResult:
+        """This result, typed as a gate-model result (``result.gate_model().counts``).
+
+        Returns:
+            This result.
+        """
+        return self
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> GateModelResult:

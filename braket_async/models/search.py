@@ -81,7 +81,10 @@ def _one_of(field: str, value: str, allowed: Iterable[str]) -> None:
         raise ParameterError(field, f"must be one of {sorted(allowed)}, got {value!r}")
 
 
-def _check_name(allowed: frozenset[str]) -> Callable[[Any, Any, str], None]:
+def _check_name(names: Any) -> Callable[[Any, Any, str], None]:
+    """The validator of a filter's ``name``: one of the ``Literal`` type ``names``."""
+    allowed = frozenset(get_args(names))
+
     def check(instance: Any, attribute: Any, value: str) -> None:
         _one_of(f"{type(instance).__name__}.name", value, allowed)
 
@@ -107,9 +110,7 @@ class QuantumTaskFilter:
     :class:`~braket_async.errors.ParameterError` naming the allowed ones.
     """
 
-    name: QuantumTaskFilterName = attrs.field(
-        validator=_check_name(frozenset(get_args(QuantumTaskFilterName)))
-    )
+    name: QuantumTaskFilterName = attrs.field(validator=_check_name(QuantumTaskFilterName))
     operator: FilterOperator = attrs.field(
         converter=_operator, validator=_check_operator(_TASK_OPERATORS)
     )
@@ -189,7 +190,7 @@ class QuantumTaskFilter:
 class JobFilter:
     """A SearchJobs filter (``name``: jobArn or createdAt; operators include CONTAINS)."""
 
-    name: JobFilterName = attrs.field(validator=_check_name(frozenset(get_args(JobFilterName))))
+    name: JobFilterName = attrs.field(validator=_check_name(JobFilterName))
     operator: FilterOperator = attrs.field(
         converter=_operator, validator=_check_operator(_JOB_OPERATORS)
     )
@@ -200,9 +201,7 @@ class JobFilter:
 class DeviceFilter:
     """A SearchDevices filter (``name``: deviceArn; no operator)."""
 
-    name: DeviceFilterName = attrs.field(
-        validator=_check_name(frozenset(get_args(DeviceFilterName)))
-    )
+    name: DeviceFilterName = attrs.field(validator=_check_name(DeviceFilterName))
     values: tuple[str, ...] = attrs.field(converter=_values)
 
 
@@ -210,9 +209,7 @@ class DeviceFilter:
 class SpendingLimitFilter:
     """A SearchSpendingLimits filter (``name``: deviceArn; operator EQUAL)."""
 
-    name: SpendingLimitFilterName = attrs.field(
-        validator=_check_name(frozenset(get_args(SpendingLimitFilterName)))
-    )
+    name: SpendingLimitFilterName = attrs.field(validator=_check_name(SpendingLimitFilterName))
     values: tuple[str, ...] = attrs.field(converter=_values)
     operator: FilterOperator = attrs.field(
         default=FilterOperator.EQUAL,

@@ -122,3 +122,89 @@ def test_other_sources_and_detail_types_are_not_events() -> None:
 def test_malformed_bodies_are_reported(body: str, message: str) -> None:
     with pytest.raises(MalformedEvent, match=message):
         parse_message(body)
+
+
+def _reordered(document: dict[str, object]) -> dict[str, object]:
+    return dict(reversed(list(document.items())))
+
+
+def test_the_content_key_ignores_member_order_and_tells_changes_apart() -> None:
+    detail = DOCUMENTED_EXAMPLE["detail"]
+    assert isinstance(detail, dict)
+    same = {**DOCUMENTED_EXAMPLE, "id": "other", "detail": _reordered(detail)}
+    running = {**DOCUMENTED_EXAMPLE, "id": "third", "detail": {**detail, "status": "RUNNING"}}
+    shots_as_number = {**DOCUMENTED_EXAMPLE, "detail": {**detail, "shots": 100}}
+    first = parse_message(json.dumps(DOCUMENTED_EXAMPLE)).keys[1]
+    assert parse_message(json.dumps(same)).keys[1] == first
+    assert parse_message(json.dumps(running)).keys[1] != first
+    assert parse_message(json.dumps(shots_as_number)).keys[1] != first
+    # the same event under no id: one key, the content's
+    no_id = {k: v for k, v in DOCUMENTED_EXAMPLE.items() if k != "id"}
+    assert parse_message(json.dumps(no_id)).keys == (first,)
+
+
+def test_a_detail_with_nested_members_is_keyed_by_its_canonical_json() -> None:
+    detail = {**DOCUMENTED_EXAMPLE["detail"], "extra": {"b": [1, 2], "a": None}}  # type: ignore[dict-item]
+    body = {**DOCUMENTED_EXAMPLE, "detail": detail}
+    reordered = {**body, "detail": {**_reordered(detail), "extra": {"a": None, "b": [1, 2]}}}
+    other = {**body, "detail": {**detail, "extra": {"b": [2, 1], "a": None}}}
+    key = parse_message(json.dumps(body)).keys[1]
+    assert len(key) == len("content:") + 64  # a SHA-256
+    assert parse_message(json.dumps(reordered)).keys[1] == key
+    assert parse_message(json.dumps(other)).keys[1] != key
+    assert (
+        parse_message(json.dumps(body)).event == parse_message(json.dumps(DOCUMENTED_EXAMPLE)).event
+    )
+
+
+def test_every_job_member_is_read() -> None:
+    body = {
+        "id": "j2",
+        "detail-type": "Braket Job State Change",
+        "source": "aws.braket",
+        "time": "2026-01-01T00:00:09Z",
+        "resources": [],
+        "detail": {
+            "jobArn": "arn:aws:braket:us-east-1:123456789012:job/k",
+            "jobName": "k",
+            "status": "FAILED",
+            "failureReason": "out of memory",
+            "createdAt": "2026-01-01T00:00:01Z",
+            "startedAt": "2026-01-01T00:00:02Z",
+            "endedAt": "2026-01-01T00:00:08Z",
+        },
+    }
+    assert parse_message(json.dumps(body)).event == JobStateChange(
+        job_arn="arn:aws:braket:us-east-1:123456789012:job/k",
+        status=JobStatus.FAILED,
+        job_name="k",
+        failure_reason="out of memory",
+        created_at=datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC),
+        started_at=datetime(2026, 1, 1, 0, 0, 2, tzinfo=UTC),
+        ended_at=datetime(2026, 1, 1, 0, 0, 8, tzinfo=UTC),
+        event_id="j2",
+        event_time=datetime(2026, 1, 1, 0, 0, 9, tzinfo=UTC),
+    )
+    with pytest.raises(MalformedEvent, match=r"detail\.failureReason must be a string"):
+        parse_message(json.dumps({**body, "detail": {**body["detail"], "failureReason": 3}}))  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [
+        # several bad members: the first in the event's field order is the one reported
+        ({"status": 5, "shots": "many"}, "detail.status must be a non-empty string"),
+        ({"shots": "many", "endedAt": "soon"}, "detail.shots must be an integer"),
+        ({"deviceArn": 1, "shots": "many"}, "detail.deviceArn must be a string"),
+        ({"createdAt": 12, "endedAt": "soon"}, "detail.createdAt must be an ISO-8601 string"),
+    ],
+)
+def test_the_first_bad_member_is_reported(members: dict[str, object], message: str) -> None:
+    with pytest.raises(MalformedEvent, match=message):
+        parse_message(_with_detail(**members))
+
+
+def test_a_bad_envelope_member_is_reported_before_the_detail() -> None:
+    body = json.loads(_with_detail(shots="many"))
+    with pytest.raises(MalformedEvent, match=r"envelope\.time is not a timestamp"):
+        parse_message(json.dumps({**body, "time": "yesterday"}))

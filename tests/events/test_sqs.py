@@ -10,11 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from _common import BELL, SV1, raw_client
+from _common import BELL, SV1, FakeClock, raw_client
 from _event_queue import REGION, EventQueue
+from _wire import Reply, wire_server
 from aiobotocore.config import AioConfig
 
 from braket_async import BraketSession, QuantumTaskStatus, errors
+from braket_async._aws_accessors import SqsQueues
 from braket_async.events import (
     BraketEvent,
     EventQueueNotFound,
@@ -22,7 +24,7 @@ from braket_async.events import (
     TaskStateChange,
 )
 from braket_async.local import LocalBraket
-from braket_async.polling import PollPolicy
+from braket_async.polling import PollPolicy, RetryBudget
 
 from .conftest import session_kwargs
 
@@ -286,7 +288,7 @@ async def test_a_queue_deleted_while_receiving_stops_the_loop_with_the_error(
 def test_bad_arguments_are_refused_before_the_network() -> None:
     with pytest.raises(errors.ParameterError, match="queue_url"):
         SqsEventSource("my-queue", client=object())
-    with pytest.raises(errors.ParameterError, match="exactly one of session= or client="):
+    with pytest.raises(errors.ParameterError, match="exactly one of sqs=, session= or client="):
         SqsEventSource(URL)
     with pytest.raises(errors.ParameterError, match="wait_time_seconds"):
         SqsEventSource(URL, client=object(), wait_time_seconds=21)
@@ -391,6 +393,84 @@ async def test_receive_errors_back_off_through_the_injected_sleep() -> None:
         await source.aclose()
     assert delays[:4] == [1.0, 2.0, 4.0, 4.0]
     assert source.stats["errors"] >= 4 and source.error is None
+
+
+async def test_receives_retry_through_retry_target_until_the_budget_is_spent() -> None:
+    delays: list[float] = []
+    clock = FakeClock()
+
+    async def sleep(seconds: float) -> None:
+        delays.append(seconds)
+        clock.now += seconds
+        await asyncio.sleep(0)
+
+    config = AioConfig(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=1)
+    async with raw_client("sqs", "http://127.0.0.1:9", region=REGION, config=config) as client:
+        source = SqsEventSource(
+            "http://127.0.0.1:9/123456789012/q",
+            sqs=SqsQueues.of(client),
+            linger=0,
+            sleep=sleep,
+            clock=clock,
+            error_backoff=RetryBudget(
+                max_consecutive=3, max_seconds=60.0, initial=1.0, maximum=3.0, jitter=0.0
+            ),
+        )
+        source.subscribe(lambda event: None)
+        await eventually(lambda: not source.running)
+        await source.aclose()
+    # three retries, 1 s doubling to the 3 s cap; the fourth failure spends the budget
+    assert delays == [1.0, 2.0, 3.0]
+    assert source.stats["errors"] == 3
+    assert isinstance(source.error, errors.ConnectionFailed)
+    assert any("retry budget spent" in note for note in source.error.__notes__)
+
+
+async def test_a_missing_queue_stops_the_receive_loop_without_a_retry() -> None:
+    delays: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        delays.append(seconds)
+        await asyncio.sleep(0)
+
+    config = AioConfig(retries={"total_max_attempts": 1, "mode": "standard"})
+    async with wire_server() as wire, raw_client("sqs", wire.url, config=config) as client:
+        # real SQS's answer: JSON, and the query protocol's code in x-amzn-query-error
+        wire.reply = Reply(
+            400,
+            json.dumps({"__type": "com.amazonaws.sqs#QueueDoesNotExist", "message": "gone"}),
+            {
+                "Content-Type": "application/x-amz-json-1.0",
+                "x-amzn-query-error": "AWS.SimpleQueueService.NonExistentQueue;Sender",
+            },
+        )
+        url = f"{wire.url}/123456789012/gone"
+        source = SqsEventSource(url, client=client, linger=0, sleep=sleep)
+        source.subscribe(lambda event: None)
+        await eventually(lambda: not source.running)
+        await source.aclose()
+        receives = len(wire.requests)
+    assert receives == 1 and delays == []
+    assert isinstance(source.error, EventQueueNotFound)
+    assert str(source.error).startswith(f"the SQS queue {url} does not exist (gone)")
+
+
+async def test_a_source_built_from_the_session_accessor_delivers_and_deletes(
+    session: BraketSession, queue: EventQueue
+) -> None:
+    source = SqsEventSource(
+        queue.url, sqs=session.sqs, sleep=session.sleep, clock=session.clock, linger=0
+    )
+    assert await source.check() == queue.setup.queue_arn
+    seen = Collector()
+    source.subscribe(seen)
+    arn = _arn()
+    await queue.send(_envelope(arn, "COMPLETED"))
+    await seen.until(lambda: bool(seen.for_arn(arn)))
+    assert [e.status for e in seen.for_arn(arn)] == ["COMPLETED"]
+    await _drained(queue)
+    await eventually(lambda: source.stats["deleted"] == 1)
+    await source.aclose()
 
 
 async def test_a_feed_whose_session_closes_stops_with_the_error(

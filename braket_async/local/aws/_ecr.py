@@ -33,9 +33,9 @@ import attrs
 from aiohttp import web
 
 from .._errors import RequestTooLarge, Serialization
-from ..guards._body import read_body
-from ..guards._guard import bound_host, browser_refusal
-from ..guards._sigv4 import AuthFailure, FailureKind, Received, SigV4Verifier, header_lookup
+from ..guards._body import parse_json_object, read_body
+from ..guards._guard import AUTH_ERRORS, bound_host, browser_refusal
+from ..guards._sigv4 import AuthFailure, Received, SigV4Verifier, header_lookup
 
 __all__ = [
     "BRAKET_REGISTRY",
@@ -66,16 +66,6 @@ class _EcrError(Exception):
     def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.code, self.message, self.status = code, message, status
-
-
-_AUTH_CODES = {
-    FailureKind.MISSING: "MissingAuthenticationTokenException",
-    FailureKind.INCOMPLETE: "IncompleteSignatureException",
-    FailureKind.UNKNOWN_KEY: "UnrecognizedClientException",
-    FailureKind.BAD_SIGNATURE: "InvalidSignatureException",
-    FailureKind.EXPIRED: "InvalidSignatureException",
-    FailureKind.PAYLOAD_MISMATCH: "InvalidSignatureException",
-}
 
 
 async def python_version_of(python: str) -> tuple[int, int]:
@@ -231,17 +221,15 @@ class EcrService:
             try:
                 body = await read_body(request)
             except RequestTooLarge as err:
-                raise _EcrError("RequestTooLargeException", err.message, 413) from None
+                raise _EcrError(err.code, err.message, err.status) from None
             self._verifier.verify(received, signed, body)
         except AuthFailure as failure:
-            raise _EcrError(_AUTH_CODES[failure.kind], failure.message, 403) from None
+            error = AUTH_ERRORS[failure.kind]
+            raise _EcrError(error.code, failure.message, error.status) from None
         try:
-            doc = json.loads(body or b"{}")
-        except (ValueError, RecursionError):
-            raise _EcrError("SerializationException", "Request body is not valid JSON") from None
-        if not isinstance(doc, dict):
-            raise _EcrError(Serialization.code, "Request body must be a JSON object")
-        return doc
+            return parse_json_object(body or b"{}")
+        except Serialization as err:  # (depth-bounded: every byte from the network is hostile)
+            raise _EcrError(err.code, err.message) from None
 
     async def _repository(self, params: dict[str, Any]) -> tuple[str, _Image]:
         registry = _string(params, "registryId", required=False) or self._account_id

@@ -8,9 +8,10 @@ SQS target then delivers them exactly as on AWS: the real PutEvents -> rule -> t
 :class:`EventPublisher` is the store's status observer. The observer only snapshots the record
 and puts one PutEvents entry on a bounded queue, so a status change never waits on the network;
 one drain task sends the entries in PutEvents calls of at most 10 (the API's limit), retrying
-failed entries a few times. When the queue is full, the event is dropped and counted (ledger
-``events["overflow"]``). The fault config's ``events`` spec can drop, duplicate, reorder and
-delay events (ledger ``events["dropped"]`` etc.).
+failed entries a few times through :func:`~braket_async.polling.retry_target`. When the queue
+is full, the event is dropped and counted (ledger ``events["overflow"]``). The fault config's
+``events`` spec can drop, duplicate, reorder and delay events (ledger ``events["dropped"]``
+etc.).
 
 Unlike AWS, which reserves ``aws.*`` sources for its services, moto accepts PutEvents with
 ``Source="aws.braket"``; publishing to a real EventBridge endpoint would be refused.
@@ -23,6 +24,7 @@ import contextlib
 import functools
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -30,6 +32,9 @@ from typing import Any
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
+from ..._aws_accessors import EventBridge
+from ..._base import Clock
+from ...polling import RetryBudget, retry_target
 from ..state._faults import EventFault, FaultConfig
 from ..state._ledger import Ledger
 from ..state._store import JOB_TERMINAL, TASK_TERMINAL, JobRecord, TaskRecord, utcnow
@@ -54,6 +59,11 @@ JOB_DETAIL_TYPE = "Braket Job State Change"
 MAX_BATCH = 10
 #: Attempts per batch before its entries are given up (ledger ``events["send_failed"]``).
 _SEND_ATTEMPTS = 5
+#: The retries of one batch: 50 ms doubling to 1 s between attempts (no jitter: the service
+#: has one sender), within ``_SEND_ATTEMPTS`` attempts.
+SEND_RETRY = RetryBudget(
+    max_consecutive=_SEND_ATTEMPTS - 1, max_seconds=60.0, initial=0.05, maximum=1.0, jitter=0.0
+)
 _NO_FAULT = EventFault()
 #: A reordered event is held until the next one is queued, or at most this long.
 _REORDER_HOLD = 0.5
@@ -177,6 +187,8 @@ class EventPublisher:
         capacity: int = 10_000,
         flush_timeout: float = 5.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Clock = time.monotonic,
+        retry: RetryBudget = SEND_RETRY,
     ) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1, got {capacity}")
@@ -187,12 +199,14 @@ class EventPublisher:
         self._faults = faults
         self._flush_timeout = flush_timeout
         self._sleep = sleep
+        self._clock = clock
+        self._retry = retry
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=capacity)
         self._held: list[dict[str, Any]] = []
         #: Delayed events (None: the release of held, reordered ones) by their timer.
         self._timers: dict[asyncio.TimerHandle, dict[str, Any] | None] = {}
         self._stack: contextlib.AsyncExitStack | None = None
-        self._client: Any = None
+        self._client: EventBridge | None = None
         self._drain: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -205,7 +219,7 @@ class EventPublisher:
         stack = contextlib.AsyncExitStack()
         creds = self._credentials
         try:
-            self._client = await stack.enter_async_context(
+            client = await stack.enter_async_context(
                 get_session().create_client(
                     "events",
                     region_name=self.region,
@@ -218,6 +232,7 @@ class EventPublisher:
         except BaseException:
             await stack.aclose()
             raise
+        self._client = EventBridge.of(client)
         self._stack = stack
         self._loop = asyncio.get_running_loop()
         self._drain = asyncio.create_task(self._run(), name="braket-local-event-publisher")
@@ -335,23 +350,46 @@ class EventPublisher:
                     self._queue.task_done()
 
     async def _send(self, batch: list[dict[str, Any]]) -> None:
+        """PutEvents ``batch``, retrying the entries that failed (or the whole call) through
+        ``retry_target`` within the retry budget; what still fails then is counted as
+        ``send_failed``."""
+        client = self._client
+        assert client is not None
         pending = batch
-        delay = 0.05
-        for attempt in range(_SEND_ATTEMPTS):
-            try:
-                response = await self._client.put_events(Entries=pending)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                _log.warning("local Braket: PutEvents failed (attempt %d): %r", attempt + 1, exc)
-            else:
-                results = response.get("Entries", [])
-                failed = [e for e, r in zip(pending, results, strict=False) if "ErrorCode" in r]
-                self._ledger.events["published"] += len(pending) - len(failed)
-                if not failed:
-                    return
+
+        async def attempt() -> None:
+            nonlocal pending
+            codes = await client.put_events(pending)
+            failed = [entry for entry, code in zip(pending, codes, strict=True) if code]
+            self._ledger.events["published"] += len(pending) - len(failed)
+            if failed:
                 pending = failed
-            await self._sleep(delay)
-            delay = min(delay * 2, 1.0)
-        self._ledger.events["send_failed"] += len(pending)
-        _log.warning("local Braket: gave up publishing %d event(s)", len(pending))
+                raise _EntriesRefused([code for code in codes if code])
+
+        def retrying(exc: BaseException, delay: float) -> None:
+            _log.warning("local Braket: PutEvents failed (%r); retrying in %.2fs", exc, delay)
+
+        try:
+            await retry_target(
+                attempt,
+                self._retry.start(self._clock),
+                sleep=self._sleep,
+                predicate=_any_failure,
+                on_error=retrying,
+            )
+        except Exception as exc:  # the retry budget is spent
+            self._ledger.events["send_failed"] += len(pending)
+            _log.warning("local Braket: gave up publishing %d event(s): %r", len(pending), exc)
+
+
+class _EntriesRefused(Exception):
+    """PutEvents went through but refused some entries (their error codes)."""
+
+    def __init__(self, codes: list[str]) -> None:
+        super().__init__(f"PutEvents refused {len(codes)} entr(ies): {sorted(set(codes))}")
+
+
+def _any_failure(exc: BaseException) -> bool:
+    # Every failure of a PutEvents is retried (the service's own sender: there is nobody
+    # to report to), until the budget is spent.
+    return True

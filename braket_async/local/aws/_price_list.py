@@ -21,8 +21,8 @@ from aiohttp import web
 
 from ..devices._prices import (
     PRICED_DEVICES,
+    PRICED_SIMULATOR_REGIONS,
     PRICES_RETRIEVED,
-    SIMULATOR_REGIONS,
     DevicePrice,
     price_of,
 )
@@ -93,9 +93,9 @@ def _device_regions(arn: str, regions: Iterable[str]) -> list[str]:
 def offers_csv(extra_regions: Iterable[str] = ()) -> bytes:
     """The offers file: AWS's five metadata rows, the header, one row per price.
 
-    Simulators are priced in Braket's simulator regions plus ``extra_regions`` (the service's
-    own region, so a service started for any region gets simulator prices)."""
-    regions = list(dict.fromkeys([*SIMULATOR_REGIONS, *extra_regions]))
+    Simulators are priced in the regions whose price list has them plus ``extra_regions``
+    (the service's own region, so a service started for any region gets simulator prices)."""
+    regions = list(dict.fromkeys([*PRICED_SIMULATOR_REGIONS, *extra_regions]))
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
     writer.writerow(["FormatVersion", "v1.0"])

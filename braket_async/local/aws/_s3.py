@@ -18,11 +18,13 @@ import json
 import threading
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
+
+from ..._base import AsyncContext
 
 __all__ = ["TEST_CREDENTIALS", "EmbeddedAws", "ObjectStore"]
 
@@ -142,7 +144,7 @@ def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-class ObjectStore:
+class ObjectStore(AsyncContext):
     """One aiobotocore S3 client (and a lazily created Logs client) on ``endpoint_url``.
 
     ``aws_access_key_id`` / ``aws_secret_access_key`` default to the embedded server's test
@@ -202,16 +204,10 @@ class ObjectStore:
         if stack is not None:
             await stack.aclose()
 
-    async def __aenter__(self) -> Self:
+    async def _enter(self) -> None:
         await self.open()
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _exit(self) -> None:
         await self.close()
 
     def _client(self, service: str) -> Any:

@@ -32,6 +32,8 @@ from typing import Any
 
 import attrs
 
+from ...models.devices import SV1_ARN
+from ...models.enums import DeviceStatus, DeviceType
 from ._regions import SIMULATOR_REGIONS, TN1_REGIONS, arn_region
 
 __all__ = [
@@ -52,12 +54,11 @@ __all__ = [
     "with_status",
 ]
 
-SV1_ARN = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
 DM1_ARN = "arn:aws:braket:::device/quantum-simulator/amazon/dm1"
 TN1_ARN = "arn:aws:braket:::device/quantum-simulator/amazon/tn1"
 
-DEVICE_TYPES = frozenset({"SIMULATOR", "QPU"})
-DEVICE_STATUSES = frozenset({"ONLINE", "OFFLINE", "RETIRED"})
+DEVICE_TYPES = frozenset(map(str, DeviceType))
+DEVICE_STATUSES = frozenset(map(str, DeviceStatus))
 #: Local engines: ``state_vector`` (StateVectorSimulator), ``density_matrix``
 #: (DensityMatrixSimulator), ``analog_hamiltonian`` (RydbergAtomSimulator, AHS programs).
 SIMULATOR_ENGINES = frozenset({"state_vector", "density_matrix", "analog_hamiltonian"})

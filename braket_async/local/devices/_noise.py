@@ -9,12 +9,12 @@ a depolarizing probability). ``F1``, ``F2`` and ``Fro`` are the device's medians
 capability document: the standardized properties (v1 per qubit and coupler, v3 device-level), or
 IonQ's ``provider.fidelity`` means.
 
-Compilation, as the cost of a gate in native gates: a program outside a verbatim box is run as
-written (same unitary), and each gate carries the noise of the native gates a compilation to the
-device needs (``NATIVE_TWO_QUBIT_COST``: a SWAP is three native two-qubit gates, a Toffoli six,
-a controlled phase two; every one-qubit gate one native one-qubit gate; a native gate itself one).
-Routing on sparse devices is not charged (the compiler's qubit placement is assumed to find
-neighbours). Inside verbatim boxes every gate is native (``_qpu_rules`` checks it) and costs one.
+A QPU program is normally compiled first (``simulation._compile``): every gate is then native and
+costs one channel, routing SWAPs included. A program the compiler leaves alone (mid-circuit
+measurement, reset, ...) runs as written, and each gate carries the noise of the native gates a
+compilation would need (``NATIVE_TWO_QUBIT_COST``: a SWAP is three native two-qubit gates, a
+Toffoli six, a controlled phase two; every one-qubit gate one native one-qubit gate; a native
+gate itself one). Inside verbatim boxes every gate is native (``_qpu_rules`` checks it).
 
 Runs in the simulator worker (the engine's instruction list); :func:`noise_levels` also runs in
 the service, to decide what to send with a task.

@@ -15,10 +15,12 @@ from typing import Any
 
 import attrs
 
+from ._regions import SIMULATOR_REGIONS
+
 __all__ = [
     "PRICED_DEVICES",
+    "PRICED_SIMULATOR_REGIONS",
     "PRICES_RETRIEVED",
-    "SIMULATOR_REGIONS",
     "DevicePrice",
     "UnknownDevicePrice",
     "price_of",
@@ -65,11 +67,17 @@ def _load() -> tuple[dict[str, DevicePrice], tuple[str, ...], str]:
         if unknown:
             raise ValueError(f"prices.json: {arn} has unknown price names {sorted(unknown)}")
         prices[arn] = DevicePrice(**{k: _decimal(arn, k, v) for k, v in entry.items()})
-    return prices, tuple(doc["simulator_regions"]), str(doc["retrieved"])
+    regions = tuple(doc["simulator_regions"])
+    unoffered = set(regions) - SIMULATOR_REGIONS
+    if unoffered:
+        raise ValueError(f"prices.json: simulators are not offered in {sorted(unoffered)}")
+    return prices, regions, str(doc["retrieved"])
 
 
 # Read once at import (a few hundred bytes) so no coroutine touches the disk for it.
-_PRICES, SIMULATOR_REGIONS, PRICES_RETRIEVED = _load()
+_PRICES, PRICED_SIMULATOR_REGIONS, PRICES_RETRIEVED = _load()
+"""Regions whose price list has simulator rows: those that offer the simulators
+(``_regions.SIMULATOR_REGIONS``) but eu-north-1, which offers them unpriced (``docs/prices.md``)."""
 #: Every device ARN with a published price.
 PRICED_DEVICES = frozenset(_PRICES)
 

@@ -27,7 +27,8 @@ from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
-from ._guard import browser_refusal
+from .._errors import AccessDenied
+from ._guard import AUTH_ERRORS, browser_refusal
 from ._sigv4 import AuthFailure, FailureKind, Received, SigV4Verifier, header_lookup
 
 __all__ = ["SignedOnly"]
@@ -75,13 +76,8 @@ _QUERY: dict[object, tuple[str, int, str | None]] = {
     _ACCESS_DENIED: ("AccessDenied", 403, None),
 }
 _JSON: dict[object, tuple[str, int, str | None]] = {
-    FailureKind.MISSING: ("MissingAuthenticationTokenException", 403, None),
-    FailureKind.INCOMPLETE: ("IncompleteSignatureException", 403, None),
-    FailureKind.UNKNOWN_KEY: ("UnrecognizedClientException", 403, None),
-    FailureKind.BAD_SIGNATURE: ("InvalidSignatureException", 403, None),
-    FailureKind.EXPIRED: ("InvalidSignatureException", 403, None),
-    FailureKind.PAYLOAD_MISMATCH: ("InvalidSignatureException", 403, None),
-    _ACCESS_DENIED: ("AccessDeniedException", 403, None),
+    **{kind: (error.code, error.status, None) for kind, error in AUTH_ERRORS.items()},
+    _ACCESS_DENIED: (AccessDenied.code, AccessDenied.status, None),
 }
 
 

@@ -36,6 +36,7 @@ from ._sigv4 import (
 )
 
 __all__ = [
+    "AUTH_ERRORS",
     "BROWSER_HEADERS",
     "BraketAuth",
     "bound_host",
@@ -105,7 +106,9 @@ def check_control_token(request: web.Request, token: str) -> None:
         )
 
 
-_BRAKET_ERRORS: dict[FailureKind, type[ServiceError]] = {
+#: The error of each SigV4 failure, as AWS's front end answers JSON-protocol services (Braket,
+#: ECR, the Events and Logs neighbours): codes and statuses in docs/security.md.
+AUTH_ERRORS: dict[FailureKind, type[ServiceError]] = {
     FailureKind.MISSING: MissingAuthenticationToken,
     FailureKind.INCOMPLETE: IncompleteSignature,
     FailureKind.UNKNOWN_KEY: UnrecognizedClient,
@@ -137,11 +140,11 @@ class BraketAuth:
         try:
             return received, self._verifier.check(received)
         except AuthFailure as failure:
-            raise _BRAKET_ERRORS[failure.kind](failure.message) from None
+            raise AUTH_ERRORS[failure.kind](failure.message) from None
 
     def verify(self, received: Received, signed: SignedRequest, body: bytes) -> None:
         """The signature over the received request and ``body``."""
         try:
             self._verifier.verify(received, signed, body)
         except AuthFailure as failure:
-            raise _BRAKET_ERRORS[failure.kind](failure.message) from None
+            raise AUTH_ERRORS[failure.kind](failure.message) from None

@@ -32,7 +32,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from .._errors import AccessDenied, InternalServiceError, ServiceError
+from .._errors import AccessDenied, InternalServiceError, ServiceError, Validation
 from ..api._model import service_model
 from ..guards._body import check_json_content_type, parse_json, read_body
 from ..guards._guard import bound_host, browser_refusal, check_control_token
@@ -70,9 +70,7 @@ def _error(err: ServiceError) -> web.Response:
 
 
 def _bad_request(message: str) -> web.Response:
-    return web.json_response(
-        {"message": message}, status=400, headers={"x-amzn-ErrorType": "ValidationException"}
-    )
+    return _error(Validation(message))
 
 
 async def _read_json(request: web.Request) -> object:

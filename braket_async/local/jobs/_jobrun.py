@@ -23,6 +23,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from ...models.enums import JobStatus
+
 # One interruptible sleep for the package (polling owns it; it may become public there).
 from ...polling import sleep_unless_stopped
 from ..state._ledger import Ledger
@@ -33,7 +35,7 @@ __all__ = ["JobScheduler", "NoScriptJobRunner", "StoreJobControl"]
 
 _log = logging.getLogger(__name__)
 
-_STATUSES = frozenset({"QUEUED", "RUNNING", "COMPLETED", "FAILED", "CANCELLING", "CANCELLED"})
+_STATUSES = frozenset(map(str, JobStatus))
 
 
 class StoreJobControl:

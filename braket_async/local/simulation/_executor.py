@@ -17,10 +17,12 @@ engine simulates (``max_local_qubits``; TN1's 50 qubits run on the state-vector 
 to that limit), a simulation past the time or memory limit per task, or a worker that died.
 
 Device parameters: ``paradigmParameters.qubitCount`` is checked against the device's qubit count
-(as the service does); ``disableQubitRewiring`` is accepted and has no effect, as on the managed
-simulators. The default simulator simulates only the qubits a program uses, so a program that
-declares ``qubit[40]`` but touches two qubits fails on SV1 (device limit: declared qubits count)
-but needs only two qubits of engine memory.
+(as the service does); ``disableQubitRewiring`` is accepted and has no effect on the managed
+simulators, and keeps a QPU program on the qubits it names (``_compile``). A QPU task's OpenQASM
+program is compiled to the device's native gates and connectivity in the worker (``_compile``).
+The default simulator simulates only the qubits a program uses, so a program that declares
+``qubit[40]`` but touches two qubits fails on SV1 (device limit: declared qubits count) but
+needs only two qubits of engine memory.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import attrs
 
 from ..devices._devices import SIMULATOR_ENGINES, LocalDevice
 from ..devices._noise import NoiseLevels, noise_levels
+from ._compile import CompileTarget
 from ._limits import (
     DEFAULT_BURST_AFTER,
     DEFAULT_TASK_MEMORY_LIMIT,
@@ -191,6 +194,7 @@ class SimulatorExecutor:
         #: Whether QPU tasks run under their device's noise model (``_noise``).
         self.noise = noise
         self._noise_levels: dict[str, NoiseLevels | None] = {}
+        self._targets: dict[str, list[Any] | None] = {}
 
     @property
     def workers(self) -> int:
@@ -297,6 +301,7 @@ class SimulatorExecutor:
             request.shots,
             format_timestamp(request.created_at),
             self._noise_of(device),
+            self._target_of(device),
         )
         try:
             header, body = await self._on_home_loop(self._pool.run(list(job)))
@@ -324,6 +329,19 @@ class SimulatorExecutor:
             self._noise_levels[device.arn] = noise_levels(device.capabilities)
         levels = self._noise_levels[device.arn]
         return None if levels is None else levels.as_list()
+
+
+    def _target_of(self, device: LocalDevice) -> list[Any] | None:
+        """What the worker compiles a QPU task for (JSON form; ``_compile``), or None for a
+        simulator or a device without a native gate set."""
+        if not (device.is_qpu and device.native_gates):
+            return None
+        if device.arn not in self._targets:
+            target = CompileTarget.from_capabilities(
+                device.arn, device.provider_name, device.capabilities
+            )
+            self._targets[device.arn] = target.as_list()
+        return self._targets[device.arn]
 
 
 def _positive_int(value: object) -> bool:

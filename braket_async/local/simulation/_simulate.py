@@ -20,6 +20,7 @@ from ..devices._devices import AHS_C6_COEFFICIENT
 from ..devices._noise import NoiseLevels, add_noise
 from ..devices._pragmas import split_pragmas
 from ._adjoint_gradient import extract_adjoint_gradient
+from ._compile import CompiledProgram, CompileError, CompileTarget, compile_program, metadata_key
 from ._program_sets import run_program_set
 from ._simulate_ahs import simulate_ahs
 
@@ -121,9 +122,8 @@ def init_worker() -> None:
     _ENGINES["density_matrix"] = _limited(DensityMatrixSimulator)()
     # Exercise every code path a task takes once, so the first real task is not the slow one.
     for engine in ("state_vector", "density_matrix"):
-        execute(
-            ("warm", "warm", engine, 2, 2, (_OPENQASM, _JAQCD), _warm_action(), None, 10, "", None)
-        )
+        warm = ("warm", "warm", engine, 2, 2, (_OPENQASM, _JAQCD), _warm_action(), None, 10, "")
+        execute((*warm, None, None))
 
 
 def _warm_action() -> str:
@@ -133,7 +133,8 @@ def _warm_action() -> str:
 
 
 _Job = tuple[
-    str, str, str, int, int, tuple[str, ...], str, "str | None", int, str, "list[Any] | None"
+    str, str, str, int, int, tuple[str, ...], str, "str | None", int, str, "list[Any] | None",
+    "list[Any] | None",
 ]
 
 
@@ -171,7 +172,8 @@ def _simulate(job: _Job) -> str:
     from braket.ir.openqasm import ProgramSet as OpenQasmProgramSet
 
     (task_arn, device_arn, engine_name, device_qubits, engine_qubits, supported, action_text,
-     parameters_text, shots, created_at, noise) = job  # fmt: skip
+     parameters_text, shots, created_at, noise, target_list) = job  # fmt: skip
+    target = None if target_list is None else CompileTarget.from_list(target_list)
     started = time.perf_counter()
 
     try:
@@ -223,25 +225,37 @@ def _simulate(job: _Job) -> str:
     engine = _ENGINES[engine_name]
     engine.limits = (device_arn, device_qubits, engine_name, engine_qubits)
     engine.noise = None if noise is None else NoiseLevels.from_list(noise)
+    rewiring = not _rewiring_disabled(parameters)
     if name == _PROGRAM_SET:
-        return _simulate_program_set(job, engine, action, parameters)
+        return _simulate_program_set(job, engine, action, parameters, target, rewiring)
     gradient = None
+    compiled = None
     if name == _OPENQASM:
         # Braket runs every pragma of a line; the engine's parser keeps only the first.
         source = split_pragmas(program.source)
         gradient = extract_adjoint_gradient(source) if shots == 0 else None
-        program = program.copy(update={"source": gradient.source if gradient else source})
+        if target is not None and shots > 0:
+            # A QPU runs its compiler's output: native gates on connected physical qubits.
+            compiled = _compiled(target, source, program.inputs, rewiring, engine_qubits)
+        if compiled is not None:
+            program = program.copy(update={"source": compiled.source, "inputs": {}})
+        else:
+            program = program.copy(update={"source": gradient.source if gradient else source})
         raw = engine.run_openqasm(program, shots=shots)
     else:
         raw = engine.run_jaqcd(program, shots=shots)
 
     measured = [int(q) for q in raw.measuredQubits] if raw.measuredQubits else None
+    result_types: Any = raw.resultTypes
     doc: dict[str, Any] = {"braketSchemaHeader": _RESULT_HEADER}
     if shots > 0:
         measurements = _measurements(raw.measurements)
+        if compiled is not None:
+            measurements, measured = _logical(compiled, measurements, measured)
+            result_types = list(compiled.results)
         doc["measurements"] = measurements
         doc["measuredQubits"] = measured
-        doc["resultTypes"] = _sampled_result_types(raw.resultTypes, measurements, measured)
+        doc["resultTypes"] = _sampled_result_types(result_types, measurements, measured)
     else:
         doc["measuredQubits"] = measured
         doc["resultTypes"] = [
@@ -270,7 +284,56 @@ def _simulate(job: _Job) -> str:
             "executionDuration": int((time.perf_counter() - started) * 1000),
         },
     }
+    if compiled is not None and target is not None:
+        doc["additionalMetadata"].update(_compiled_metadata(target, compiled))
     return json.dumps(doc, separators=(",", ":"))
+
+
+def _rewiring_disabled(parameters: dict[str, Any] | None) -> bool:
+    """``paradigmParameters.disableQubitRewiring`` of a task's device parameters."""
+    paradigm = (parameters or {}).get("paradigmParameters") or {}
+    return bool(paradigm.get("disableQubitRewiring"))
+
+
+def _compiled(
+    target: CompileTarget, source: str, inputs: Any, rewiring: bool, engine_qubits: int
+) -> CompiledProgram | None:
+    """The compiled program, or None to run ``source`` as written: a program the compiler
+    leaves alone, or one whose routing passes through more qubits than the local engine
+    simulates (the program as written may still fit)."""
+    try:
+        compiled = compile_program(target, source, inputs, rewiring=rewiring)
+    except CompileError as exc:
+        raise _ProgramError(str(exc)) from None
+    if compiled is not None and compiled.width > engine_qubits:
+        return None
+    return compiled
+
+
+def _logical(
+    compiled: CompiledProgram, measurements: list[list[int]], measured: list[int] | None
+) -> tuple[list[list[int]], list[int]]:
+    """The compiled program's measurements over the user's qubits: one column per qubit the
+    program measured, in its order (the physical qubits they ended on are not the user's)."""
+    physical = list(compiled.physical)
+    if measured is not None and measured != physical and measurements:
+        columns = [measured.index(p) for p in physical]
+        measurements = [[shot[c] for c in columns] for shot in measurements]
+    return measurements, list(compiled.measured)
+
+
+def _compiled_metadata(target: CompileTarget, compiled: CompiledProgram) -> dict[str, Any]:
+    """The provider's metadata with the program the QPU ran, where Braket returns it."""
+    key = metadata_key(target.provider)
+    if key is None:
+        return {}
+    member, schema = key
+    return {
+        member: {
+            "braketSchemaHeader": {"name": schema, "version": "1"},
+            "compiledProgram": compiled.source,
+        }
+    }
 
 
 def _requested_qubits(text: str) -> int:
@@ -427,7 +490,7 @@ def _with_gradient(
 
 def _simulate_analog(job: _Job, action: dict[str, Any]) -> str:
     (task_arn, device_arn, _engine, _device_qubits, engine_qubits, _supported, _action_text,
-     _parameters_text, shots, created_at, _noise) = job  # fmt: skip
+     _parameters_text, shots, created_at, _noise, _target) = job  # fmt: skip
     try:
         return simulate_ahs(
             action,
@@ -443,17 +506,33 @@ def _simulate_analog(job: _Job, action: dict[str, Any]) -> str:
 
 
 def _simulate_program_set(
-    job: _Job, engine: Any, action: dict[str, Any], parameters: dict[str, Any] | None
+    job: _Job,
+    engine: Any,
+    action: dict[str, Any],
+    parameters: dict[str, Any] | None,
+    target: CompileTarget | None,
+    rewiring: bool,
 ) -> str:
     from braket.ir.openqasm import Program as OpenQasmProgram
 
-    task_arn, device_arn, *_rest, shots, created_at, _noise = job
+    task_arn, device_arn, *_rest, shots, created_at, _noise, _target = job
+    engine_qubits = job[4]
 
     def run(source: str, inputs: dict[str, Any], executable_shots: int) -> Any:
-        program = OpenQasmProgram(source=split_pragmas(source), inputs=inputs or None)
+        source = split_pragmas(source)
+        compiled = None
+        if target is not None and executable_shots > 0:
+            compiled = _compiled(target, source, inputs, rewiring, engine_qubits)
+        if compiled is not None:
+            program = OpenQasmProgram(source=compiled.source)
+        else:
+            program = OpenQasmProgram(source=source, inputs=inputs or None)
         raw = engine.run_openqasm(program, shots=executable_shots)
         measured = [int(q) for q in raw.measuredQubits or ()]
-        return _measurements(raw.measurements), measured
+        measurements = _measurements(raw.measurements)
+        if compiled is not None:
+            return _logical(compiled, measurements, measured)
+        return measurements, measured
 
     try:
         return run_program_set(

@@ -178,6 +178,7 @@ async def test_signed_request_and_bad_bodies(local_braket: LocalBraket, http: Si
     for bad, code in (
         (b"[1]", "SerializationException"),
         (b"{nope", "SerializationException"),
+        (b'{"a":' * 100 + b"1" + b"}" * 100, "SerializationException"),  # deeper than 64
         (b'{"repositoryName": 3, "imageIds": [{"imageTag": "x"}]}', "InvalidParameterException"),
         (b'{"repositoryName": "amazon-braket-base-jobs"}', "InvalidParameterException"),
         (

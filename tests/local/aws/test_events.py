@@ -4,6 +4,9 @@ on the embedded moto server, compared field by field with Braket's documented ex
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import json
 import re
 import uuid
 from datetime import datetime
@@ -12,6 +15,7 @@ from typing import Any
 import pytest
 from _common import raw_client
 from _event_queue import event_queue
+from _wire import wire_server
 
 from braket_async.local import LocalBraket, NoScriptJobRunner
 from braket_async.local.state._faults import EventFaultSpec, FaultConfig
@@ -119,9 +123,7 @@ async def test_a_task_lifecycle_publishes_events_in_the_documented_shape(
 async def test_a_cancelled_task_publishes_cancelling_and_cancelled(
     make_local: Any, local_braket: LocalBraket, clients: RawClients
 ) -> None:
-    local = await make_local(
-        queue_delay=30.0, events_endpoint_url=local_braket.s3_endpoint_url
-    )
+    local = await make_local(queue_delay=30.0, events_endpoint_url=local_braket.s3_endpoint_url)
     raw = await clients.braket(local)
     async with event_queue(local_braket.s3_endpoint_url) as queue:
         arn = (await raw.create_quantum_task(**task_request(local)))["quantumTaskArn"]
@@ -286,3 +288,97 @@ async def test_moto_queue_counts_keep_their_meaning_in_one_pass(local_braket: Lo
     assert attributes["ApproximateNumberOfMessages"] == "1"  # visible, not delayed
     assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1"  # the one received
     assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+
+
+class _EventBridgeOnWire:
+    """An EventBridge on a scripted wire server: answers each PutEvents (HTTP 200) with the
+    entries ``refuse(status)`` picks refused (``InternalFailure``), and records every
+    attempt's entries by their detail status."""
+
+    def __init__(self, refuse: Any) -> None:
+        self.refuse = refuse
+        self.attempts: list[list[str]] = []
+
+    async def handle(self, request: Any) -> Any:
+        from aiohttp import web
+
+        entries = json.loads(await request.read())["Entries"]
+        statuses = [json.loads(entry["Detail"])["status"] for entry in entries]
+        self.attempts.append(statuses)
+        results = [
+            {"ErrorCode": "InternalFailure", "ErrorMessage": "scripted"}
+            if self.refuse(status)
+            else {"EventId": str(uuid.uuid4())}
+            for status in statuses
+        ]
+        refused = sum("ErrorCode" in r for r in results)
+        return web.json_response(
+            {"FailedEntryCount": refused, "Entries": results},
+            content_type="application/x-amz-json-1.1",
+        )
+
+
+async def _publish_one_task(
+    make_local: Any, clients: RawClients, wire_url: str
+) -> tuple[LocalBraket, list[float]]:
+    """A local service publishing to ``wire_url`` with a recording sleep; one task run to
+    its end; the sleeps of the publisher's retries (the service's own delays are 0)."""
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        if seconds:
+            sleeps.append(seconds)
+        await asyncio.sleep(0)
+
+    local: LocalBraket = await make_local(events_endpoint_url=wire_url, sleep=sleep)
+    raw = await clients.braket(local)
+    arn = (await raw.create_quantum_task(**task_request(local)))["quantumTaskArn"]
+    await wait_task(raw, arn)
+    return local, sleeps
+
+
+def _ledger(local: LocalBraket, count: str) -> Any:
+    async def probe() -> int:
+        return local.ledger.events[count]
+
+    return probe
+
+
+async def test_refused_events_are_retried_through_retry_target_then_given_up(
+    make_local: Any, clients: RawClients
+) -> None:
+    bridge = _EventBridgeOnWire(refuse=lambda status: True)
+    async with wire_server() as wire:
+        wire.handler = bridge.handle
+        local, sleeps = await _publish_one_task(make_local, clients, wire.url)
+        await wait_until(_ledger(local, "send_failed"), lambda n: n == 4)
+        await local.close()  # before the wire server goes away
+    assert local.ledger.events["published"] == 0
+    # every event was attempted five times, backing off 50 ms doubling (no sleep after the last)
+    sent = collections.Counter(s for attempt in bridge.attempts for s in attempt)
+    assert sent == {"CREATED": 5, "QUEUED": 5, "RUNNING": 5, "COMPLETED": 5}
+    batches = len(bridge.attempts) // 5
+    assert sorted(sleeps) == sorted([0.05, 0.1, 0.2, 0.4] * batches)
+
+
+async def test_only_the_refused_entries_of_a_batch_are_sent_again(
+    make_local: Any, clients: RawClients
+) -> None:
+    refused_once: set[str] = set()
+
+    def refuse(status: str) -> bool:  # each event refused once, accepted the second time
+        if status in refused_once:
+            return False
+        refused_once.add(status)
+        return True
+
+    bridge = _EventBridgeOnWire(refuse)
+    async with wire_server() as wire:
+        wire.handler = bridge.handle
+        local, sleeps = await _publish_one_task(make_local, clients, wire.url)
+        await wait_until(_ledger(local, "published"), lambda n: n == 4)
+        await local.close()
+    assert local.ledger.events["send_failed"] == 0
+    sent = collections.Counter(s for attempt in bridge.attempts for s in attempt)
+    assert sent == {"CREATED": 2, "QUEUED": 2, "RUNNING": 2, "COMPLETED": 2}
+    assert set(sleeps) == {0.05}  # one retry per batch, after the first delay

@@ -14,7 +14,7 @@ import pytest
 from braket_async.local import LocalBraket
 from braket_async.local.aws._price_list import PRICE_LIST_PATH, offers_csv, sdk_device_name
 from braket_async.local.devices._devices import DM1_ARN, SV1_ARN, TN1_ARN
-from braket_async.local.devices._prices import PRICED_DEVICES, SIMULATOR_REGIONS, price_of
+from braket_async.local.devices._prices import PRICED_DEVICES, PRICED_SIMULATOR_REGIONS, price_of
 
 QPUS = sorted(arn for arn in PRICED_DEVICES if "/qpu/" in arn)
 
@@ -98,7 +98,7 @@ async def test_sdk_tracker_prices_every_qpu_as_published(
 async def test_sdk_tracker_prices_simulator_minutes(
     local_env: dict[str, str], job_task: bool
 ) -> None:
-    for region in SIMULATOR_REGIONS:
+    for region in PRICED_SIMULATOR_REGIONS:
         for arn in (SV1_ARN, DM1_ARN, TN1_ARN):
             task = f"arn:aws:braket:{region}:123456789012:quantum-task/x"
             tasks = {
