@@ -12,9 +12,11 @@ service **reused** by every run of the variant (its store keeps the earlier runs
 It prints every row: wall time, the ratio to the variant's fault-free run (target <= 1.3), API
 calls, 429s, create requests, the limiter's final CreateQuantumTask rate, the tasks the
 service created (exactly N: no duplicates, none lost), and the **token floor**: every create
-request, retries included, takes a CreateQuantumTask token on the service (its quota is checked
-before a fault is drawn), so a run cannot end before ``(creates - burst) / rate`` seconds plus
-the fault-free run's tail; ``floor x`` is that bound as a ratio. Then the worst ratio per variant
+request, retries included, takes a CreateQuantumTask token of the client's limiter, except
+an isolated 429 whose token the limiter gives back (``refunds``; the service takes no token
+for an injected 429 or a dropped connection, so the client's count is the binding one), so a
+run cannot end before ``(creates - refunds - burst) / rate`` seconds plus the fault-free run's
+tail; ``floor x`` is that bound as a ratio. Then the worst ratio per variant
 and overall, and the machine's load. Writes ``bench_recovery.json`` to ``--out`` (default
 ``benchmarks/out``).
 
@@ -90,6 +92,7 @@ def run_child(args: argparse.Namespace) -> dict[str, Any]:
                 if not o.ok
             ][:10],
             "client_throttles_seen": limiter.get("throttles", 0),
+            "create_refunds": limiter.get("refunded", 0),
             "final_create_rate": limiter.get("rate"),
         }
 
@@ -129,7 +132,9 @@ def run_mode(
             "tasks_created": ledger["tasks_created"],
             "duplicates": max(0, ledger["tasks_created"] - args.tasks),
             "lost": args.tasks - row.get("terminal", 0),
-            "token_floor_seconds": token_floor(ledger["calls"].get("CreateQuantumTask", 0), args),
+            "token_floor_seconds": token_floor(
+                ledger["calls"].get("CreateQuantumTask", 0) - row.get("create_refunds", 0), args
+            ),
         }
     )
     return row
@@ -171,7 +176,7 @@ def run_variant(variant: str, args: argparse.Namespace) -> list[dict[str, Any]]:
 def print_table(rows: list[dict[str, Any]]) -> None:
     header = (
         f"{'variant':<18}{'mode':<8}{'seed':>5}{'wall s':>8}{'x clean':>8}{'floor x':>8}"
-        f"{'calls':>7}{'429s':>6}{'creates':>8}{'rate/s':>7}{'created':>8}{'dup':>4}{'lost':>5}"
+        f"{'calls':>7}{'429s':>6}{'creates':>8}{'refund':>7}{'rate/s':>7}{'created':>8}{'dup':>4}{'lost':>5}"
     )
     print(header)
     print("-" * len(header))
@@ -181,7 +186,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"{r['variant']:<18}{r['mode']:<8}{r['seed'] if r['seed'] is not None else '-':>5}"
             f"{r['wall_seconds']:>8.1f}{r.get('ratio_to_clean', 1.0):>8.2f}"
             f"{r.get('floor_ratio', 1.0):>8.2f}{r['api_calls']:>7}{r['throttled_429']:>6}"
-            f"{r['calls'].get('CreateQuantumTask', 0):>8}{rate if rate is not None else 0:>7.1f}"
+            f"{r['calls'].get('CreateQuantumTask', 0):>8}{r.get('create_refunds', 0):>7}"
+            f"{rate if rate is not None else 0:>7.1f}"
             f"{r['tasks_created']:>8}{r['duplicates']:>4}{r['lost']:>5}"
         )
         if r.get("error"):

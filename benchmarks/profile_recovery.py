@@ -8,6 +8,7 @@ item, the longest per-item create time, and the batch's own backoff sleeps (retr
 tracker polls).
 
     python benchmarks/profile_recovery.py --seed 1 [--no-details] [--clean]
+    python benchmarks/profile_recovery.py --only CreateQuantumTask   # faults on creates only
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ async def profile(args: argparse.Namespace, env: dict[str, str], bucket: str) ->
             marks["submitted"] = now
         if p.done >= p.total * 0.99 and "done_99" not in marks:
             marks["done_99"] = now
+        if p.done == p.total and "done" not in marks:
+            marks["done"] = now
 
     async with BraketSession(rate_limits=RateLimits.aws_defaults(scale=args.scale)) as s:
 
@@ -57,6 +60,16 @@ async def profile(args: argparse.Namespace, env: dict[str, str], bucket: str) ->
                 await asyncio.sleep(0.5)
 
         sampler = asyncio.create_task(sample())
+        created: dict[int, float] = {}  # index -> when its create (or a replay) answered
+        plain_create = s.create_quantum_task
+
+        async def create_quantum_task(**kwargs: Any) -> str:
+            arn = await plain_create(**kwargs)
+            index = int(kwargs["client_token"].rsplit("-", 1)[1])
+            created[index] = time.perf_counter() - started
+            return arn
+
+        s.create_quantum_task = create_quantum_task  # type: ignore[method-assign]
         batch = s.submit_batch(
             [BELL] * args.tasks,
             device_arn=SV1,
@@ -67,7 +80,11 @@ async def profile(args: argparse.Namespace, env: dict[str, str], bucket: str) ->
             progress=on_progress,
             options=BatchOptions(sleep=sleep),
         )
+        arrivals: list[tuple[float, int, int]] = []  # (seconds, index, create attempts)
+        async for outcome in batch.as_completed():
+            arrivals.append((time.perf_counter() - started, outcome.index, outcome.attempts))
         outcomes = await batch.wait()
+        tracker = batch.tracker_stats
         sampler.cancel()
         limiter = s.rate_limiter.stats()["buckets"]["CreateQuantumTask"]
     wall = time.perf_counter() - started
@@ -85,6 +102,8 @@ async def profile(args: argparse.Namespace, env: dict[str, str], bucket: str) ->
             if not o.ok
         ],
         "limiter": limiter,
+        "tracker": tracker,
+        "last": [(t, i, a, created.get(i)) for t, i, a in arrivals[-8:]],
     }
 
 
@@ -95,6 +114,11 @@ def report(row: dict[str, Any], ledger: dict[str, Any]) -> None:
     for line in row["errors"]:
         print("  ", line)
     print(f"limiter {row['limiter']}")
+    print(f"tracker {row['tracker']}")
+    print(
+        "last outcomes (done s, index, attempts, created s):",
+        [(round(t, 2), i, a, c and round(c, 2)) for t, i, a, c in row["last"]],
+    )
     print("create rate over time:", " ".join(f"{t:.0f}:{r:.1f}" for t, r in row["rates"][::2]))
     sleeps = sorted(row["sleeps"])
     print(
@@ -111,6 +135,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-details", dest="details", action="store_false")
     parser.add_argument("--clean", action="store_true", help="no faults (the first run)")
+    parser.add_argument("--only", default="", help="the fault mix on these operations only")
     parser.add_argument("--reuse", type=int, default=0, help="more faulted runs, same service")
     args = parser.parse_args()
     with local_service(quota_scale=args.scale, latency=args.latency) as service:
@@ -119,7 +144,15 @@ def main() -> int:
             seed = args.seed + run
             faulted = not args.clean or run > 0
             mix = {**FAULT_MIX, "latency": args.latency} if faulted else {"latency": args.latency}
-            service.put_faults({"default": mix, "seed": seed})
+            faults: dict[str, Any] = {"default": mix, "seed": seed}
+            if faulted and args.only:
+                # the mix on these operations only (where does the time go?)
+                faults = {
+                    "default": {"latency": args.latency},
+                    "per_operation": {op: mix for op in args.only.split(",")},
+                    "seed": seed,
+                }
+            service.put_faults(faults)
             service.reset_ledger()
             row = asyncio.run(profile(args, service.env(), service.default_bucket))
             ledger = service.ledger()

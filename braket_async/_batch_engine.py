@@ -20,10 +20,10 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from . import errors
+from ._base import AsyncContext
 from ._batch_cancel import BatchCancel, TaskCanceller
 from ._batch_following import Following
 from ._batch_options import BatchOptions
@@ -45,7 +45,7 @@ _log = logging.getLogger("braket_async.batch")
 _ENDED_COUNTS = ("submitted", "completed", "failed", "submit_failed", "not_submitted")
 
 
-class Batch:
+class Batch(AsyncContext):
     """A batch of quantum-task creations and their outcomes (see :mod:`braket_async.batch`).
 
     Use it as an async context manager (leaving the block stops everything the batch runs
@@ -216,15 +216,10 @@ class Batch:
             raise errors.SessionStateError(f"batch {state.batch_id} stopped before it was stored")
         return self
 
-    async def __aenter__(self) -> Batch:
-        return self.start()
+    async def _enter(self) -> None:
+        self.start()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _exit(self) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from . import errors
 from ._batch_breaker import ServerErrorBreaker
 from ._batch_cancel import TaskCanceller
 from ._batch_items import build_request, device_of
+from ._batch_locate import find_created, tagged, wall_now
 from ._batch_manifest import item_fingerprint
 from ._batch_outcomes import BatchOutcome
 from ._batch_state import BatchState
@@ -131,20 +133,32 @@ class Submission:
             return
 
         last_error: BaseException | None = None
+        lost_at: datetime | None = None  # when the attempt whose answer was lost was sent
 
         async def create() -> str:
+            nonlocal lost_at
+            if lost_at is not None:  # find its task before replaying the create (_batch_locate)
+                found = await find_created(state.session, request, token, lost_at)
+                lost_at = None
+                if found is not None:
+                    return found
             if not await self._breaker.wait(state.sleep, state.stop_event):
                 raise RetryStopped(
                     last_error
                     or ItemNotSubmitted(index, "the batch stopped while its creates were paused")
                 )
             state.attempts[index] += 1
+            sent_at = wall_now()
             try:
                 # botocore's retries off: each attempt is one of retry_target's, counted by
                 # the budget (server_error_attempts included) and seen by the breaker
                 with sdk_retries_off():
-                    arn = await state.session.create_quantum_task(**request, client_token=token)
+                    arn = await state.session.create_quantum_task(
+                        **tagged(request, token), client_token=token
+                    )
             except Exception as exc:
+                if isinstance(exc, errors.ResponseError):
+                    lost_at = sent_at  # sent, no usable answer: its task may exist
                 self._breaker.record(exc)
                 raise
             self._breaker.record(None)
@@ -157,7 +171,6 @@ class Submission:
 
         state.in_flight.add(index)
         started = state.clock()
-        first_attempt = state.attempts[index]
         try:
             try:
                 arn = await retry_target(
@@ -179,7 +192,7 @@ class Submission:
             # A create answered at its first attempt made its task just now, however long it
             # waited for the rate limiter first; an earlier attempt (a retry, or a process
             # that stopped, for a reclaimed item) may have made it before the tracker's window.
-            retried = state.attempts[index] > first_attempt + 1
+            retried = last_error is not None  # an attempt failed: the answer came later
             slow = item.reclaimed or (retried and state.clock() - started > self._anchor_after)
             await self._created(item, arn, request, just_created=not slow)
         finally:
@@ -268,11 +281,12 @@ class Submission:
         state = self._state
         request = self._request_for(item)
         index = item.index
+        token = state.client_token(index)
 
         async def create() -> str:
             with sdk_retries_off():  # every attempt is one of retry_target's
                 return await state.session.create_quantum_task(
-                    **request, client_token=state.client_token(index)
+                    **tagged(request, token), client_token=token
                 )
 
         try:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 from aiobotocore.session import AioSession
@@ -22,7 +21,7 @@ from botocore.config import Config
 
 from . import errors
 from ._aws_accessors import EventBridge, LogStreams, S3Objects, SqsQueues
-from ._base import Clock, Sleep, delegate
+from ._base import AsyncContext, Clock, Sleep, delegate
 from ._credentials import CredentialsProvider
 from ._operations import Operations
 from ._transport import BraketTransport
@@ -40,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["BraketClient"]
 
 
-class BraketClient:
+class BraketClient(AsyncContext):
     """The connection to Braket and the features that need only it; see
     :class:`~braket_async.BraketSession` for the arguments (it adds no others)."""
 
@@ -240,15 +239,10 @@ class BraketClient:
         self._events_feed = None
         await transport.close()
 
-    async def __aenter__(self) -> Self:
-        return await self.open()
+    async def _enter(self) -> None:
+        await self.open()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _exit(self) -> None:
         await self.close()
 
     def __repr__(self) -> str:

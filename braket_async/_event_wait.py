@@ -9,9 +9,8 @@ event or a missing EventBridge rule delays a waiter but never hangs it.
 from __future__ import annotations
 
 import asyncio
-from types import TracebackType
 
-from ._base import Sleep
+from ._base import AsyncContext, Sleep
 from .events import BraketEvent, EventFeed, JobStateChange, TaskStateChange
 from .polling import PollPolicy, sleep_unless_stopped
 
@@ -22,7 +21,7 @@ __all__ = ["EVENTS_SAFETY_POLL", "ArnWake"]
 EVENTS_SAFETY_POLL = PollPolicy(initial=5.0, multiplier=1.5, maximum=30.0, jitter=0.2)
 
 
-class ArnWake:
+class ArnWake(AsyncContext):
     """Subscribed to ``feed`` while entered; set by an event for ``arn`` whose status is in
     ``statuses`` (None: any status).
 
@@ -58,16 +57,10 @@ class ArnWake:
         if self._statuses is None or status in self._statuses:
             self._flag.set()
 
-    async def __aenter__(self) -> ArnWake:
+    async def _enter(self) -> None:
         self._unsubscribe = self._feed.subscribe(self._on_event)
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _exit(self) -> None:
         unsubscribe, self._unsubscribe = self._unsubscribe, None
         if callable(unsubscribe):
             unsubscribe()

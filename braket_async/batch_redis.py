@@ -40,6 +40,7 @@ import json
 import logging
 import math
 import os
+import random
 import socket
 import time
 import urllib.parse
@@ -64,6 +65,7 @@ from ._base import Sleep
 from ._batch_outcomes import BatchOutcome
 from ._batch_store import BatchPlan, Opened, StoredOutcome, WorkItem
 from ._batch_store_file import COUNTERS
+from .polling import RetryBudget, retry_target
 
 __all__ = ["DEFAULT_CLAIM_IDLE", "DEFAULT_RETENTION", "RedisBatchStore", "RedisStoredBatch"]
 
@@ -78,6 +80,11 @@ _SCRIPT = resources.files(__package__).joinpath("_batch_redis.lua").read_text(en
 _KEY_NAMES = ("meta", "items", "created", "cbits", "dbits", "sbits", "outcomes", "lease")
 #: Redis errors that mean "not reachable now": wait and try again.
 _OUTAGE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+#: The pause between attempts during an outage: 0.05 s doubling up to 1 s, for as long as
+#: it lasts (the batch waits for its store rather than failing).
+_OUTAGE_BACKOFF = RetryBudget.unlimited(initial=0.05, multiplier=2.0, maximum=1.0, jitter=0.0)
+#: The budget's random source; unused, as the outage backoff has no jitter (one for all).
+_NO_JITTER = random.Random(0)
 #: A task recorded less than this long ago counts as just created for the tracker (well
 #: inside its default ``created_at_slack`` of 5 s).
 _LIVE_MS = 2000
@@ -246,32 +253,38 @@ class RedisStoredBatch:
 
     async def _call(self, what: str, func: Callable[[], Awaitable[_T]]) -> _T:
         """``func()``, retried while Redis is unreachable (creation pauses meanwhile)."""
-        delay = 0.05
-        while True:
+
+        async def attempt() -> _T:
             if self._interrupted:
                 raise errors.SessionStateError(f"batch {self.batch_id}: this process stopped")
-            try:
-                result = await func()
-            except _OUTAGE as exc:
-                if self._closed or self._interrupted:
-                    raise
-                self.outage_retries += 1
-                if self._down_since is None:
-                    self._down_since = time.monotonic()
-                    logger.warning(
-                        "batch %s: Redis is unavailable (%s: %s) during %s; retrying until "
-                        "it answers", self.batch_id, type(exc).__name__, exc, what,
-                    )  # fmt: skip
-                await self.store.sleep(delay)
-                delay = min(delay * 2, 1.0)
-                continue
-            if self._down_since is not None:
-                logger.info(
-                    "batch %s: Redis is back after %.1fs", self.batch_id,
-                    time.monotonic() - self._down_since,
+            return await func()
+
+        def outage(exc: BaseException) -> bool:
+            return isinstance(exc, _OUTAGE) and not (self._closed or self._interrupted)
+
+        def retrying(exc: BaseException, delay: float) -> None:
+            self.outage_retries += 1
+            if self._down_since is None:
+                self._down_since = time.monotonic()
+                logger.warning(
+                    "batch %s: Redis is unavailable (%s: %s) during %s; retrying until "
+                    "it answers", self.batch_id, type(exc).__name__, exc, what,
                 )  # fmt: skip
-                self._down_since = None
-            return result
+
+        result = await retry_target(
+            attempt,
+            _OUTAGE_BACKOFF.start(time.monotonic, _NO_JITTER),
+            sleep=self.store.sleep,
+            predicate=outage,
+            on_error=retrying,
+        )
+        if self._down_since is not None:
+            logger.info(
+                "batch %s: Redis is back after %.1fs", self.batch_id,
+                time.monotonic() - self._down_since,
+            )  # fmt: skip
+            self._down_since = None
+        return result
 
     async def _xread(
         self, key: str, position: str, *, count: int, block: int | None

@@ -66,7 +66,7 @@ from ._base import AsyncContext, Sleep
 from .events import BraketEvent, EventCallback, EventFeed, SqsEventSource, Unsubscribe
 from .events._codec import event_from_json, event_to_json
 from .events._parse import MalformedEvent
-from .polling import PollPolicy, RetryBudget, retry_target
+from .polling import PollPolicy, retry_target
 from .ratelimit_redis import _check_key, _check_seconds, _check_url, _redact
 
 if TYPE_CHECKING:
@@ -447,14 +447,8 @@ class RedisEventFanout(AsyncContext):
     # -- internals: read the stream, deliver -------------------------------------------------
 
     async def _read_loop(self, generation: int) -> None:
-        backoff = self._read_backoff
         # Failed reads are retried for as long as the reader runs (a Redis outage ends).
-        budget = RetryBudget.unlimited(
-            initial=backoff.initial,
-            multiplier=backoff.multiplier,
-            maximum=backoff.maximum,
-            jitter=backoff.jitter,
-        ).start(time.monotonic)
+        budget = self._read_backoff.unlimited_budget().start(time.monotonic)
 
         async def read() -> Any:
             if generation != self._generation:

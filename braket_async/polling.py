@@ -530,6 +530,21 @@ class PollPolicy:
             yield self.next_delay(attempt, floor=floor, rng=rng)
             attempt += 1
 
+    def unlimited_budget(self) -> RetryBudget:
+        """This policy's backoff as a :class:`RetryBudget` that never runs out, for a
+        background loop that retries for as long as it runs (an event feed's reader).
+
+        Returns:
+            :meth:`RetryBudget.unlimited` with ``initial``, ``multiplier``, ``maximum`` and
+            ``jitter`` of this policy (its own ``budget`` is not used).
+        """
+        return RetryBudget.unlimited(
+            initial=self.initial,
+            multiplier=self.multiplier,
+            maximum=self.maximum,
+            jitter=self.jitter,
+        )
+
     def with_delays(self, initial: float | None = None, maximum: float | None = None) -> PollPolicy:
         """A copy with other initial and/or maximum delays.
 

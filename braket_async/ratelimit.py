@@ -29,6 +29,10 @@ periodically. This module is about 200 lines instead.
   while persistent throttling empties the bucket and cuts deeply every cooldown; the rate
   then recovers linearly with time up to the configured one (:class:`Adaptive`). Throttles
   within a cooldown of the last cut are the same episode and cut nothing more.
+* **A refused call takes no token**: the service's buckets take nothing from a call they
+  answer 429, so an isolated 429 (at most a quarter of the recent responses throttled) gives
+  the call's tokens back; its retry is not paced as a second call. While throttling persists
+  nothing is given back: the service's bucket is empty and the cut drains the client's.
 * **Every attempt is paced**: :func:`pace_retries` makes botocore's own retries (attempt 2 and
   later of one call) take a token too, so retries never burst past the service's quota.
 * **Shared** (optional): ``RateLimits(shared=...)`` (e.g. ``RedisQuota`` from
@@ -160,7 +164,7 @@ class Adaptive:
 
     decrease: float = attrs.field(default=0.7, validator=_interval(0.0, 1.0, open_low=True))
     floor: float = attrs.field(default=0.05, validator=_interval(0.0, 1.0, open_low=True))
-    recovery: float = attrs.field(default=0.1, validator=_positive)
+    recovery: float = attrs.field(default=0.2, validator=_positive)
     cooldown: float = attrs.field(default=0.5, validator=_interval(0.0, math.inf, open_high=True))
     window: float = attrs.field(default=2.0, validator=_positive)
 
@@ -331,6 +335,9 @@ def _check_operation_name(name: str) -> None:
 
 #: Float refills land a hair under a whole token; waiting 1e-17 s for the rest would spin.
 _ALMOST_ONE = 1.0 - 1e-9
+#: A 429 gives its call's tokens back while at most this share of the recent responses
+#: were throttled (an isolated refusal); above it the service's bucket is taken as empty.
+_REFUND_SHARE = 0.25
 
 
 class _Bucket:
@@ -347,6 +354,7 @@ class _Bucket:
         "name",
         "rate",
         "recovery",
+        "refunded",
         "seen",
         "seen_at",
         "seen_throttled",
@@ -375,6 +383,7 @@ class _Bucket:
         self.cut_rate = self.base_rate
         self.waiters: deque[asyncio.Future[None]] = deque()
         self.acquired = 0
+        self.refunded = 0
         self.delayed = 0
         self.throttles = 0
         # Responses and throttled responses, decayed with time (exp(-t / window)).
@@ -436,6 +445,20 @@ class _Bucket:
         self.tokens = min(self.burst, self.tokens + 1.0)
         self.acquired -= 1
 
+    def refund(self, now: float) -> bool:
+        """Give back the token of a call the service refused (429), unless recent throttling
+        says the service's bucket is empty. True when it was given back."""
+        if self.seen_throttled > _REFUND_SHARE * self.seen:
+            return False
+        self.give_token(now)
+        return True
+
+    def give_token(self, now: float) -> None:
+        """One token back, up to the capacity (the call is not un-counted in ``acquired``)."""
+        self._refill(now)
+        self.tokens = min(self.capacity, self.tokens + 1.0)
+        self.refunded += 1
+
     def cut(self, now: float, adaptive: Adaptive) -> bool:
         """React to a throttle: lower the rate by the recent throttled share (at most to
         ``decrease`` times it) and drain the bucket by that share (all of it when every
@@ -463,6 +486,7 @@ class _Bucket:
             "tokens": self.tokens,
             "waiting": len(self.waiters),
             "acquired": self.acquired,
+            "refunded": self.refunded,
             "delayed": self.delayed,
             "throttles": self.throttles,
         }
@@ -599,7 +623,8 @@ class RateLimiter:
         """The service answered ``operation`` (any status). Only ``throttled`` answers (429
         ``ThrottlingException``) cut the rate; the others (2xx, 4xx, 5xx) count in the share
         of recent responses that sets the size of a cut. A dropped connection is no answer:
-        do not report it.
+        do not report it. An isolated throttled answer gives back the tokens its call took
+        (the service took none); persistent throttling gives nothing back.
 
         Args:
             operation: The operation answered.
@@ -613,10 +638,16 @@ class RateLimiter:
         bucket = self._buckets.get(operation) or self._account
         if bucket is None:
             return
-        if throttled:
-            bucket.cut(self._clock(), adaptive)
-        else:
+        if not throttled:
             bucket.observe(self._clock(), False, adaptive.window)
+            return
+        now = self._clock()
+        bucket.cut(now, adaptive)
+        if self._shared is not None and self._local_share is None:
+            return  # the shared buckets paced the call: the local ones took nothing
+        account = self._account
+        if bucket.refund(now) and account is not None and account is not bucket:
+            account.give_token(now)  # the service's account bucket took nothing either
 
     def current_rate(self, operation: str) -> float | None:
         """The rate (requests/s) the client currently allows ``operation``; None if unlimited.

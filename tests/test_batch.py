@@ -29,6 +29,7 @@ from braket_async import (
     RateLimits,
     errors,
 )
+from braket_async._batch_locate import TOKEN_TAG
 from braket_async._batch_manifest import read_manifest
 from braket_async.batch import (
     Batch,
@@ -194,7 +195,9 @@ async def test_every_item_kind_becomes_exactly_one_task(make_local: LocalFactory
     assert all(o.attempts == 1 and not o.resumed for o in outcomes)
     by_index = {o.index: o for o in outcomes}
     assert by_index[4].task is not None and by_index[4].task.shots == 7
-    assert by_index[4].task.tags == {"batch": "kinds", "item": "request"}
+    assert by_index[4].task.tags == {
+        "batch": "kinds", "item": "request", TOKEN_TAG: batch.client_token(4)
+    }
     assert by_index[5].task is not None and by_index[5].task.shots == 3
     assert by_index[5].task.output_s3_directory.startswith("camel/")
     # Exactly one task per item on the service, each under its item's token.
@@ -369,10 +372,51 @@ async def test_faults_never_duplicate_or_lose_a_task(make_local: LocalFactory) -
     ledger = local.ledger.snapshot()
     injected = ledger["faults"]["CreateQuantumTask"]
     assert injected["drop_after_effect"] > 0 and injected["internal_error"] > 0
-    assert ledger["client_token_replays"] >= injected["drop_after_effect"]
+    # (each lost answer was found by a search or its create replayed: see the test below)
     assert ledger["tasks_created"] == n
     assert len({o.task_arn for o in outcomes}) == n
     assert sum(o.attempts for o in outcomes) == ledger["calls"]["CreateQuantumTask"]
+
+
+async def test_a_create_whose_answer_was_lost_is_found_by_its_tag_not_replayed(
+    make_local: LocalFactory,
+) -> None:
+    """Every create takes effect and loses its answer: each item's task is found by one
+    SearchQuantumTasks (its client-token tag), so no create is sent twice (a replay would
+    take a second CreateQuantumTask token) and none is duplicated."""
+    lost = FaultConfig(per_operation={"CreateQuantumTask": FaultSpec(drop_after_effect=1.0)})
+    local = await make_local(faults=lost)
+    n = 6
+    async with session_on(local, config=NO_BOTOCORE_RETRIES) as braket:
+        batch = submit(braket, local, [ONE] * n, tags={"team": "q"}, max_in_flight=3)
+        outcomes = await batch.wait()
+        tasks = [await braket.get_quantum_task(o.task_arn) for o in outcomes if o.task_arn]
+    assert_one_outcome_per_item(outcomes, n)
+    assert all(o.ok and o.attempts == 1 for o in outcomes), outcomes
+    ledger = local.ledger.snapshot()
+    assert ledger["calls"]["CreateQuantumTask"] == n
+    assert ledger["client_token_replays"] == 0
+    assert ledger["tasks_created"] == n
+    assert [t.tags for t in tasks] == [
+        {"team": "q", TOKEN_TAG: batch.client_token(i)} for i in range(n)
+    ]
+
+
+async def test_a_lost_create_that_took_no_effect_is_replayed(make_local: LocalFactory) -> None:
+    """Dropped before effect: the search finds nothing, the item sends its create again."""
+    dropped = FaultConfig(
+        per_operation={"CreateQuantumTask": FaultSpec(drop_connection=0.5)}, seed=4
+    )
+    local = await make_local(faults=dropped)
+    n = 8
+    async with session_on(local, config=NO_BOTOCORE_RETRIES) as braket:
+        outcomes = await submit(braket, local, [ONE] * n, max_in_flight=4).wait()
+    assert_one_outcome_per_item(outcomes, n)
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
+    ledger = local.ledger.snapshot()
+    assert ledger["faults"]["CreateQuantumTask"]["drop_connection"] > 0
+    assert ledger["tasks_created"] == n
+    assert sum(o.attempts for o in outcomes) == ledger["calls"]["CreateQuantumTask"] > n
 
 
 async def test_the_fault_mix_at_quota_speed_creates_each_task_exactly_once(
@@ -704,14 +748,15 @@ async def test_creates_queued_on_the_rate_limiter_are_tracked_as_just_created(
 
 
 async def test_a_retried_slow_create_is_located_by_arn(make_local: LocalFactory) -> None:
-    # Every first attempt creates its task but loses the answer; the retries, answered
-    # after the faults end (0.5 s later), may have been made by the first attempt, more
-    # than created_at_slack before: the tracker locates these tasks by ARN.
+    # Every first attempt creates its task but loses the answer: the task of a retried
+    # create may have been made by an earlier attempt, more than created_at_slack before
+    # the answer, so the tracker locates it by ARN.
     local = await make_local(
         quotas=Quotas.off(),
         faults=FaultConfig(per_operation={"CreateQuantumTask": FaultSpec(drop_after_effect=1.0)}),
     )
-    tracker = attrs.evolve(FAST_TRACKER, sweep=attrs.evolve(FAST_SWEEP, created_at_slack=0.2))
+    # no slack: any retried create counts as slow
+    tracker = attrs.evolve(FAST_TRACKER, sweep=attrs.evolve(FAST_SWEEP, created_at_slack=0.0))
     retry = RetryBudget(max_consecutive=100, initial=0.05, maximum=0.1)
     async with session_on(local, config=NO_BOTOCORE_RETRIES, rate_limits=RateLimits.off()) as b:
         batch = submit(b, local, [ONE] * 4, tracker=tracker, retry=retry, details=False)
@@ -755,12 +800,15 @@ async def test_an_error_in_the_progress_callback_stops_the_batch(
         if progress.submitted:
             raise RuntimeError("progress bar bug")
 
-    async with session_on(local) as braket:
-        batch = submit(braket, local, [ONE] * 10, progress=broken, max_in_flight=1)
+    # Creates at 20/s: the 40 take 2 s, so the callback's error stops the batch with items
+    # unsent with either store, however late a store's progress counters are read.
+    limits = RateLimits.aws_defaults(CreateQuantumTask=Rate(20.0, 2))
+    async with session_on(local, rate_limits=limits) as braket:
+        batch = submit(braket, local, [ONE] * 40, progress=broken, max_in_flight=1)
         async with batch:
             with pytest.raises(RuntimeError, match="progress bar bug"):
                 await batch.wait()
-    assert local.ledger.snapshot()["tasks_created"] < 10
+    assert 0 < local.ledger.snapshot()["tasks_created"] < 40
 
 
 async def test_cancel_before_start_sends_nothing(make_local: LocalFactory) -> None:

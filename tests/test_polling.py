@@ -141,6 +141,15 @@ def test_a_budget_that_never_gives_up_does_not_overflow() -> None:
     assert delays[:3] == [1.0, 2.0, 4.0] and set(delays[1500:]) == {30.0}
 
 
+def test_a_policy_lends_its_backoff_to_a_budget_that_never_gives_up() -> None:
+    # what a feed's reader takes from its PollPolicy: the delays, not the policy's own budget
+    policy = PollPolicy(initial=0.2, multiplier=3.0, maximum=5.0, jitter=0.0)
+    budget = policy.unlimited_budget()
+    assert budget == RetryBudget.unlimited(initial=0.2, multiplier=3.0, maximum=5.0, jitter=0.0)
+    state = budget.start(FakeClock())
+    assert [state.failed(_throttle()) for _ in range(20)][:4] == pytest.approx([0.2, 0.6, 1.8, 5.0])
+
+
 def test_budget_success_resets_the_consecutive_count() -> None:
     state = RetryBudget(max_consecutive=2).start(FakeClock())
     for _ in range(5):

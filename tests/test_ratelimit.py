@@ -433,7 +433,40 @@ def test_an_isolated_throttle_cuts_by_the_throttled_share(vt: VirtualTime) -> No
         lim.record_response("CreateQuantumTask", throttled=False)
     lim.record_throttle("CreateQuantumTask")
     assert lim.current_rate("CreateQuantumTask") == pytest.approx(20 * 0.95)
-    assert lim.stats()["buckets"]["CreateQuantumTask"]["tokens"] == pytest.approx(40 * 0.95)
+    # drained by the share, then the refused call's token given back
+    assert lim.stats()["buckets"]["CreateQuantumTask"]["tokens"] == pytest.approx(40 * 0.95 + 1)
+
+
+async def test_an_isolated_throttle_gives_the_refused_calls_tokens_back(vt: VirtualTime) -> None:
+    """The service took no token for a call it answered 429: after 19 answers and one 429
+    in a paced stream, the retry goes out at once instead of a token interval later."""
+    limits = _exact(
+        operations={"CreateQuantumTask": Rate(10, 2)}, account=Rate(100, 2), adaptive=Adaptive()
+    )
+    lim = limiter(vt, limits)
+    await grant_times(vt, lim, ["CreateQuantumTask"] * 2)  # the burst and the account's
+    for _ in range(19):
+        lim.record_response("CreateQuantumTask", throttled=False)
+    lim.record_throttle("CreateQuantumTask")
+    buckets = lim.stats()["buckets"]
+    assert buckets["CreateQuantumTask"]["refunded"] == buckets["account"]["refunded"] == 1
+    assert buckets["CreateQuantumTask"]["acquired"] == 2  # still counted as sent
+    assert await grant_times(vt, lim, ["CreateQuantumTask"]) == [0.0]
+
+
+def test_persistent_throttling_gives_nothing_back(vt: VirtualTime) -> None:
+    """Most recent answers 429: the service's bucket is empty, the refused calls' tokens
+    stay spent (a retry per 429 at once would keep it empty)."""
+    limits = _exact(operations={"CreateQuantumTask": Rate(20, 40)}, adaptive=Adaptive())
+    lim = limiter(vt, limits)
+    for _ in range(2):
+        lim.record_response("CreateQuantumTask", throttled=False)
+    for step in range(10):  # in and after the cooldown
+        vt.now = step * 0.2
+        lim.record_throttle("CreateQuantumTask")
+    bucket = lim.stats()["buckets"]["CreateQuantumTask"]
+    assert bucket["throttles"] == 10
+    assert bucket["refunded"] == 0
 
 
 def test_persistent_throttling_cuts_at_most_by_decrease_and_drains_the_bucket(
@@ -441,7 +474,7 @@ def test_persistent_throttling_cuts_at_most_by_decrease_and_drains_the_bucket(
 ) -> None:
     limits = RateLimits(
         operations={"CreateQuantumTask": Rate(20, 40)},
-        adaptive=Adaptive(decrease=0.7, floor=0.1, cooldown=0.5, window=2.0),
+        adaptive=Adaptive(decrease=0.7, floor=0.1, recovery=0.1, cooldown=0.5, window=2.0),
         rate_headroom=0.0,
     )
     lim = limiter(vt, limits)

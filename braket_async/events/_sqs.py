@@ -26,13 +26,12 @@ import itertools
 import logging
 import time
 from collections.abc import Iterable
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol
 
 from .. import errors
 from .._aws_accessors import MAX_BATCH_ENTRIES, SqsQueues
 from .._aws_errors import is_missing_queue
-from .._base import Clock, Sleep
+from .._base import AsyncContext, Clock, Sleep
 from ..polling import PollPolicy, RetryBudget, retry_target
 from ._parse import MalformedEvent, parse_message
 from ._types import BraketEvent, EventCallback, Unsubscribe
@@ -86,7 +85,7 @@ class EventQueueNotFound(errors.ConfigurationError):
         )
 
 
-class SqsEventSource:
+class SqsEventSource(AsyncContext):
     """An :class:`~braket_async.events.EventFeed` reading an SQS queue (see the module).
 
     ::
@@ -259,15 +258,7 @@ class SqsEventSource:
         self._subscribers.clear()
         await self._stop()
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _exit(self) -> None:
         await self.aclose()
 
     # -- internals ---------------------------------------------------------------------------
@@ -461,9 +452,4 @@ def _receive_budget(backoff: RetryBudget | PollPolicy) -> RetryBudget:
         raise errors.ParameterError(
             "error_backoff", f"must be a RetryBudget or a PollPolicy, got {backoff!r}"
         )
-    return RetryBudget.unlimited(
-        initial=backoff.initial,
-        multiplier=backoff.multiplier,
-        maximum=backoff.maximum,
-        jitter=backoff.jitter,
-    )
+    return backoff.unlimited_budget()

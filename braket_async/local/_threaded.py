@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from .._base import AsyncContext
 from ._service import LocalBraket
 from .state._faults import FaultConfig
 from .state._ledger import Ledger
@@ -193,7 +194,7 @@ def _shut_down(loop: asyncio.AbstractEventLoop) -> None:
         loop.close()
 
 
-class ThreadedLocalBraket:
+class ThreadedLocalBraket(AsyncContext):
     """A :class:`LocalBraket` (built from the same keyword arguments) running on its own
     thread and event loop; a synchronous or asynchronous context manager.
 
@@ -257,17 +258,12 @@ class ThreadedLocalBraket:
     ) -> None:
         self.stop()
 
-    async def __aenter__(self) -> Self:
+    async def _enter(self) -> None:
         # Starting takes seconds (moto, simulator workers): a worker thread waits for it,
         # the caller's loop goes on.
-        return await asyncio.to_thread(self.start)
+        await asyncio.to_thread(self.start)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _exit(self) -> None:
         await asyncio.to_thread(self.stop)
 
     # Where it answers (fixed while it runs) --------------------------------------------------

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import errors
 from .._base import Clock, Sleep
+from .._sdk_retries import sdk_retries_off
 from .._searches import SEARCH_QUANTUM_TASKS
 from ..models import (
     QuantumTaskFilter,
@@ -583,12 +584,16 @@ class SweepStatusSource:
         """Pages of one search (at most ``max_pages``) and whether they were all read."""
 
         async def page_at(token: str | None) -> SearchQuantumTasksPage:
-            return await self._call(
-                self._count_search,
-                lambda: self._session.search_quantum_tasks(
-                    filters=filters, max_results=self.sweep.page_size, next_token=token
-                ),
-            )
+            async def search() -> SearchQuantumTasksPage:
+                # One attempt per call: a failed page is retried by _call's budget (its
+                # short backoff), not inside botocore (uniform up to 1 s, then 2 s), which
+                # held the last tasks of a batch under faults for seconds.
+                with sdk_retries_off():
+                    return await self._session.search_quantum_tasks(
+                        filters=filters, max_results=self.sweep.page_size, next_token=token
+                    )
+
+            return await self._call(self._count_search, search)
 
         pages = PageLoop(SEARCH_QUANTUM_TASKS, page_at, max_pages=max_pages)
         found = [summary async for page in pages for summary in page.quantum_tasks]

@@ -17,7 +17,6 @@ import asyncio
 import json
 import threading
 from contextlib import AsyncExitStack
-from types import TracebackType
 from typing import Any
 
 from aiobotocore.config import AioConfig
@@ -98,14 +97,9 @@ class EmbeddedAws:
             await asyncio.to_thread(_stop, server, thread)
 
     async def __aenter__(self) -> str:
-        return await self.start()
+        return await self.start()  # the endpoint URL, unlike AsyncContext's self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
 

@@ -13,7 +13,8 @@ IncompleteSignatureException, UnrecognizedClientException, InvalidSignatureExcep
 read, declared size first (413 RequestTooLargeException) -> content type (415
 UnsupportedMediaTypeException unless ``application/json``) -> signature over the received bytes
 (403 InvalidSignatureException) -> 404 UnknownOperationException when no route -> quota (429
-"Rate exceeded") -> injected latency and faults -> body parse (400 SerializationException, also
+"Rate exceeded"; a request an injected throttle or dropped connection refuses takes no token)
+-> injected latency and faults -> body parse (400 SerializationException, also
 for JSON nested too deeply) -> validation (400 ValidationException) -> handler. Every response,
 errors included, carries ``x-amzn-RequestId``; errors carry ``x-amzn-ErrorType`` and a JSON
 body ``{"message": ...}``.
@@ -57,7 +58,7 @@ from ..aws._price_list import add_price_list_route
 from ..devices._regions import REQUEST_REGION
 from ..guards._body import MAX_BODY_BYTES, check_json_content_type, parse_json_object, read_body
 from ..guards._guard import BraketAuth, bound_host, browser_refusal
-from ..state._faults import FaultConfig
+from ..state._faults import NOT_ADMITTED, FaultConfig
 from ..state._ledger import Ledger
 from ..state._quotas import Quotas
 from ._control import Controls, add_control_routes
@@ -214,17 +215,19 @@ class _Dispatcher:
         operation: str,
         raw: bytes,
     ) -> web.StreamResponse:
-        if not self._quotas().try_acquire(operation):
+        faults = self._faults()
+        fault = faults.draw(operation) if faults is not None else None
+        # A request the fault throttles or drops is not admitted, so it takes no quota token
+        # (a refused call takes nothing); one that fails inside the service or loses its
+        # answer was admitted and took its token (see _faults).
+        if fault not in NOT_ADMITTED and not self._quotas().try_acquire(operation):
             self._ledger.record_throttle(operation)
             raise Throttling()
-        faults = self._faults()
-        fault = None
         if faults is not None:
             delay = faults.latency_for(operation)
             if delay > 0:
                 self._ledger.record_fault(operation, "latency")
                 await self._latency(delay)
-            fault = faults.draw(operation)
             if fault is not None:
                 self._ledger.record_fault(operation, fault)
             if fault == "internal_error":

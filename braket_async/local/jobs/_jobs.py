@@ -44,7 +44,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..._base import Sleep
+from ..._base import AsyncContext, Sleep
 from ..._job_locations import (
     JOB_LOG_GROUP,
     job_log_stream_prefix,
@@ -497,7 +497,7 @@ class ProcessJobRunner(JobRunner):
             await asyncio.shield(process.wait())
 
 
-class _JobProcess:
+class _JobProcess(AsyncContext):
     """The supervisor process with its three pipes: the lifeline on its stdin (only this
     service holds the write end, so the supervisor sees end of file when the service dies, even
     by SIGKILL) and stdout/stderr, read through transports this runner can close whoever else
@@ -511,7 +511,7 @@ class _JobProcess:
         self.stderr = asyncio.StreamReader()
         self.process: asyncio.subprocess.Process
 
-    async def __aenter__(self) -> _JobProcess:
+    async def _enter(self) -> None:
         loop = asyncio.get_running_loop()
         lifeline_r, self._lifeline = os.pipe()
         out_r, out_w = os.pipe()
@@ -539,7 +539,6 @@ class _JobProcess:
         finally:
             for fd in (lifeline_r, out_w, err_w):
                 os.close(fd)
-        return self
 
     def _close_lifeline(self) -> None:
         fd, self._lifeline = self._lifeline, -1
@@ -551,7 +550,7 @@ class _JobProcess:
         for transport in self._transports:
             transport.close()
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def _exit(self) -> None:
         self._close_lifeline()
         self.close_output()
 

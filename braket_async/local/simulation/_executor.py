@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from ..._base import AsyncContext
 from ..devices._devices import SIMULATOR_ENGINES, LocalDevice
 from ..devices._noise import NoiseLevels, noise_levels
 from ._compile import CompileTarget
@@ -103,7 +104,7 @@ class ExecutionOutcome:
         return cls("FAILED", None, reason)
 
 
-class SimulatorExecutor:
+class SimulatorExecutor(AsyncContext):
     """A pool of simulator worker processes (default ``min(2, os.cpu_count())``).
 
     ``await start()`` before :meth:`run`; ``await close()`` (or ``async with``) to stop the
@@ -262,11 +263,10 @@ class SimulatorExecutor:
             )
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, home))
 
-    async def __aenter__(self) -> SimulatorExecutor:
+    async def _enter(self) -> None:
         await self.start()
-        return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def _exit(self) -> None:
         await self.close()
 
     async def run(self, request: ExecutionRequest) -> ExecutionOutcome:
@@ -329,7 +329,6 @@ class SimulatorExecutor:
             self._noise_levels[device.arn] = noise_levels(device.capabilities)
         levels = self._noise_levels[device.arn]
         return None if levels is None else levels.as_list()
-
 
     def _target_of(self, device: LocalDevice) -> list[Any] | None:
         """What the worker compiles a QPU task for (JSON form; ``_compile``), or None for a

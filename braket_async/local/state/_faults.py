@@ -1,7 +1,7 @@
 """Fault injection for the local Braket service.
 
 A :class:`FaultConfig` gives each operation a :class:`FaultSpec` (probabilities and a latency).
-The server consults it for every Braket request after the quota check, in this order:
+The server consults it for every Braket request:
 
 1. ``latency`` seconds of delay, with probability ``latency_probability``;
 2. ``internal_error``: 500 InternalServiceException, the operation does NOT take effect;
@@ -14,6 +14,13 @@ The server consults it for every Braket request after the quota check, in this o
 
 At most one of 2-5 fires per request (one draw, the probabilities stacked in that order).
 Draws come from a ``random.Random(seed)``, so a seeded config replays the same faults.
+
+Quota tokens: the fault is drawn before the quota check. A ``throttle`` or
+``drop_connection`` request (:data:`NOT_ADMITTED`) was never admitted, so it takes no token
+of the service's rate buckets, as a request the quota itself refuses takes none (a 429 is the
+front end refusing it; a connection dropped before effect models a request that never reached
+the service). An ``internal_error`` or ``drop_after_effect`` request was admitted: it takes
+its token, and a request the quota refuses is answered 429 whatever fault was drawn for it.
 
 ``events`` (an :class:`EventFaultSpec`) disturbs the state-change events the service publishes
 to EventBridge, the way at-least-once, unordered delivery can: each event is independently
@@ -43,6 +50,7 @@ import attrs
 __all__ = [
     "EVENT_FIELDS",
     "MAX_LATENCY",
+    "NOT_ADMITTED",
     "SPEC_FIELDS",
     "EventFault",
     "EventFaultSpec",
@@ -61,6 +69,8 @@ _KINDS: tuple[FaultKind, ...] = (
     "drop_connection",
     "drop_after_effect",
 )
+#: Faults whose request the service never admits: they take no quota token (see above).
+NOT_ADMITTED: frozenset[FaultKind | None] = frozenset({"throttle", "drop_connection"})
 
 
 S = TypeVar("S")

@@ -115,3 +115,41 @@ async def test_device_arn_in_path_is_percent_decoded(raw: Any) -> None:
     device = await raw.get_device(deviceArn=SV1)
     assert device["deviceArn"] == SV1
     assert json.loads(device["deviceCapabilities"])["paradigm"]["qubitCount"] == 34
+
+
+async def test_injected_throttles_and_drops_take_no_quota_token(
+    make_local: Any, clients: RawClients
+) -> None:
+    """A request an injected 429 or dropped connection refuses was never admitted: the
+    CreateQuantumTask bucket (burst 3, no refill to speak of) is intact after 12 of them,
+    while injected 500s, which reach the service, spend it."""
+    from braket_async.local.state._faults import FaultConfig, FaultSpec
+    from braket_async.local.state._quotas import Quotas
+
+    quotas = Quotas.aws_defaults(overrides={"CreateQuantumTask": (0.001, 3)})
+    refused = FaultSpec(throttle=0.5, drop_connection=0.5)
+    local = await make_local(
+        quotas=quotas, faults=FaultConfig(per_operation={"CreateQuantumTask": refused}, seed=5)
+    )
+    client = await clients.braket(local)
+
+    async def create() -> str:
+        try:
+            await client.create_quantum_task(**task_request(local, shots=1))
+        except ClientError as exc:
+            return str(exc.response["Error"]["Code"])
+        except Exception as exc:  # the dropped connection: no answer at all
+            return type(exc).__name__
+        return "created"
+
+    outcomes = [await create() for _ in range(12)]
+    faults = local.ledger.snapshot()["faults"]["CreateQuantumTask"]
+    assert faults["throttle"] > 0 and faults["drop_connection"] > 0
+    assert outcomes.count("ThrottlingException") == faults["throttle"]
+    local.faults = FaultConfig(per_operation={"CreateQuantumTask": FaultSpec(internal_error=1.0)})
+    assert [await create() for _ in range(3)] == ["InternalServiceException"] * 3
+    local.faults = None
+    assert await create() == "ThrottlingException"  # the 500s spent the 3 tokens
+    ledger = local.ledger.snapshot()
+    assert ledger["throttled"] == {"CreateQuantumTask": 1}  # the quota refused only that one
+    assert ledger["tasks_created"] == 0
