@@ -441,17 +441,45 @@ class TaskTracker:
 
     # --------------------------------------------------------------- consumers
     async def _iter_full(self, until_sealed: bool) -> AsyncIterator[QuantumTask]:
+        # Each task is yielded as soon as its own get is back, and tasks finishing meanwhile
+        # start theirs at once: a get retried after a fault holds back only its own task
+        # (waiting for a whole round of gets stretched the tail of a batch's details).
         async with self._hold() as generation:
             index = 0
-            while True:
-                ready = self._reg.order[index:]
-                if ready:
+            limit = asyncio.Semaphore(self.sweep.max_concurrency)
+            fetching: set[asyncio.Task[QuantumTask]] = set()
+            try:
+                while True:
+                    ready = self._reg.order[index:]
                     index += len(ready)
-                    for task in await self._fetch_details(ready):
-                        yield task
-                    continue
-                if not await self._more_coming(until_sealed, generation):
-                    return
+                    for arn in ready:
+                        if isinstance(self._reg.finished[arn], QuantumTask):
+                            yield self._full(arn)
+                        else:
+                            fetching.add(asyncio.create_task(self._fetch_one(arn, limit)))
+                    if ready:
+                        continue
+                    if not fetching:
+                        if not await self._more_coming(until_sealed, generation):
+                            return
+                        continue
+                    change = asyncio.create_task(self._wait_change(generation))
+                    try:
+                        done, _ = await asyncio.wait(
+                            {*fetching, change}, return_when=asyncio.FIRST_COMPLETED
+                        )
+                    finally:
+                        change.cancel()
+                    for task in [t for t in fetching if t in done]:
+                        fetching.discard(task)
+                        yield task.result()  # raises the get's error, after its retries
+                    if change in done and not change.cancelled() and not change.result():
+                        return  # the tracker was closed
+            finally:
+                for task in fetching:
+                    task.cancel()
+                if fetching:
+                    await asyncio.gather(*fetching, return_exceptions=True)
 
     async def _iter_summaries(self, until_sealed: bool) -> AsyncIterator[QuantumTaskSummary]:
         async with self._hold() as generation:
@@ -498,30 +526,36 @@ class TaskTracker:
         if missing:
             limit = asyncio.Semaphore(self.sweep.max_concurrency)
 
-            async def get(arn: str) -> QuantumTask:
-                self.stats.detail_calls += 1
-                try:
-                    # one attempt per call: retry_target's budget retries it (botocore's
-                    # backoff, up to 1 s then 2 s, stretched the tail of a batch's details)
-                    with sdk_retries_off():
-                        return await self._session.get_quantum_task(arn)
-                except Exception as exc:
-                    if is_transient(exc):
-                        self.stats.transient_errors += 1
-                    raise
-
             async def fetch(arn: str) -> None:
-                # A budget per get (a BudgetState is per poller): with one shared by the
-                # concurrent gets, their failures added up, stretching every get's backoff
-                # (and could spend it while each get failed only once or twice).
-                budget = self.poll.budget.start(self._clock)
-                async with limit:
-                    finished[arn] = await retry_target(
-                        lambda: get(arn), budget, sleep=self._sleep
-                    )
+                await self._fetch_one(arn, limit)
 
             await fan_out(fetch(arn) for arn in missing)
         return [self._full(arn) for arn in arns]
+
+    async def _fetch_one(self, arn: str, limit: asyncio.Semaphore) -> QuantumTask:
+        """The full task of finished ``arn`` (one GetQuantumTask, retried), kept in place of
+        its summary."""
+
+        async def get() -> QuantumTask:
+            self.stats.detail_calls += 1
+            try:
+                # one attempt per call: retry_target's budget retries it (botocore's
+                # backoff, up to 1 s then 2 s, stretched the tail of a batch's details)
+                with sdk_retries_off():
+                    return await self._session.get_quantum_task(arn)
+            except Exception as exc:
+                if is_transient(exc):
+                    self.stats.transient_errors += 1
+                raise
+
+        # A budget per get (a BudgetState is per poller): with one shared by the concurrent
+        # gets, their failures added up, stretching every get's backoff (and could spend it
+        # while each get failed only once or twice).
+        budget = self.poll.budget.start(self._clock)
+        async with limit:
+            task = await retry_target(get, budget, sleep=self._sleep)
+        self._reg.finished[arn] = task
+        return task
 
     def _full(self, arn: str) -> QuantumTask:
         item = self._reg.finished[arn]

@@ -240,6 +240,33 @@ async def test_concurrent_detail_gets_each_have_their_own_retry_budget() -> None
     assert all(isinstance(t, QuantumTask) for t in tasks)
 
 
+async def test_a_slow_detail_get_holds_back_only_its_own_task() -> None:
+    """as_completed yields each task when its own get is back: one get held (a fault's
+    retries) does not hold back a task that finished in the same round."""
+    fake = FakeBraket()
+    slow, quick = fake.create(3.0), fake.create(3.0)
+    tracker = TaskTracker(fake)
+    for arn in (slow, quick):
+        tracker.add(arn, device_arn=SV1)
+    await tracker.wait_all(details=False)  # both finished, known by their summaries
+    release = asyncio.Event()
+    get = fake.get_quantum_task
+
+    async def held(quantum_task_arn: str) -> QuantumTask:
+        if quantum_task_arn == slow:
+            await release.wait()
+        return await get(quantum_task_arn)
+
+    fake.get_quantum_task = held  # type: ignore[method-assign]
+    stream = tracker.as_completed()
+    async with asyncio.timeout(10):
+        assert (await anext(stream)).quantum_task_arn == quick
+        release.set()
+        assert (await anext(stream)).quantum_task_arn == slow
+    await stream.aclose()
+    assert fake.calls["GetQuantumTask"] == 2
+
+
 async def test_spent_budget_stops_the_tracker_with_the_error() -> None:
     fake = FakeBraket()
     tracker = TaskTracker(fake)
