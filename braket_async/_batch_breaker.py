@@ -21,7 +21,7 @@ import logging
 from collections import deque
 
 from ._base import Clock, Sleep
-from .polling import server_error_code, sleep_unless_stopped
+from .polling import PollPolicy, server_error_code, sleep_unless_stopped
 
 __all__ = ["ServerErrorBreaker"]
 
@@ -45,9 +45,11 @@ class ServerErrorBreaker:
         self.batch_id = batch_id
         self._answers: deque[bool] = deque(maxlen=window)  # True: a 5xx answer
         self._min_answers = min_answers
-        self._first_pause = pause
-        self._max_pause = max_pause
-        self._next_pause = pause
+        # The pauses back off as polling's delays do: pause, 2 * pause, ... up to max_pause.
+        self._pauses = PollPolicy(
+            initial=pause, multiplier=2.0, maximum=max(pause, max_pause), jitter=0.0
+        )
+        self._trips_in_a_row = 0
         self._open_until: float | None = None
         #: How many times the breaker opened (for logs and tests).
         self.trips = 0
@@ -71,7 +73,7 @@ class ServerErrorBreaker:
         """A create's answer: ``None`` for a success, else its error (only 5xx count)."""
         if error is None:
             self._answers.append(False)
-            self._next_pause = self._first_pause
+            self._trips_in_a_row = 0
             self._open_until = None
             return
         code = server_error_code(error)
@@ -83,9 +85,9 @@ class ServerErrorBreaker:
             self._trip(code, failed, len(self._answers))
 
     def _trip(self, code: str, failed: int, answers: int) -> None:
-        pause = self._next_pause
+        pause = self._pauses.cap(self._trips_in_a_row)
+        self._trips_in_a_row += 1
         self._open_until = self._clock() + pause
-        self._next_pause = min(self._max_pause, pause * 2)
         self._answers.clear()
         self.trips += 1
         _log.warning(

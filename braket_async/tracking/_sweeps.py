@@ -176,6 +176,14 @@ class SweepStatusSource:
         self._reg = registry
         self.poll = poll
         self.sweep = sweep
+        # Verification by ARN backs off as polling's delays do: verify_after, doubling per
+        # round, up to verify_max.
+        self._verify_schedule = PollPolicy(
+            initial=sweep.verify_after,
+            multiplier=2.0,
+            maximum=max(sweep.verify_after, sweep.verify_max),
+            jitter=0.0,
+        )
         self.qpu_poll = qpu_poll
         self.observe_active = observe_active
         self.stats = stats
@@ -540,9 +548,7 @@ class SweepStatusSource:
 
     def _verify_delay(self, entry: TaskEntry, now: float) -> float:
         """The delay before ``entry``'s next verification by ARN (doubling per round)."""
-        sweep = self.sweep
-        rounds = min(entry.verify_round, 32)
-        delay: float = min(sweep.verify_max, sweep.verify_after * 2.0**rounds)
+        delay = self._verify_schedule.cap(entry.verify_round)
         if self.qpu_poll is not None and on_qpu(entry.device_arn):
             interval = self.qpu_poll.interval_at(now - entry.added)
             delay = max(delay, _QPU_VERIFY_INTERVALS * interval)
