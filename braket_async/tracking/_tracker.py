@@ -39,11 +39,11 @@ import logging
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from types import MappingProxyType, TracebackType
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .. import errors
-from .._base import Clock, Sleep
+from .._base import AsyncContext, Clock, Sleep
 from .._sdk_retries import sdk_retries_off
 from ..events import EventFeed
 from ..models import QuantumTask, QuantumTaskStatus, QuantumTaskSummary
@@ -63,7 +63,7 @@ __all__ = ["TaskTracker"]
 _log = logging.getLogger("braket_async.tracking")
 
 
-class TaskTracker:
+class TaskTracker(AsyncContext):
     """Follow many quantum tasks to a terminal state with one quota-aware status source.
 
     ::
@@ -411,17 +411,11 @@ class TaskTracker:
             return await self._fetch_details(tracked)
         return [self._as_summary(a) for a in tracked]
 
-    async def __aenter__(self) -> TaskTracker:
+    async def _enter(self) -> None:
         self._holders += 1
         self._ensure_running()
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _exit(self) -> None:
         # Iterators left suspended in the block (``break``) are closed now, not whenever
         # the garbage collector finalizes them, so leaving the block stops the scheduler.
         for iterator in list(self._consumers):
